@@ -1,0 +1,103 @@
+//! Object ids: 32 lowercase hex characters, time-ordered.
+
+use std::fmt;
+
+use rand::RngCore;
+
+/// A Shippo-style object id: 32 lowercase hex characters.
+///
+/// The first 12 characters are the creation time in milliseconds since the Unix epoch, the other 20
+/// are random, so ids sort by creation time (good for index locality and for stable list order)
+/// while staying unguessable (80 random bits).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId([u8; 16]);
+
+impl ObjectId {
+    /// A fresh id for an object created now.
+    pub fn new() -> Self {
+        Self::at(chrono::Utc::now().timestamp_millis())
+    }
+
+    /// A fresh id for an object created at `millis` since the epoch.
+    pub fn at(millis: i64) -> Self {
+        let mut bytes = [0u8; 16];
+        let ms = (millis.max(0) as u64).to_be_bytes();
+        bytes[..6].copy_from_slice(&ms[2..]);
+        rand::thread_rng().fill_bytes(&mut bytes[6..]);
+        Self(bytes)
+    }
+
+    /// Parses 32 hex characters (either case); anything else is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.as_bytes();
+        if s.len() != 32 {
+            return None;
+        }
+        let mut bytes = [0u8; 16];
+        for (i, pair) in s.chunks_exact(2).enumerate() {
+            bytes[i] = (hex_val(pair[0])? << 4) | hex_val(pair[1])?;
+        }
+        Some(Self(bytes))
+    }
+}
+
+impl Default for ObjectId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ObjectId({self})")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_32_lowercase_hex_and_round_trip() {
+        let id = ObjectId::new();
+        let s = id.to_string();
+        assert_eq!(s.len(), 32);
+        assert!(s
+            .bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)));
+        assert_eq!(ObjectId::parse(&s), Some(id));
+        assert_eq!(ObjectId::parse(&s.to_uppercase()), Some(id));
+    }
+
+    #[test]
+    fn ids_sort_by_creation_time() {
+        let a = ObjectId::at(1_000);
+        let b = ObjectId::at(2_000);
+        assert!(a.to_string() < b.to_string());
+    }
+
+    #[test]
+    fn rejects_wrong_length_and_non_hex() {
+        assert_eq!(ObjectId::parse("abc"), None);
+        assert_eq!(ObjectId::parse(&"g".repeat(32)), None);
+        assert_eq!(ObjectId::parse(&"a".repeat(33)), None);
+    }
+}

@@ -1,0 +1,19 @@
+//! Consign's domain model: the nouns of shipping and the rules that hold for them.
+//!
+//! Nothing here does I/O or knows a wire format; the HTTP layer maps Shippo's JSON to these
+//! types and back, and the store persists them.
+
+pub mod account;
+pub mod address;
+pub mod address_meta;
+pub mod error;
+pub mod id;
+pub mod money;
+pub mod parcel;
+pub mod parcel_templates;
+pub mod time;
+pub mod units;
+
+pub use error::{FieldErrors, ValidationError};
+pub use id::ObjectId;
+pub use time::Timestamp;
