@@ -1,1 +1,103 @@
+//! Consign's HTTP layer: the Shippo-compatible wire format over the service layer.
+//!
+//! Each resource has its own module with its wire types and a `router()`; handlers extract,
+//! map wire → domain, call one service function and map domain → wire. Nothing here runs SQL.
 
+pub mod addresses;
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod health;
+mod lenient;
+mod openapi;
+pub mod pagination;
+pub mod parcels;
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use service::Services;
+use tower::Layer;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+
+pub use openapi::openapi_json;
+
+/// Default request body limit: generous for batch imports, small enough to refuse abuse.
+pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    /// Externally visible base URL (e.g. `https://ship.example.com`), used for absolute links;
+    /// when unset, links are built from the request's `Host` header.
+    pub public_url: Option<String>,
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    pub public_url: Option<String>,
+    pub body_limit: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            public_url: None,
+            body_limit: DEFAULT_BODY_LIMIT,
+        }
+    }
+}
+
+/// The full application: routes, error fallbacks, limits, tracing, panic safety, and trailing
+/// slashes removed *before* routing (never redirected: a redirected POST becomes a GET).
+pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
+    let state = AppState {
+        services,
+        public_url: config.public_url,
+    };
+    let router = Router::new()
+        .merge(health::router())
+        .merge(openapi::router())
+        .merge(addresses::router())
+        .merge(parcels::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(config.body_limit))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "An internal error occurred; it has been logged.")
+                .into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::debug!(status = res.status().as_u16(), latency_us = latency.as_micros() as u64, "response");
+                }),
+        )
+        .with_state(state);
+    NormalizePathLayer::trim_trailing_slash().layer(router)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such endpoint.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "This endpoint does not support that method.",
+    )
+}

@@ -1,1 +1,180 @@
+//! Consign's persistence: one sqlx codebase for SQLite and PostgreSQL.
+//!
+//! Queries go through sqlx's `Any` driver with portable SQL (`$N` placeholders, TEXT and 64-bit
+//! INTEGER columns only), so the same code runs on both backends; each backend keeps its own
+//! migration history under `migrations/`. Repositories are plain async functions over a
+//! connection, so a service can run several of them inside one transaction.
 
+pub mod accounts;
+pub mod addresses;
+mod error;
+mod migrations;
+pub mod page;
+pub mod parcels;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use error::StoreError;
+pub use page::{Page, PageRequest};
+pub use sqlx::AnyConnection as Conn;
+
+/// A transaction: pass `&mut tx` (derefs to [`Conn`]) to repository functions, then `commit()`.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+/// Which database the store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL's scheme.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::Config(format!(
+                "unsupported database URL scheme in {}: use sqlite:// or postgres://",
+                redact_url(url)
+            )))
+        }
+    }
+}
+
+/// The connection pool and the backend it speaks to.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish()
+    }
+}
+
+/// Replaces any password in a database URL, for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`). SQLite runs in WAL mode
+    /// with a busy timeout so concurrent writers wait instead of failing.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let options = AnyConnectOptions::from_str(url)
+            .map_err(|e| {
+                StoreError::Config(format!("invalid database URL {}: {e}", redact_url(url)))
+            })?
+            .disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| StoreError::Config(format!("cannot connect to {}: {e}", redact_url(url))))?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies pending migrations for this backend.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrations::run(&self.pool, self.backend).await
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that the database answers (for `/health`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A read-only connection from the pool.
+    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
+        Ok(self.pool.acquire().await?)
+    }
+
+    /// Starts a transaction for a use case that writes. On SQLite it takes the write lock up
+    /// front (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
+    /// SQLITE_BUSY instead of waiting when another writer got in between.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Closes every connection (on shutdown).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact_url("sqlite://data/consign.db"),
+            "sqlite://data/consign.db"
+        );
+    }
+
+    #[test]
+    fn backend_from_scheme() {
+        assert_eq!(Backend::from_url("sqlite://x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::from_url("postgresql://h/db").unwrap(),
+            Backend::Postgres
+        );
+        assert!(Backend::from_url("mysql://h/db").is_err());
+    }
+}
+
+/// The visibility of every query: one account, in one mode. Objects made with a test token are
+/// invisible to live tokens and the other way round; other accounts' objects are never visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Scope {
+    pub account_id: domain::ObjectId,
+    pub test: bool,
+}

@@ -1,0 +1,274 @@
+//! The command line: `serve`, `migrate`, `account`, `token`, `openapi`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context};
+use clap::{Args, Parser, Subcommand};
+use domain::account::Mode;
+use service::accounts::{self, DEMO_ACCOUNT};
+use service::{ServiceError, Services};
+
+use crate::config::Layer;
+use crate::startup::{open_store, shutdown_signal, Application};
+use crate::Config;
+
+/// Consign: a self-hosted, Shippo-compatible shipping and fulfillment server.
+#[derive(Debug, Parser)]
+#[command(name = "consign", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings every subcommand takes (see docs/CONFIGURATION.md).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// TOML configuration file [env: CONSIGN_CONFIG] (default: ./consign.toml when present).
+    #[arg(long, global = true, env = "CONSIGN_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on, HOST:PORT [env: CONSIGN_LISTEN] [default: 127.0.0.1:8080].
+    #[arg(long, global = true)]
+    pub listen: Option<String>,
+    /// Data directory for the embedded database [env: CONSIGN_DATA_DIR] [default: ./data].
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://… [env: CONSIGN_DATABASE_URL or DATABASE_URL].
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Externally visible base URL for absolute links [env: CONSIGN_PUBLIC_URL].
+    #[arg(long, global = true)]
+    pub public_url: Option<String>,
+    /// Log filter [env: CONSIGN_LOG] [default: info].
+    #[arg(long, global = true)]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (migrates first; on a fresh database creates a demo account and prints a test token).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Create an account; prints its id.
+    Create {
+        /// Unique account name (a username or email); shown as `object_owner`.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Issue a token and print only the token, e.g. `TOKEN=$(consign token create --mode test)`.
+    Create {
+        /// test or live.
+        #[arg(long, default_value = "test")]
+        mode: Mode,
+        /// Account name [default: the demo account].
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// List an account's tokens (prefixes only; tokens are stored hashed).
+    List {
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Revoke a token, given its id (from `token list`) or the token itself.
+    Revoke {
+        id_or_token: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
+}
+
+impl GlobalArgs {
+    /// Resolves the configuration from defaults, the file, the environment and these flags.
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let file = match &self.config {
+            Some(path) => Layer::from_file(path)?,
+            None if std::path::Path::new("consign.toml").exists() => {
+                Layer::from_file("consign.toml".as_ref())?
+            }
+            None => Layer::default(),
+        };
+        let env = Layer::from_env(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))?;
+        let flags = Layer {
+            listen: self.listen.clone(),
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+            public_url: self.public_url.clone(),
+            ..Default::default()
+        };
+        let flags = Layer {
+            log: self.log.clone(),
+            ..flags
+        };
+        file.overlay(env).overlay(flags).resolve()
+    }
+}
+
+fn service_error(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::Validation(v) => anyhow!("{v}"),
+        other => anyhow!("{other}"),
+    }
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.global.config()?;
+    init_tracing(&config.log);
+    match cli.command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            open_store(&config).await?;
+            eprintln!(
+                "migrations applied to {}",
+                store::redact_url(&config.database_url)
+            );
+            Ok(())
+        }
+        Command::Openapi => {
+            println!("{}", api::openapi_json());
+            Ok(())
+        }
+        Command::Account(AccountCommand::Create { name }) => {
+            let services = Services::new(open_store(&config).await?);
+            let account = accounts::create_account(&services, &name)
+                .await
+                .map_err(service_error)?;
+            println!("{}", account.id);
+            eprintln!("created account {:?}", account.name);
+            Ok(())
+        }
+        Command::Token(cmd) => token(config, cmd).await,
+    }
+}
+
+async fn token(config: Config, cmd: TokenCommand) -> anyhow::Result<()> {
+    let services = Services::new(open_store(&config).await?);
+    let account_name = |a: &Option<String>| a.clone().unwrap_or_else(|| DEMO_ACCOUNT.to_string());
+    match cmd {
+        TokenCommand::Create { mode, account } => {
+            if account.is_none() {
+                accounts::demo_account(&services)
+                    .await
+                    .map_err(service_error)?;
+            }
+            let (_, token) = accounts::create_token(&services, &account_name(&account), mode)
+                .await
+                .map_err(service_error)?;
+            println!("{token}");
+        }
+        TokenCommand::List { account } => {
+            let tokens = accounts::list_tokens(&services, &account_name(&account))
+                .await
+                .map_err(service_error)?;
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "{:<32}  {:<4}  {:<23}  {:<24}  revoked",
+                "id", "mode", "token", "created"
+            )?;
+            for t in tokens {
+                let revoked = t
+                    .revoked
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "-".into());
+                writeln!(
+                    out,
+                    "{:<32}  {:<4}  {:<23}  {:<24}  {revoked}",
+                    t.id.to_string(),
+                    t.mode.as_str(),
+                    format!("{}…", t.prefix),
+                    t.created.to_string()
+                )?;
+            }
+        }
+        TokenCommand::Revoke {
+            id_or_token,
+            account,
+        } => {
+            accounts::revoke_token(&services, &account_name(&account), &id_or_token)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::NotFound => {
+                        anyhow!("no such token for account {:?}", account_name(&account))
+                    }
+                    other => service_error(other),
+                })?;
+            eprintln!("token revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = Application::build(config.clone()).await?;
+    let demo = accounts::ensure_demo(app.services())
+        .await
+        .map_err(service_error)?;
+    let addr = app.local_addr();
+    let host = if addr.ip().is_unspecified() {
+        "127.0.0.1".to_string()
+    } else {
+        addr.ip().to_string()
+    };
+    let base = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{host}:{}", addr.port()));
+    tracing::info!(%addr, database = %store::redact_url(&config.database_url), "consign listening");
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "Consign {} listening on {base}",
+        env!("CARGO_PKG_VERSION")
+    )?;
+    writeln!(
+        out,
+        "API reference: {base}/docs   OpenAPI: {base}/openapi.json"
+    )?;
+    match demo {
+        Some((account, token)) => {
+            writeln!(out, "\nCreated the demo account {:?} with a test API token (shown once):\n\n  {token}\n", account.name)?;
+            writeln!(out, "Try it:\n")?;
+            writeln!(
+                out,
+                "  curl -s {base}/addresses -H \"Authorization: ShippoToken {token}\" -d name=\"Shawn Ippotle\" -d street1=\"215 Clayton St.\" -d city=\"San Francisco\" -d state=CA -d zip=94117 -d country=US\n"
+            )?;
+        }
+        None => writeln!(
+            out,
+            "Get a token with: consign token create --mode test [--account NAME]"
+        )?,
+    }
+    drop(out);
+    app.run_until_stopped(shutdown_signal())
+        .await
+        .context("server error")
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

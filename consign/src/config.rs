@@ -1,0 +1,211 @@
+//! Configuration: one typed struct, layered as defaults < TOML file < environment (`CONSIGN_*`,
+//! plus the conventional `DATABASE_URL`) < command-line flags. Every key is documented in
+//! `docs/CONFIGURATION.md`.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// Default listen address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Default data directory (relative to the working directory).
+pub const DEFAULT_DATA_DIR: &str = "data";
+
+/// Resolved configuration.
+#[derive(Clone)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Where the embedded database (and later label files) live.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; defaults to `sqlite://<data_dir>/consign.db`.
+    pub database_url: String,
+    /// Externally visible base URL used in absolute links.
+    pub public_url: Option<String>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    /// Database pool size.
+    pub db_max_connections: u32,
+    /// Log filter (`info`, `consign=debug,tower_http=debug`, …); `RUST_LOG` wins when set.
+    pub log: String,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &store::redact_url(&self.database_url))
+            .field("public_url", &self.public_url)
+            .field("body_limit", &self.body_limit)
+            .field("db_max_connections", &self.db_max_connections)
+            .field("log", &self.log)
+            .finish()
+    }
+}
+
+/// Values that may be set at any layer; `None` means "not set here".
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Layer {
+    pub listen: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+    pub public_url: Option<String>,
+    pub body_limit: Option<usize>,
+    pub db_max_connections: Option<u32>,
+    pub log: Option<String>,
+}
+
+impl Layer {
+    /// Values from `higher` win over `self`.
+    pub fn overlay(self, higher: Layer) -> Layer {
+        Layer {
+            listen: higher.listen.or(self.listen),
+            data_dir: higher.data_dir.or(self.data_dir),
+            database_url: higher.database_url.or(self.database_url),
+            public_url: higher.public_url.or(self.public_url),
+            body_limit: higher.body_limit.or(self.body_limit),
+            db_max_connections: higher.db_max_connections.or(self.db_max_connections),
+            log: higher.log.or(self.log),
+        }
+    }
+
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> anyhow::Result<Layer> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+    }
+
+    /// Reads `CONSIGN_*` variables through `get` (and `DATABASE_URL` when
+    /// `CONSIGN_DATABASE_URL` is not set).
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<Layer> {
+        let parse_num = |key: &str| -> anyhow::Result<Option<u64>> {
+            get(key)
+                .map(|v| {
+                    v.trim()
+                        .parse::<u64>()
+                        .with_context(|| format!("{key} must be a whole number, not {v:?}"))
+                })
+                .transpose()
+        };
+        Ok(Layer {
+            listen: get("CONSIGN_LISTEN"),
+            data_dir: get("CONSIGN_DATA_DIR").map(PathBuf::from),
+            database_url: get("CONSIGN_DATABASE_URL").or_else(|| get("DATABASE_URL")),
+            public_url: get("CONSIGN_PUBLIC_URL"),
+            body_limit: parse_num("CONSIGN_BODY_LIMIT")?.map(|v| v as usize),
+            db_max_connections: parse_num("CONSIGN_DB_MAX_CONNECTIONS")?.map(|v| v as u32),
+            log: get("CONSIGN_LOG"),
+        })
+    }
+
+    /// Applies defaults and checks values.
+    pub fn resolve(self) -> anyhow::Result<Config> {
+        let listen_raw = self.listen.unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let listen: SocketAddr = listen_raw.parse().with_context(|| {
+            format!("listen address {listen_raw:?} is not HOST:PORT (e.g. 127.0.0.1:8080)")
+        })?;
+        let data_dir = self
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let database_url = self
+            .database_url
+            .filter(|u| !u.trim().is_empty())
+            .unwrap_or_else(|| {
+                format!(
+                    "sqlite://{}?mode=rwc",
+                    data_dir.join("consign.db").display()
+                )
+            });
+        store::Backend::from_url(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let body_limit = self.body_limit.unwrap_or(api::DEFAULT_BODY_LIMIT);
+        if body_limit < 1024 {
+            bail!("body_limit must be at least 1024 bytes");
+        }
+        if let Some(url) = &self.public_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("public_url must start with http:// or https://, not {url:?}");
+            }
+        }
+        let is_sqlite = database_url.starts_with("sqlite:");
+        Ok(Config {
+            listen,
+            data_dir,
+            database_url,
+            public_url: self.public_url.map(|u| u.trim_end_matches('/').to_string()),
+            body_limit,
+            db_max_connections: self
+                .db_max_connections
+                .unwrap_or(if is_sqlite { 8 } else { 16 }),
+            log: self.log.unwrap_or_else(|| "info".into()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_work_with_nothing_set() {
+        let c = Layer::default().resolve().unwrap();
+        assert_eq!(c.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(c.database_url, "sqlite://data/consign.db?mode=rwc");
+        assert_eq!(c.db_max_connections, 8);
+    }
+
+    #[test]
+    fn layers_override_in_order() {
+        let file: Layer = toml::from_str(
+            "listen = \"127.0.0.1:9000\"\nlog = \"debug\"\ndata_dir = \"/srv/consign\"",
+        )
+        .unwrap();
+        let env = Layer::from_env(|k| match k {
+            "CONSIGN_LISTEN" => Some("127.0.0.1:9100".into()),
+            "DATABASE_URL" => Some("postgres://u:pw@127.0.0.1/db".into()),
+            _ => None,
+        })
+        .unwrap();
+        let flags = Layer {
+            log: Some("warn".into()),
+            ..Default::default()
+        };
+        let c = file.overlay(env).overlay(flags).resolve().unwrap();
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.log, "warn");
+        assert_eq!(c.data_dir, PathBuf::from("/srv/consign"));
+        assert_eq!(c.db_max_connections, 16);
+        assert!(
+            !format!("{c:?}").contains("pw"),
+            "Debug must redact the password"
+        );
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let err = Layer {
+            listen: Some("localhost".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(err.to_string().contains("HOST:PORT"));
+        let err = Layer {
+            database_url: Some("mysql://x".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(err.to_string().contains("sqlite:// or postgres://"));
+        assert!(
+            toml::from_str::<Layer>("listne = \"x\"").is_err(),
+            "typos in the file are refused"
+        );
+        assert!(Layer::from_env(|k| (k == "CONSIGN_BODY_LIMIT").then(|| "big".into())).is_err());
+    }
+}

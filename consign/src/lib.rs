@@ -1,0 +1,9 @@
+//! The `consign` binary as a library: configuration, the buildable application, and the CLI,
+//! so integration tests start exactly what `consign serve` starts.
+
+pub mod cli;
+pub mod config;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::Application;

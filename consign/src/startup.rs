@@ -1,0 +1,111 @@
+//! The buildable application: binds its listener on build (so tests can use port 0) and serves
+//! until a shutdown signal.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use service::Services;
+use store::Store;
+use tokio::net::TcpListener;
+
+use crate::Config;
+
+/// Opens the store for `config`, creating the data directory for SQLite, and migrates it.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+    }
+    let store = Store::connect(&config.database_url, config.db_max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// A running-to-be server.
+pub struct Application {
+    listener: TcpListener,
+    services: Services,
+    config: Config,
+}
+
+impl Application {
+    /// Opens and migrates the database and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let store = open_store(&config).await?;
+        Self::with_services(config, Services::new(store)).await
+    }
+
+    /// Binds the listener for already opened services.
+    pub async fn with_services(config: Config, services: Services) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        Ok(Self {
+            listener,
+            services,
+            config,
+        })
+    }
+
+    /// The bound address (with the real port when 0 was asked for).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.local_addr().port()
+    }
+
+    /// The services the server runs on.
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests and closes the pool.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = api::app(
+            self.services.clone(),
+            api::HttpConfig {
+                public_url: self.config.public_url.clone(),
+                body_limit: self.config.body_limit,
+            },
+        );
+        let make_service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+        axum::serve(self.listener, make_service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.services.store.close().await;
+        Ok(())
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,203 @@
+//! Extractors that answer bad input with the API's error shape: request bodies (JSON or
+//! form-encoded), object ids in paths, and list queries.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use domain::ObjectId;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+
+/// A request body as `T`, from `application/json` (the default when no content type is sent) or
+/// `application/x-www-form-urlencoded` (what `curl -d` sends; `a[b]=1` nests, `a[]=1` appends).
+/// Unknown fields are ignored, as Shippo does.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "The request body is larger than this server accepts.",
+                )
+            } else {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    format!("Could not read the request body: {rejection}"),
+                )
+            }
+        })?;
+        let value = match content_type.as_str() {
+            "" | "application/json" | "text/json" => parse_json(&bytes)?,
+            ct if ct.starts_with("application/") && ct.ends_with("+json") => parse_json(&bytes)?,
+            "application/x-www-form-urlencoded" => form_to_json(&bytes)?,
+            other => {
+                return Err(ApiError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    format!("Content type \"{other}\" is not supported; send application/json or application/x-www-form-urlencoded."),
+                ))
+            }
+        };
+        from_value(value).map(Body)
+    }
+}
+
+fn parse_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Object(Map::new()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            format!("The request body is not valid JSON: {e}."),
+        )
+    })
+}
+
+/// Deserializes a JSON value, naming the field at fault when a value has the wrong type.
+pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "The request body must be a JSON object.",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        if path == "." || path.is_empty() {
+            ApiError::new(StatusCode::BAD_REQUEST, "validation_error", message)
+        } else {
+            ApiError::field(&path, format!("Invalid value: {message}."))
+        }
+    })
+}
+
+/// Turns form pairs into a JSON object: `a=1` → `{"a":"1"}` (the last repeat wins),
+/// `a[]=1&a[]=2` → `{"a":["1","2"]}`, `a[b]=1` → `{"a":{"b":"1"}}`.
+pub fn form_to_json(bytes: &[u8]) -> Result<Value, ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_body",
+            format!("The form body is malformed: {e}."),
+        )
+    })?;
+    let mut root = Map::new();
+    for (key, value) in pairs {
+        let (head, rest) = match key.find('[') {
+            Some(i) => (&key[..i], &key[i..]),
+            None => (key.as_str(), ""),
+        };
+        let mut segments = vec![head.to_string()];
+        let mut rest = rest;
+        while let Some(stripped) = rest.strip_prefix('[') {
+            let Some(end) = stripped.find(']') else { break };
+            segments.push(stripped[..end].to_string());
+            rest = &stripped[end + 1..];
+        }
+        insert(&mut root, &segments, Value::String(value));
+    }
+    Ok(Value::Object(root))
+}
+
+fn insert(obj: &mut Map<String, Value>, segments: &[String], value: Value) {
+    let (first, rest) = segments.split_first().expect("at least one segment");
+    if rest.is_empty() {
+        obj.insert(first.clone(), value);
+        return;
+    }
+    if rest.len() == 1 && rest[0].is_empty() {
+        let slot = obj
+            .entry(first.clone())
+            .or_insert_with(|| Value::Array(vec![]));
+        if !slot.is_array() {
+            *slot = Value::Array(vec![]);
+        }
+        slot.as_array_mut().expect("array").push(value);
+        return;
+    }
+    let slot = obj
+        .entry(first.clone())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if !slot.is_object() {
+        *slot = Value::Object(Map::new());
+    }
+    insert(slot.as_object_mut().expect("object"), rest, value);
+}
+
+/// An object id from the path; anything that is not one answers 404 like an unknown id.
+pub struct Id(pub ObjectId);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw): Path<String> = Path::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found("Object"))?;
+        ObjectId::parse(&raw)
+            .map(Id)
+            .ok_or_else(|| ApiError::not_found("Object"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_bodies_nest_and_append() {
+        let v = form_to_json(
+            b"name=Shawn+Ippotle&extra[COD][amount]=5&tags[]=a&tags[]=b&zip=1&zip=94117",
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"name": "Shawn Ippotle", "extra": {"COD": {"amount": "5"}}, "tags": ["a", "b"], "zip": "94117"})
+        );
+    }
+
+    #[test]
+    fn wrong_types_name_the_field() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            inner: Inner,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Inner {
+            flag: bool,
+        }
+        let err = from_value::<T>(serde_json::json!({"inner": {"flag": "x"}})).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert_eq!(err.fields.iter().next().unwrap().0, "inner.flag");
+        let err = from_value::<T>(serde_json::json!([1])).unwrap_err();
+        assert_eq!(err.code, "invalid_json");
+    }
+}

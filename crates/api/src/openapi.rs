@@ -1,0 +1,58 @@
+//! The OpenAPI document, generated from the handlers and wire types, and a browsable reference.
+
+use axum::http::header::CONTENT_TYPE;
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::{addresses, error, health, parcels, AppState};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Consign API", description = "Self-hosted, Shippo-compatible shipping API. Authenticate with `Authorization: ShippoToken <API_TOKEN>`."),
+    paths(
+        health::health,
+        addresses::create, addresses::retrieve, addresses::list, addresses::validate,
+        parcels::create, parcels::retrieve, parcels::list,
+    ),
+    components(schemas(error::ErrorBody)),
+    modifiers(&TokenAuth),
+    tags((name = "Addresses"), (name = "Parcels"), (name = "Health"))
+)]
+struct ApiDoc;
+
+struct TokenAuth;
+
+impl Modify for TokenAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(components) = openapi.components.as_mut() {
+            components.add_security_scheme(
+                "ShippoToken",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    "Authorization",
+                    "`ShippoToken <API_TOKEN>` (also accepted: `Bearer <API_TOKEN>` or the bare token)",
+                ))),
+            );
+        }
+    }
+}
+
+/// The OpenAPI document as pretty JSON.
+pub fn openapi_json() -> String {
+    ApiDoc::openapi()
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises")
+}
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/openapi.json",
+            get(|| async {
+                ([(CONTENT_TYPE, "application/json")], openapi_json()).into_response()
+            }),
+        )
+        .route("/docs", get(|| async { Html(include_str!("docs.html")) }))
+}

@@ -1,0 +1,115 @@
+//! Shippo's paginated list shape: `{"count", "next", "previous", "results"}`, where `next` and
+//! `previous` are absolute URLs that keep every other query parameter.
+
+use axum::extract::FromRequestParts;
+use axum::http::header::HOST;
+use axum::http::request::Parts;
+use serde::Serialize;
+use store::page::{Page, PageRequest, DEFAULT_RESULTS, MAX_RESULTS};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The page asked for, and what is needed to build links to its neighbours.
+pub struct ListQuery {
+    pub page: PageRequest,
+    /// Absolute URL of the list without its query string.
+    url: String,
+    /// Query parameters other than `page`/`results`, kept in links.
+    others: Vec<(String, String)>,
+}
+
+impl FromRequestParts<AppState> for ListQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(parts.uri.query().unwrap_or(""))
+                .map_err(|e| ApiError::field("query", format!("Malformed query string: {e}.")))?;
+        let mut page = PageRequest {
+            page: 1,
+            results: DEFAULT_RESULTS,
+        };
+        let mut others = Vec::new();
+        for (key, value) in pairs {
+            match key.as_str() {
+                "page" => {
+                    page.page = value
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|p| *p >= 1)
+                        .ok_or_else(|| {
+                            ApiError::field("page", "Enter a whole number of at least 1.")
+                        })?;
+                }
+                "results" => {
+                    page.results = value
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|r| (1..=MAX_RESULTS).contains(r))
+                        .ok_or_else(|| {
+                            ApiError::field(
+                                "results",
+                                format!("Enter a whole number from 1 to {MAX_RESULTS}."),
+                            )
+                        })?;
+                }
+                _ => others.push((key, value)),
+            }
+        }
+        let base = match &state.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => {
+                let host = parts
+                    .headers
+                    .get(HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        };
+        Ok(ListQuery {
+            page,
+            url: format!("{base}{}", parts.uri.path()),
+            others,
+        })
+    }
+}
+
+impl ListQuery {
+    fn link(&self, page: u32) -> String {
+        let mut pairs = self.others.clone();
+        pairs.push(("page".into(), page.to_string()));
+        pairs.push(("results".into(), self.page.results.to_string()));
+        format!(
+            "{}?{}",
+            self.url,
+            serde_urlencoded::to_string(&pairs).unwrap_or_default()
+        )
+    }
+}
+
+/// A list response.
+#[derive(Serialize)]
+pub struct Paginated<T> {
+    pub count: i64,
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
+impl<T> Paginated<T> {
+    /// Wraps a page with links to its neighbours.
+    pub fn new<U>(q: &ListQuery, page: Page<U>, f: impl FnMut(U) -> T) -> Self {
+        let next = page.has_next().then(|| q.link(q.page.page + 1));
+        let previous = page.has_previous().then(|| q.link(q.page.page - 1));
+        Paginated {
+            count: page.total,
+            next,
+            previous,
+            results: page.items.into_iter().map(f).collect(),
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Accounts and API tokens.
+
+use domain::account::{parse_account_name, Account, Mode};
+use domain::ValidationError;
+use store::accounts::{self as repo, Principal, TokenInfo};
+
+use crate::{ServiceError, Services};
+
+/// The account created on a fresh database so the first `consign serve` is usable.
+pub const DEMO_ACCOUNT: &str = "demo";
+
+/// Creates an account with a unique name.
+pub async fn create_account(s: &Services, name: &str) -> Result<Account, ServiceError> {
+    let name = parse_account_name(name).map_err(|m| ValidationError::field("name", m))?;
+    let mut tx = s.store.begin().await?;
+    let account = repo::create_account(&mut tx, &name).await?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    Ok(account)
+}
+
+/// On an empty database, creates the demo account and a test token for it, in one transaction.
+/// Returns `None` when any account already exists.
+pub async fn ensure_demo(s: &Services) -> Result<Option<(Account, String)>, ServiceError> {
+    let mut tx = s.store.begin().await?;
+    if repo::count_accounts(&mut tx).await? > 0 {
+        return Ok(None);
+    }
+    let account = repo::create_account(&mut tx, DEMO_ACCOUNT).await?;
+    let (_, token) = repo::create_token(&mut tx, &account, Mode::Test).await?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    Ok(Some((account, token)))
+}
+
+async fn find(s: &Services, name: &str) -> Result<Account, ServiceError> {
+    let mut conn = s.store.conn().await?;
+    repo::find_account(&mut conn, name)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::NotFound => ServiceError::Validation(ValidationError::field(
+                "account",
+                format!("no account named {name:?}"),
+            )),
+            other => other.into(),
+        })
+}
+
+/// Issues a token for the named account; the clear token is returned once and never stored.
+pub async fn create_token(
+    s: &Services,
+    account: &str,
+    mode: Mode,
+) -> Result<(TokenInfo, String), ServiceError> {
+    let account = find(s, account).await?;
+    let mut tx = s.store.begin().await?;
+    let created = repo::create_token(&mut tx, &account, mode).await?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    Ok(created)
+}
+
+/// The named account's tokens (prefixes only).
+pub async fn list_tokens(s: &Services, account: &str) -> Result<Vec<TokenInfo>, ServiceError> {
+    let account = find(s, account).await?;
+    let mut conn = s.store.conn().await?;
+    Ok(repo::list_tokens(&mut conn, &account).await?)
+}
+
+/// Revokes one of the named account's tokens, given its id or the token itself.
+pub async fn revoke_token(
+    s: &Services,
+    account: &str,
+    id_or_token: &str,
+) -> Result<(), ServiceError> {
+    let account = find(s, account).await?;
+    let mut tx = s.store.begin().await?;
+    repo::revoke_token(&mut tx, &account, id_or_token.trim()).await?;
+    tx.commit().await.map_err(store::StoreError::from)?;
+    Ok(())
+}
+
+/// The principal behind a presented token; unknown and revoked tokens are `Unauthorized`.
+pub async fn authenticate(s: &Services, token: &str) -> Result<Principal, ServiceError> {
+    let mut conn = s.store.conn().await?;
+    repo::authenticate(&mut conn, token)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::NotFound => ServiceError::Unauthorized,
+            other => other.into(),
+        })
+}
+
+/// The demo account, created when missing (for `consign token create` without `--account`).
+pub async fn demo_account(s: &Services) -> Result<Account, ServiceError> {
+    let mut tx = s.store.begin().await?;
+    let account = match repo::find_account(&mut tx, DEMO_ACCOUNT).await {
+        Ok(a) => a,
+        Err(store::StoreError::NotFound) => repo::create_account(&mut tx, DEMO_ACCOUNT).await?,
+        Err(e) => return Err(e.into()),
+    };
+    tx.commit().await.map_err(store::StoreError::from)?;
+    Ok(account)
+}

@@ -1,0 +1,89 @@
+//! Address use cases (seed 002, "Addresses").
+
+use domain::address::{self, Address, AddressInput, Source};
+use domain::{ObjectId, Timestamp};
+use store::{addresses as repo, Page, PageRequest, StoreError};
+
+use crate::{scope, Principal, ServiceError, Services};
+
+/// Creates an address: refuses malformed input, records the creation checks, and validates
+/// (normalising values) when asked to.
+#[tracing::instrument(skip_all, fields(account = %who.account_id))]
+pub async fn create(
+    s: &Services,
+    who: &Principal,
+    input: AddressInput,
+) -> Result<Address, ServiceError> {
+    let validate = input.validate;
+    let (mut fields, requested) = address::parse_input(input)?;
+    let mut validation = None;
+    if validate {
+        let (normalised, results) = s.validator.validate(&fields).await?;
+        fields = normalised;
+        validation = Some(results);
+    }
+    let verdict = address::assess(&fields, requested);
+    let now = Timestamp::now();
+    let address = Address {
+        id: ObjectId::at(now.millis()),
+        created: now,
+        updated: now,
+        test: who.mode.is_test(),
+        purpose: verdict.purpose,
+        state: verdict.state,
+        source: if validation.is_some() {
+            Source::Validator
+        } else {
+            verdict.source
+        },
+        messages: match &validation {
+            Some(v) => v.messages.clone(),
+            None => verdict.messages,
+        },
+        validation,
+        fields,
+    };
+    let mut tx = s.store.begin().await?;
+    repo::insert(&mut tx, scope(who), &address).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(address)
+}
+
+/// One of the principal's addresses.
+pub async fn get(s: &Services, who: &Principal, id: ObjectId) -> Result<Address, ServiceError> {
+    let mut conn = s.store.conn().await?;
+    Ok(repo::get(&mut conn, scope(who), id).await?)
+}
+
+/// A page of the principal's addresses, newest first.
+pub async fn list(
+    s: &Services,
+    who: &Principal,
+    page: PageRequest,
+) -> Result<Page<Address>, ServiceError> {
+    let mut conn = s.store.conn().await?;
+    Ok(repo::list(&mut conn, scope(who), page).await?)
+}
+
+/// Validates a stored address: the validator's normalised values replace the entered ones
+/// (`object_source` becomes `VALIDATOR`) and `validation_results` records the verdict.
+#[tracing::instrument(skip_all, fields(account = %who.account_id, address = %id))]
+pub async fn validate(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+) -> Result<Address, ServiceError> {
+    let mut address = get(s, who, id).await?;
+    let (fields, results) = s.validator.validate(&address.fields).await?;
+    let verdict = address::assess(&fields, Some(address.purpose));
+    address.fields = fields;
+    address.state = verdict.state;
+    address.source = Source::Validator;
+    address.messages = results.messages.clone();
+    address.validation = Some(results);
+    address.updated = Timestamp::now();
+    let mut tx = s.store.begin().await?;
+    repo::update(&mut tx, scope(who), &address).await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(address)
+}

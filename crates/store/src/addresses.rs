@@ -1,0 +1,237 @@
+//! Address rows.
+
+use domain::address::{
+    Address, AddressFields, AddressState, Message, MessageKind, Purpose, Source, ValidationResults,
+};
+use domain::{ObjectId, Timestamp};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{Conn, Page, PageRequest, Scope, StoreError};
+
+/// Stored form of a validation message (JSON in the `messages`/`validation` columns).
+#[derive(Serialize, Deserialize)]
+struct MessageRecord {
+    source: String,
+    code: String,
+    kind: String,
+    text: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ValidationRecord {
+    is_valid: bool,
+    messages: Vec<MessageRecord>,
+}
+
+fn records(messages: &[Message]) -> Vec<MessageRecord> {
+    messages
+        .iter()
+        .map(|m| MessageRecord {
+            source: m.source.clone(),
+            code: m.code.clone(),
+            kind: m.kind.as_str().into(),
+            text: m.text.clone(),
+        })
+        .collect()
+}
+
+fn messages_to_json(messages: &[Message]) -> String {
+    serde_json::to_string(&records(messages)).expect("messages serialise")
+}
+
+fn messages_from(records: Vec<MessageRecord>) -> Result<Vec<Message>, StoreError> {
+    records
+        .into_iter()
+        .map(|r| {
+            Ok(Message {
+                kind: MessageKind::parse(&r.kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("message kind {:?}", r.kind)))?,
+                source: r.source,
+                code: r.code,
+                text: r.text,
+            })
+        })
+        .collect()
+}
+
+const COLUMNS: &str = "id, test, created_ms, updated_ms, purpose, state, source, name, company, street_no, street1, street2, street3, city, state_code, zip, country, phone, email, is_residential, metadata, messages, validation";
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("address {what} {v:?}"))
+}
+
+fn from_row(row: &AnyRow) -> Result<Address, StoreError> {
+    let id: String = row.try_get("id")?;
+    let purpose: String = row.try_get("purpose")?;
+    let state: String = row.try_get("state")?;
+    let source: String = row.try_get("source")?;
+    let messages: String = row.try_get("messages")?;
+    let validation: Option<String> = row.try_get("validation")?;
+    let validation = match validation {
+        None => None,
+        Some(json) => {
+            let r: ValidationRecord =
+                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Some(ValidationResults {
+                is_valid: r.is_valid,
+                messages: messages_from(r.messages)?,
+            })
+        }
+    };
+    Ok(Address {
+        id: ObjectId::parse(&id).ok_or_else(|| corrupt("id", &id))?,
+        created: Timestamp::from_millis(row.try_get("created_ms")?),
+        updated: Timestamp::from_millis(row.try_get("updated_ms")?),
+        test: row.try_get::<i64, _>("test")? != 0,
+        purpose: Purpose::parse(&purpose).ok_or_else(|| corrupt("purpose", &purpose))?,
+        state: AddressState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
+        source: Source::parse(&source).ok_or_else(|| corrupt("source", &source))?,
+        messages: messages_from(
+            serde_json::from_str(&messages).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        )?,
+        validation,
+        fields: AddressFields {
+            name: row.try_get("name")?,
+            company: row.try_get("company")?,
+            street_no: row.try_get("street_no")?,
+            street1: row.try_get("street1")?,
+            street2: row.try_get("street2")?,
+            street3: row.try_get("street3")?,
+            city: row.try_get("city")?,
+            state: row.try_get("state_code")?,
+            zip: row.try_get("zip")?,
+            country: row.try_get("country")?,
+            phone: row.try_get("phone")?,
+            email: row.try_get("email")?,
+            is_residential: row
+                .try_get::<Option<i64>, _>("is_residential")?
+                .map(|v| v != 0),
+            metadata: row.try_get("metadata")?,
+        },
+    })
+}
+
+fn validation_json(v: &Option<ValidationResults>) -> Option<String> {
+    v.as_ref().map(|v| {
+        serde_json::to_string(&ValidationRecord {
+            is_valid: v.is_valid,
+            messages: records(&v.messages),
+        })
+        .expect("serialise")
+    })
+}
+
+/// Stores a new address for `scope`.
+pub async fn insert(conn: &mut Conn, scope: Scope, a: &Address) -> Result<(), StoreError> {
+    let f = &a.fields;
+    sqlx::query(&format!(
+        "INSERT INTO addresses (account_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(a.id.to_string())
+    .bind(i64::from(a.test))
+    .bind(a.created.millis())
+    .bind(a.updated.millis())
+    .bind(a.purpose.as_str())
+    .bind(a.state.as_str())
+    .bind(a.source.as_str())
+    .bind(&f.name)
+    .bind(&f.company)
+    .bind(&f.street_no)
+    .bind(&f.street1)
+    .bind(&f.street2)
+    .bind(&f.street3)
+    .bind(&f.city)
+    .bind(&f.state)
+    .bind(&f.zip)
+    .bind(&f.country)
+    .bind(&f.phone)
+    .bind(&f.email)
+    .bind(f.is_residential.map(i64::from))
+    .bind(&f.metadata)
+    .bind(messages_to_json(&a.messages))
+    .bind(validation_json(&a.validation))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces an address's values and verdict (the validator's normalisation).
+pub async fn update(conn: &mut Conn, scope: Scope, a: &Address) -> Result<(), StoreError> {
+    let f = &a.fields;
+    let result = sqlx::query(
+        "UPDATE addresses SET updated_ms = $1, purpose = $2, state = $3, source = $4, name = $5, company = $6, street_no = $7, \
+         street1 = $8, street2 = $9, street3 = $10, city = $11, state_code = $12, zip = $13, phone = $14, email = $15, \
+         messages = $16, validation = $17 WHERE id = $18 AND account_id = $19 AND test = $20",
+    )
+    .bind(a.updated.millis())
+    .bind(a.purpose.as_str())
+    .bind(a.state.as_str())
+    .bind(a.source.as_str())
+    .bind(&f.name)
+    .bind(&f.company)
+    .bind(&f.street_no)
+    .bind(&f.street1)
+    .bind(&f.street2)
+    .bind(&f.street3)
+    .bind(&f.city)
+    .bind(&f.state)
+    .bind(&f.zip)
+    .bind(&f.phone)
+    .bind(&f.email)
+    .bind(messages_to_json(&a.messages))
+    .bind(validation_json(&a.validation))
+    .bind(a.id.to_string())
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .execute(conn)
+    .await?;
+    if result.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// One address of `scope`, or [`StoreError::NotFound`].
+pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Address, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM addresses WHERE id = $1 AND account_id = $2 AND test = $3"
+    ))
+    .bind(id.to_string())
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .fetch_one(conn)
+    .await?;
+    from_row(&row)
+}
+
+/// A page of `scope`'s addresses, newest first.
+pub async fn list(
+    conn: &mut Conn,
+    scope: Scope,
+    req: PageRequest,
+) -> Result<Page<Address>, StoreError> {
+    let total: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM addresses WHERE account_id = $1 AND test = $2")
+            .bind(scope.account_id.to_string())
+            .bind(i64::from(scope.test))
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM addresses WHERE account_id = $1 AND test = $2 ORDER BY id DESC LIMIT $3 OFFSET $4"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .bind(i64::from(req.results))
+    .bind(req.offset())
+    .fetch_all(conn)
+    .await?;
+    Ok(Page {
+        items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
+        total,
+        request: req,
+    })
+}

@@ -1,0 +1,36 @@
+use thiserror::Error;
+
+/// What can go wrong in the store, in terms the layers above act on.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// No such row (or not visible to this account).
+    #[error("not found")]
+    NotFound,
+    /// A unique constraint was violated (e.g. an account name already taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Bad configuration (URL, backend).
+    #[error("{0}")]
+    Config(String),
+    /// Stored data that does not decode; a bug or a manual edit.
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Anything else from the database driver.
+    #[error(transparent)]
+    Database(sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(db.message().to_string())
+            }
+            _ => StoreError::Database(e),
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Embedded migrations, one history per backend, applied with sqlx's migrator.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::AnyPool;
+
+use crate::{Backend, StoreError};
+
+/// `(version, description, sqlite sql, postgres sql)`; append new migrations at the end.
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "foundation",
+    include_str!("../migrations/sqlite/0001_foundation.sql"),
+    include_str!("../migrations/postgres/0001_foundation.sql"),
+)];
+
+#[derive(Debug)]
+struct Embedded(Backend);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(self) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send>> {
+        Box::pin(async move {
+            Ok(MIGRATIONS
+                .iter()
+                .map(|(version, description, sqlite, postgres)| {
+                    let sql = match self.0 {
+                        Backend::Sqlite => sqlite,
+                        Backend::Postgres => postgres,
+                    };
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreError> {
+    let migrator = Migrator::new(Embedded(backend)).await?;
+    migrator.run(pool).await?;
+    Ok(())
+}

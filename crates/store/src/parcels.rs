@@ -1,0 +1,192 @@
+//! Parcel rows.
+
+use std::str::FromStr;
+
+use domain::parcel::{Cod, CodPaymentMethod, Insurance, InsuranceProvider, Parcel, ParcelExtra};
+use domain::parcel_templates;
+use domain::{ObjectId, Timestamp};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{Conn, Page, PageRequest, Scope, StoreError};
+
+/// Stored form of the parcel extras (JSON in the `extra` column).
+#[derive(Serialize, Deserialize, Default)]
+struct ExtraRecord {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cod: Option<(String, String, String)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    insurance: Option<(String, String, Option<String>, String)>,
+    #[serde(default)]
+    reference_1: String,
+    #[serde(default)]
+    reference_2: String,
+}
+
+fn extra_to_json(e: &ParcelExtra) -> String {
+    let record = ExtraRecord {
+        cod: e.cod.as_ref().map(|c| {
+            (
+                c.amount.to_string(),
+                c.currency.clone(),
+                c.payment_method.as_str().into(),
+            )
+        }),
+        insurance: e.insurance.as_ref().map(|i| {
+            (
+                i.amount.to_string(),
+                i.currency.clone(),
+                i.provider.map(|p| p.as_str().to_string()),
+                i.content.clone(),
+            )
+        }),
+        reference_1: e.reference_1.clone(),
+        reference_2: e.reference_2.clone(),
+    };
+    serde_json::to_string(&record).expect("extras serialise")
+}
+
+fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
+    StoreError::Corrupt(format!("parcel {what} {v:?}"))
+}
+
+fn decimal(s: &str) -> Result<Decimal, StoreError> {
+    Decimal::from_str(s).map_err(|_| corrupt("decimal", s))
+}
+
+fn extra_from_json(json: &str) -> Result<ParcelExtra, StoreError> {
+    let r: ExtraRecord = serde_json::from_str(json).map_err(|e| corrupt("extra", e.to_string()))?;
+    let cod = match r.cod {
+        None => None,
+        Some((amount, currency, method)) => Some(Cod {
+            amount: decimal(&amount)?,
+            currency,
+            payment_method: match method.as_str() {
+                "CASH" => CodPaymentMethod::Cash,
+                "SECURED_FUNDS" => CodPaymentMethod::SecuredFunds,
+                _ => CodPaymentMethod::Any,
+            },
+        }),
+    };
+    let insurance = match r.insurance {
+        None => None,
+        Some((amount, currency, provider, content)) => Some(Insurance {
+            amount: decimal(&amount)?,
+            currency,
+            provider: match provider.as_deref() {
+                None => None,
+                Some("FEDEX") => Some(InsuranceProvider::Fedex),
+                Some("UPS") => Some(InsuranceProvider::Ups),
+                Some("ONTRAC") => Some(InsuranceProvider::Ontrac),
+                Some(other) => return Err(corrupt("insurance provider", other)),
+            },
+            content,
+        }),
+    };
+    Ok(ParcelExtra {
+        cod,
+        insurance,
+        reference_1: r.reference_1,
+        reference_2: r.reference_2,
+    })
+}
+
+const COLUMNS: &str =
+    "id, test, created_ms, updated_ms, length, width, height, distance_unit, weight, mass_unit, template, metadata, extra";
+
+fn from_row(row: &AnyRow) -> Result<Parcel, StoreError> {
+    let id: String = row.try_get("id")?;
+    let distance_unit: String = row.try_get("distance_unit")?;
+    let mass_unit: String = row.try_get("mass_unit")?;
+    let template: Option<String> = row.try_get("template")?;
+    Ok(Parcel {
+        id: ObjectId::parse(&id).ok_or_else(|| corrupt("id", &id))?,
+        created: Timestamp::from_millis(row.try_get("created_ms")?),
+        updated: Timestamp::from_millis(row.try_get("updated_ms")?),
+        test: row.try_get::<i64, _>("test")? != 0,
+        length: decimal(row.try_get("length")?)?,
+        width: decimal(row.try_get("width")?)?,
+        height: decimal(row.try_get("height")?)?,
+        distance_unit: distance_unit
+            .parse()
+            .map_err(|_| corrupt("distance_unit", &distance_unit))?,
+        weight: decimal(row.try_get("weight")?)?,
+        mass_unit: mass_unit
+            .parse()
+            .map_err(|_| corrupt("mass_unit", &mass_unit))?,
+        template: match template {
+            None => None,
+            Some(t) => Some(parcel_templates::find(&t).ok_or_else(|| corrupt("template", &t))?),
+        },
+        metadata: row.try_get("metadata")?,
+        extra: extra_from_json(row.try_get("extra")?)?,
+    })
+}
+
+/// Stores a new parcel for `scope`.
+pub async fn insert(conn: &mut Conn, scope: Scope, p: &Parcel) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO parcels (account_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(p.id.to_string())
+    .bind(i64::from(p.test))
+    .bind(p.created.millis())
+    .bind(p.updated.millis())
+    .bind(p.length.to_string())
+    .bind(p.width.to_string())
+    .bind(p.height.to_string())
+    .bind(p.distance_unit.as_str())
+    .bind(p.weight.to_string())
+    .bind(p.mass_unit.as_str())
+    .bind(p.template.map(|t| t.token))
+    .bind(&p.metadata)
+    .bind(extra_to_json(&p.extra))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One parcel of `scope`, or [`StoreError::NotFound`].
+pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Parcel, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM parcels WHERE id = $1 AND account_id = $2 AND test = $3"
+    ))
+    .bind(id.to_string())
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .fetch_one(conn)
+    .await?;
+    from_row(&row)
+}
+
+/// A page of `scope`'s parcels, newest first.
+pub async fn list(
+    conn: &mut Conn,
+    scope: Scope,
+    req: PageRequest,
+) -> Result<Page<Parcel>, StoreError> {
+    let total: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM parcels WHERE account_id = $1 AND test = $2")
+            .bind(scope.account_id.to_string())
+            .bind(i64::from(scope.test))
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("n")?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM parcels WHERE account_id = $1 AND test = $2 ORDER BY id DESC LIMIT $3 OFFSET $4"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .bind(i64::from(req.results))
+    .bind(req.offset())
+    .fetch_all(conn)
+    .await?;
+    Ok(Page {
+        items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
+        total,
+        request: req,
+    })
+}
