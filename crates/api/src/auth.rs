@@ -15,15 +15,12 @@ pub struct Auth(pub Principal);
 
 /// The token in an `Authorization` header value, without its scheme.
 pub fn token_from_header(value: &str) -> Option<&str> {
+    const SCHEMES: [&str; 3] = ["shippotoken", "bearer", "token"];
     let value = value.trim();
     let token = match value.split_once(char::is_whitespace) {
-        Some((scheme, rest))
-            if ["shippotoken", "bearer", "token"]
-                .contains(&scheme.to_ascii_lowercase().as_str()) =>
-        {
-            rest.trim()
-        }
+        Some((scheme, rest)) if SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) => rest.trim(),
         Some(_) => return None,
+        None if SCHEMES.contains(&value.to_ascii_lowercase().as_str()) => return None,
         None => value,
     };
     (!token.is_empty()).then_some(token)

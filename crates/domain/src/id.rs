@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use std::sync::Mutex;
+
 use rand::RngCore;
 
 /// A Shippo-style object id: 32 lowercase hex characters.
@@ -19,12 +21,28 @@ impl ObjectId {
     }
 
     /// A fresh id for an object created at `millis` since the epoch.
+    ///
+    /// Ids made by one process are strictly increasing, even within one millisecond (the
+    /// random part is incremented, as monotonic ULIDs do), so lists sort in creation order.
     pub fn at(millis: i64) -> Self {
-        let mut bytes = [0u8; 16];
-        let ms = (millis.max(0) as u64).to_be_bytes();
-        bytes[..6].copy_from_slice(&ms[2..]);
-        rand::thread_rng().fill_bytes(&mut bytes[6..]);
-        Self(bytes)
+        static LAST: Mutex<(u64, u128)> = Mutex::new((0, 0));
+        let mut random = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut random[6..]);
+        let mut ms = (millis.max(0) as u64) & 0xFFFF_FFFF_FFFF;
+        let mut rand80 = u128::from_be_bytes(random);
+        {
+            let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+            if ms <= last.0 {
+                ms = last.0;
+                rand80 = (last.1 + 1) & ((1u128 << 80) - 1);
+                if rand80 == 0 {
+                    ms += 1;
+                }
+            }
+            *last = (ms, rand80);
+        }
+        let value = (u128::from(ms) << 80) | rand80;
+        Self(value.to_be_bytes())
     }
 
     /// Parses 32 hex characters (either case); anything else is `None`.
@@ -92,6 +110,12 @@ mod tests {
         let a = ObjectId::at(1_000);
         let b = ObjectId::at(2_000);
         assert!(a.to_string() < b.to_string());
+    }
+
+    #[test]
+    fn ids_increase_within_one_millisecond() {
+        let ids: Vec<String> = (0..1000).map(|_| ObjectId::at(5_000).to_string()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]));
     }
 
     #[test]

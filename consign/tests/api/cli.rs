@@ -1,0 +1,71 @@
+//! The `consign` command line, run as a user runs it, against the same database as a server.
+
+use std::process::Command;
+
+use reqwest::StatusCode;
+
+use crate::helpers::{expect, spawn_app};
+
+fn consign(app: &crate::helpers::TestApp, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_consign"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("CONSIGN_DATABASE_URL", &app.database_url)
+        .env("CONSIGN_DATA_DIR", &app.data_dir)
+        .env("CONSIGN_LOG", "warn")
+        .output()
+        .expect("consign runs");
+    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+}
+
+#[tokio::test]
+async fn token_create_prints_only_a_working_token() {
+    let app = spawn_app().await;
+    let (ok, stdout, stderr) = consign(&app, &["token", "create", "--mode", "test"]);
+    assert!(ok, "{stderr}");
+    let token = stdout.strip_suffix('\n').expect("one line");
+    assert!(!token.contains('\n'), "only the token on stdout: {stdout:?}");
+    assert!(token.starts_with("shippo_test_") && token.len() == "shippo_test_".len() + 40, "{token}");
+    let body = expect(app.get_as(token, "/addresses").await, StatusCode::OK).await;
+    assert_eq!(body["count"], 0);
+}
+
+#[tokio::test]
+async fn accounts_tokens_list_and_revoke() {
+    let app = spawn_app().await;
+    let (ok, stdout, stderr) = consign(&app, &["account", "create", "acme@example.com"]);
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim().len(), 32, "prints the account id: {stdout}");
+    let (ok, _, stderr) = consign(&app, &["account", "create", "acme@example.com"]);
+    assert!(!ok);
+    assert!(stderr.contains("already exists"), "{stderr}");
+
+    let (ok, live, _) = consign(&app, &["token", "create", "--mode", "live", "--account", "acme@example.com"]);
+    assert!(ok);
+    let live = live.trim();
+    assert!(live.starts_with("shippo_live_"));
+    let created = app
+        .post_json_as(live, "/addresses", &serde_json::json!({"country": "US", "zip": "94117"}))
+        .await;
+    let created = expect(created, StatusCode::CREATED).await;
+    assert_eq!(created["object_owner"], "acme@example.com");
+    assert_eq!(created["test"], false);
+
+    let (ok, listing, _) = consign(&app, &["token", "list", "--account", "acme@example.com"]);
+    assert!(ok);
+    assert!(listing.contains(&live[..20]), "{listing}");
+    assert!(!listing.contains(live), "the full token is never shown again");
+
+    let (ok, _, stderr) = consign(&app, &["token", "revoke", live, "--account", "acme@example.com"]);
+    assert!(ok, "{stderr}");
+    expect(app.get_as(live, "/addresses").await, StatusCode::UNAUTHORIZED).await;
+    let (_, listing, _) = consign(&app, &["token", "list", "--account", "acme@example.com"]);
+    assert!(!listing.lines().nth(1).unwrap().trim_end().ends_with(" -"), "revoked tokens show their revocation time: {listing}");
+
+    let (ok, _, stderr) = consign(&app, &["token", "create", "--mode", "prod", "--account", "acme@example.com"]);
+    assert!(!ok);
+    assert!(stderr.contains("test or live"), "{stderr}");
+    let (ok, _, stderr) = consign(&app, &["token", "create", "--account", "nobody"]);
+    assert!(!ok);
+    assert!(stderr.contains("no account named"), "{stderr}");
+}

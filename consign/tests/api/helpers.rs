@@ -1,0 +1,190 @@
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use consign::config::Layer;
+use consign::Application;
+use domain::account::Mode;
+use reqwest::{Client, Response, StatusCode};
+use serde_json::Value;
+use service::{accounts, Services};
+use sqlx::Connection;
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A running server on a random port with its own database, plus an account and a test token.
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub token: String,
+    pub services: Services,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+}
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed),
+        domain::ObjectId::new().to_string().get(20..).unwrap()
+    )
+}
+
+/// A fresh database URL: SQLite in a temp dir by default, or a new PostgreSQL database when
+/// `CONSIGN_TEST_DATABASE_URL` names a PostgreSQL server.
+pub async fn fresh_database(data_dir: &std::path::Path) -> String {
+    match std::env::var("CONSIGN_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+        Some(server) => {
+            let name = unique("consign_test");
+            let mut conn = sqlx::PgConnection::connect(&server).await.expect("connect to test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+            let (base, _) = server.rsplit_once('/').expect("postgres URL has a database path");
+            format!("{base}/{name}")
+        }
+        None => format!("sqlite://{}?mode=rwc", data_dir.join("consign.db").display()),
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let data_dir = std::env::temp_dir().join(unique("consign-test"));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    let database_url = fresh_database(&data_dir).await;
+    let config = Layer {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(data_dir.clone()),
+        database_url: Some(database_url.clone()),
+        db_max_connections: Some(4),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    let app = Application::build(config).await.expect("application builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let services = app.services().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let account = accounts::create_account(&services, &unique("merchant")).await.unwrap();
+    let (_, token) = accounts::create_token(&services, &account.name, Mode::Test).await.unwrap();
+    let app = TestApp { base, client: Client::new(), token, services, database_url, data_dir };
+    // The listener is bound before the server task starts, so this answers as soon as the task runs.
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    app
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A second account with its own token.
+    pub async fn other_account_token(&self, mode: Mode) -> String {
+        let account = accounts::create_account(&self.services, &unique("other")).await.unwrap();
+        accounts::create_token(&self.services, &account.name, mode).await.unwrap().1
+    }
+
+    /// A token of this app's account in another mode.
+    pub async fn token_in_mode(&self, mode: Mode) -> String {
+        let p = accounts::authenticate(&self.services, &self.token).await.unwrap();
+        accounts::create_token(&self.services, &p.account_name, mode).await.unwrap().1
+    }
+
+    pub async fn post_json_as(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("Authorization", format!("ShippoToken {token}"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.post_json_as(&self.token, path, body).await
+    }
+
+    pub async fn post_form(&self, path: &str, pairs: &[(&str, &str)]) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("Authorization", format!("ShippoToken {}", self.token))
+            .form(pairs)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> Response {
+        self.client.get(self.url(path)).header("Authorization", format!("ShippoToken {token}")).send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.get_as(&self.token, path).await
+    }
+
+    /// Creates an address and returns its JSON, asserting 201.
+    pub async fn create_address(&self, body: &Value) -> Value {
+        let res = self.post_json("/addresses", body).await;
+        expect(res, StatusCode::CREATED).await
+    }
+
+    /// Creates a parcel and returns its JSON, asserting 201.
+    pub async fn create_parcel(&self, body: &Value) -> Value {
+        let res = self.post_json("/parcels", body).await;
+        expect(res, StatusCode::CREATED).await
+    }
+}
+
+/// Asserts the status and an `application/json` body, and returns the body.
+pub async fn expect(res: Response, status: StatusCode) -> Value {
+    let got = res.status();
+    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let text = res.text().await.unwrap();
+    assert_eq!(got, status, "unexpected status; body: {text}");
+    assert!(content_type.starts_with("application/json"), "content-type {content_type:?}; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
+}
+
+/// The seed's example purchase address.
+pub fn shawn() -> Value {
+    serde_json::json!({
+        "name": "Shawn Ippotle",
+        "company": "Shippo",
+        "street1": "215 Clayton St.",
+        "street2": "",
+        "city": "San Francisco",
+        "state": "CA",
+        "zip": "94117",
+        "country": "US",
+        "phone": "+1 555 341 9393",
+        "email": "shippotle@goshippo.com",
+        "is_residential": true,
+        "metadata": "Customer ID 123456"
+    })
+}
+
+/// The seed's example parcel.
+pub fn seed_parcel() -> Value {
+    serde_json::json!({
+        "length": "5", "width": "5", "height": "5", "distance_unit": "cm",
+        "weight": "2", "mass_unit": "lb", "metadata": "Customer ID 123456"
+    })
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`
+pub fn is_shippo_time(v: &Value) -> bool {
+    let s = v.as_str().unwrap_or("");
+    s.len() == 24
+        && s.ends_with('Z')
+        && s.as_bytes()[10] == b'T'
+        && s.as_bytes()[19] == b'.'
+        && chrono_like_parse(s)
+}
+
+fn chrono_like_parse(s: &str) -> bool {
+    s[..4].parse::<u32>().is_ok() && s[5..7].parse::<u32>().is_ok() && s[20..23].parse::<u32>().is_ok()
+}
+
+/// 32 lowercase hex characters.
+pub fn is_object_id(v: &Value) -> bool {
+    let s = v.as_str().unwrap_or("");
+    s.len() == 32 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}

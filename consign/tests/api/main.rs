@@ -1,0 +1,11 @@
+//! End-to-end tests of the real server over HTTP. Each test gets its own database: a fresh
+//! SQLite file, or — when `CONSIGN_TEST_DATABASE_URL` points at PostgreSQL — a fresh database
+//! on that server.
+
+mod addresses;
+mod auth;
+mod cli;
+mod conventions;
+mod health;
+mod helpers;
+mod parcels;
