@@ -15,7 +15,10 @@ async fn a_complete_address_is_a_valid_purchase_address() {
     assert_eq!(a["is_complete"], true);
     assert_eq!(a["messages"], json!([]));
     assert_eq!(a["validation_results"], json!({}));
-    for key in ["name", "company", "street1", "city", "state", "zip", "country", "phone", "email", "metadata"] {
+    for key in [
+        "name", "company", "street1", "city", "state", "zip", "country", "phone", "email",
+        "metadata",
+    ] {
         assert_eq!(a[key], shawn()[key], "{key}");
     }
     assert_eq!(a["is_residential"], true);
@@ -29,39 +32,82 @@ async fn a_complete_address_is_a_valid_purchase_address() {
 #[tokio::test]
 async fn a_quote_address_is_incomplete_and_partially_entered() {
     let app = spawn_app().await;
-    let a = app.create_address(&json!({"zip": "94117", "country": "US"})).await;
+    let a = app
+        .create_address(&json!({"zip": "94117", "country": "US"}))
+        .await;
     assert_eq!(a["object_state"], "INCOMPLETE");
     assert_eq!(a["object_purpose"], "QUOTE");
     assert_eq!(a["object_source"], "PARTIALLY_ENTERED");
     assert_eq!(a["is_complete"], false);
-    let texts: Vec<&str> = a["messages"].as_array().unwrap().iter().map(|m| m["text"].as_str().unwrap()).collect();
-    assert!(texts.iter().any(|t| t.starts_with("street1 is required")), "{texts:?}");
-    assert!(texts.iter().any(|t| t.starts_with("state is required")), "{texts:?}");
+    let texts: Vec<&str> = a["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    assert!(
+        texts.iter().any(|t| t.starts_with("street1 is required")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.starts_with("state is required")),
+        "{texts:?}"
+    );
 }
 
 #[tokio::test]
 async fn an_explicit_purchase_address_must_be_complete() {
     let app = spawn_app().await;
-    let res = app.post_json("/addresses", &json!({"object_purpose": "PURCHASE", "zip": "94117", "country": "US"})).await;
+    let res = app
+        .post_json(
+            "/addresses",
+            &json!({"object_purpose": "PURCHASE", "zip": "94117", "country": "US"}),
+        )
+        .await;
     let body = expect(res, StatusCode::BAD_REQUEST).await;
     assert_eq!(body["code"], "validation_error");
     for field in ["name", "street1", "city", "state"] {
-        assert_eq!(body["fields"][field][0], "This field is required for a PURCHASE address.", "{field}");
+        assert_eq!(
+            body["fields"][field][0], "This field is required for a PURCHASE address.",
+            "{field}"
+        );
     }
-    let res = app.post_json("/addresses", &json!({"object_purpose": "SOMETIMES", "country": "US"})).await;
+    let res = app
+        .post_json(
+            "/addresses",
+            &json!({"object_purpose": "SOMETIMES", "country": "US"}),
+        )
+        .await;
     let body = expect(res, StatusCode::BAD_REQUEST).await;
-    assert!(body["fields"]["object_purpose"][0].as_str().unwrap().contains("QUOTE or PURCHASE"));
+    assert!(body["fields"]["object_purpose"][0]
+        .as_str()
+        .unwrap()
+        .contains("QUOTE or PURCHASE"));
 }
 
 #[tokio::test]
 async fn country_is_required_and_must_be_iso_3166() {
     let app = spawn_app().await;
-    let body = expect(app.post_json("/addresses", &json!({"name": "x"})).await, StatusCode::BAD_REQUEST).await;
+    let body = expect(
+        app.post_json("/addresses", &json!({"name": "x"})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     assert_eq!(body["fields"]["country"][0], "This field is required.");
     assert_eq!(body["country"][0], "This field is required.");
-    let body = expect(app.post_json("/addresses", &json!({"country": "USA"})).await, StatusCode::BAD_REQUEST).await;
-    assert!(body["fields"]["country"][0].as_str().unwrap().contains("ISO 3166-1"));
-    let a = app.create_address(&json!({"country": "de", "zip": "10117"})).await;
+    let body = expect(
+        app.post_json("/addresses", &json!({"country": "USA"}))
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(body["fields"]["country"][0]
+        .as_str()
+        .unwrap()
+        .contains("ISO 3166-1"));
+    let a = app
+        .create_address(&json!({"country": "de", "zip": "10117"}))
+        .await;
     assert_eq!(a["country"], "DE");
 }
 
@@ -75,9 +121,25 @@ async fn wrong_values_make_an_invalid_address_with_codes() {
     let a = app.create_address(&body).await;
     assert_eq!(a["object_state"], "INVALID");
     assert_eq!(a["is_complete"], false);
-    let codes: Vec<&str> = a["messages"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap()).collect();
-    assert_eq!(codes, ["street_line_too_long", "invalid_postal_code", "invalid_email"]);
-    assert!(a["messages"][1]["text"].as_str().unwrap().contains("95014"), "message offers an example: {}", a["messages"][1]);
+    let codes: Vec<&str> = a["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "street_line_too_long",
+            "invalid_postal_code",
+            "invalid_email"
+        ]
+    );
+    assert!(
+        a["messages"][1]["text"].as_str().unwrap().contains("95014"),
+        "message offers an example: {}",
+        a["messages"][1]
+    );
     assert_eq!(a["messages"][1]["type"], "address_error");
 }
 
@@ -95,7 +157,12 @@ async fn validate_on_create_normalises_and_reports() {
     assert_eq!(a["zip"], "H3Z 2Y7");
     assert_eq!(a["object_state"], "VALID");
     assert_eq!(a["validation_results"]["is_valid"], true);
-    let codes: Vec<&str> = a["validation_results"]["messages"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = a["validation_results"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["code"].as_str().unwrap())
+        .collect();
     assert_eq!(codes, ["administrative_area_change", "postal_code_change"]);
 }
 
@@ -109,13 +176,22 @@ async fn the_validate_endpoint_judges_and_persists() {
     let id = a["object_id"].as_str().unwrap();
     assert_eq!(a["validation_results"], json!({}));
 
-    let v = expect(app.get(&format!("/addresses/{id}/validate/")).await, StatusCode::OK).await;
+    let v = expect(
+        app.get(&format!("/addresses/{id}/validate/")).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(v["object_id"], a["object_id"]);
     assert_eq!(v["object_source"], "VALIDATOR");
     assert_eq!(v["state"], "CA");
     assert_eq!(v["validation_results"]["is_valid"], false);
     assert_eq!(v["object_state"], "INVALID");
-    let codes: Vec<&str> = v["validation_results"]["messages"].as_array().unwrap().iter().map(|m| m["code"].as_str().unwrap()).collect();
+    let codes: Vec<&str> = v["validation_results"]["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["code"].as_str().unwrap())
+        .collect();
     assert!(codes.contains(&"component_mismatch_error"), "{codes:?}");
     assert!(v["object_updated"].as_str().unwrap() >= a["object_updated"].as_str().unwrap());
 
@@ -146,7 +222,17 @@ async fn limits_are_enforced() {
     let mut body = shawn();
     body["metadata"] = json!("m".repeat(101));
     body["company"] = json!("c".repeat(256));
-    let err = expect(app.post_json("/addresses", &body).await, StatusCode::BAD_REQUEST).await;
-    assert!(err["fields"]["metadata"][0].as_str().unwrap().contains("100"));
-    assert!(err["fields"]["company"][0].as_str().unwrap().contains("255"));
+    let err = expect(
+        app.post_json("/addresses", &body).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(err["fields"]["metadata"][0]
+        .as_str()
+        .unwrap()
+        .contains("100"));
+    assert!(err["fields"]["company"][0]
+        .as_str()
+        .unwrap()
+        .contains("255"));
 }

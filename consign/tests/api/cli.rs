@@ -15,7 +15,11 @@ fn consign(app: &crate::helpers::TestApp, args: &[&str]) -> (bool, String, Strin
         .env("CONSIGN_LOG", "warn")
         .output()
         .expect("consign runs");
-    (out.status.success(), String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap())
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
 }
 
 #[tokio::test]
@@ -24,8 +28,14 @@ async fn token_create_prints_only_a_working_token() {
     let (ok, stdout, stderr) = consign(&app, &["token", "create", "--mode", "test"]);
     assert!(ok, "{stderr}");
     let token = stdout.strip_suffix('\n').expect("one line");
-    assert!(!token.contains('\n'), "only the token on stdout: {stdout:?}");
-    assert!(token.starts_with("shippo_test_") && token.len() == "shippo_test_".len() + 40, "{token}");
+    assert!(
+        !token.contains('\n'),
+        "only the token on stdout: {stdout:?}"
+    );
+    assert!(
+        token.starts_with("shippo_test_") && token.len() == "shippo_test_".len() + 40,
+        "{token}"
+    );
     let body = expect(app.get_as(token, "/addresses").await, StatusCode::OK).await;
     assert_eq!(body["count"], 0);
 }
@@ -40,12 +50,26 @@ async fn accounts_tokens_list_and_revoke() {
     assert!(!ok);
     assert!(stderr.contains("already exists"), "{stderr}");
 
-    let (ok, live, _) = consign(&app, &["token", "create", "--mode", "live", "--account", "acme@example.com"]);
+    let (ok, live, _) = consign(
+        &app,
+        &[
+            "token",
+            "create",
+            "--mode",
+            "live",
+            "--account",
+            "acme@example.com",
+        ],
+    );
     assert!(ok);
     let live = live.trim();
     assert!(live.starts_with("shippo_live_"));
     let created = app
-        .post_json_as(live, "/addresses", &serde_json::json!({"country": "US", "zip": "94117"}))
+        .post_json_as(
+            live,
+            "/addresses",
+            &serde_json::json!({"country": "US", "zip": "94117"}),
+        )
         .await;
     let created = expect(created, StatusCode::CREATED).await;
     assert_eq!(created["object_owner"], "acme@example.com");
@@ -54,15 +78,38 @@ async fn accounts_tokens_list_and_revoke() {
     let (ok, listing, _) = consign(&app, &["token", "list", "--account", "acme@example.com"]);
     assert!(ok);
     assert!(listing.contains(&live[..20]), "{listing}");
-    assert!(!listing.contains(live), "the full token is never shown again");
+    assert!(
+        !listing.contains(live),
+        "the full token is never shown again"
+    );
 
-    let (ok, _, stderr) = consign(&app, &["token", "revoke", live, "--account", "acme@example.com"]);
+    let (ok, _, stderr) = consign(
+        &app,
+        &["token", "revoke", live, "--account", "acme@example.com"],
+    );
     assert!(ok, "{stderr}");
-    expect(app.get_as(live, "/addresses").await, StatusCode::UNAUTHORIZED).await;
+    expect(
+        app.get_as(live, "/addresses").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
     let (_, listing, _) = consign(&app, &["token", "list", "--account", "acme@example.com"]);
-    assert!(!listing.lines().nth(1).unwrap().trim_end().ends_with(" -"), "revoked tokens show their revocation time: {listing}");
+    assert!(
+        !listing.lines().nth(1).unwrap().trim_end().ends_with(" -"),
+        "revoked tokens show their revocation time: {listing}"
+    );
 
-    let (ok, _, stderr) = consign(&app, &["token", "create", "--mode", "prod", "--account", "acme@example.com"]);
+    let (ok, _, stderr) = consign(
+        &app,
+        &[
+            "token",
+            "create",
+            "--mode",
+            "prod",
+            "--account",
+            "acme@example.com",
+        ],
+    );
     assert!(!ok);
     assert!(stderr.contains("test or live"), "{stderr}");
     let (ok, _, stderr) = consign(&app, &["token", "create", "--account", "nobody"]);

@@ -5,7 +5,11 @@ use crate::helpers::{expect, spawn_app};
 #[tokio::test]
 async fn health_reports_liveness_and_database() {
     let app = spawn_app().await;
-    let body = expect(app.client.get(app.url("/health")).send().await.unwrap(), StatusCode::OK).await;
+    let body = expect(
+        app.client.get(app.url("/health")).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"], "ok");
 }
@@ -14,23 +18,56 @@ async fn health_reports_liveness_and_database() {
 async fn health_turns_503_when_the_database_is_gone() {
     let app = spawn_app().await;
     app.services.store.close().await;
-    let body = expect(app.client.get(app.url("/health")).send().await.unwrap(), StatusCode::SERVICE_UNAVAILABLE).await;
+    let body = expect(
+        app.client.get(app.url("/health")).send().await.unwrap(),
+        StatusCode::SERVICE_UNAVAILABLE,
+    )
+    .await;
     assert_eq!(body["status"], "degraded");
 }
 
 #[tokio::test]
 async fn openapi_document_describes_the_endpoints() {
     let app = spawn_app().await;
-    let doc = expect(app.client.get(app.url("/openapi.json")).send().await.unwrap(), StatusCode::OK).await;
+    let doc = expect(
+        app.client
+            .get(app.url("/openapi.json"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
-    for path in ["/addresses", "/addresses/{id}", "/addresses/{id}/validate", "/parcels", "/parcels/{id}", "/health"] {
-        assert!(doc["paths"][path].is_object(), "{path} missing from the OpenAPI document");
+    for path in [
+        "/addresses",
+        "/addresses/{id}",
+        "/addresses/{id}/validate",
+        "/parcels",
+        "/parcels/{id}",
+        "/health",
+    ] {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
     }
-    assert_eq!(doc["paths"]["/addresses"]["post"]["responses"]["201"]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/AddressResponse");
+    assert_eq!(
+        doc["paths"]["/addresses"]["post"]["responses"]["201"]["content"]["application/json"]
+            ["schema"]["$ref"],
+        "#/components/schemas/AddressResponse"
+    );
     assert!(doc["components"]["securitySchemes"]["ShippoToken"].is_object());
 
     let page = app.client.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
-    assert!(page.text().await.unwrap().contains("fetch(\"openapi.json\")"));
+    assert!(page.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(page
+        .text()
+        .await
+        .unwrap()
+        .contains("fetch(\"openapi.json\")"));
 }

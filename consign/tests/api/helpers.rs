@@ -33,15 +33,28 @@ fn unique(prefix: &str) -> String {
 /// A fresh database URL: SQLite in a temp dir by default, or a new PostgreSQL database when
 /// `CONSIGN_TEST_DATABASE_URL` names a PostgreSQL server.
 pub async fn fresh_database(data_dir: &std::path::Path) -> String {
-    match std::env::var("CONSIGN_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres")) {
+    match std::env::var("CONSIGN_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    {
         Some(server) => {
             let name = unique("consign_test");
-            let mut conn = sqlx::PgConnection::connect(&server).await.expect("connect to test PostgreSQL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
-            let (base, _) = server.rsplit_once('/').expect("postgres URL has a database path");
+            let mut conn = sqlx::PgConnection::connect(&server)
+                .await
+                .expect("connect to test PostgreSQL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
+            let (base, _) = server
+                .rsplit_once('/')
+                .expect("postgres URL has a database path");
             format!("{base}/{name}")
         }
-        None => format!("sqlite://{}?mode=rwc", data_dir.join("consign.db").display()),
+        None => format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("consign.db").display()
+        ),
     }
 }
 
@@ -58,13 +71,26 @@ pub async fn spawn_app() -> TestApp {
     }
     .resolve()
     .unwrap();
-    let app = Application::build(config).await.expect("application builds");
+    let app = Application::build(config)
+        .await
+        .expect("application builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let services = app.services().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    let account = accounts::create_account(&services, &unique("merchant")).await.unwrap();
-    let (_, token) = accounts::create_token(&services, &account.name, Mode::Test).await.unwrap();
-    let app = TestApp { base, client: Client::new(), token, services, database_url, data_dir };
+    let account = accounts::create_account(&services, &unique("merchant"))
+        .await
+        .unwrap();
+    let (_, token) = accounts::create_token(&services, &account.name, Mode::Test)
+        .await
+        .unwrap();
+    let app = TestApp {
+        base,
+        client: Client::new(),
+        token,
+        services,
+        database_url,
+        data_dir,
+    };
     // The listener is bound before the server task starts, so this answers as soon as the task runs.
     let health = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
@@ -78,14 +104,24 @@ impl TestApp {
 
     /// A second account with its own token.
     pub async fn other_account_token(&self, mode: Mode) -> String {
-        let account = accounts::create_account(&self.services, &unique("other")).await.unwrap();
-        accounts::create_token(&self.services, &account.name, mode).await.unwrap().1
+        let account = accounts::create_account(&self.services, &unique("other"))
+            .await
+            .unwrap();
+        accounts::create_token(&self.services, &account.name, mode)
+            .await
+            .unwrap()
+            .1
     }
 
     /// A token of this app's account in another mode.
     pub async fn token_in_mode(&self, mode: Mode) -> String {
-        let p = accounts::authenticate(&self.services, &self.token).await.unwrap();
-        accounts::create_token(&self.services, &p.account_name, mode).await.unwrap().1
+        let p = accounts::authenticate(&self.services, &self.token)
+            .await
+            .unwrap();
+        accounts::create_token(&self.services, &p.account_name, mode)
+            .await
+            .unwrap()
+            .1
     }
 
     pub async fn post_json_as(&self, token: &str, path: &str, body: &Value) -> Response {
@@ -113,7 +149,12 @@ impl TestApp {
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> Response {
-        self.client.get(self.url(path)).header("Authorization", format!("ShippoToken {token}")).send().await.unwrap()
+        self.client
+            .get(self.url(path))
+            .header("Authorization", format!("ShippoToken {token}"))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get(&self, path: &str) -> Response {
@@ -136,10 +177,17 @@ impl TestApp {
 /// Asserts the status and an `application/json` body, and returns the body.
 pub async fn expect(res: Response, status: StatusCode) -> Value {
     let got = res.status();
-    let content_type = res.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
     let text = res.text().await.unwrap();
     assert_eq!(got, status, "unexpected status; body: {text}");
-    assert!(content_type.starts_with("application/json"), "content-type {content_type:?}; body: {text}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "content-type {content_type:?}; body: {text}"
+    );
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("body is not JSON ({e}): {text}"))
 }
 
@@ -180,11 +228,15 @@ pub fn is_shippo_time(v: &Value) -> bool {
 }
 
 fn chrono_like_parse(s: &str) -> bool {
-    s[..4].parse::<u32>().is_ok() && s[5..7].parse::<u32>().is_ok() && s[20..23].parse::<u32>().is_ok()
+    s[..4].parse::<u32>().is_ok()
+        && s[5..7].parse::<u32>().is_ok()
+        && s[20..23].parse::<u32>().is_ok()
 }
 
 /// 32 lowercase hex characters.
 pub fn is_object_id(v: &Value) -> bool {
     let s = v.as_str().unwrap_or("");
-    s.len() == 32 && s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+    s.len() == 32
+        && s.bytes()
+            .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
 }

@@ -12,13 +12,23 @@ async fn create_retrieve_and_list_a_parcel() {
     assert!(is_object_id(&p["object_id"]));
     assert_eq!(p["object_state"], "VALID");
     assert_eq!(p["template"], serde_json::Value::Null);
-    for (k, v) in [("length", "5"), ("width", "5"), ("height", "5"), ("distance_unit", "cm"), ("weight", "2"), ("mass_unit", "lb")] {
+    for (k, v) in [
+        ("length", "5"),
+        ("width", "5"),
+        ("height", "5"),
+        ("distance_unit", "cm"),
+        ("weight", "2"),
+        ("mass_unit", "lb"),
+    ] {
         assert_eq!(p[k], v, "{k}");
     }
     assert_eq!(p["extra"], json!({}));
     assert_eq!(p["metadata"], "Customer ID 123456");
     let id = p["object_id"].as_str().unwrap();
-    assert_eq!(expect(app.get(&format!("/parcels/{id}")).await, StatusCode::OK).await, p);
+    assert_eq!(
+        expect(app.get(&format!("/parcels/{id}")).await, StatusCode::OK).await,
+        p
+    );
     let list = expect(app.get("/parcels").await, StatusCode::OK).await;
     assert_eq!(list["count"], 1);
     assert_eq!(list["results"][0], p);
@@ -40,14 +50,39 @@ async fn decimals_keep_their_scale_and_numbers_are_accepted() {
 #[tokio::test]
 async fn templates_bring_their_published_dimensions() {
     let app = spawn_app().await;
-    let p = app.create_parcel(&json!({"template": "USPS_SmallFlatRateBox", "weight": "1", "mass_unit": "lb"})).await;
-    assert_eq!((p["length"].as_str(), p["width"].as_str(), p["height"].as_str()), (Some("8.69"), Some("5.44"), Some("1.75")));
+    let p = app
+        .create_parcel(
+            &json!({"template": "USPS_SmallFlatRateBox", "weight": "1", "mass_unit": "lb"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            p["length"].as_str(),
+            p["width"].as_str(),
+            p["height"].as_str()
+        ),
+        (Some("8.69"), Some("5.44"), Some("1.75"))
+    );
     assert_eq!(p["distance_unit"], "in");
     assert_eq!(p["template"], "USPS_SmallFlatRateBox");
     let p = app.create_parcel(&json!({"template": "UPS_Box_10kg", "length": "1", "width": "1", "height": "1", "distance_unit": "cm", "weight": "9", "mass_unit": "kg"})).await;
-    assert_eq!((p["length"].as_str(), p["distance_unit"].as_str()), (Some("410.00"), Some("mm")));
-    let err = expect(app.post_json("/parcels", &json!({"template": "Mystery_Box", "weight": "1", "mass_unit": "lb"})).await, StatusCode::BAD_REQUEST).await;
-    assert!(err["fields"]["template"][0].as_str().unwrap().contains("Mystery_Box"));
+    assert_eq!(
+        (p["length"].as_str(), p["distance_unit"].as_str()),
+        (Some("410.00"), Some("mm"))
+    );
+    let err = expect(
+        app.post_json(
+            "/parcels",
+            &json!({"template": "Mystery_Box", "weight": "1", "mass_unit": "lb"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(err["fields"]["template"][0]
+        .as_str()
+        .unwrap()
+        .contains("Mystery_Box"));
 }
 
 #[tokio::test]
@@ -58,17 +93,49 @@ async fn bad_parcels_name_every_field_and_store_nothing() {
         StatusCode::BAD_REQUEST,
     )
     .await;
-    assert_eq!(err["fields"]["length"][0], "Ensure this value is greater than 0.");
-    assert_eq!(err["fields"]["width"][0], "Ensure this value is greater than 0.");
-    assert!(err["fields"]["height"][0].as_str().unwrap().contains("6 digits"));
-    assert!(err["fields"]["distance_unit"][0].as_str().unwrap().contains("cm, in, ft, mm, m, yd"));
-    assert!(err["fields"]["weight"][0].as_str().unwrap().contains("4 decimal places"));
-    assert!(err["fields"]["mass_unit"][0].as_str().unwrap().contains("g, oz, lb, kg"));
-    let err = expect(app.post_json("/parcels", &json!({})).await, StatusCode::BAD_REQUEST).await;
-    for f in ["weight", "mass_unit", "length", "width", "height", "distance_unit"] {
+    assert_eq!(
+        err["fields"]["length"][0],
+        "Ensure this value is greater than 0."
+    );
+    assert_eq!(
+        err["fields"]["width"][0],
+        "Ensure this value is greater than 0."
+    );
+    assert!(err["fields"]["height"][0]
+        .as_str()
+        .unwrap()
+        .contains("6 digits"));
+    assert!(err["fields"]["distance_unit"][0]
+        .as_str()
+        .unwrap()
+        .contains("cm, in, ft, mm, m, yd"));
+    assert!(err["fields"]["weight"][0]
+        .as_str()
+        .unwrap()
+        .contains("4 decimal places"));
+    assert!(err["fields"]["mass_unit"][0]
+        .as_str()
+        .unwrap()
+        .contains("g, oz, lb, kg"));
+    let err = expect(
+        app.post_json("/parcels", &json!({})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    for f in [
+        "weight",
+        "mass_unit",
+        "length",
+        "width",
+        "height",
+        "distance_unit",
+    ] {
         assert_eq!(err["fields"][f][0], "This field is required.", "{f}");
     }
-    assert_eq!(expect(app.get("/parcels").await, StatusCode::OK).await["count"], 0);
+    assert_eq!(
+        expect(app.get("/parcels").await, StatusCode::OK).await["count"],
+        0
+    );
 }
 
 #[tokio::test]
@@ -81,14 +148,28 @@ async fn extras_are_validated_and_echoed() {
         "reference_1": "Order #42"
     });
     let p = app.create_parcel(&body).await;
-    assert_eq!(p["extra"], json!({
-        "COD": {"amount": "5.50", "currency": "USD", "payment_method": "CASH"},
-        "insurance": {"amount": "200", "currency": "USD", "provider": "UPS", "content": "T-Shirts"},
-        "reference_1": "Order #42"
-    }));
+    assert_eq!(
+        p["extra"],
+        json!({
+            "COD": {"amount": "5.50", "currency": "USD", "payment_method": "CASH"},
+            "insurance": {"amount": "200", "currency": "USD", "provider": "UPS", "content": "T-Shirts"},
+            "reference_1": "Order #42"
+        })
+    );
     body["extra"] = json!({"COD": {"amount": "lots", "currency": "DOLLARS", "payment_method": "IOU"}, "insurance": {"provider": "ACME"}});
-    let err = expect(app.post_json("/parcels", &body).await, StatusCode::BAD_REQUEST).await;
-    for f in ["extra.COD.amount", "extra.COD.currency", "extra.COD.payment_method", "extra.insurance.provider", "extra.insurance.amount", "extra.insurance.currency"] {
+    let err = expect(
+        app.post_json("/parcels", &body).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    for f in [
+        "extra.COD.amount",
+        "extra.COD.currency",
+        "extra.COD.payment_method",
+        "extra.insurance.provider",
+        "extra.insurance.amount",
+        "extra.insurance.currency",
+    ] {
         assert!(err["fields"][f].is_array(), "{f}: {err}");
     }
 }

@@ -18,7 +18,9 @@ pub fn token_from_header(value: &str) -> Option<&str> {
     const SCHEMES: [&str; 3] = ["shippotoken", "bearer", "token"];
     let value = value.trim();
     let token = match value.split_once(char::is_whitespace) {
-        Some((scheme, rest)) if SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) => rest.trim(),
+        Some((scheme, rest)) if SCHEMES.contains(&scheme.to_ascii_lowercase().as_str()) => {
+            rest.trim()
+        }
         Some(_) => return None,
         None if SCHEMES.contains(&value.to_ascii_lowercase().as_str()) => return None,
         None => value,

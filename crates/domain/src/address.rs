@@ -185,12 +185,12 @@ pub fn parse_input(
     if f.country.is_empty() {
         errors.add("country", "This field is required.");
     } else {
-        match address_meta::country(&f.country) {
+        match address_meta::country_by_code_or_name(&f.country) {
             Some(c) => f.country = c.code.clone(),
             None => errors.add(
                 "country",
                 format!(
-                    "\"{}\" is not a valid ISO 3166-1 alpha-2 country code.",
+                    "\"{}\" is not a valid ISO 3166-1 alpha-2 country code or English country name.",
                     f.country
                 ),
             ),

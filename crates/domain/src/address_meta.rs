@@ -151,7 +151,7 @@ impl Country {
         let wanted = raw.trim().to_uppercase();
         self.subdivisions
             .iter()
-            .find(|s| s.aliases.iter().any(|a| *a == wanted))
+            .find(|s| s.aliases.contains(&wanted))
     }
 }
 
@@ -176,6 +176,15 @@ pub fn country(code: &str) -> Option<&'static Country> {
     COUNTRIES.get(&code.to_ascii_uppercase())
 }
 
+/// Looks a country up by its ISO code or, as Shippo also accepts, by its English name
+/// (case-insensitive, e.g. "Germany", "united states").
+pub fn country_by_code_or_name(raw: &str) -> Option<&'static Country> {
+    country(raw).or_else(|| {
+        let wanted = raw.trim().to_uppercase();
+        COUNTRIES.values().find(|c| c.name == wanted)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +197,9 @@ mod tests {
         assert!(country("ZZ").is_none());
         assert!(country("USA").is_none());
         assert_eq!(country("us").unwrap().code, "US");
+        assert_eq!(country_by_code_or_name("Germany").unwrap().code, "DE");
+        assert_eq!(country_by_code_or_name("united states").unwrap().code, "US");
+        assert!(country_by_code_or_name("Atlantis").is_none());
     }
 
     #[test]

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Runs every test: unit and HTTP integration tests on SQLite and on PostgreSQL, then Shippo's
+# official Python SDK against a real `consign serve` on each backend.
+#
+#   PG_URL      PostgreSQL server for the PostgreSQL run (default postgres://postgres@127.0.0.1:5432/postgres)
+#   SKIP_SDK=1  skip the Python SDK check (it needs PyPI the first time)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+ensure_postgres() {
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+    echo "== starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
+}
+
+echo "== tests on SQLite"
+cargo test --workspace
+
+echo "== HTTP tests on PostgreSQL"
+ensure_postgres
+CONSIGN_TEST_DATABASE_URL="$PG_URL" cargo test -p consign --test api
+
+drop_test_databases() {
+  psql "$PG_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'consign\_test\_%' OR datname LIKE 'consign\_e2e\_%'" |
+    while read -r db; do psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
+}
+drop_test_databases
+
+if [[ "${SKIP_SDK:-}" == "1" ]]; then
+  echo "== skipping the Shippo SDK check (SKIP_SDK=1)"
+  exit 0
+fi
+
+echo "== Shippo Python SDK end-to-end"
+VENV=target/sdk-venv
+if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import shippo' 2>/dev/null; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "shippo==3.9.0"
+fi
+cargo build -q -p consign
+BIN=target/debug/consign
+
+run_sdk_check() { # $1 = label, $2 = database URL or empty for SQLite
+  local dir port pid token
+  dir=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  export CONSIGN_DATA_DIR="$dir" CONSIGN_LISTEN="127.0.0.1:$port" CONSIGN_LOG=warn
+  if [[ -n "$2" ]]; then export CONSIGN_DATABASE_URL="$2"; else unset CONSIGN_DATABASE_URL; fi
+  unset DATABASE_URL
+  "$BIN" serve >"$dir/serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+  token=$("$BIN" token create --mode test)
+  echo "-- $1"
+  if ! CONSIGN_URL="http://127.0.0.1:$port" CONSIGN_TOKEN="$token" "$VENV/bin/python" e2e/shippo_sdk_check.py; then
+    kill "$pid"; cat "$dir/serve.log"; exit 1
+  fi
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+
+run_sdk_check "SQLite" ""
+e2e_db="consign_e2e_$$"
+psql "$PG_URL" -qc "CREATE DATABASE $e2e_db"
+run_sdk_check "PostgreSQL" "${PG_URL%/*}/$e2e_db"
+drop_test_databases
+echo "== all tests passed"
