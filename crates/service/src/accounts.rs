@@ -14,7 +14,7 @@ pub async fn create_account(s: &Services, name: &str) -> Result<Account, Service
     let name = parse_account_name(name).map_err(|m| ValidationError::field("name", m))?;
     let mut tx = s.store.begin().await?;
     let account = repo::create_account(&mut tx, &name).await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     Ok(account)
 }
 
@@ -27,7 +27,7 @@ pub async fn ensure_demo(s: &Services) -> Result<Option<(Account, String)>, Serv
     }
     let account = repo::create_account(&mut tx, DEMO_ACCOUNT).await?;
     let (_, token) = repo::create_token(&mut tx, &account, Mode::Test).await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     Ok(Some((account, token)))
 }
 
@@ -53,7 +53,7 @@ pub async fn create_token(
     let account = find(s, account).await?;
     let mut tx = s.store.begin().await?;
     let created = repo::create_token(&mut tx, &account, mode).await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     Ok(created)
 }
 
@@ -73,7 +73,7 @@ pub async fn revoke_token(
     let account = find(s, account).await?;
     let mut tx = s.store.begin().await?;
     repo::revoke_token(&mut tx, &account, id_or_token.trim()).await?;
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -96,6 +96,6 @@ pub async fn demo_account(s: &Services) -> Result<Account, ServiceError> {
         Err(store::StoreError::NotFound) => repo::create_account(&mut tx, DEMO_ACCOUNT).await?,
         Err(e) => return Err(e.into()),
     };
-    tx.commit().await.map_err(store::StoreError::from)?;
+    tx.commit().await?;
     Ok(account)
 }

@@ -2,7 +2,7 @@
 
 use domain::address::{self, Address, AddressInput, Source};
 use domain::{ObjectId, Timestamp};
-use store::{addresses as repo, Page, PageRequest, StoreError};
+use store::{addresses as repo, Page, PageRequest};
 
 use crate::{scope, Principal, ServiceError, Services};
 
@@ -45,7 +45,7 @@ pub async fn create(
     };
     let mut tx = s.store.begin().await?;
     repo::insert(&mut tx, scope(who), &address).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(address)
 }
 
@@ -84,6 +84,6 @@ pub async fn validate(
     address.updated = Timestamp::now();
     let mut tx = s.store.begin().await?;
     repo::update(&mut tx, scope(who), &address).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(address)
 }

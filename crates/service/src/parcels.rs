@@ -2,7 +2,7 @@
 
 use domain::parcel::{self, Parcel, ParcelInput};
 use domain::{ObjectId, Timestamp};
-use store::{parcels as repo, Page, PageRequest, StoreError};
+use store::{parcels as repo, Page, PageRequest};
 
 use crate::{scope, Principal, ServiceError, Services};
 
@@ -32,7 +32,7 @@ pub async fn create(
     };
     let mut tx = s.store.begin().await?;
     repo::insert(&mut tx, scope(who), &parcel).await?;
-    tx.commit().await.map_err(StoreError::from)?;
+    tx.commit().await?;
     Ok(parcel)
 }
 

@@ -22,8 +22,33 @@ pub use error::StoreError;
 pub use page::{Page, PageRequest};
 pub use sqlx::AnyConnection as Conn;
 
-/// A transaction: pass `&mut tx` (derefs to [`Conn`]) to repository functions, then `commit()`.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A write transaction: pass `&mut tx` (it derefs to [`Conn`]) to repository functions, then
+/// `commit()`; dropping it rolls back. On SQLite it also holds the process's write lock.
+pub struct Tx {
+    inner: sqlx::Transaction<'static, sqlx::Any>,
+    _write_lock: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl Tx {
+    /// Commits the transaction (and releases the write lock).
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.inner
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.inner
+    }
+}
 
 /// Which database the store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,6 +78,9 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite allows one writer at a time; queueing writers here (fair, FIFO) instead of in
+    /// SQLite's busy handler (sleep and retry) keeps write latency flat under load.
+    write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -103,7 +131,11 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Config(format!("cannot connect to {}: {e}", redact_url(url))))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            write_lock: Default::default(),
+        })
     }
 
     /// Applies pending migrations for this backend.
@@ -132,8 +164,17 @@ impl Store {
     /// SQLITE_BUSY instead of waiting when another writer got in between.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Sqlite => {
+                let guard = self.write_lock.clone().lock_owned().await;
+                Tx {
+                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _write_lock: Some(guard),
+                }
+            }
+            Backend::Postgres => Tx {
+                inner: self.pool.begin().await?,
+                _write_lock: None,
+            },
         })
     }
 

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Load benchmark of the real server with wrk (Debian package `wrk`), side by side in one run:
+# GET /health (the ceiling: routing + a DB ping), POST /addresses (auth + validation + one
+# INSERT transaction) and GET /addresses/{id} (auth + one SELECT), on SQLite and PostgreSQL,
+# plus the server's idle resident memory. Each cell is the median of RUNS runs.
+#
+#   CONNECTIONS=32 DURATION=5s RUNS=3 BACKENDS="sqlite postgres" bench/load.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNECTIONS="${CONNECTIONS:-32}"
+DURATION="${DURATION:-5s}"
+RUNS="${RUNS:-3}"
+THREADS="${THREADS:-2}"
+PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+command -v wrk >/dev/null || { echo "install wrk first: apt-get install wrk" >&2; exit 1; }
+
+cargo build --release -q -p consign
+BIN=target/release/consign
+OUT=$(mktemp -d)
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# wrk prints latencies as 1.23ms / 456.78us / 1.2s; normalise to milliseconds.
+to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v)} else if (v ~ /s$/) {sub(/s$/,"",v); v=v*1000}; printf "%.3f\n", v}'; }
+
+run_wrk() { # label url [script]
+  local label=$1 url=$2 script=${3:-} rps=() p50=() p99=()
+  for i in $(seq 1 "$RUNS"); do
+    local log="$OUT/$(echo "$label" | tr -c "a-zA-Z0-9\n" "_").$i.log"
+    if [[ -n "$script" ]]; then
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url" >"$log"
+    else
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$log"
+    fi
+    if grep -Eq "non-20[01] answers: [1-9]|Non-2xx" "$log"; then echo "errors in $label:" >&2; cat "$log" >&2; exit 1; fi
+    rps+=("$(awk '/Requests\/sec/ {print $2}' "$log")")
+    p50+=("$(awk '$1=="50%" {print $2}' "$log" | to_ms)")
+    p99+=("$(awk '$1=="99%" {print $2}' "$log" | to_ms)")
+  done
+  printf "| %s | %s | %s | %s |\n" "$label" \
+    "$(printf '%s\n' "${rps[@]}" | median | awk '{printf "%.0f", $1}')" \
+    "$(printf '%s\n' "${p50[@]}" | median)" "$(printf '%s\n' "${p99[@]}" | median)"
+}
+
+bench_backend() { # name database-url-or-empty
+  local name=$1 url=$2 dir port pid token id rss
+  dir=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  export CONSIGN_DATA_DIR="$dir" CONSIGN_LISTEN="127.0.0.1:$port" CONSIGN_LOG=warn
+  if [[ -n "$url" ]]; then export CONSIGN_DATABASE_URL="$url"; else unset CONSIGN_DATABASE_URL; fi
+  unset DATABASE_URL
+  "$BIN" serve >"$dir/serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+  sleep 1
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  token=$("$BIN" token create --mode test)
+  export TOKEN="$token"
+  id=$(curl -sf "http://127.0.0.1:$port/addresses" -H "Authorization: ShippoToken $token" -H 'content-type: application/json' \
+    -d '{"name":"A","street1":"1 Main St","city":"Springfield","state":"IL","zip":"62701","country":"US"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["object_id"])')
+  echo "### $name (idle RSS after start: $((rss / 1024)) MiB)"
+  echo
+  echo "| endpoint | req/s | p50 ms | p99 ms |"
+  echo "|---|---|---|---|"
+  run_wrk "GET /health" "http://127.0.0.1:$port/health"
+  run_wrk "POST /addresses" "http://127.0.0.1:$port/addresses" bench/post_address.lua
+  run_wrk "GET /addresses/{id}" "http://127.0.0.1:$port/addresses/$id" bench/get_authed.lua
+  echo
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+
+echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $RUNS runs, $(nproc) cores, $(date -u +%F)"
+echo
+BACKENDS="${BACKENDS:-sqlite postgres}"
+if [[ " $BACKENDS " == *" sqlite "* ]]; then
+  bench_backend "SQLite (embedded, WAL)" ""
+fi
+if [[ " $BACKENDS " == *" postgres "* ]]; then
+  db="consign_bench_$$"
+  psql "$PG_URL" -qc "CREATE DATABASE $db"
+  bench_backend "PostgreSQL 127.0.0.1:5432" "${PG_URL%/*}/$db"
+  psql "$PG_URL" -qc "DROP DATABASE $db"
+fi
