@@ -18,6 +18,7 @@ command -v wrk >/dev/null || { echo "install wrk first: apt-get install wrk" >&2
 cargo build --release -q -p consign
 BIN=target/release/consign
 OUT=$(mktemp -d)
+echo "(raw wrk output in $OUT)" >&2
 
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -27,14 +28,17 @@ to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /m
 run_wrk() { # label url [script]
   local label=$1 url=$2 script=${3:-} rps=() p50=() p99=()
   for i in $(seq 1 "$RUNS"); do
-    local log="$OUT/$(echo "$label" | tr -c "a-zA-Z0-9\n" "_").$i.log"
+    local log="$OUT/$(echo "$BACKEND-$label" | tr -c "a-zA-Z0-9\n" "_").$i.log"
     if [[ -n "$script" ]]; then
       wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url" >"$log"
     else
       wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$log"
     fi
     if grep -Eq "non-20[01] answers: [1-9]|Non-2xx" "$log"; then echo "errors in $label:" >&2; cat "$log" >&2; exit 1; fi
-    rps+=("$(awk '/Requests\/sec/ {print $2}' "$log")")
+    local r
+    r=$(awk '/Requests\/sec/ {print $2}' "$log")
+    if [[ -z "$r" ]]; then echo "wrk printed no rate for $label:" >&2; cat "$log" >&2; exit 1; fi
+    rps+=("$r")
     p50+=("$(awk '$1=="50%" {print $2}' "$log" | to_ms)")
     p99+=("$(awk '$1=="99%" {print $2}' "$log" | to_ms)")
   done
@@ -44,6 +48,7 @@ run_wrk() { # label url [script]
 }
 
 bench_backend() { # name database-url-or-empty
+  BACKEND=${1%% *}
   local name=$1 url=$2 dir port pid token id rss
   dir=$(mktemp -d)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -115,6 +115,12 @@ try:
 except errors.SDKError as e:
     check(e.status_code == 400 and "length" in e.body, "a zero length is refused with 400 naming the field")
 
+# Carrier parcel templates.
+usps = sdk.carrier_parcel_templates.list(carrier="usps")
+check(len(usps.results) > 0 and all(t.carrier == "usps" for t in usps.results), "carrier_parcel_templates.list filters by carrier")
+box = sdk.carrier_parcel_templates.get("USPS_SmallFlatRateBox")
+check((box.length, box.width, box.height, box.distance_unit) == ("8.69", "5.44", "1.75", components.DistanceUnitEnum.IN), "carrier_parcel_templates.get gives the published size")
+
 # Auth: a wrong token is a 401 the SDK reports.
 try:
     shippo.Shippo(api_key_header="shippo_test_" + "0" * 40, server_url=URL).addresses.list()

@@ -9,3 +9,4 @@ mod conventions;
 mod health;
 mod helpers;
 mod parcels;
+mod robustness;

@@ -173,3 +173,52 @@ async fn extras_are_validated_and_echoed() {
         assert!(err["fields"][f].is_array(), "{f}: {err}");
     }
 }
+
+#[tokio::test]
+async fn parcel_templates_are_listed_with_dimensions() {
+    let app = spawn_app().await;
+    let all = expect(app.get("/parcel-templates").await, StatusCode::OK).await;
+    assert_eq!(all["results"].as_array().unwrap().len(), 72);
+    let fedex = expect(
+        app.get("/parcel-templates?carrier=fedex").await,
+        StatusCode::OK,
+    )
+    .await;
+    let fedex = fedex["results"].as_array().unwrap();
+    assert_eq!(fedex.len(), 16);
+    assert!(fedex.iter().all(|t| t["carrier"] == "fedex"));
+    let one = expect(
+        app.get("/parcel-templates/USPS_SoftPack").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(one["is_variable_dimensions"], true);
+    let one = expect(
+        app.get("/parcel-templates/FedEx_Tube/").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (
+            one["length"].as_str(),
+            one["distance_unit"].as_str(),
+            one["is_variable_dimensions"].as_bool()
+        ),
+        (Some("38.00"), Some("in"), Some(false))
+    );
+    expect(
+        app.get("/parcel-templates/Nope").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    expect(
+        app.get("/parcel-templates?include=everything").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    expect(
+        app.get_as("bogus", "/parcel-templates").await,
+        StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}

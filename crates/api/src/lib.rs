@@ -11,6 +11,7 @@ mod health;
 mod lenient;
 mod openapi;
 pub mod pagination;
+pub mod parcel_templates;
 pub mod parcels;
 
 use std::time::Duration;
@@ -69,6 +70,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(openapi::router())
         .merge(addresses::router())
         .merge(parcels::router())
+        .merge(parcel_templates::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))

@@ -7,7 +7,7 @@ use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{addresses, error, health, parcels, AppState};
+use crate::{addresses, error, health, parcel_templates, parcels, AppState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,10 +16,11 @@ use crate::{addresses, error, health, parcels, AppState};
         health::health,
         addresses::create, addresses::retrieve, addresses::list, addresses::validate,
         parcels::create, parcels::retrieve, parcels::list,
+        parcel_templates::list, parcel_templates::retrieve,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth),
-    tags((name = "Addresses"), (name = "Parcels"), (name = "Health"))
+    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Health"))
 )]
 struct ApiDoc;
 

@@ -3,6 +3,7 @@
 
 use crate::address_meta::{self, Country};
 use crate::error::FieldErrors;
+use crate::text::check_text;
 use crate::{ObjectId, Timestamp, ValidationError};
 
 /// Street lines longer than this are cut by carriers; the seed states a 35-character limit.
@@ -166,21 +167,12 @@ pub fn parse_input(
     let mut errors = FieldErrors::new();
     for (name, value) in text_fields_mut(&mut f) {
         *value = value.trim().to_string();
-        if value.chars().count() > TEXT_MAX {
-            errors.add(
-                name,
-                format!("Ensure this field has no more than {TEXT_MAX} characters."),
-            );
-        }
-        if value.chars().any(|c| c.is_control()) {
-            errors.add(name, "Control characters are not allowed.");
-        }
-    }
-    if f.metadata.chars().count() > METADATA_MAX {
-        errors.add(
-            "metadata",
-            format!("Ensure this field has no more than {METADATA_MAX} characters."),
-        );
+        let max = if name == "metadata" {
+            METADATA_MAX
+        } else {
+            TEXT_MAX
+        };
+        check_text(&mut errors, name, value, max);
     }
     if f.country.is_empty() {
         errors.add("country", "This field is required.");

@@ -6,6 +6,7 @@ use rust_decimal::Decimal;
 use crate::error::FieldErrors;
 use crate::money::{parse_amount, parse_currency};
 use crate::parcel_templates::{self, ParcelTemplate};
+use crate::text::check_text;
 use crate::units::{parse_decimal_10_4, DistanceUnit, MassUnit};
 use crate::{ObjectId, Timestamp, ValidationError};
 
@@ -225,12 +226,12 @@ pub fn parse_parcel(input: ParcelInput) -> Result<NewParcel, ValidationError> {
         }
     };
     let metadata = input.metadata.unwrap_or_default().trim().to_string();
-    if metadata.chars().count() > crate::address::METADATA_MAX {
-        errors.add(
-            "metadata",
-            "Ensure this field has no more than 100 characters.",
-        );
-    }
+    check_text(
+        &mut errors,
+        "metadata",
+        &metadata,
+        crate::address::METADATA_MAX,
+    );
     let extra = parse_extra(input.extra, &mut errors);
     errors.into_result()?;
     let (length, width, height, distance_unit) = dims.expect("checked above");
@@ -315,12 +316,7 @@ fn parse_extra(input: ExtraInput, errors: &mut FieldErrors) -> ParcelExtra {
             }
         };
         let content = m.content.clone().unwrap_or_default().trim().to_string();
-        if content.chars().count() > CONTENT_MAX {
-            errors.add(
-                "extra.insurance.content",
-                format!("Ensure this field has no more than {CONTENT_MAX} characters."),
-            );
-        }
+        check_text(errors, "extra.insurance.content", &content, CONTENT_MAX);
         let (amount, currency) = parse_money(m, "extra.insurance", errors)?;
         Some(Insurance {
             amount,
@@ -331,12 +327,7 @@ fn parse_extra(input: ExtraInput, errors: &mut FieldErrors) -> ParcelExtra {
     });
     let mut reference = |field: &str, v: Option<String>| {
         let v = v.unwrap_or_default().trim().to_string();
-        if v.chars().count() > REFERENCE_MAX {
-            errors.add(
-                format!("extra.{field}"),
-                format!("Ensure this field has no more than {REFERENCE_MAX} characters."),
-            );
-        }
+        check_text(errors, &format!("extra.{field}"), &v, REFERENCE_MAX);
         v
     };
     let reference_1 = reference("reference_1", input.reference_1);
