@@ -15,6 +15,7 @@ THREADS="${THREADS:-2}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 command -v wrk >/dev/null || { echo "install wrk first: apt-get install wrk" >&2; exit 1; }
 
+source scripts/lib.sh
 cargo build --release -q -p consign
 BIN=target/release/consign
 OUT=$(mktemp -d)
@@ -49,31 +50,23 @@ run_wrk() { # label url [script]
 
 bench_backend() { # name database-url-or-empty
   BACKEND=${1%% *}
-  local name=$1 url=$2 dir port pid token id rss
-  dir=$(mktemp -d)
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  export CONSIGN_DATA_DIR="$dir" CONSIGN_LISTEN="127.0.0.1:$port" CONSIGN_LOG=warn
-  if [[ -n "$url" ]]; then export CONSIGN_DATABASE_URL="$url"; else unset CONSIGN_DATABASE_URL; fi
-  unset DATABASE_URL
-  "$BIN" serve >"$dir/serve.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+  local name=$1 url=$2 token id rss
+  start_server "$BIN" "$url"
   sleep 1
-  rss=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  rss=$(awk '/VmRSS/ {print $2}' "/proc/$SERVER_PID/status")
   token=$("$BIN" token create --mode test)
   export TOKEN="$token"
-  id=$(curl -sf "http://127.0.0.1:$port/addresses" -H "Authorization: ShippoToken $token" -H 'content-type: application/json' \
+  id=$(curl -sf "$SERVER_URL/addresses" -H "Authorization: ShippoToken $token" -H 'content-type: application/json' \
     -d '{"name":"A","street1":"1 Main St","city":"Springfield","state":"IL","zip":"62701","country":"US"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["object_id"])')
   echo "### $name (idle RSS after start: $((rss / 1024)) MiB)"
   echo
   echo "| endpoint | req/s | p50 ms | p99 ms |"
   echo "|---|---|---|---|"
-  run_wrk "GET /health" "http://127.0.0.1:$port/health"
-  run_wrk "POST /addresses" "http://127.0.0.1:$port/addresses" bench/post_address.lua
-  run_wrk "GET /addresses/{id}" "http://127.0.0.1:$port/addresses/$id" bench/get_authed.lua
+  run_wrk "GET /health" "$SERVER_URL/health"
+  run_wrk "POST /addresses" "$SERVER_URL/addresses" bench/post_address.lua
+  run_wrk "GET /addresses/{id}" "$SERVER_URL/addresses/$id" bench/get_authed.lua
   echo
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  rm -rf "$dir"
+  stop_server
 }
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $RUNS runs, $(nproc) cores, $(date -u +%F)"

@@ -45,23 +45,18 @@ fi
 cargo build -q -p consign
 BIN=target/debug/consign
 
+source scripts/lib.sh
 run_sdk_check() { # $1 = label, $2 = database URL or empty for SQLite
-  local dir port pid token
-  dir=$(mktemp -d)
-  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  export CONSIGN_DATA_DIR="$dir" CONSIGN_LISTEN="127.0.0.1:$port" CONSIGN_LOG=warn
-  if [[ -n "$2" ]]; then export CONSIGN_DATABASE_URL="$2"; else unset CONSIGN_DATABASE_URL; fi
-  unset DATABASE_URL
-  "$BIN" serve >"$dir/serve.log" 2>&1 &
-  pid=$!
-  for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.1; done
+  start_server "$BIN" "$2"
+  local token
   token=$("$BIN" token create --mode test)
   echo "-- $1"
-  if ! CONSIGN_URL="http://127.0.0.1:$port" CONSIGN_TOKEN="$token" "$VENV/bin/python" e2e/shippo_sdk_check.py; then
-    kill "$pid"; cat "$dir/serve.log"; exit 1
+  if ! CONSIGN_URL="$SERVER_URL" CONSIGN_TOKEN="$token" "$VENV/bin/python" e2e/shippo_sdk_check.py; then
+    cat "$SERVER_DIR/serve.log"
+    stop_server
+    exit 1
   fi
-  kill "$pid"; wait "$pid" 2>/dev/null || true
-  rm -rf "$dir"
+  stop_server
 }
 
 run_sdk_check "SQLite" ""

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::page::scoped;
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
 /// Stored form of a validation message (JSON in the `messages`/`validation` columns).
@@ -196,15 +197,7 @@ pub async fn update(conn: &mut Conn, scope: Scope, a: &Address) -> Result<(), St
 
 /// One address of `scope`, or [`StoreError::NotFound`].
 pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Address, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM addresses WHERE id = $1 AND account_id = $2 AND test = $3"
-    ))
-    .bind(id.to_string())
-    .bind(scope.account_id.to_string())
-    .bind(i64::from(scope.test))
-    .fetch_one(conn)
-    .await?;
-    from_row(&row)
+    scoped::get(conn, "addresses", COLUMNS, scope, id, from_row).await
 }
 
 /// A page of `scope`'s addresses, newest first.
@@ -213,25 +206,5 @@ pub async fn list(
     scope: Scope,
     req: PageRequest,
 ) -> Result<Page<Address>, StoreError> {
-    let total: i64 =
-        sqlx::query("SELECT COUNT(*) AS n FROM addresses WHERE account_id = $1 AND test = $2")
-            .bind(scope.account_id.to_string())
-            .bind(i64::from(scope.test))
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("n")?;
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM addresses WHERE account_id = $1 AND test = $2 ORDER BY id DESC LIMIT $3 OFFSET $4"
-    ))
-    .bind(scope.account_id.to_string())
-    .bind(i64::from(scope.test))
-    .bind(i64::from(req.results))
-    .bind(req.offset())
-    .fetch_all(conn)
-    .await?;
-    Ok(Page {
-        items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
-        total,
-        request: req,
-    })
+    scoped::list(conn, "addresses", COLUMNS, scope, req, from_row).await
 }

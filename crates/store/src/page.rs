@@ -56,3 +56,67 @@ impl<T> Page<T> {
         }
     }
 }
+
+/// Shared queries for tables whose rows belong to a [`Scope`](crate::Scope) (`account_id`,
+/// `test`) and sort by their time-ordered `id`.
+pub(crate) mod scoped {
+    use domain::ObjectId;
+    use sqlx::any::AnyRow;
+    use sqlx::Row;
+
+    use super::{Page, PageRequest};
+    use crate::{Conn, Scope, StoreError};
+
+    /// One row of `table` by id, visible only within `scope`.
+    pub async fn get<T>(
+        conn: &mut Conn,
+        table: &str,
+        columns: &str,
+        scope: Scope,
+        id: ObjectId,
+        from_row: fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {columns} FROM {table} WHERE id = $1 AND account_id = $2 AND test = $3"
+        ))
+        .bind(id.to_string())
+        .bind(scope.account_id.to_string())
+        .bind(i64::from(scope.test))
+        .fetch_one(conn)
+        .await?;
+        from_row(&row)
+    }
+
+    /// A page of `table`'s rows within `scope`, newest first, with the total count.
+    pub async fn list<T>(
+        conn: &mut Conn,
+        table: &str,
+        columns: &str,
+        scope: Scope,
+        req: PageRequest,
+        from_row: fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let total: i64 = sqlx::query(&format!(
+            "SELECT COUNT(*) AS n FROM {table} WHERE account_id = $1 AND test = $2"
+        ))
+        .bind(scope.account_id.to_string())
+        .bind(i64::from(scope.test))
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+        let rows = sqlx::query(&format!(
+            "SELECT {columns} FROM {table} WHERE account_id = $1 AND test = $2 ORDER BY id DESC LIMIT $3 OFFSET $4"
+        ))
+        .bind(scope.account_id.to_string())
+        .bind(i64::from(scope.test))
+        .bind(i64::from(req.results))
+        .bind(req.offset())
+        .fetch_all(conn)
+        .await?;
+        Ok(Page {
+            items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
+            total,
+            request: req,
+        })
+    }
+}

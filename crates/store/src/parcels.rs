@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::page::scoped;
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
 /// Stored form of the parcel extras (JSON in the `extra` column).
@@ -151,15 +152,7 @@ pub async fn insert(conn: &mut Conn, scope: Scope, p: &Parcel) -> Result<(), Sto
 
 /// One parcel of `scope`, or [`StoreError::NotFound`].
 pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Parcel, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM parcels WHERE id = $1 AND account_id = $2 AND test = $3"
-    ))
-    .bind(id.to_string())
-    .bind(scope.account_id.to_string())
-    .bind(i64::from(scope.test))
-    .fetch_one(conn)
-    .await?;
-    from_row(&row)
+    scoped::get(conn, "parcels", COLUMNS, scope, id, from_row).await
 }
 
 /// A page of `scope`'s parcels, newest first.
@@ -168,25 +161,5 @@ pub async fn list(
     scope: Scope,
     req: PageRequest,
 ) -> Result<Page<Parcel>, StoreError> {
-    let total: i64 =
-        sqlx::query("SELECT COUNT(*) AS n FROM parcels WHERE account_id = $1 AND test = $2")
-            .bind(scope.account_id.to_string())
-            .bind(i64::from(scope.test))
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("n")?;
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM parcels WHERE account_id = $1 AND test = $2 ORDER BY id DESC LIMIT $3 OFFSET $4"
-    ))
-    .bind(scope.account_id.to_string())
-    .bind(i64::from(scope.test))
-    .bind(i64::from(req.results))
-    .bind(req.offset())
-    .fetch_all(conn)
-    .await?;
-    Ok(Page {
-        items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
-        total,
-        request: req,
-    })
+    scoped::list(conn, "parcels", COLUMNS, scope, req, from_row).await
 }
