@@ -72,3 +72,41 @@ mod tests {
         assert!(parse_amount("ten").is_err());
     }
 }
+
+/// Digits after the decimal point in a currency's minor unit (ISO 4217): 0 for CLP, JPY, KRW …,
+/// 3 for BHD, KWD …, 2 for the rest.
+pub fn minor_units(currency: &str) -> u32 {
+    const ZERO: &[&str] = &[
+        "BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX", "VND", "VUV",
+        "XAF", "XOF", "XPF",
+    ];
+    const THREE: &[&str] = &["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"];
+    if ZERO.contains(&currency) {
+        0
+    } else if THREE.contains(&currency) {
+        3
+    } else {
+        2
+    }
+}
+
+/// Rounds an amount to the currency's minor unit, half away from zero (as invoices do).
+pub fn round_to_currency(amount: Decimal, currency: &str) -> Decimal {
+    amount.round_dp_with_strategy(
+        minor_units(currency),
+        rust_decimal::RoundingStrategy::MidpointAwayFromZero,
+    )
+}
+
+#[cfg(test)]
+mod rounding_tests {
+    use super::*;
+
+    #[test]
+    fn rounds_to_the_minor_unit() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(round_to_currency(d("4.125"), "EUR"), d("4.13"));
+        assert_eq!(round_to_currency(d("4590.5"), "CLP"), d("4591"));
+        assert_eq!(round_to_currency(d("1.2345"), "KWD"), d("1.235"));
+    }
+}

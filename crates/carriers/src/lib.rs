@@ -1,0 +1,49 @@
+//! Carrier adapters. Every carrier implements [`Carrier`] and declares what it can do; nothing
+//! outside this crate knows a carrier's own API or price list format.
+//!
+//! Adapters so far: [`rate_card`], a carrier whose prices are a user-defined rate card (the
+//! regional courier of seed 001), rated entirely in-process.
+
+pub mod rate_card;
+mod shipment;
+
+pub use shipment::{
+    ChargeLine, Location, Message, Options, ParcelSpec, Quote, RateResult, ShipmentSpec,
+};
+
+/// Operations a carrier adapter may support.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Capability {
+    Rates,
+    Labels,
+    Tracking,
+    Refunds,
+    Manifests,
+    AddressValidation,
+}
+
+/// What the API needs to know about a carrier without calling it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarrierMeta {
+    /// Shippo-style carrier token (`"shippo"`, `"ratecard"`, …).
+    pub id: &'static str,
+    /// Human name.
+    pub name: &'static str,
+    pub capabilities: &'static [Capability],
+}
+
+impl CarrierMeta {
+    /// Whether the carrier supports `c`.
+    pub fn can(&self, c: Capability) -> bool {
+        self.capabilities.contains(&c)
+    }
+}
+
+/// A carrier adapter.
+pub trait Carrier: Send + Sync {
+    /// Id, name and capabilities.
+    fn meta(&self) -> &CarrierMeta;
+    /// Prices a shipment: one quote per service that can carry it, and messages for those that
+    /// cannot (never a silent omission).
+    fn rates(&self, shipment: &ShipmentSpec) -> RateResult;
+}

@@ -1,0 +1,325 @@
+//! Rate-card prices checked against sums done by hand from `fixtures/courier-pt.json`.
+
+use consign_carriers::rate_card::{parse_json, to_json, RateCard};
+use consign_carriers::{Location, Options, ParcelSpec, RateResult, ShipmentSpec};
+use domain::units::{DistanceUnit, MassUnit};
+use rust_decimal::Decimal;
+
+fn card() -> RateCard {
+    parse_json(include_str!("fixtures/courier-pt.json")).expect("fixture card is valid")
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
+fn at(country: &str, zip: &str) -> Location {
+    Location {
+        country: country.into(),
+        zip: zip.into(),
+        ..Default::default()
+    }
+}
+
+fn cm_kg(l: &str, w: &str, h: &str, kg: &str) -> ParcelSpec {
+    ParcelSpec {
+        length: d(l),
+        width: d(w),
+        height: d(h),
+        distance_unit: DistanceUnit::Cm,
+        weight: d(kg),
+        mass_unit: MassUnit::Kg,
+    }
+}
+
+fn ship(from: Location, to: Location, parcels: Vec<ParcelSpec>) -> ShipmentSpec {
+    ShipmentSpec {
+        from,
+        to,
+        parcels,
+        options: Options::default(),
+    }
+}
+
+fn amount(r: &RateResult, service: &str) -> Decimal {
+    r.quotes
+        .iter()
+        .find(|q| q.service_token == service)
+        .unwrap_or_else(|| panic!("no {service} quote: {r:?}"))
+        .amount
+}
+
+fn message_code<'a>(r: &'a RateResult, service: &str) -> &'a str {
+    &r.messages
+        .iter()
+        .find(|m| m.service.as_deref() == Some(service))
+        .unwrap_or_else(|| panic!("no {service} message: {r:?}"))
+        .code
+}
+
+#[test]
+fn local_zone_by_postal_code_beats_the_national_zone() {
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card(),
+        &ship(
+            at("PT", "1000-001"),
+            at("PT", "1100-001"),
+            vec![cm_kg("20", "15", "10", "2")],
+        ),
+    );
+    // std, zone L: 2 kg (dim 3000/5000 = 0.6 kg) → bracket ≤5 = 4.50; fuel 10% = 0.45.
+    assert_eq!(amount(&r, "std"), d("4.95"));
+    // exp, zone L: 2 kg (dim 0.75) → 9.00; fuel 0.90.
+    assert_eq!(amount(&r, "exp"), d("9.90"));
+    assert!(r
+        .quotes
+        .iter()
+        .all(|q| q.zone == "L" && q.currency == "EUR"));
+    let std = r.quotes.iter().find(|q| q.service_token == "std").unwrap();
+    assert_eq!(
+        (std.days, std.terms.as_str(), std.service_name.as_str()),
+        (Some(3), "2-3 business days", "Standard")
+    );
+    assert_eq!(
+        std.lines
+            .iter()
+            .map(|l| (l.code.as_str(), l.amount))
+            .collect::<Vec<_>>(),
+        [("base", d("4.50")), ("fuel", d("0.45"))]
+    );
+}
+
+#[test]
+fn dimensional_weight_and_steps_above_the_last_bracket() {
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card(),
+        &ship(
+            at("PT", "1000-001"),
+            at("PT", "4000-001"),
+            vec![cm_kg("50", "40", "30", "1")],
+        ),
+    );
+    // std, zone N: 60000 cm³ / 5000 = 12 kg billed; last bracket 10 kg = 8.00, + ceil(2/2) × 1.00 = 9.00; fuel 0.90.
+    assert_eq!(amount(&r, "std"), d("9.90"));
+    // exp: 60000 / 4000 = 15 kg billed, above its last bracket (5 kg) with no step.
+    assert_eq!(message_code(&r, "exp"), "weight_not_priced");
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card(),
+        &ship(
+            at("PT", "1000-001"),
+            at("PT", "4000-001"),
+            vec![cm_kg("10", "10", "10", "12.5")],
+        ),
+    );
+    // 12.5 kg actual: 8.00 + ceil(2.5/2) = 2 steps × 1.00 = 10.00; fuel 1.00.
+    assert_eq!(amount(&r, "std"), d("11.00"));
+}
+
+#[test]
+fn limits_omit_services_with_reasons() {
+    let c = card();
+    let heavy = consign_carriers::rate_card::rate_shipment(
+        &c,
+        &ship(
+            at("PT", "1000-001"),
+            at("PT", "1100-001"),
+            vec![cm_kg("10", "10", "10", "35")],
+        ),
+    );
+    assert!(heavy.quotes.is_empty());
+    assert_eq!(message_code(&heavy, "std"), "max_weight_exceeded");
+    assert!(
+        heavy.messages[0]
+            .text
+            .contains("35 kg exceeds the 30 kg limit"),
+        "{}",
+        heavy.messages[0].text
+    );
+    let long = consign_carriers::rate_card::rate_shipment(
+        &c,
+        &ship(
+            at("PT", "1000-001"),
+            at("PT", "1100-001"),
+            vec![cm_kg("20", "160", "10", "1")],
+        ),
+    );
+    assert_eq!(message_code(&long, "std"), "max_length_exceeded");
+    // 140 + 2 × (80) = 300 fits exactly; 140 + 2 × (51 + 30) = 302 does not.
+    let fits = consign_carriers::rate_card::rate_shipment(
+        &c,
+        &ship(
+            at("PT", "1000-001"),
+            at("PT", "1100-001"),
+            vec![cm_kg("140", "50", "30", "1")],
+        ),
+    );
+    assert!(fits.quotes.iter().any(|q| q.service_token == "std"));
+    let girth = consign_carriers::rate_card::rate_shipment(
+        &c,
+        &ship(
+            at("PT", "1000-001"),
+            at("PT", "1100-001"),
+            vec![cm_kg("140", "51", "30", "1")],
+        ),
+    );
+    assert_eq!(message_code(&girth, "std"), "max_size_exceeded");
+}
+
+#[test]
+fn surcharges_and_insurance_add_up() {
+    let mut s = ship(
+        at("PT", "1000-001"),
+        Location {
+            residential: true,
+            ..at("PT", "9000-001")
+        },
+        vec![cm_kg("20", "20", "20", "3")],
+    );
+    s.options = Options {
+        signature: true,
+        saturday_delivery: false,
+        insured_value: Some(d("500")),
+    };
+    let r = consign_carriers::rate_card::rate_shipment(&card(), &s);
+    // std, zone N: base 6.00 (3 kg; dim 8000/5000 = 1.6) + fuel 0.60 + residential 1.50 + islands 5.00
+    // + signature 2.00 + insurance 1.5% × 500 = 7.50 → 22.60.
+    assert_eq!(amount(&r, "std"), d("22.60"));
+    let codes: Vec<&str> = r.quotes[0].lines.iter().map(|l| l.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        [
+            "base",
+            "fuel",
+            "residential",
+            "remote",
+            "signature",
+            "insurance"
+        ]
+    );
+    // exp does not carry insured parcels.
+    assert_eq!(message_code(&r, "exp"), "insurance_not_offered");
+    s.options.insured_value = Some(d("80"));
+    let r = consign_carriers::rate_card::rate_shipment(&card(), &s);
+    assert_eq!(
+        amount(&r, "std"),
+        d("16.10"),
+        "first band: 1.00 instead of 7.50"
+    );
+    s.options.insured_value = Some(d("5000"));
+    let r = consign_carriers::rate_card::rate_shipment(&card(), &s);
+    assert_eq!(message_code(&r, "std"), "insured_value_too_high");
+}
+
+#[test]
+fn multi_piece_shipments_are_priced_per_piece() {
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card(),
+        &ship(
+            at("PT", "1000-001"),
+            at("PT", "1100-001"),
+            vec![cm_kg("10", "10", "10", "2"), cm_kg("10", "10", "10", "7")],
+        ),
+    );
+    // 4.50 + 6.00 = 10.50; fuel 10% = 1.05.
+    assert_eq!(amount(&r, "std"), d("11.55"));
+}
+
+#[test]
+fn units_are_converted_to_the_cards() {
+    let parcel = ParcelSpec {
+        length: d("8"),
+        width: d("6"),
+        height: d("4"),
+        distance_unit: DistanceUnit::In,
+        weight: d("4.4"),
+        mass_unit: MassUnit::Lb,
+    };
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card(),
+        &ship(at("PT", "1000-001"), at("PT", "1100-001"), vec![parcel]),
+    );
+    // 4.4 lb = 1.99580… kg; 192 in³ = 3146.32… cm³ (dim 0.63 kg) → bracket ≤5 kg.
+    assert_eq!(amount(&r, "std"), d("4.95"));
+}
+
+#[test]
+fn zones_not_served_and_unknown_routes_are_explained() {
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card(),
+        &ship(
+            at("PT", "1000-001"),
+            at("US", "94117"),
+            vec![cm_kg("10", "10", "10", "1")],
+        ),
+    );
+    assert!(r.quotes.is_empty());
+    assert_eq!(message_code(&r, "std"), "zone_not_served");
+    assert_eq!(message_code(&r, "exp"), "zone_not_served");
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card(),
+        &ship(
+            at("PT", "1000-001"),
+            at("FR", "75001"),
+            vec![cm_kg("10", "10", "10", "1")],
+        ),
+    );
+    assert_eq!(amount(&r, "std"), d("9.90"), "zone E: 9.00 + fuel 0.90");
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card(),
+        &ship(
+            at("ES", "28001"),
+            at("PT", "1000-001"),
+            vec![cm_kg("10", "10", "10", "1")],
+        ),
+    );
+    assert_eq!(r.messages.len(), 1);
+    assert_eq!(r.messages[0].code, "no_zone");
+}
+
+#[test]
+fn cards_round_trip_through_json() {
+    let c = card();
+    assert_eq!(parse_json(&to_json(&c)).unwrap(), c);
+}
+
+#[test]
+fn bad_cards_name_every_problem() {
+    let bad = r#"{
+      "name": "", "currency": "EURO", "mass_unit": "stone", "distance_unit": "cm",
+      "services": [{"token": "std", "name": "Standard", "dim_divisor": "0"}, {"token": "std", "name": ""}],
+      "zones": [{"id": "A", "rules": [{"origin": {"country": "XX"}, "destination": {"country": "PT", "postal_ranges": [["2000", "1000"]]}}]}],
+      "prices": [
+        {"service": "std", "zone": "A", "brackets": [{"max_weight": "5", "price": "4"}, {"max_weight": "2", "price": "abc"}]},
+        {"service": "nope", "zone": "B", "brackets": []}
+      ],
+      "surcharges": [{"code": "fuel", "type": "always", "fixed": "1", "percent": "2"}, {"code": "x", "type": "sometimes", "fixed": "1"}]
+    }"#;
+    let err = parse_json(bad).unwrap_err();
+    let fields: Vec<&str> = err.0.iter().map(|(f, _)| f).collect();
+    for expected in [
+        "name",
+        "currency",
+        "mass_unit",
+        "services[0].dim_divisor",
+        "services[1].token",
+        "services[1].name",
+        "zones[0].rules[0].origin.country",
+        "zones[0].rules[0].destination.postal_ranges[0]",
+        "prices[0].brackets[1].max_weight",
+        "prices[0].brackets[1].price",
+        "prices[1].zone",
+        "prices[1].brackets",
+        "prices[1].service",
+        "surcharges[0]",
+        "surcharges[1].type",
+    ] {
+        assert!(
+            fields.contains(&expected),
+            "missing {expected} in {fields:?}"
+        );
+    }
+    assert!(parse_json("{\"name\": 1}")
+        .unwrap_err()
+        .to_string()
+        .starts_with("card: not a valid rate card document"));
+}
