@@ -2,10 +2,12 @@
 //! outside this crate knows a carrier's own API or price list format.
 //!
 //! Adapters so far: [`rate_card`], a carrier whose prices are a user-defined rate card (the
-//! regional courier of seed 001), rated entirely in-process.
+//! regional courier of seed 001), rated entirely in-process; and [`test_carrier`], Shippo's
+//! test-mode carrier with fixed prices.
 
 pub mod rate_card;
 mod shipment;
+pub mod test_carrier;
 
 pub use shipment::{
     ChargeLine, Location, Message, Options, ParcelSpec, Quote, RateResult, ShipmentSpec,

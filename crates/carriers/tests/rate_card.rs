@@ -323,3 +323,73 @@ fn bad_cards_name_every_problem() {
         .to_string()
         .starts_with("card: not a valid rate card document"));
 }
+
+#[test]
+fn the_test_carrier_is_predictable() {
+    use consign_carriers::test_carrier::TestCarrier;
+    use consign_carriers::Carrier;
+    let parcel = ParcelSpec {
+        length: d("10"),
+        width: d("8"),
+        height: d("4"),
+        distance_unit: DistanceUnit::In,
+        weight: d("2.5"),
+        mass_unit: MassUnit::Lb,
+    };
+    let us = |zip: &str, state: &str| Location {
+        country: "US".into(),
+        state: state.into(),
+        zip: zip.into(),
+        residential: false,
+    };
+    let r = TestCarrier.rates(&ship(
+        us("94117", "CA"),
+        us("10001", "NY"),
+        vec![parcel.clone()],
+    ));
+    // 2.5 lb: 1 lb bracket + ceil(1.5) = 2 steps. Priority dim weight 320/166 = 1.93 lb < 2.5.
+    assert_eq!(amount(&r, "usps_ground_advantage"), d("7.00"));
+    assert_eq!(amount(&r, "usps_priority"), d("11.00"));
+    assert_eq!(amount(&r, "usps_priority_express"), d("31.00"));
+    assert_eq!(TestCarrier.meta().id, "shippo");
+    let r = TestCarrier.rates(&ship(us("94117", "CA"), at("DE", "10117"), vec![parcel]));
+    assert_eq!(amount(&r, "usps_priority"), d("50.00"));
+    assert_eq!(message_code(&r, "usps_ground_advantage"), "zone_not_served");
+}
+
+#[test]
+fn the_demo_card_prices_domestic_and_international() {
+    let card = consign_carriers::test_carrier::demo_card();
+    let us = |zip: &str, state: &str| Location {
+        country: "US".into(),
+        state: state.into(),
+        zip: zip.into(),
+        residential: false,
+    };
+    let parcel = ParcelSpec {
+        length: d("10"),
+        width: d("8"),
+        height: d("6"),
+        distance_unit: DistanceUnit::In,
+        weight: d("3"),
+        mass_unit: MassUnit::Lb,
+    };
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card,
+        &ship(us("94117", "CA"), us("90210", "CA"), vec![parcel.clone()]),
+    );
+    // Zone 1 (CA → CA), 3 lb (dim 480/139 = 3.45 lb billed) → ≤5 lb bracket 8.90 + fuel 8.5 % (0.7565) = 9.6565 → 9.66.
+    assert_eq!(amount(&r, "demo_ground"), d("9.66"));
+    assert!(r.quotes.iter().all(|q| q.zone == "1"));
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card,
+        &ship(us("94117", "CA"), us("10001", "NY"), vec![parcel.clone()]),
+    );
+    assert!(r.quotes.iter().all(|q| q.zone == "3"), "{r:?}");
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card,
+        &ship(us("94117", "CA"), at("JP", "100-0005"), vec![parcel]),
+    );
+    // Zone 6: 61.00 + 8.5 % = 66.185 → 66.19.
+    assert_eq!(amount(&r, "demo_international"), d("66.19"));
+}

@@ -1,0 +1,59 @@
+//! The `shippo` test carrier: Shippo's test mode, so a test token gets rates with no
+//! configuration. Prices are fixed and predictable (`data/test-carrier.json`), priced by the
+//! same engine as rate cards:
+//!
+//! | service | domestic US | international |
+//! |---|---|---|
+//! | `usps_ground_advantage` | 5.00 USD up to 1 lb, +1.00 per started lb | — |
+//! | `usps_priority` | 8.00 + 1.50/lb (dim divisor 166) | 40.00 + 5.00/lb |
+//! | `usps_priority_express` | 25.00 + 3.00/lb (dim divisor 166) | 60.00 + 8.00/lb |
+//!
+//! plus 3.00 for a signature and 1 % of a declared value.
+
+use std::sync::LazyLock;
+
+use crate::rate_card::{parse_json, rate_shipment, RateCard};
+use crate::{Capability, Carrier, CarrierMeta, RateResult, ShipmentSpec};
+
+static CARD: LazyLock<RateCard> = LazyLock::new(|| {
+    parse_json(include_str!("../data/test-carrier.json"))
+        .expect("the bundled test-carrier card is valid")
+});
+
+static META: CarrierMeta = CarrierMeta {
+    id: "shippo",
+    name: "Shippo (test)",
+    capabilities: &[
+        Capability::Rates,
+        Capability::Labels,
+        Capability::Tracking,
+        Capability::Refunds,
+    ],
+};
+
+/// Shippo's test-mode carrier.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestCarrier;
+
+impl TestCarrier {
+    /// The fixed card behind the test carrier's prices.
+    pub fn card() -> &'static RateCard {
+        &CARD
+    }
+}
+
+impl Carrier for TestCarrier {
+    fn meta(&self) -> &CarrierMeta {
+        &META
+    }
+
+    fn rates(&self, shipment: &ShipmentSpec) -> RateResult {
+        rate_shipment(&CARD, shipment)
+    }
+}
+
+/// The demo rate card seeded into the demo account on first start (`data/demo-card.json`):
+/// US zones by state (local, west, national), Canada/Mexico, Europe and the rest of the world.
+pub fn demo_card() -> RateCard {
+    parse_json(include_str!("../data/demo-card.json")).expect("the bundled demo card is valid")
+}
