@@ -393,3 +393,103 @@ fn the_demo_card_prices_domestic_and_international() {
     // Zone 6: 61.00 + 8.5 % = 66.185 → 66.19.
     assert_eq!(amount(&r, "demo_international"), d("66.19"));
 }
+
+#[test]
+fn csv_cards_round_trip() {
+    use consign_carriers::rate_card::{parse_csv, to_csv};
+    for c in [
+        card(),
+        consign_carriers::test_carrier::demo_card(),
+        parse_csv(include_str!("fixtures/courier-cl.csv")).unwrap(),
+    ] {
+        assert_eq!(parse_csv(&to_csv(&c)).unwrap(), c, "{}", to_csv(&c));
+    }
+}
+
+#[test]
+fn a_csv_price_list_in_clp_prices_by_region_and_postal_range() {
+    let card =
+        consign_carriers::rate_card::parse_csv(include_str!("fixtures/courier-cl.csv")).unwrap();
+    assert_eq!(
+        (
+            card.currency.as_str(),
+            card.services.len(),
+            card.zones.len()
+        ),
+        ("CLP", 2, 3)
+    );
+    assert_eq!(card.services[0].terms, "1-3 días hábiles");
+    let rm = |zip: &str| Location {
+        country: "CL".into(),
+        state: "RM".into(),
+        zip: zip.into(),
+        residential: false,
+    };
+    let cl = |state: &str, zip: &str| Location {
+        country: "CL".into(),
+        state: state.into(),
+        zip: zip.into(),
+        residential: false,
+    };
+    // Santiago → Santiago, 2 kg: 3990 + 7.5 % (299.25) = 4289.25 → 4289 (CLP has no decimals).
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card,
+        &ship(
+            rm("8320000"),
+            rm("7500000"),
+            vec![cm_kg("20", "20", "10", "2")],
+        ),
+    );
+    assert_eq!(amount(&r, "normal"), d("4289"));
+    // Express, 2 kg (dim 4000/4000 = 1): 6990 + 524.25 = 7514.25 → 7514.
+    assert_eq!(amount(&r, "express"), d("7514"));
+    // Santiago → Antofagasta (north), 7 kg: 7990 + 2 × 1290 = 10570 + 7.5 % = 11362.75 → 11363.
+    let r = consign_carriers::rate_card::rate_shipment(
+        &card,
+        &ship(
+            rm("8320000"),
+            cl("AN", "1240000"),
+            vec![cm_kg("20", "20", "10", "7")],
+        ),
+    );
+    assert_eq!(amount(&r, "normal"), d("11363"));
+    assert_eq!(message_code(&r, "express"), "zone_not_served");
+    // Santiago → Punta Arenas (south, extreme zone by postal range), 1 kg, insured 200 000:
+    // 3990 + 299.25 fuel + 3500 extreme + 1.2 % × 200000 = 2400 → 10189.25 → 10189.
+    let mut s = ship(
+        rm("8320000"),
+        cl("MA", "6200000"),
+        vec![cm_kg("10", "10", "10", "1")],
+    );
+    s.options.insured_value = Some(d("200000"));
+    let r = consign_carriers::rate_card::rate_shipment(&card, &s);
+    assert_eq!(amount(&r, "normal"), d("10189"));
+    assert_eq!(r.quotes[0].zone, "SUR");
+}
+
+#[test]
+fn bad_csv_rows_are_named() {
+    let bad = "card,Bad,CLP,kg,cm\n\
+               service,normal,Normal,,3,maybe,no\n\
+               zone,RM,RM,CL/RM,CL/RM\n\
+               price,normal,RM,5,2990\n\
+               price,normal,RM,3,abc\n\
+               band,seguro,100,1\n\
+               parcel,x\n";
+    let err = consign_carriers::rate_card::parse_csv(bad).unwrap_err();
+    let fields: Vec<&str> = err.0.iter().map(|(f, _)| f).collect();
+    for expected in [
+        "row 2 (service): trackable",
+        "row 6 (band)",
+        "row 7",
+        "row 5 (price): max_weight",
+        "row 5 (price): price",
+    ] {
+        assert!(
+            fields.contains(&expected),
+            "missing {expected} in {fields:?}"
+        );
+    }
+    let err = consign_carriers::rate_card::parse_csv("service,a,A\n").unwrap_err();
+    assert!(err.0.iter().any(|(f, _)| f == "card"), "{err}");
+}

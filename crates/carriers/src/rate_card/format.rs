@@ -37,7 +37,7 @@ pub type CardError = ValidationError;
 /// A decimal as JSON text or number.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(transparent)]
-struct Num(String);
+pub(super) struct Num(pub(super) String);
 
 impl<'de> Deserialize<'de> for Num {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -52,38 +52,38 @@ impl<'de> Deserialize<'de> for Num {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct CardDoc {
-    name: String,
-    currency: String,
-    mass_unit: String,
-    distance_unit: String,
-    services: Vec<ServiceDoc>,
-    zones: Vec<ZoneDoc>,
-    prices: Vec<PricesDoc>,
+pub(super) struct CardDoc {
+    pub(super) name: String,
+    pub(super) currency: String,
+    pub(super) mass_unit: String,
+    pub(super) distance_unit: String,
+    pub(super) services: Vec<ServiceDoc>,
+    pub(super) zones: Vec<ZoneDoc>,
+    pub(super) prices: Vec<PricesDoc>,
     #[serde(default)]
-    surcharges: Vec<SurchargeDoc>,
+    pub(super) surcharges: Vec<SurchargeDoc>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct ServiceDoc {
-    token: String,
-    name: String,
+pub(super) struct ServiceDoc {
+    pub(super) token: String,
+    pub(super) name: String,
     #[serde(default)]
-    terms: String,
+    pub(super) terms: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    transit_days: Option<u32>,
+    pub(super) transit_days: Option<u32>,
     #[serde(default = "yes")]
-    trackable: bool,
+    pub(super) trackable: bool,
     #[serde(default)]
-    insurance: bool,
+    pub(super) insurance: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    dim_divisor: Option<Num>,
+    pub(super) dim_divisor: Option<Num>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_weight: Option<Num>,
+    pub(super) max_weight: Option<Num>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_length: Option<Num>,
+    pub(super) max_length: Option<Num>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    max_length_plus_girth: Option<Num>,
+    pub(super) max_length_plus_girth: Option<Num>,
 }
 
 fn yes() -> bool {
@@ -91,80 +91,80 @@ fn yes() -> bool {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct ZoneDoc {
-    id: String,
+pub(super) struct ZoneDoc {
+    pub(super) id: String,
     #[serde(default)]
-    name: String,
-    rules: Vec<RuleDoc>,
+    pub(super) name: String,
+    pub(super) rules: Vec<RuleDoc>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct RuleDoc {
+pub(super) struct RuleDoc {
     #[serde(default)]
-    origin: PlaceDoc,
+    pub(super) origin: PlaceDoc,
     #[serde(default)]
-    destination: PlaceDoc,
+    pub(super) destination: PlaceDoc,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
-struct PlaceDoc {
+pub(super) struct PlaceDoc {
     #[serde(default, skip_serializing_if = "String::is_empty")]
-    country: String,
+    pub(super) country: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    regions: Vec<String>,
+    pub(super) regions: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    postal_prefixes: Vec<String>,
+    pub(super) postal_prefixes: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    postal_ranges: Vec<(String, String)>,
+    pub(super) postal_ranges: Vec<(String, String)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct PricesDoc {
-    service: String,
-    zone: String,
-    brackets: Vec<BracketDoc>,
+pub(super) struct PricesDoc {
+    pub(super) service: String,
+    pub(super) zone: String,
+    pub(super) brackets: Vec<BracketDoc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    step: Option<StepDoc>,
+    pub(super) step: Option<StepDoc>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct BracketDoc {
-    max_weight: Num,
-    price: Num,
+pub(super) struct BracketDoc {
+    pub(super) max_weight: Num,
+    pub(super) price: Num,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct StepDoc {
-    per: Num,
-    price: Num,
+pub(super) struct StepDoc {
+    pub(super) per: Num,
+    pub(super) price: Num,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct SurchargeDoc {
-    code: String,
+pub(super) struct SurchargeDoc {
+    pub(super) code: String,
     #[serde(default)]
-    name: String,
+    pub(super) name: String,
     #[serde(rename = "type")]
-    kind: String,
+    pub(super) kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    fixed: Option<Num>,
+    pub(super) fixed: Option<Num>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    percent: Option<Num>,
+    pub(super) percent: Option<Num>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    places: Vec<PlaceDoc>,
+    pub(super) places: Vec<PlaceDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    bands: Vec<BandDoc>,
+    pub(super) bands: Vec<BandDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    services: Vec<String>,
+    pub(super) services: Vec<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct BandDoc {
-    max_value: Num,
+pub(super) struct BandDoc {
+    pub(super) max_value: Num,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    fixed: Option<Num>,
+    pub(super) fixed: Option<Num>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    percent: Option<Num>,
+    pub(super) percent: Option<Num>,
 }
 
 /// Collects errors while converting, each under its entry path.
@@ -257,6 +257,11 @@ pub fn parse_json(json: &str) -> Result<RateCard, CardError> {
     let doc: CardDoc = serde_json::from_str(json).map_err(|e| {
         ValidationError::field("card", format!("not a valid rate card document: {e}"))
     })?;
+    validate(doc)
+}
+
+/// Checks a card document and builds the card; errors are keyed by their path in the document.
+pub(super) fn validate(doc: CardDoc) -> Result<RateCard, CardError> {
     let mut c = Check(FieldErrors::new());
     if doc.name.trim().is_empty() {
         c.err("name", "must not be empty");
@@ -555,7 +560,12 @@ fn amount_doc(a: Amount) -> (Option<Num>, Option<Num>) {
 
 /// Writes a card in the upload format; `parse_json(&to_json(card))` gives the same card.
 pub fn to_json(card: &RateCard) -> String {
-    let doc = CardDoc {
+    serde_json::to_string_pretty(&to_doc(card)).expect("a card serialises")
+}
+
+/// The document form of a card.
+pub(super) fn to_doc(card: &RateCard) -> CardDoc {
+    CardDoc {
         name: card.name.clone(),
         currency: card.currency.clone(),
         mass_unit: card.mass_unit.as_str().into(),
@@ -661,6 +671,5 @@ pub fn to_json(card: &RateCard) -> String {
                 }
             })
             .collect(),
-    };
-    serde_json::to_string_pretty(&doc).expect("a card serialises")
+    }
 }

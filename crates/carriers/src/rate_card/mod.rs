@@ -8,12 +8,14 @@
 //! origin × destination charts (USPS-style ZIP3 zones: one rule per origin prefix × destination
 //! prefix).
 
+mod csv;
 mod format;
 mod rate;
 
 use domain::units::{DistanceUnit, MassUnit};
 use rust_decimal::Decimal;
 
+pub use csv::{parse_csv, to_csv};
 pub use format::{parse_json, to_json, CardError};
 pub use rate::rate_shipment;
 
