@@ -8,7 +8,7 @@ import os
 import sys
 
 import shippo
-from shippo.models import components, errors
+from shippo.models import components, errors, operations
 
 URL = os.environ["CONSIGN_URL"]
 TOKEN = os.environ["CONSIGN_TOKEN"]
@@ -120,6 +120,19 @@ usps = sdk.carrier_parcel_templates.list(carrier="usps")
 check(len(usps.results) > 0 and all(t.carrier == "usps" for t in usps.results), "carrier_parcel_templates.list filters by carrier")
 box = sdk.carrier_parcel_templates.get("USPS_SmallFlatRateBox")
 check((box.length, box.width, box.height, box.distance_unit) == ("8.69", "5.44", "1.75", components.DistanceUnitEnum.IN), "carrier_parcel_templates.get gives the published size")
+
+# Carrier accounts: credentials never come back in clear.
+acct = sdk.carrier_accounts.create(
+    components.ConnectExistingOwnAccountRequest(account_id="e2e-courier", carrier="ratecard", parameters={"api_key": "sk_test_abcdefghijklmnop"})
+)
+check(acct.carrier == "ratecard" and acct.account_id == "e2e-courier", "carrier_accounts.create returns the account")
+check("abcdefghijkl" not in str(acct.parameters), "carrier account credentials are masked")
+got = sdk.carrier_accounts.get(acct.object_id)
+check(got.object_id == acct.object_id and got.active is True, "carrier_accounts.get returns it")
+listed = sdk.carrier_accounts.list(operations.ListCarrierAccountsRequest(account_id="e2e-courier"))
+check([a.object_id for a in listed.results] == [acct.object_id], "carrier_accounts.list filters by account_id")
+updated = sdk.carrier_accounts.update(acct.object_id, components.CarrierAccountBase(account_id="e2e-courier", carrier="ratecard", active=False))
+check(updated.active is False, "carrier_accounts.update (PUT) changes active")
 
 # Auth: a wrong token is a 401 the SDK reports.
 try:

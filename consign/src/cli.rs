@@ -7,10 +7,10 @@ use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
 use domain::account::Mode;
 use service::accounts::{self, DEMO_ACCOUNT};
-use service::{ServiceError, Services};
+use service::ServiceError;
 
 use crate::config::Layer;
-use crate::startup::{open_store, shutdown_signal, Application};
+use crate::startup::{open_services, open_store, shutdown_signal, Application};
 use crate::Config;
 
 /// Consign: a self-hosted, Shippo-compatible shipping and fulfillment server.
@@ -58,8 +58,37 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Upload or download the rate card of a rate-card carrier account.
+    #[command(subcommand)]
+    Ratecard(RatecardCommand),
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RatecardCommand {
+    /// Install a new version of the card from a file (`.csv` is read as CSV, anything else as JSON);
+    /// prints the new version number.
+    Upload {
+        /// The carrier account's object_id.
+        #[arg(long)]
+        carrier_account: String,
+        /// The card file.
+        file: PathBuf,
+        /// Account name [default: the demo account].
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Print the current card.
+    Download {
+        #[arg(long)]
+        carrier_account: String,
+        /// json or csv.
+        #[arg(long, default_value = "json")]
+        format: String,
+        #[arg(long)]
+        account: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -147,7 +176,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Account(AccountCommand::Create { name }) => {
-            let services = Services::new(open_store(&config).await?);
+            let services = open_services(&config).await?;
             let account = accounts::create_account(&services, &name)
                 .await
                 .map_err(service_error)?;
@@ -156,11 +185,90 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(cmd) => token(config, cmd).await,
+        Command::Ratecard(cmd) => ratecard(config, cmd).await,
     }
 }
 
+async fn ratecard(config: Config, cmd: RatecardCommand) -> anyhow::Result<()> {
+    use carriers::rate_card;
+    let services = open_services(&config).await?;
+    let id_of = |raw: &str| {
+        domain::ObjectId::parse(raw).ok_or_else(|| anyhow!("{raw:?} is not a carrier account id"))
+    };
+    let who =
+        |account: &Option<String>| account.clone().unwrap_or_else(|| DEMO_ACCOUNT.to_string());
+    match cmd {
+        RatecardCommand::Upload {
+            carrier_account,
+            file,
+            account,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let is_csv = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+            let card = if is_csv {
+                rate_card::parse_csv(&text)
+            } else {
+                rate_card::parse_json(&text)
+            }
+            .map_err(|e| anyhow!("invalid rate card: {e}"))?;
+            let principal = accounts::principal_for(&services, &who(&account))
+                .await
+                .map_err(service_error)?;
+            let installed = service::carrier_accounts::upload_rate_card(
+                &services,
+                &principal,
+                id_of(&carrier_account)?,
+                card,
+            )
+            .await
+            .map_err(|e| match e {
+                ServiceError::NotFound => anyhow!(
+                    "no carrier account {carrier_account} for account {:?}",
+                    who(&account)
+                ),
+                other => service_error(other),
+            })?;
+            println!("{}", installed.version);
+            eprintln!(
+                "installed rate card {:?} as version {}",
+                installed.card.name, installed.version
+            );
+        }
+        RatecardCommand::Download {
+            carrier_account,
+            format,
+            account,
+        } => {
+            let principal = accounts::principal_for(&services, &who(&account))
+                .await
+                .map_err(service_error)?;
+            let installed = service::carrier_accounts::current_rate_card(
+                &services,
+                &principal,
+                id_of(&carrier_account)?,
+            )
+            .await
+            .map_err(|e| match e {
+                ServiceError::NotFound => {
+                    anyhow!("no rate card for carrier account {carrier_account}")
+                }
+                other => service_error(other),
+            })?;
+            match format.as_str() {
+                "csv" => print!("{}", rate_card::to_csv(&installed.card)),
+                "json" => println!("{}", rate_card::to_json(&installed.card)),
+                other => return Err(anyhow!("unknown format {other:?}: use json or csv")),
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn token(config: Config, cmd: TokenCommand) -> anyhow::Result<()> {
-    let services = Services::new(open_store(&config).await?);
+    let services = open_services(&config).await?;
     let account_name = |a: &Option<String>| a.clone().unwrap_or_else(|| DEMO_ACCOUNT.to_string());
     match cmd {
         TokenCommand::Create { mode, account } => {

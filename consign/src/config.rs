@@ -31,6 +31,9 @@ pub struct Config {
     pub db_max_connections: u32,
     /// Log filter (`info`, `consign=debug,tower_http=debug`, …); `RUST_LOG` wins when set.
     pub log: String,
+    /// 64 hex characters keying the encryption of provider credentials; when unset, the key
+    /// lives in `<data_dir>/secret.key` (created on first start).
+    pub secret_key: Option<String>,
 }
 
 impl fmt::Debug for Config {
@@ -43,6 +46,7 @@ impl fmt::Debug for Config {
             .field("body_limit", &self.body_limit)
             .field("db_max_connections", &self.db_max_connections)
             .field("log", &self.log)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -58,6 +62,7 @@ pub struct Layer {
     pub body_limit: Option<usize>,
     pub db_max_connections: Option<u32>,
     pub log: Option<String>,
+    pub secret_key: Option<String>,
 }
 
 impl Layer {
@@ -71,6 +76,7 @@ impl Layer {
             body_limit: higher.body_limit.or(self.body_limit),
             db_max_connections: higher.db_max_connections.or(self.db_max_connections),
             log: higher.log.or(self.log),
+            secret_key: higher.secret_key.or(self.secret_key),
         }
     }
 
@@ -101,6 +107,7 @@ impl Layer {
             body_limit: parse_num("CONSIGN_BODY_LIMIT")?.map(|v| v as usize),
             db_max_connections: parse_num("CONSIGN_DB_MAX_CONNECTIONS")?.map(|v| v as u32),
             log: get("CONSIGN_LOG"),
+            secret_key: get("CONSIGN_SECRET_KEY"),
         })
     }
 
@@ -132,6 +139,9 @@ impl Layer {
                 bail!("public_url must start with http:// or https://, not {url:?}");
             }
         }
+        if let Some(key) = &self.secret_key {
+            service::Cipher::from_hex(key).map_err(|e| anyhow::anyhow!("secret_key: {e}"))?;
+        }
         let is_sqlite = database_url.starts_with("sqlite:");
         Ok(Config {
             listen,
@@ -143,6 +153,7 @@ impl Layer {
                 .db_max_connections
                 .unwrap_or(if is_sqlite { 8 } else { 16 }),
             log: self.log.unwrap_or_else(|| "info".into()),
+            secret_key: self.secret_key.filter(|k| !k.trim().is_empty()),
         })
     }
 }

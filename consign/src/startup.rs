@@ -5,7 +5,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 
 use anyhow::Context;
-use service::Services;
+use service::{Cipher, Services};
 use store::Store;
 use tokio::net::TcpListener;
 
@@ -23,6 +23,27 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     Ok(store)
 }
 
+/// The credential cipher for `config`: the configured key, else `<data_dir>/secret.key`.
+pub fn open_cipher(config: &Config) -> anyhow::Result<Cipher> {
+    match &config.secret_key {
+        Some(key) => Ok(Cipher::from_hex(key)?),
+        None => {
+            std::fs::create_dir_all(&config.data_dir).with_context(|| {
+                format!("cannot create data directory {}", config.data_dir.display())
+            })?;
+            Ok(Cipher::from_key_file(&config.data_dir.join("secret.key"))?)
+        }
+    }
+}
+
+/// The store and every collaborator the use cases need.
+pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
+    Ok(Services::new(
+        open_store(config).await?,
+        open_cipher(config)?,
+    ))
+}
+
 /// A running-to-be server.
 pub struct Application {
     listener: TcpListener,
@@ -33,8 +54,8 @@ pub struct Application {
 impl Application {
     /// Opens and migrates the database and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let store = open_store(&config).await?;
-        Self::with_services(config, Services::new(store)).await
+        let services = open_services(&config).await?;
+        Self::with_services(config, services).await
     }
 
     /// Binds the listener for already opened services.

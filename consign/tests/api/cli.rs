@@ -116,3 +116,90 @@ async fn accounts_tokens_list_and_revoke() {
     assert!(!ok);
     assert!(stderr.contains("no account named"), "{stderr}");
 }
+
+#[tokio::test]
+async fn rate_cards_upload_and_download_from_the_command_line() {
+    let app = spawn_app().await;
+    let (ok, _, stderr) = consign(&app, &["account", "create", "courier@example.com"]);
+    assert!(ok, "{stderr}");
+    let (_, token, _) = consign(
+        &app,
+        &[
+            "token",
+            "create",
+            "--mode",
+            "live",
+            "--account",
+            "courier@example.com",
+        ],
+    );
+    let created = app
+        .post_json_as(
+            token.trim(),
+            "/carrier_accounts",
+            &serde_json::json!({"carrier": "ratecard", "account_id": "cl-1"}),
+        )
+        .await;
+    let id = expect(created, StatusCode::CREATED).await["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let csv_path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../crates/carriers/tests/fixtures/courier-cl.csv"
+    );
+    let (ok, stdout, stderr) = consign(
+        &app,
+        &[
+            "ratecard",
+            "upload",
+            "--carrier-account",
+            &id,
+            csv_path,
+            "--account",
+            "courier@example.com",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(stdout.trim(), "1");
+    let (ok, csv, stderr) = consign(
+        &app,
+        &[
+            "ratecard",
+            "download",
+            "--carrier-account",
+            &id,
+            "--format",
+            "csv",
+            "--account",
+            "courier@example.com",
+        ],
+    );
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        carriers::rate_card::parse_csv(&csv).unwrap(),
+        carriers::rate_card::parse_csv(include_str!(
+            "../../../crates/carriers/tests/fixtures/courier-cl.csv"
+        ))
+        .unwrap()
+    );
+    // Another account cannot touch it; a broken file is refused with its row.
+    consign(&app, &["account", "create", "other@example.com"]);
+    let (ok, _, stderr) = consign(&app, &["ratecard", "download", "--carrier-account", &id, "--account", "other@example.com"]);
+    assert!(!ok && stderr.contains("no rate card"), "{stderr}");
+    let bad = app.data_dir.join("bad.csv");
+    std::fs::write(&bad, "card,X,CLP,kg,cm\nservice,a,A\nprice,a,Z,1,1\n").unwrap();
+    let (ok, _, stderr) = consign(
+        &app,
+        &[
+            "ratecard",
+            "upload",
+            "--carrier-account",
+            &id,
+            bad.to_str().unwrap(),
+            "--account",
+            "courier@example.com",
+        ],
+    );
+    assert!(!ok && stderr.contains("row 3 (price)"), "{stderr}");
+}

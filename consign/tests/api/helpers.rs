@@ -58,7 +58,20 @@ pub async fn fresh_database(data_dir: &std::path::Path) -> String {
     }
 }
 
+/// Who the first token belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum FirstStart {
+    /// A fresh merchant account (most tests).
+    Merchant,
+    /// The demo account `consign serve` seeds on an empty database.
+    Demo,
+}
+
 pub async fn spawn_app() -> TestApp {
+    spawn_app_as(FirstStart::Merchant).await
+}
+
+pub async fn spawn_app_as(first_start: FirstStart) -> TestApp {
     let data_dir = std::env::temp_dir().join(unique("consign-test"));
     std::fs::create_dir_all(&data_dir).unwrap();
     let database_url = fresh_database(&data_dir).await;
@@ -77,12 +90,24 @@ pub async fn spawn_app() -> TestApp {
     let base = format!("http://127.0.0.1:{}", app.port());
     let services = app.services().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    let account = accounts::create_account(&services, &unique("merchant"))
-        .await
-        .unwrap();
-    let (_, token) = accounts::create_token(&services, &account.name, Mode::Test)
-        .await
-        .unwrap();
+    let token = match first_start {
+        FirstStart::Demo => {
+            accounts::ensure_demo(&services)
+                .await
+                .unwrap()
+                .expect("a fresh database gets the demo")
+                .1
+        }
+        FirstStart::Merchant => {
+            let account = accounts::create_account(&services, &unique("merchant"))
+                .await
+                .unwrap();
+            accounts::create_token(&services, &account.name, Mode::Test)
+                .await
+                .unwrap()
+                .1
+        }
+    };
     let app = TestApp {
         base,
         client: Client::new(),

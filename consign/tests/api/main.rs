@@ -4,6 +4,7 @@
 
 mod addresses;
 mod auth;
+mod carrier_accounts;
 mod cli;
 mod conventions;
 mod health;

@@ -5,6 +5,7 @@
 
 pub mod addresses;
 pub mod auth;
+pub mod carrier_accounts;
 pub mod error;
 pub mod extract;
 mod health;
@@ -71,6 +72,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(addresses::router())
         .merge(parcels::router())
         .merge(parcel_templates::router())
+        .merge(carrier_accounts::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))

@@ -7,7 +7,7 @@ use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{addresses, error, health, parcel_templates, parcels, AppState};
+use crate::{addresses, carrier_accounts, error, health, parcel_templates, parcels, AppState};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,10 +17,12 @@ use crate::{addresses, error, health, parcel_templates, parcels, AppState};
         addresses::create, addresses::retrieve, addresses::list, addresses::validate,
         parcels::create, parcels::retrieve, parcels::list,
         parcel_templates::list, parcel_templates::retrieve,
+        carrier_accounts::create, carrier_accounts::retrieve, carrier_accounts::update, carrier_accounts::list,
+        carrier_accounts::upload_card, carrier_accounts::download_card,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth),
-    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Health"))
+    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Health"))
 )]
 struct ApiDoc;
 

@@ -79,6 +79,14 @@ impl FromRequestParts<AppState> for ListQuery {
 }
 
 impl ListQuery {
+    /// A filter parameter of the list (any query parameter other than `page`/`results`).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.others
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
     fn link(&self, page: u32) -> String {
         let mut pairs = self.others.clone();
         pairs.push(("page".into(), page.to_string()));

@@ -6,6 +6,7 @@
 //! test-mode carrier with fixed prices.
 
 pub mod rate_card;
+pub mod registry;
 mod shipment;
 pub mod test_carrier;
 

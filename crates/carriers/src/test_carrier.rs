@@ -31,6 +31,11 @@ static META: CarrierMeta = CarrierMeta {
     ],
 };
 
+/// What the test carrier is and can do.
+pub fn meta() -> &'static CarrierMeta {
+    &META
+}
+
 /// Shippo's test-mode carrier.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct TestCarrier;

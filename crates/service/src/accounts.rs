@@ -18,7 +18,8 @@ pub async fn create_account(s: &Services, name: &str) -> Result<Account, Service
     Ok(account)
 }
 
-/// On an empty database, creates the demo account and a test token for it, in one transaction.
+/// On an empty database, creates the demo account, a test token and the demo rate-card carrier
+/// account, in one transaction.
 /// Returns `None` when any account already exists.
 pub async fn ensure_demo(s: &Services) -> Result<Option<(Account, String)>, ServiceError> {
     let mut tx = s.store.begin().await?;
@@ -27,6 +28,7 @@ pub async fn ensure_demo(s: &Services) -> Result<Option<(Account, String)>, Serv
     }
     let account = repo::create_account(&mut tx, DEMO_ACCOUNT).await?;
     let (_, token) = repo::create_token(&mut tx, &account, Mode::Test).await?;
+    crate::carrier_accounts::seed_demo(s, &mut tx, account.id).await?;
     tx.commit().await?;
     Ok(Some((account, token)))
 }
@@ -98,4 +100,16 @@ pub async fn demo_account(s: &Services) -> Result<Account, ServiceError> {
     };
     tx.commit().await?;
     Ok(account)
+}
+
+/// The principal the command line acts as for the named account (live mode: objects it makes
+/// are real; the CLI only manages account-level things such as rate cards).
+pub async fn principal_for(s: &Services, account: &str) -> Result<Principal, ServiceError> {
+    let account = find(s, account).await?;
+    Ok(Principal {
+        account_id: account.id,
+        account_name: account.name,
+        mode: Mode::Live,
+        token_id: account.id,
+    })
 }

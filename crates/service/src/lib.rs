@@ -3,12 +3,15 @@
 
 pub mod accounts;
 pub mod addresses;
+pub mod carrier_accounts;
+pub mod crypto;
 mod error;
 pub mod parcels;
 pub mod validator;
 
 use std::sync::Arc;
 
+pub use crypto::Cipher;
 pub use error::ServiceError;
 pub use store::accounts::Principal;
 use store::{Scope, Store};
@@ -19,14 +22,17 @@ pub use validator::{AddressValidator, OfflineValidator};
 pub struct Services {
     pub store: Store,
     pub validator: Arc<dyn AddressValidator>,
+    /// Encrypts provider credentials at rest.
+    pub cipher: Cipher,
 }
 
 impl Services {
     /// Services over `store` with the offline address validator.
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, cipher: Cipher) -> Self {
         Self {
             store,
             validator: Arc::new(OfflineValidator),
+            cipher,
         }
     }
 }

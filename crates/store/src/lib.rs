@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod addresses;
+pub mod carrier_accounts;
 mod error;
 mod migrations;
 pub mod page;

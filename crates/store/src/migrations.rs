@@ -11,12 +11,20 @@ use sqlx::AnyPool;
 use crate::{Backend, StoreError};
 
 /// `(version, description, sqlite sql, postgres sql)`; append new migrations at the end.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "carrier accounts",
+        include_str!("../migrations/sqlite/0002_carrier_accounts.sql"),
+        include_str!("../migrations/postgres/0002_carrier_accounts.sql"),
+    ),
+];
 
 #[derive(Debug)]
 struct Embedded(Backend);

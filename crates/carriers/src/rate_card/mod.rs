@@ -241,6 +241,11 @@ static META: CarrierMeta = CarrierMeta {
     ],
 };
 
+/// What the rate-card carrier is and can do.
+pub fn meta() -> &'static CarrierMeta {
+    &META
+}
+
 /// The rate-card carrier for one uploaded card.
 #[derive(Debug, Clone)]
 pub struct RateCardCarrier {
