@@ -185,7 +185,17 @@ async fn rate_cards_upload_and_download_from_the_command_line() {
     );
     // Another account cannot touch it; a broken file is refused with its row.
     consign(&app, &["account", "create", "other@example.com"]);
-    let (ok, _, stderr) = consign(&app, &["ratecard", "download", "--carrier-account", &id, "--account", "other@example.com"]);
+    let (ok, _, stderr) = consign(
+        &app,
+        &[
+            "ratecard",
+            "download",
+            "--carrier-account",
+            &id,
+            "--account",
+            "other@example.com",
+        ],
+    );
     assert!(!ok && stderr.contains("no rate card"), "{stderr}");
     let bad = app.data_dir.join("bad.csv");
     std::fs::write(&bad, "card,X,CLP,kg,cm\nservice,a,A\nprice,a,Z,1,1\n").unwrap();

@@ -11,6 +11,7 @@ pub mod id;
 pub mod money;
 pub mod parcel;
 pub mod parcel_templates;
+pub mod shipment_extra;
 pub mod text;
 pub mod time;
 pub mod units;
