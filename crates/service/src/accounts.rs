@@ -12,25 +12,31 @@ pub const DEMO_ACCOUNT: &str = "demo";
 /// Creates an account with a unique name.
 pub async fn create_account(s: &Services, name: &str) -> Result<Account, ServiceError> {
     let name = parse_account_name(name).map_err(|m| ValidationError::field("name", m))?;
-    let mut tx = s.store.begin().await?;
-    let account = repo::create_account(&mut tx, &name).await?;
-    tx.commit().await?;
-    Ok(account)
+    Ok(s.store
+        .write(move |conn| Box::pin(async move { repo::create_account(conn, &name).await }))
+        .await?)
 }
 
 /// On an empty database, creates the demo account, a test token and the demo rate-card carrier
 /// account, in one transaction.
 /// Returns `None` when any account already exists.
 pub async fn ensure_demo(s: &Services) -> Result<Option<(Account, String)>, ServiceError> {
-    let mut tx = s.store.begin().await?;
-    if repo::count_accounts(&mut tx).await? > 0 {
-        return Ok(None);
-    }
-    let account = repo::create_account(&mut tx, DEMO_ACCOUNT).await?;
-    let (_, token) = repo::create_token(&mut tx, &account, Mode::Test).await?;
-    crate::carrier_accounts::seed_demo(s, &mut tx, account.id).await?;
-    tx.commit().await?;
-    Ok(Some((account, token)))
+    let cipher = s.cipher.clone();
+    let seeded = s
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                if repo::count_accounts(conn).await? > 0 {
+                    return Ok(None);
+                }
+                let account = repo::create_account(conn, DEMO_ACCOUNT).await?;
+                let (_, token) = repo::create_token(conn, &account, Mode::Test).await?;
+                crate::carrier_accounts::seed_demo(&cipher, conn, account.id).await?;
+                Ok(Some((account, token)))
+            })
+        })
+        .await?;
+    Ok(seeded)
 }
 
 async fn find(s: &Services, name: &str) -> Result<Account, ServiceError> {
@@ -53,10 +59,9 @@ pub async fn create_token(
     mode: Mode,
 ) -> Result<(TokenInfo, String), ServiceError> {
     let account = find(s, account).await?;
-    let mut tx = s.store.begin().await?;
-    let created = repo::create_token(&mut tx, &account, mode).await?;
-    tx.commit().await?;
-    Ok(created)
+    Ok(s.store
+        .write(move |conn| Box::pin(async move { repo::create_token(conn, &account, mode).await }))
+        .await?)
 }
 
 /// The named account's tokens (prefixes only).
@@ -73,9 +78,12 @@ pub async fn revoke_token(
     id_or_token: &str,
 ) -> Result<(), ServiceError> {
     let account = find(s, account).await?;
-    let mut tx = s.store.begin().await?;
-    repo::revoke_token(&mut tx, &account, id_or_token.trim()).await?;
-    tx.commit().await?;
+    let id_or_token = id_or_token.trim().to_string();
+    s.store
+        .write(move |conn| {
+            Box::pin(async move { repo::revoke_token(conn, &account, &id_or_token).await })
+        })
+        .await?;
     Ok(())
 }
 
@@ -92,13 +100,19 @@ pub async fn authenticate(s: &Services, token: &str) -> Result<Principal, Servic
 
 /// The demo account, created when missing (for `consign token create` without `--account`).
 pub async fn demo_account(s: &Services) -> Result<Account, ServiceError> {
-    let mut tx = s.store.begin().await?;
-    let account = match repo::find_account(&mut tx, DEMO_ACCOUNT).await {
-        Ok(a) => a,
-        Err(store::StoreError::NotFound) => repo::create_account(&mut tx, DEMO_ACCOUNT).await?,
-        Err(e) => return Err(e.into()),
-    };
-    tx.commit().await?;
+    let account = s
+        .store
+        .write(|conn| {
+            Box::pin(async move {
+                match repo::find_account(conn, DEMO_ACCOUNT).await {
+                    Err(store::StoreError::NotFound) => {
+                        repo::create_account(conn, DEMO_ACCOUNT).await
+                    }
+                    other => other,
+                }
+            })
+        })
+        .await?;
     Ok(account)
 }
 

@@ -43,10 +43,12 @@ pub async fn create(
         validation,
         fields,
     };
-    let mut tx = s.store.begin().await?;
-    repo::insert(&mut tx, scope(who), &address).await?;
-    tx.commit().await?;
-    Ok(address)
+    let scope = scope(who);
+    Ok(s.store
+        .write(move |conn| {
+            Box::pin(async move { repo::insert(conn, scope, &address).await.map(|()| address) })
+        })
+        .await?)
 }
 
 /// One of the principal's addresses.
@@ -82,8 +84,10 @@ pub async fn validate(
     address.messages = results.messages.clone();
     address.validation = Some(results);
     address.updated = Timestamp::now();
-    let mut tx = s.store.begin().await?;
-    repo::update(&mut tx, scope(who), &address).await?;
-    tx.commit().await?;
-    Ok(address)
+    let scope = scope(who);
+    Ok(s.store
+        .write(move |conn| {
+            Box::pin(async move { repo::update(conn, scope, &address).await.map(|()| address) })
+        })
+        .await?)
 }

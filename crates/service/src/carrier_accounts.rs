@@ -8,9 +8,9 @@ use domain::text::check_text;
 use domain::{ObjectId, Timestamp, ValidationError};
 use serde_json::{Map, Value};
 use store::carrier_accounts::{self as repo, CarrierAccountRow, Filter};
-use store::{Page, PageRequest};
+use store::{Page, PageRequest, StoreError};
 
-use crate::{Principal, ServiceError, Services};
+use crate::{Cipher, Principal, ServiceError, Services};
 
 /// Largest `parameters` object accepted, serialised.
 pub const PARAMETERS_MAX_BYTES: usize = 16 * 1024;
@@ -105,12 +105,11 @@ fn parameters_of(input: Option<Value>, errors: &mut FieldErrors) -> Option<Map<S
 }
 
 fn open(
-    s: &Services,
+    cipher: &Cipher,
     owner: ObjectId,
     row: CarrierAccountRow,
 ) -> Result<CarrierAccount, ServiceError> {
-    let plain = s
-        .cipher
+    let plain = cipher
         .decrypt(&row.parameters_sealed, &context(owner, row.id))
         .map_err(|e| ServiceError::Unavailable(format!("carrier account {}: {e}", row.id)))?;
     let parameters: Map<String, Value> = serde_json::from_slice(&plain)
@@ -128,7 +127,7 @@ fn open(
     })
 }
 
-fn seal(s: &Services, owner: ObjectId, a: &CarrierAccount) -> CarrierAccountRow {
+fn seal(cipher: &Cipher, owner: ObjectId, a: &CarrierAccount) -> CarrierAccountRow {
     let json = serde_json::to_vec(&a.parameters).expect("a JSON map serialises");
     CarrierAccountRow {
         id: a.id,
@@ -139,7 +138,7 @@ fn seal(s: &Services, owner: ObjectId, a: &CarrierAccount) -> CarrierAccountRow 
         test: a.test,
         active: a.active,
         metadata: a.metadata.clone(),
-        parameters_sealed: s.cipher.encrypt(&json, &context(owner, a.id)),
+        parameters_sealed: cipher.encrypt(&json, &context(owner, a.id)),
     }
 }
 
@@ -193,9 +192,11 @@ pub async fn create(
         active: input.active.unwrap_or(true),
         metadata,
     };
-    let mut tx = s.store.begin().await?;
-    repo::insert(&mut tx, who.account_id, &seal(s, who.account_id, &account)).await?;
-    tx.commit().await?;
+    let row = seal(&s.cipher, who.account_id, &account);
+    let owner = who.account_id;
+    s.store
+        .write(move |conn| Box::pin(async move { repo::insert(conn, owner, &row).await }))
+        .await?;
     Ok(account)
 }
 
@@ -207,7 +208,7 @@ pub async fn get(
 ) -> Result<CarrierAccount, ServiceError> {
     let mut conn = s.store.conn().await?;
     let row = repo::get(&mut conn, who.account_id, id).await?;
-    open(s, who.account_id, row)
+    open(&s.cipher, who.account_id, row)
 }
 
 /// A page of the principal's carrier accounts.
@@ -222,7 +223,7 @@ pub async fn list(
     let items = page
         .items
         .into_iter()
-        .map(|row| open(s, who.account_id, row))
+        .map(|row| open(&s.cipher, who.account_id, row))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Page {
         items,
@@ -241,12 +242,29 @@ pub async fn update(
     id: ObjectId,
     input: CarrierAccountInput,
 ) -> Result<CarrierAccount, ServiceError> {
-    let mut tx = s.store.begin().await?;
-    let mut account = open(
-        s,
-        who.account_id,
-        repo::get(&mut tx, who.account_id, id).await?,
-    )?;
+    let (cipher, owner) = (s.cipher.clone(), who.account_id);
+    s.store
+        .write(move |conn| {
+            Box::pin(async move {
+                let row = repo::get(conn, owner, id).await?;
+                let mut account = match open(&cipher, owner, row) {
+                    Ok(a) => a,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if let Err(e) = apply_update(&mut account, input) {
+                    return Ok(Err(e.into()));
+                }
+                repo::update(conn, owner, &seal(&cipher, owner, &account)).await?;
+                Ok(Ok(account))
+            })
+        })
+        .await?
+}
+
+fn apply_update(
+    account: &mut CarrierAccount,
+    input: CarrierAccountInput,
+) -> Result<(), ValidationError> {
     let mut errors = FieldErrors::new();
     if let Some(carrier) = input.carrier.map(|c| c.trim().to_ascii_lowercase()) {
         if carrier != account.carrier {
@@ -280,18 +298,16 @@ pub async fn update(
     account.test = input.test.unwrap_or(account.test);
     account.active = input.active.unwrap_or(account.active);
     account.updated = Timestamp::now();
-    repo::update(&mut tx, who.account_id, &seal(s, who.account_id, &account)).await?;
-    tx.commit().await?;
-    Ok(account)
+    Ok(())
 }
 
 /// Inside an open transaction: gives `owner` the demo rate-card carrier account with the demo
 /// card as version 1 (first start only).
 pub(crate) async fn seed_demo(
-    s: &Services,
-    tx: &mut store::Tx,
+    cipher: &Cipher,
+    conn: &mut store::Conn,
     owner: ObjectId,
-) -> Result<CarrierAccount, ServiceError> {
+) -> Result<CarrierAccount, StoreError> {
     let now = Timestamp::now();
     let account = CarrierAccount {
         id: ObjectId::at(now.millis()),
@@ -304,9 +320,9 @@ pub(crate) async fn seed_demo(
         active: true,
         metadata: "Consign demo courier (seeded on first start)".into(),
     };
-    repo::insert(tx, owner, &seal(s, owner, &account)).await?;
+    repo::insert(conn, owner, &seal(cipher, owner, &account)).await?;
     repo::add_rate_card(
-        tx,
+        conn,
         account.id,
         &rate_card::to_json(&carriers::test_carrier::demo_card()),
     )
@@ -329,21 +345,26 @@ pub async fn upload_rate_card(
     id: ObjectId,
     card: RateCard,
 ) -> Result<InstalledCard, ServiceError> {
-    let mut tx = s.store.begin().await?;
-    let row = repo::get(&mut tx, who.account_id, id).await?;
-    if row.carrier != rate_card::meta().id {
-        return Err(ValidationError::field(
-            "carrier",
-            format!(
-                "Only {} carrier accounts take a rate card; this one is {}.",
-                rate_card::meta().id,
-                row.carrier
-            ),
-        )
-        .into());
-    }
-    let version = repo::add_rate_card(&mut tx, id, &rate_card::to_json(&card)).await?;
-    tx.commit().await?;
+    let (owner, card_json) = (who.account_id, rate_card::to_json(&card));
+    let version = s
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                let row = repo::get(conn, owner, id).await?;
+                let ratecard = rate_card::meta().id;
+                if row.carrier != ratecard {
+                    let message = format!(
+                        "Only {ratecard} carrier accounts take a rate card; this one is {}.",
+                        row.carrier
+                    );
+                    return Ok(Err(ServiceError::from(ValidationError::field(
+                        "carrier", message,
+                    ))));
+                }
+                repo::add_rate_card(conn, id, &card_json).await.map(Ok)
+            })
+        })
+        .await??;
     Ok(InstalledCard { version, card })
 }
 

@@ -30,10 +30,12 @@ pub async fn create(
         extra: p.extra,
         metadata: p.metadata,
     };
-    let mut tx = s.store.begin().await?;
-    repo::insert(&mut tx, scope(who), &parcel).await?;
-    tx.commit().await?;
-    Ok(parcel)
+    let scope = scope(who);
+    Ok(s.store
+        .write(move |conn| {
+            Box::pin(async move { repo::insert(conn, scope, &parcel).await.map(|()| parcel) })
+        })
+        .await?)
 }
 
 /// One of the principal's parcels.

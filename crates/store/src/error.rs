@@ -18,6 +18,9 @@ pub enum StoreError {
     /// Anything else from the database driver.
     #[error(transparent)]
     Database(sqlx::Error),
+    /// The transaction holding this write did not commit (nothing of it was kept).
+    #[error("write not committed: {0}")]
+    Commit(String),
     /// A migration failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

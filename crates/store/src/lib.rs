@@ -12,6 +12,7 @@ mod error;
 mod migrations;
 pub mod page;
 pub mod parcels;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -22,34 +23,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 pub use error::StoreError;
 pub use page::{Page, PageRequest};
 pub use sqlx::AnyConnection as Conn;
-
-/// A write transaction: pass `&mut tx` (it derefs to [`Conn`]) to repository functions, then
-/// `commit()`; dropping it rolls back. On SQLite it also holds the process's write lock.
-pub struct Tx {
-    inner: sqlx::Transaction<'static, sqlx::Any>,
-    _write_lock: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-impl Tx {
-    /// Commits the transaction (and releases the write lock).
-    pub async fn commit(self) -> Result<(), StoreError> {
-        self.inner.commit().await?;
-        Ok(())
-    }
-}
-
-impl std::ops::Deref for Tx {
-    type Target = sqlx::AnyConnection;
-    fn deref(&self) -> &Self::Target {
-        &self.inner
-    }
-}
-
-impl std::ops::DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.inner
-    }
-}
+pub use writer::ConnFuture;
 
 /// Which database the store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,9 +53,8 @@ impl Backend {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite allows one writer at a time; queueing writers here (fair, FIFO) instead of in
-    /// SQLite's busy handler (sleep and retry) keeps write latency flat under load.
-    write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// SQLite only: the group-commit writer (see `writer.rs`).
+    writer: Option<writer::Writer>,
 }
 
 impl std::fmt::Debug for Store {
@@ -123,7 +96,7 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
                             .await?;
                     }
                     Ok(())
@@ -132,10 +105,11 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(|e| StoreError::Config(format!("cannot connect to {}: {e}", redact_url(url))))?;
+        let writer = (backend == Backend::Sqlite).then(|| writer::Writer::start(pool.clone()));
         Ok(Self {
             pool,
             backend,
-            write_lock: Default::default(),
+            writer,
         })
     }
 
@@ -160,23 +134,26 @@ impl Store {
         Ok(self.pool.acquire().await?)
     }
 
-    /// Starts a transaction for a use case that writes. On SQLite it takes the write lock up
-    /// front (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes can fail with
-    /// SQLITE_BUSY instead of waiting when another writer got in between.
-    pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(match self.backend {
-            Backend::Sqlite => {
-                let guard = self.write_lock.clone().lock_owned().await;
-                Tx {
-                    inner: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-                    _write_lock: Some(guard),
-                }
+    /// Runs one use case's writes atomically and returns once they are durable.
+    ///
+    /// `f` gets a connection inside a transaction; if it fails, none of its writes are kept.
+    /// On PostgreSQL each call is its own transaction on a pooled connection. On SQLite calls
+    /// are group-committed by one writer (each in a savepoint, one `COMMIT` with
+    /// `synchronous = FULL` per batch), so no caller is answered before its work is on disk.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Conn) -> ConnFuture<'c, T> + Send + 'static,
+    {
+        match &self.writer {
+            Some(writer) => writer.write(f).await,
+            None => {
+                let mut tx = self.pool.begin().await?;
+                let value = f(&mut tx).await?;
+                tx.commit().await?;
+                Ok(value)
             }
-            Backend::Postgres => Tx {
-                inner: self.pool.begin().await?,
-                _write_lock: None,
-            },
-        })
+        }
     }
 
     /// Closes every connection (on shutdown).
