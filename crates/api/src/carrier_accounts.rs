@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Body, Id};
+use crate::extract::{media_type, Body, Id};
 use crate::lenient;
 use crate::pagination::{ListQuery, Paginated};
 use crate::AppState;
@@ -249,17 +249,7 @@ pub async fn upload_card(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<RateCardSummary>, ApiError> {
-    let content_type = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
+    let content_type = media_type(&headers);
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::field("card", "The card must be UTF-8 text."))?;
     let card: RateCard = if is_csv(&content_type) {
