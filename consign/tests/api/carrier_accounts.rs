@@ -341,3 +341,36 @@ async fn the_first_start_seeds_a_demo_rate_card_carrier() {
     let card = carriers::rate_card::parse_json(&card).unwrap();
     assert_eq!(card, carriers::test_carrier::demo_card());
 }
+
+#[tokio::test]
+async fn carriers_and_their_service_levels_are_listed() {
+    let app = spawn_app().await;
+    let list = expect(app.get("/carriers").await, StatusCode::OK).await;
+    let results = list["results"].as_array().unwrap();
+    assert_eq!(results[0]["token"], "ratecard");
+    assert_eq!(results[0]["supported"], true);
+    assert!(results[0]["capabilities"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("rates")));
+    let usps = results.iter().find(|c| c["token"] == "usps").unwrap();
+    assert_eq!(
+        (usps["name"].as_str(), usps["supported"].as_bool()),
+        (Some("USPS"), Some(false))
+    );
+    assert!(usps["service_levels"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"token": "usps_priority", "name": "Priority Mail"})));
+    let test = expect(app.get("/carriers/shippo").await, StatusCode::OK).await;
+    assert!(test["service_levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|s| s["token"] == "usps_priority_express"));
+    expect(
+        app.get("/carriers/pigeon_post").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}

@@ -6,6 +6,7 @@
 pub mod addresses;
 pub mod auth;
 pub mod carrier_accounts;
+pub mod carriers;
 pub mod error;
 pub mod extract;
 mod health;
@@ -73,6 +74,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(parcels::router())
         .merge(parcel_templates::router())
         .merge(carrier_accounts::router())
+        .merge(carriers::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))

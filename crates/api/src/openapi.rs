@@ -7,7 +7,9 @@ use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{addresses, carrier_accounts, error, health, parcel_templates, parcels, AppState};
+use crate::{
+    addresses, carrier_accounts, carriers, error, health, parcel_templates, parcels, AppState,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -19,10 +21,11 @@ use crate::{addresses, carrier_accounts, error, health, parcel_templates, parcel
         parcel_templates::list, parcel_templates::retrieve,
         carrier_accounts::create, carrier_accounts::retrieve, carrier_accounts::update, carrier_accounts::list,
         carrier_accounts::upload_card, carrier_accounts::download_card,
+        carriers::list, carriers::retrieve,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth),
-    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Health"))
+    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Health"))
 )]
 struct ApiDoc;
 

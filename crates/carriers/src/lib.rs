@@ -5,6 +5,7 @@
 //! regional courier of seed 001), rated entirely in-process; and [`test_carrier`], Shippo's
 //! test-mode carrier with fixed prices.
 
+pub mod catalogue;
 pub mod rate_card;
 pub mod registry;
 mod shipment;
