@@ -19,6 +19,18 @@ const ISO_4217: &[&str] = &[
     "ZWG",
 ];
 
+static COUNTRY_CURRENCY: std::sync::LazyLock<std::collections::HashMap<String, String>> =
+    std::sync::LazyLock::new(|| {
+        serde_json::from_str(include_str!("../data/country-currency.json"))
+            .expect("the bundled country-currency table is valid")
+    });
+
+/// The default currency of a country (ISO 3166-1 alpha-2 → ISO 4217), from the
+/// `country-to-currency` 3.0.1 package's table (MIT; `data/country-currency.json`).
+pub fn country_currency(country: &str) -> Option<&'static str> {
+    COUNTRY_CURRENCY.get(country).map(String::as_str)
+}
+
 /// Parses an ISO 4217 currency code (case-insensitive), returning it upper-cased.
 pub fn parse_currency(raw: &str) -> Result<String, String> {
     let code = raw.trim().to_ascii_uppercase();
@@ -96,6 +108,20 @@ pub fn round_to_currency(amount: Decimal, currency: &str) -> Decimal {
         minor_units(currency),
         rust_decimal::RoundingStrategy::MidpointAwayFromZero,
     )
+}
+
+#[cfg(test)]
+mod country_tests {
+    use super::*;
+
+    #[test]
+    fn countries_have_their_currencies() {
+        assert_eq!(country_currency("US"), Some("USD"));
+        assert_eq!(country_currency("PT"), Some("EUR"));
+        assert_eq!(country_currency("CL"), Some("CLP"));
+        assert_eq!(country_currency("JP"), Some("JPY"));
+        assert_eq!(country_currency("ZZ"), None);
+    }
 }
 
 #[cfg(test)]
