@@ -7,8 +7,10 @@
 //! A failing use case rolls back to its savepoint and fails alone.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 
+use futures_util::FutureExt;
 use sqlx::{AnyConnection, AnyPool, Executor};
 use tokio::sync::{mpsc, oneshot};
 
@@ -104,8 +106,18 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
                 broken = Some(e.to_string());
                 break;
             }
-            let (ok, deliver) = job(&mut conn).await;
-            delivers.push(deliver);
+            // A panicking use case must not take the writer (and every later write) down with it:
+            // its work is rolled back and its caller, whose answer channel is dropped, gets an error.
+            let ok = match AssertUnwindSafe(job(&mut conn)).catch_unwind().await {
+                Ok((ok, deliver)) => {
+                    delivers.push(deliver);
+                    ok
+                }
+                Err(_) => {
+                    tracing::error!("writer: a use case panicked; its writes are rolled back");
+                    false
+                }
+            };
             let end = if ok {
                 "RELEASE job"
             } else {

@@ -72,3 +72,30 @@ async fn a_failed_use_case_leaves_nothing_behind() {
         "the first insert was rolled back with its savepoint"
     );
 }
+
+#[tokio::test]
+async fn a_panicking_use_case_fails_alone_and_the_writer_lives_on() {
+    let store = fresh_sqlite().await;
+    let panicked: Result<(), StoreError> = store
+        .write(|conn| {
+            Box::pin(async move {
+                accounts::create_account(conn, "half-done").await?;
+                panic!("a bug in a use case");
+            })
+        })
+        .await;
+    assert!(
+        matches!(panicked, Err(StoreError::Commit(_))),
+        "{panicked:?}"
+    );
+    store
+        .write(|conn| Box::pin(async move { accounts::create_account(conn, "after").await }))
+        .await
+        .expect("the writer still works");
+    let mut conn = store.conn().await.unwrap();
+    assert_eq!(
+        accounts::count_accounts(&mut conn).await.unwrap(),
+        1,
+        "the panicking use case left nothing"
+    );
+}
