@@ -236,12 +236,37 @@ async fn rate_cards_upload_as_json_or_csv_and_download_as_either() {
         (v2["version"].as_i64(), v2["currency"].as_str()),
         (Some(2), Some("CLP"))
     );
+    // What `curl --data-binary @card.csv` sends (a form content type) is recognised by its content.
+    let v3 = expect(
+        put_raw(&app, &path, "application/x-www-form-urlencoded", CARD_CSV).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (v3["version"].as_i64(), v3["currency"].as_str()),
+        (Some(3), Some("CLP"))
+    );
+    let v4 = expect(
+        put_raw(&app, &path, "application/octet-stream", CARD_JSON).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (v4["version"].as_i64(), v4["currency"].as_str()),
+        (Some(4), Some("EUR"))
+    );
+    let v5 = expect(
+        put_raw(&app, &path, "text/csv", CARD_CSV).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(v5["version"], 5);
     let res = app.get(&format!("{path}?format=csv")).await;
     assert!(res.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("text/csv"));
-    assert_eq!(res.headers()["rate-card-version"], "2");
+    assert_eq!(res.headers()["rate-card-version"], "5");
     let csv = res.text().await.unwrap();
     assert_eq!(
         carriers::rate_card::parse_csv(&csv).unwrap(),

@@ -232,8 +232,26 @@ fn summary(id: String, installed: InstalledCard) -> RateCardSummary {
     }
 }
 
-fn is_csv(content_type: &str) -> bool {
-    matches!(content_type, "text/csv" | "application/csv" | "text/plain")
+/// Which format an upload is in: by its content type, or — for what `curl --data-binary` and
+/// generic clients send (none, form, octet-stream) — by its first character (`{` = JSON).
+fn card_format(content_type: &str, text: &str) -> Option<CardFormat> {
+    match content_type {
+        "application/json" => Some(CardFormat::Json),
+        "text/csv" | "application/csv" | "text/plain" => Some(CardFormat::Csv),
+        "" | "application/x-www-form-urlencoded" | "application/octet-stream" => {
+            Some(if text.trim_start().starts_with('{') {
+                CardFormat::Json
+            } else {
+                CardFormat::Csv
+            })
+        }
+        _ => None,
+    }
+}
+
+enum CardFormat {
+    Json,
+    Csv,
 }
 
 /// Upload a new version of the account's rate card: `application/json` (Consign's card
@@ -252,16 +270,16 @@ pub async fn upload_card(
     let content_type = media_type(&headers);
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::field("card", "The card must be UTF-8 text."))?;
-    let card: RateCard = if is_csv(&content_type) {
-        rate_card::parse_csv(text)?
-    } else if content_type.is_empty() || content_type == "application/json" {
-        rate_card::parse_json(text)?
-    } else {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the card as application/json or text/csv.",
-        ));
+    let card: RateCard = match card_format(&content_type, text) {
+        Some(CardFormat::Csv) => rate_card::parse_csv(text)?,
+        Some(CardFormat::Json) => rate_card::parse_json(text)?,
+        None => {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the card as application/json or text/csv.",
+            ))
+        }
     };
     let installed = carrier_accounts::upload_rate_card(&state.services, &who, id, card).await?;
     Ok(Json(summary(id.to_string(), installed)))
