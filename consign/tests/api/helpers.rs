@@ -249,13 +249,7 @@ pub fn is_shippo_time(v: &Value) -> bool {
         && s.ends_with('Z')
         && s.as_bytes()[10] == b'T'
         && s.as_bytes()[19] == b'.'
-        && chrono_like_parse(s)
-}
-
-fn chrono_like_parse(s: &str) -> bool {
-    s[..4].parse::<u32>().is_ok()
-        && s[5..7].parse::<u32>().is_ok()
-        && s[20..23].parse::<u32>().is_ok()
+        && domain::Timestamp::parse(s).is_some()
 }
 
 /// 32 lowercase hex characters.

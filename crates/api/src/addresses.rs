@@ -181,6 +181,7 @@ pub struct AddressResponse {
 impl AddressResponse {
     /// The wire form of `a`, owned by `owner`.
     pub fn new(a: Address, owner: &str) -> Self {
+        let is_complete = a.is_complete();
         let f = a.fields;
         Self {
             object_id: a.id.to_string(),
@@ -190,7 +191,7 @@ impl AddressResponse {
             object_state: a.state.as_str(),
             object_purpose: a.purpose.as_str(),
             object_source: a.source.as_str(),
-            is_complete: a.state == domain::address::AddressState::Valid,
+            is_complete,
             name: f.name,
             company: f.company,
             street_no: f.street_no,

@@ -220,16 +220,7 @@ pub async fn list(
 ) -> Result<Page<CarrierAccount>, ServiceError> {
     let mut conn = s.store.conn().await?;
     let page = repo::list(&mut conn, who.account_id, &filter, page).await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|row| open(&s.cipher, who.account_id, row))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Page {
-        items,
-        total: page.total,
-        request: page.request,
-    })
+    page.try_map(|row| open(&s.cipher, who.account_id, row))
 }
 
 /// Updates a carrier account (PUT): given fields replace stored ones. The carrier cannot change.

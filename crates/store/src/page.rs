@@ -47,13 +47,13 @@ impl<T> Page<T> {
         self.request.page > 1
     }
 
-    /// Maps every row.
-    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
+    /// Maps every row, stopping at the first error.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
             total: self.total,
             request: self.request,
-        }
+        })
     }
 }
 
