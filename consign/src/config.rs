@@ -34,6 +34,11 @@ pub struct Config {
     /// 64 hex characters keying the encryption of provider credentials; when unset, the key
     /// lives in `<data_dir>/secret.key` (created on first start).
     pub secret_key: Option<String>,
+    /// An exchange-rate table in the ECB `eurofxref.csv` format; when unset, the bundled ECB
+    /// table of 26 September 2024.
+    pub exchange_rates: Option<PathBuf>,
+    /// How long each carrier may take to answer for rates, in milliseconds.
+    pub rate_timeout_ms: u64,
 }
 
 impl fmt::Debug for Config {
@@ -47,6 +52,8 @@ impl fmt::Debug for Config {
             .field("db_max_connections", &self.db_max_connections)
             .field("log", &self.log)
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
+            .field("exchange_rates", &self.exchange_rates)
+            .field("rate_timeout_ms", &self.rate_timeout_ms)
             .finish()
     }
 }
@@ -63,6 +70,8 @@ pub struct Layer {
     pub db_max_connections: Option<u32>,
     pub log: Option<String>,
     pub secret_key: Option<String>,
+    pub exchange_rates: Option<PathBuf>,
+    pub rate_timeout_ms: Option<u64>,
 }
 
 impl Layer {
@@ -77,6 +86,8 @@ impl Layer {
             db_max_connections: higher.db_max_connections.or(self.db_max_connections),
             log: higher.log.or(self.log),
             secret_key: higher.secret_key.or(self.secret_key),
+            exchange_rates: higher.exchange_rates.or(self.exchange_rates),
+            rate_timeout_ms: higher.rate_timeout_ms.or(self.rate_timeout_ms),
         }
     }
 
@@ -108,6 +119,8 @@ impl Layer {
             db_max_connections: parse_num("CONSIGN_DB_MAX_CONNECTIONS")?.map(|v| v as u32),
             log: get("CONSIGN_LOG"),
             secret_key: get("CONSIGN_SECRET_KEY"),
+            exchange_rates: get("CONSIGN_EXCHANGE_RATES").map(PathBuf::from),
+            rate_timeout_ms: parse_num("CONSIGN_RATE_TIMEOUT_MS")?,
         })
     }
 
@@ -142,6 +155,12 @@ impl Layer {
         if let Some(key) = &self.secret_key {
             service::Cipher::from_hex(key).map_err(|e| anyhow::anyhow!("secret_key: {e}"))?;
         }
+        let rate_timeout_ms = self
+            .rate_timeout_ms
+            .unwrap_or(service::DEFAULT_RATE_TIMEOUT.as_millis() as u64);
+        if !(1..=120_000).contains(&rate_timeout_ms) {
+            bail!("rate_timeout_ms must be from 1 to 120000, not {rate_timeout_ms}");
+        }
         let is_sqlite = database_url.starts_with("sqlite:");
         Ok(Config {
             listen,
@@ -154,6 +173,8 @@ impl Layer {
                 .unwrap_or(if is_sqlite { 8 } else { 16 }),
             log: self.log.unwrap_or_else(|| "info".into()),
             secret_key: self.secret_key.filter(|k| !k.trim().is_empty()),
+            exchange_rates: self.exchange_rates,
+            rate_timeout_ms,
         })
     }
 }

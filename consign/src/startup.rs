@@ -4,7 +4,11 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use anyhow::Context;
+use domain::fx::ExchangeRates;
 use service::{Cipher, Services};
 use store::Store;
 use tokio::net::TcpListener;
@@ -38,10 +42,16 @@ pub fn open_cipher(config: &Config) -> anyhow::Result<Cipher> {
 
 /// The store and every collaborator the use cases need.
 pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
-    Ok(Services::new(
-        open_store(config).await?,
-        open_cipher(config)?,
-    ))
+    let mut services = Services::new(open_store(config).await?, open_cipher(config)?);
+    if let Some(path) = &config.exchange_rates {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read exchange_rates {}", path.display()))?;
+        let table = ExchangeRates::from_ecb_csv(&text)
+            .map_err(|e| anyhow::anyhow!("exchange_rates {}: {e}", path.display()))?;
+        services.exchange_rates = Arc::new(table);
+    }
+    services.rate_timeout = Duration::from_millis(config.rate_timeout_ms);
+    Ok(services)
 }
 
 /// A running-to-be server.
@@ -99,10 +109,15 @@ impl Application {
                 body_limit: self.config.body_limit,
             },
         );
+        // Accounts from before the test carrier existed get theirs; then the job worker starts.
+        service::carrier_accounts::ensure_test_carriers(&self.services).await?;
+        let worker = tokio::spawn(service::jobs::run_worker(self.services.clone()));
         let make_service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
         axum::serve(self.listener, make_service)
             .with_graceful_shutdown(shutdown)
             .await?;
+        // Jobs the worker had claimed keep their lease and run again after the next start.
+        worker.abort();
         self.services.store.close().await;
         Ok(())
     }

@@ -177,10 +177,11 @@ async fn carrier_accounts_validate_and_are_unique_per_carrier() {
     )
     .await;
     assert_eq!(list["count"], 1);
-    assert_eq!(
-        expect(app.get("/carrier_accounts").await, StatusCode::OK).await["count"],
-        2
-    );
+    // The two above plus the `shippo` test carrier every account starts with.
+    let all = expect(app.get("/carrier_accounts").await, StatusCode::OK).await;
+    assert_eq!(all["count"], 3);
+    assert_eq!(all["results"][2]["carrier"], "shippo");
+    assert_eq!(all["results"][2]["test"], true);
 
     let other = app.other_account_token(Mode::Test).await;
     let id = list["results"][0]["object_id"].as_str().unwrap();
@@ -346,7 +347,8 @@ async fn bad_cards_are_refused_with_their_rows_and_nothing_changes() {
 async fn the_first_start_seeds_a_demo_rate_card_carrier() {
     let app = spawn_app_as(FirstStart::Demo).await;
     let list = expect(app.get("/carrier_accounts").await, StatusCode::OK).await;
-    assert_eq!(list["count"], 1);
+    assert_eq!(list["count"], 2, "the demo courier and the shippo test carrier");
+    assert_eq!(list["results"][1]["carrier"], "shippo");
     let demo = &list["results"][0];
     assert_eq!(
         (

@@ -102,6 +102,25 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     })
 }
 
+/// Deserializes an object nested in a request under `prefix` (e.g. `address_to`), naming
+/// fields with their full path in errors.
+pub fn nested<T: DeserializeOwned>(prefix: &str, value: Value) -> Result<T, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::field(
+            prefix,
+            format!("Expected an object or an object id, found {value}."),
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        ApiError::field(
+            &format!("{prefix}.{path}"),
+            format!("Invalid value: {message}."),
+        )
+    })
+}
+
 /// Turns form pairs into a JSON object: `a=1` → `{"a":"1"}` (the last repeat wins),
 /// `a[]=1&a[]=2` → `{"a":["1","2"]}`, `a[b]=1` → `{"a":{"b":"1"}}`.
 pub fn form_to_json(bytes: &[u8]) -> Result<Value, ApiError> {

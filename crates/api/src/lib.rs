@@ -15,6 +15,9 @@ mod openapi;
 pub mod pagination;
 pub mod parcel_templates;
 pub mod parcels;
+pub mod rates;
+pub mod shipments;
+pub mod version;
 
 use std::time::Duration;
 
@@ -75,6 +78,8 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(parcel_templates::router())
         .merge(carrier_accounts::router())
         .merge(carriers::router())
+        .merge(shipments::router())
+        .merge(rates::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))

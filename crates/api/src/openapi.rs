@@ -8,7 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    addresses, carrier_accounts, carriers, error, health, parcel_templates, parcels, AppState,
+    addresses, carrier_accounts, carriers, error, health, parcel_templates, parcels, rates,
+    shipments, AppState,
 };
 
 #[derive(OpenApi)]
@@ -22,10 +23,12 @@ use crate::{
         carrier_accounts::create, carrier_accounts::retrieve, carrier_accounts::update, carrier_accounts::list,
         carrier_accounts::upload_card, carrier_accounts::download_card,
         carriers::list, carriers::retrieve,
+        shipments::create, shipments::retrieve, shipments::list,
+        rates::retrieve, rates::list, rates::list_in_currency,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth),
-    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Health"))
+    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Shipments"), (name = "Rates"), (name = "Health"))
 )]
 struct ApiDoc;
 

@@ -4,6 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::header::HOST;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use serde::Serialize;
 use store::page::{Page, PageRequest, DEFAULT_RESULTS, MAX_RESULTS};
 
@@ -59,22 +60,25 @@ impl FromRequestParts<AppState> for ListQuery {
                 _ => others.push((key, value)),
             }
         }
-        let base = match &state.public_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => {
-                let host = parts
-                    .headers
-                    .get(HOST)
-                    .and_then(|h| h.to_str().ok())
-                    .unwrap_or("localhost");
-                format!("http://{host}")
-            }
-        };
         Ok(ListQuery {
             page,
-            url: format!("{base}{}", parts.uri.path()),
+            url: format!("{}{}", base_url(&parts.headers, state), parts.uri.path()),
             others,
         })
+    }
+}
+
+/// The externally visible base URL: the configured `public_url`, else built from `Host`.
+pub fn base_url(headers: &HeaderMap, state: &AppState) -> String {
+    match &state.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let host = headers
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost");
+            format!("http://{host}")
+        }
     }
 }
 

@@ -11,6 +11,9 @@ pub mod registry;
 mod shipment;
 pub mod test_carrier;
 
+use std::future::Future;
+use std::pin::Pin;
+
 pub use shipment::{
     ChargeLine, Location, Message, Options, ParcelSpec, Quote, RateResult, ShipmentSpec,
 };
@@ -43,11 +46,24 @@ impl CarrierMeta {
     }
 }
 
+/// A carrier that could not answer at all (network down, credentials refused, …). Services it
+/// merely cannot offer are [`Message`]s in a [`RateResult`], not errors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct CarrierError(pub String);
+
+/// What [`Carrier::rates`] returns: a future, so adapters that call a remote API can await it
+/// while in-process ones answer at once.
+pub type RateFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<RateResult, CarrierError>> + Send + 'a>>;
+
 /// A carrier adapter.
 pub trait Carrier: Send + Sync {
     /// Id, name and capabilities.
     fn meta(&self) -> &CarrierMeta;
+    /// The name rates show as their `provider` (e.g. `USPS`, or a rate card's name).
+    fn provider(&self) -> &str;
     /// Prices a shipment: one quote per service that can carry it, and messages for those that
-    /// cannot (never a silent omission).
-    fn rates(&self, shipment: &ShipmentSpec) -> RateResult;
+    /// cannot (never a silent omission). Callers bound it with a timeout.
+    fn rates<'a>(&'a self, shipment: &'a ShipmentSpec) -> RateFuture<'a>;
 }

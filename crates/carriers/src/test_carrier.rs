@@ -13,7 +13,7 @@
 use std::sync::LazyLock;
 
 use crate::rate_card::{parse_json, rate_shipment, RateCard};
-use crate::{Capability, Carrier, CarrierMeta, RateResult, ShipmentSpec};
+use crate::{Capability, Carrier, CarrierMeta, RateFuture, ShipmentSpec};
 
 static CARD: LazyLock<RateCard> = LazyLock::new(|| {
     parse_json(include_str!("../data/test-carrier.json"))
@@ -52,8 +52,12 @@ impl Carrier for TestCarrier {
         &META
     }
 
-    fn rates(&self, shipment: &ShipmentSpec) -> RateResult {
-        rate_shipment(&CARD, shipment)
+    fn provider(&self) -> &str {
+        "USPS"
+    }
+
+    fn rates<'a>(&'a self, shipment: &'a ShipmentSpec) -> RateFuture<'a> {
+        Box::pin(std::future::ready(Ok(rate_shipment(&CARD, shipment))))
     }
 }
 

@@ -342,17 +342,17 @@ fn the_test_carrier_is_predictable() {
         zip: zip.into(),
         residential: false,
     };
-    let r = TestCarrier.rates(&ship(
+    let r = answered(TestCarrier.rates(&ship(
         us("94117", "CA"),
         us("10001", "NY"),
         vec![parcel.clone()],
-    ));
+    )));
     // 2.5 lb: 1 lb bracket + ceil(1.5) = 2 steps. Priority dim weight 320/166 = 1.93 lb < 2.5.
     assert_eq!(amount(&r, "usps_ground_advantage"), d("7.00"));
     assert_eq!(amount(&r, "usps_priority"), d("11.00"));
     assert_eq!(amount(&r, "usps_priority_express"), d("31.00"));
     assert_eq!(TestCarrier.meta().id, "shippo");
-    let r = TestCarrier.rates(&ship(us("94117", "CA"), at("DE", "10117"), vec![parcel]));
+    let r = answered(TestCarrier.rates(&ship(us("94117", "CA"), at("DE", "10117"), vec![parcel])));
     assert_eq!(amount(&r, "usps_priority"), d("50.00"));
     assert_eq!(message_code(&r, "usps_ground_advantage"), "zone_not_served");
 }
@@ -492,4 +492,14 @@ fn bad_csv_rows_are_named() {
     }
     let err = consign_carriers::rate_card::parse_csv("service,a,A\n").unwrap_err();
     assert!(err.0.iter().any(|(f, _)| f == "card"), "{err}");
+}
+
+/// The result of an in-process carrier's future, which must be ready on its first poll.
+fn answered(f: consign_carriers::RateFuture<'_>) -> consign_carriers::RateResult {
+    use std::task::{Context, Poll, Waker};
+    let mut f = f;
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(r) => r.expect("an in-process carrier does not fail"),
+        Poll::Pending => panic!("an in-process carrier answers at once"),
+    }
 }

@@ -46,21 +46,6 @@ pub enum MessageKind {
     Correction,
 }
 
-macro_rules! wire_enum {
-    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
-        impl $t {
-            /// The wire spelling.
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$v => $s),* }
-            }
-            /// Parses the wire spelling (case-insensitive).
-            pub fn parse(s: &str) -> Option<Self> {
-                $(if s.eq_ignore_ascii_case($s) { return Some(Self::$v); })*
-                None
-            }
-        }
-    };
-}
 wire_enum!(Purpose { Quote => "QUOTE", Purchase => "PURCHASE" });
 wire_enum!(AddressState { Valid => "VALID", Invalid => "INVALID", Incomplete => "INCOMPLETE" });
 wire_enum!(Source { FullyEntered => "FULLY_ENTERED", PartiallyEntered => "PARTIALLY_ENTERED", Validator => "VALIDATOR" });

@@ -33,6 +33,15 @@ impl FieldErrors {
         self.0.iter().map(|(f, m)| (f.as_str(), m.as_slice()))
     }
 
+    /// Records every error of `e` (e.g. from a nested object's own checks).
+    pub fn absorb(&mut self, e: ValidationError) {
+        for (field, msgs) in e.0 .0 {
+            for m in msgs {
+                self.add(field.clone(), m);
+            }
+        }
+    }
+
     /// `Ok(())` when empty, otherwise a [`ValidationError`] carrying these errors.
     pub fn into_result(self) -> Result<(), ValidationError> {
         if self.is_empty() {
@@ -53,6 +62,18 @@ impl ValidationError {
         let mut e = FieldErrors::new();
         e.add(field, message);
         Self(e)
+    }
+
+    /// The same errors with every field path under `prefix` (`country` → `address_to.country`),
+    /// for objects nested in another request.
+    pub fn prefixed(self, prefix: &str) -> Self {
+        Self(FieldErrors(
+            (self.0)
+                .0
+                .into_iter()
+                .map(|(f, m)| (format!("{prefix}.{f}"), m))
+                .collect(),
+        ))
     }
 }
 

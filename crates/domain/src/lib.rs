@@ -3,6 +3,23 @@
 //! Nothing here does I/O or knows a wire format; the HTTP layer maps Shippo's JSON to these
 //! types and back, and the store persists them.
 
+/// `as_str`/`parse` for an enum with fixed wire spellings.
+macro_rules! wire_enum {
+    ($t:ty { $($v:ident => $s:literal),* $(,)? }) => {
+        impl $t {
+            /// The wire spelling.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$v => $s),* }
+            }
+            /// Parses the wire spelling (case-insensitive).
+            pub fn parse(s: &str) -> Option<Self> {
+                $(if s.eq_ignore_ascii_case($s) { return Some(Self::$v); })*
+                None
+            }
+        }
+    };
+}
+
 pub mod account;
 pub mod address;
 pub mod address_meta;
@@ -13,6 +30,7 @@ pub mod money;
 pub mod parcel;
 pub mod parcel_templates;
 pub mod rate_attributes;
+pub mod shipment;
 pub mod shipment_extra;
 pub mod text;
 pub mod time;

@@ -10,7 +10,8 @@
 use rust_decimal::Decimal;
 
 /// A rate attribute.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum Attribute {
     Cheapest,
     Fastest,

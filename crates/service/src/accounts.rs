@@ -10,10 +10,18 @@ use crate::{ServiceError, Services};
 pub const DEMO_ACCOUNT: &str = "demo";
 
 /// Creates an account with a unique name.
+/// Every account starts with the `shippo` test carrier account.
 pub async fn create_account(s: &Services, name: &str) -> Result<Account, ServiceError> {
     let name = parse_account_name(name).map_err(|m| ValidationError::field("name", m))?;
+    let cipher = s.cipher.clone();
     Ok(s.store
-        .write(move |conn| Box::pin(async move { repo::create_account(conn, &name).await }))
+        .write(move |conn| {
+            Box::pin(async move {
+                let account = repo::create_account(conn, &name).await?;
+                crate::carrier_accounts::seed_test_carrier(&cipher, conn, account.id).await?;
+                Ok(account)
+            })
+        })
         .await?)
 }
 
@@ -31,6 +39,7 @@ pub async fn ensure_demo(s: &Services) -> Result<Option<(Account, String)>, Serv
                 }
                 let account = repo::create_account(conn, DEMO_ACCOUNT).await?;
                 let (_, token) = repo::create_token(conn, &account, Mode::Test).await?;
+                crate::carrier_accounts::seed_test_carrier(&cipher, conn, account.id).await?;
                 crate::carrier_accounts::seed_demo(&cipher, conn, account.id).await?;
                 Ok(Some((account, token)))
             })

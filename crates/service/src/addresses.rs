@@ -14,6 +14,21 @@ pub async fn create(
     who: &Principal,
     input: AddressInput,
 ) -> Result<Address, ServiceError> {
+    let address = build(s, who, input).await?;
+    let scope = scope(who);
+    Ok(s.store
+        .write(move |conn| {
+            Box::pin(async move { repo::insert(conn, scope, &address).await.map(|()| address) })
+        })
+        .await?)
+}
+
+/// A new address from checked input, not yet stored (shipments store theirs with the shipment).
+pub(crate) async fn build(
+    s: &Services,
+    who: &Principal,
+    input: AddressInput,
+) -> Result<Address, ServiceError> {
     let validate = input.validate;
     let (mut fields, requested) = address::parse_input(input)?;
     let mut validation = None;
@@ -43,12 +58,7 @@ pub async fn create(
         validation,
         fields,
     };
-    let scope = scope(who);
-    Ok(s.store
-        .write(move |conn| {
-            Box::pin(async move { repo::insert(conn, scope, &address).await.map(|()| address) })
-        })
-        .await?)
+    Ok(address)
 }
 
 /// One of the principal's addresses.

@@ -321,6 +321,46 @@ pub(crate) async fn seed_demo(
     Ok(account)
 }
 
+/// Inside an open transaction: gives `owner` the `shippo` test carrier account, so test tokens
+/// get rates with no configuration (Shippo's test mode). It is an ordinary carrier account:
+/// deactivating it stops its rates; live tokens never use it (it is a test account).
+pub(crate) async fn seed_test_carrier(
+    cipher: &Cipher,
+    conn: &mut store::Conn,
+    owner: ObjectId,
+) -> Result<(), StoreError> {
+    let now = Timestamp::now();
+    let account = CarrierAccount {
+        id: ObjectId::at(now.millis()),
+        created: now,
+        updated: now,
+        carrier: carriers::test_carrier::meta().id.to_string(),
+        account_id: "shippo_test".into(),
+        parameters: Map::new(),
+        test: true,
+        active: true,
+        metadata: "Shippo test carrier: fixed test-mode rates".into(),
+    };
+    repo::insert(conn, owner, &seal(cipher, owner, &account)).await
+}
+
+/// Gives every account that lacks one the `shippo` test carrier account (accounts created
+/// before it existed); run at startup.
+pub async fn ensure_test_carriers(s: &Services) -> Result<usize, ServiceError> {
+    let cipher = s.cipher.clone();
+    Ok(s.store
+        .write(move |conn| {
+            Box::pin(async move {
+                let owners = repo::owners_without(conn, carriers::test_carrier::meta().id).await?;
+                for owner in &owners {
+                    seed_test_carrier(&cipher, conn, *owner).await?;
+                }
+                Ok(owners.len())
+            })
+        })
+        .await?)
+}
+
 /// The rate card a new upload installs, with the version it got.
 #[derive(Debug, Clone)]
 pub struct InstalledCard {

@@ -6,16 +6,25 @@ pub mod addresses;
 pub mod carrier_accounts;
 pub mod crypto;
 mod error;
+pub mod jobs;
 pub mod parcels;
+mod rating;
+pub mod shipments;
 pub mod validator;
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use domain::fx::ExchangeRates;
 
 pub use crypto::Cipher;
 pub use error::ServiceError;
 pub use store::accounts::Principal;
 use store::{Scope, Store};
 pub use validator::{AddressValidator, OfflineValidator};
+
+/// Default time a carrier gets to answer for rates before the shipment goes on without it.
+pub const DEFAULT_RATE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything a use case needs: the store and the pluggable collaborators.
 #[derive(Clone)]
@@ -24,15 +33,28 @@ pub struct Services {
     pub validator: Arc<dyn AddressValidator>,
     /// Encrypts provider credentials at rest.
     pub cipher: Cipher,
+    /// Converts rates into the sender's and the recipient's currencies.
+    pub exchange_rates: Arc<ExchangeRates>,
+    /// How long each carrier may take to answer for rates.
+    pub rate_timeout: Duration,
+    /// Parsed rate cards by carrier account and version (cards never change once stored).
+    cards: rating::CardCache,
+    /// Wakes the job worker when a request enqueues work.
+    pub(crate) job_signal: Arc<tokio::sync::Notify>,
 }
 
 impl Services {
-    /// Services over `store` with the offline address validator.
+    /// Services over `store` with the offline address validator, the bundled exchange rates and
+    /// the default rate timeout.
     pub fn new(store: Store, cipher: Cipher) -> Self {
         Self {
             store,
             validator: Arc::new(OfflineValidator),
             cipher,
+            exchange_rates: Arc::new(ExchangeRates::bundled().clone()),
+            rate_timeout: DEFAULT_RATE_TIMEOUT,
+            cards: rating::CardCache::default(),
+            job_signal: Arc::new(tokio::sync::Notify::new()),
         }
     }
 }

@@ -13,6 +13,17 @@ pub async fn create(
     who: &Principal,
     input: ParcelInput,
 ) -> Result<Parcel, ServiceError> {
+    let parcel = build(who, input)?;
+    let scope = scope(who);
+    Ok(s.store
+        .write(move |conn| {
+            Box::pin(async move { repo::insert(conn, scope, &parcel).await.map(|()| parcel) })
+        })
+        .await?)
+}
+
+/// A new parcel from checked input, not yet stored (shipments store theirs with the shipment).
+pub(crate) fn build(who: &Principal, input: ParcelInput) -> Result<Parcel, ServiceError> {
     let p = parcel::parse_parcel(input)?;
     let now = Timestamp::now();
     let parcel = Parcel {
@@ -30,12 +41,7 @@ pub async fn create(
         extra: p.extra,
         metadata: p.metadata,
     };
-    let scope = scope(who);
-    Ok(s.store
-        .write(move |conn| {
-            Box::pin(async move { repo::insert(conn, scope, &parcel).await.map(|()| parcel) })
-        })
-        .await?)
+    Ok(parcel)
 }
 
 /// One of the principal's parcels.

@@ -192,3 +192,75 @@ pub async fn current_rate_card(
         .await?;
     Ok((row.try_get("version")?, row.try_get("card")?))
 }
+
+/// What rating needs of a carrier account: no credentials, and the newest card version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RatingAccount {
+    pub id: ObjectId,
+    pub carrier: String,
+    pub test: bool,
+    pub active: bool,
+    /// The current rate-card version (rate-card accounts with a card only).
+    pub card_version: Option<i64>,
+}
+
+/// All of `owner`'s carrier accounts, oldest first, with their current card versions.
+pub async fn for_rating(
+    conn: &mut Conn,
+    owner: ObjectId,
+) -> Result<Vec<RatingAccount>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT ca.id, ca.carrier, ca.test, ca.active, \
+            (SELECT MAX(r.version) FROM rate_cards r WHERE r.carrier_account_id = ca.id) AS card_version \
+         FROM carrier_accounts ca WHERE ca.account_id = $1 ORDER BY ca.id",
+    )
+    .bind(owner.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            Ok(RatingAccount {
+                id: ObjectId::parse(&id)
+                    .ok_or_else(|| StoreError::Corrupt(format!("carrier account id {id:?}")))?,
+                carrier: row.try_get("carrier")?,
+                test: row.try_get::<i64, _>("test")? != 0,
+                active: row.try_get::<i64, _>("active")? != 0,
+                card_version: row.try_get("card_version")?,
+            })
+        })
+        .collect()
+}
+
+/// One version of a carrier account's rate card (JSON).
+pub async fn rate_card_version(
+    conn: &mut Conn,
+    carrier_account: ObjectId,
+    version: i64,
+) -> Result<String, StoreError> {
+    Ok(
+        sqlx::query("SELECT card FROM rate_cards WHERE carrier_account_id = $1 AND version = $2")
+            .bind(carrier_account.to_string())
+            .bind(version)
+            .fetch_one(conn)
+            .await?
+            .try_get("card")?,
+    )
+}
+
+/// Accounts that have no carrier account of `carrier`.
+pub async fn owners_without(conn: &mut Conn, carrier: &str) -> Result<Vec<ObjectId>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT a.id FROM accounts a WHERE NOT EXISTS \
+         (SELECT 1 FROM carrier_accounts ca WHERE ca.account_id = a.id AND ca.carrier = $1)",
+    )
+    .bind(carrier)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            ObjectId::parse(&id).ok_or_else(|| StoreError::Corrupt(format!("account id {id:?}")))
+        })
+        .collect()
+}

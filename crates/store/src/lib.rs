@@ -9,9 +9,11 @@ pub mod accounts;
 pub mod addresses;
 pub mod carrier_accounts;
 mod error;
+pub mod jobs;
 mod migrations;
 pub mod page;
 pub mod parcels;
+pub mod shipments;
 mod writer;
 
 use std::str::FromStr;

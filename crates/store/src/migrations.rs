@@ -24,6 +24,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0002_carrier_accounts.sql"),
         include_str!("../migrations/postgres/0002_carrier_accounts.sql"),
     ),
+    (
+        3,
+        "shipments, rates and jobs",
+        include_str!("../migrations/sqlite/0003_shipments.sql"),
+        include_str!("../migrations/postgres/0003_shipments.sql"),
+    ),
 ];
 
 #[derive(Debug)]

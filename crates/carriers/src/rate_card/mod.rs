@@ -19,7 +19,9 @@ pub use csv::{parse_csv, to_csv};
 pub use format::{parse_json, to_json, CardError};
 pub use rate::rate_shipment;
 
-use crate::{Capability, Carrier, CarrierMeta, RateResult, ShipmentSpec};
+use std::sync::Arc;
+
+use crate::{Capability, Carrier, CarrierMeta, RateFuture, ShipmentSpec};
 
 /// A validated rate card.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,10 +248,10 @@ pub fn meta() -> &'static CarrierMeta {
     &META
 }
 
-/// The rate-card carrier for one uploaded card.
+/// The rate-card carrier for one uploaded card (shared: cards are cached by version).
 #[derive(Debug, Clone)]
 pub struct RateCardCarrier {
-    pub card: RateCard,
+    pub card: Arc<RateCard>,
 }
 
 impl Carrier for RateCardCarrier {
@@ -257,7 +259,11 @@ impl Carrier for RateCardCarrier {
         &META
     }
 
-    fn rates(&self, shipment: &ShipmentSpec) -> RateResult {
-        rate_shipment(&self.card, shipment)
+    fn provider(&self) -> &str {
+        &self.card.name
+    }
+
+    fn rates<'a>(&'a self, shipment: &'a ShipmentSpec) -> RateFuture<'a> {
+        Box::pin(std::future::ready(Ok(rate_shipment(&self.card, shipment))))
     }
 }

@@ -1,0 +1,108 @@
+//! The job worker: claims due jobs from the database queue (`store::jobs`) and runs them.
+//!
+//! It runs inside the server process (no second process to deploy). A request that enqueues work
+//! wakes it at once; otherwise it looks for due jobs every [`POLL`]. A failed job is retried with
+//! exponential backoff (1 s, 2 s, 4 s, … capped at 5 min) up to [`MAX_ATTEMPTS`] claims, then
+//! abandoned and its owner told (a shipment goes to ERROR with a message). A job whose worker
+//! died (crash, kill -9) is claimed again when its lease expires.
+
+use std::time::Duration;
+
+use domain::Timestamp;
+use store::jobs::{self, Job};
+
+use crate::{shipments, ServiceError, Services};
+
+/// How often the worker looks for due jobs when nobody wakes it.
+pub const POLL: Duration = Duration::from_millis(500);
+/// How long a claim lasts before another worker may take the job.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// Claims before a job is abandoned.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// Jobs claimed at once.
+const BATCH: i64 = 16;
+
+/// Runs the worker until the task is dropped or aborted. Work is never lost by stopping it:
+/// unfinished jobs keep their lease and run again after it expires.
+pub async fn run_worker(s: Services) {
+    loop {
+        match run_due(&s).await {
+            Ok(0) => {
+                let _ = tokio::time::timeout(POLL, s.job_signal.notified()).await;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "job queue unavailable; retrying");
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    }
+}
+
+/// Claims and runs one batch of due jobs; returns how many were claimed.
+pub async fn run_due(s: &Services) -> Result<usize, ServiceError> {
+    let claimed = jobs::claim(&s.store, BATCH, LEASE.as_millis() as i64).await?;
+    let n = claimed.len();
+    futures_util::future::join_all(claimed.iter().map(|job| run_one(s, job))).await;
+    Ok(n)
+}
+
+#[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind, attempt = job.attempts))]
+async fn run_one(s: &Services, job: &Job) {
+    let outcome = match job.kind.as_str() {
+        shipments::RATE_JOB => shipments::run_rate_job(s, job).await,
+        other => Err(ServiceError::Unavailable(format!(
+            "unknown job kind {other:?}"
+        ))),
+    };
+    let Err(e) = outcome else { return };
+    let error = e.to_string();
+    let recorded = if job.attempts >= MAX_ATTEMPTS || matches!(e, ServiceError::NotFound) {
+        tracing::error!(%error, "job abandoned");
+        match job.kind.as_str() {
+            shipments::RATE_JOB if !matches!(e, ServiceError::NotFound) => {
+                shipments::fail_rate_job(s, job, &error).await
+            }
+            _ => abandon(s, job, &error).await,
+        }
+    } else {
+        let delay = backoff(job.attempts);
+        tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "job failed; will retry");
+        let (id, at) = (
+            job.id,
+            Timestamp::from_millis(Timestamp::now().millis() + delay.as_millis() as i64),
+        );
+        s.store
+            .write(move |conn| Box::pin(async move { jobs::retry(conn, id, at, &error).await }))
+            .await
+            .map_err(Into::into)
+    };
+    if let Err(e) = recorded {
+        // The lease will expire and the job run again; nothing is lost.
+        tracing::warn!(error = %e, "could not record the job's failure");
+    }
+}
+
+async fn abandon(s: &Services, job: &Job, error: &str) -> Result<(), ServiceError> {
+    let (id, error) = (job.id, error.to_string());
+    Ok(s.store
+        .write(move |conn| Box::pin(async move { jobs::abandon(conn, id, &error).await }))
+        .await?)
+}
+
+/// Delay before the next attempt after `attempts` claims.
+pub fn backoff(attempts: i64) -> Duration {
+    let exp = attempts.clamp(1, 20) as u32 - 1;
+    Duration::from_secs((1u64 << exp).min(300))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes() {
+        let secs: Vec<u64> = (1..=10).map(|a| backoff(a).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 32, 64, 128, 256, 300]);
+    }
+}

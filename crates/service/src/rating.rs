@@ -1,0 +1,393 @@
+//! Rate shopping: the shipment's carrier accounts are asked concurrently, each within
+//! [`Services::rate_timeout`]; a carrier that fails or is slow becomes a message, never a failed
+//! shipment. Quotes become rates in the sender's and the recipient's currencies, marked
+//! CHEAPEST/FASTEST/BESTVALUE across the shipment.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use carriers::rate_card::{self, RateCard, RateCardCarrier};
+use carriers::test_carrier::{self, TestCarrier};
+use carriers::{Carrier, Location, Options, ParcelSpec, RateResult, ShipmentSpec};
+use domain::address::{Address, Purpose};
+use domain::money::country_currency;
+use domain::parcel::Parcel;
+use domain::rate_attributes::attributes;
+use domain::shipment::{Money, Note, Rate, RateDetails, Shipment};
+use domain::shipment_extra::ShipmentExtra;
+use domain::{ObjectId, Timestamp};
+use futures_util::future::join_all;
+use store::carrier_accounts::{self as ca_repo, RatingAccount};
+use store::Scope;
+
+use crate::{ServiceError, Services};
+
+/// Who signs messages that come from Consign rather than a carrier.
+pub(crate) const CONSIGN: &str = "Consign";
+
+/// Parsed rate cards by carrier account: `(version, card)`. A stored version never changes, so
+/// an entry is only replaced when a newer version is uploaded.
+pub(crate) type CardCache = Arc<Mutex<HashMap<ObjectId, (i64, Arc<RateCard>)>>>;
+
+/// What rating a shipment produced.
+#[derive(Debug, Default)]
+pub(crate) struct Priced {
+    pub rates: Vec<Rate>,
+    pub messages: Vec<Note>,
+}
+
+/// The stored things a shipment is made of.
+pub(crate) struct Parts<'a> {
+    pub from: &'a Address,
+    pub to: &'a Address,
+    pub parcels: &'a [Parcel],
+    pub extra: &'a ShipmentExtra,
+}
+
+pub(crate) fn note(source: &str, code: &str, text: impl Into<String>) -> Note {
+    Note {
+        source: source.into(),
+        code: code.into(),
+        text: text.into(),
+    }
+}
+
+/// One carrier account ready to be asked.
+struct Asked {
+    account: ObjectId,
+    carrier: Box<dyn Carrier>,
+    /// The currency its prices are in (insured values are converted into it).
+    currency: String,
+    card_version: Option<i64>,
+}
+
+/// Prices `shipment` with its carrier accounts (or every usable one).
+pub(crate) async fn price(
+    s: &Services,
+    scope: Scope,
+    shipment: &Shipment,
+    parts: &Parts<'_>,
+) -> Result<Priced, ServiceError> {
+    let mut messages = Vec::new();
+    let asked = carriers_for(s, scope, shipment, &mut messages).await?;
+    let base = spec(parts);
+    let specs: Vec<ShipmentSpec> = asked
+        .iter()
+        .map(|a| with_insurance(s, &base, parts.extra, &a.currency, &mut messages))
+        .collect();
+    let answers = join_all(
+        asked
+            .iter()
+            .zip(&specs)
+            .map(|(a, spec)| tokio::time::timeout(s.rate_timeout, a.carrier.rates(spec))),
+    )
+    .await;
+    let now = Timestamp::now();
+    let mut rates = Vec::new();
+    for (a, answer) in asked.iter().zip(answers) {
+        let provider = a.carrier.provider().to_string();
+        let result: RateResult = match answer {
+            Ok(Ok(result)) => result,
+            Ok(Err(e)) => {
+                messages.push(note(&provider, "carrier_error", e.to_string()));
+                continue;
+            }
+            Err(_) => {
+                messages.push(note(
+                    &provider,
+                    "carrier_timeout",
+                    format!(
+                        "{provider} did not answer within {} ms; its rates are missing.",
+                        s.rate_timeout.as_millis()
+                    ),
+                ));
+                continue;
+            }
+        };
+        messages.extend(
+            result
+                .messages
+                .into_iter()
+                .map(|m| note(&provider, &m.code, m.text)),
+        );
+        for q in result.quotes {
+            let quoted = Money {
+                amount: q.amount,
+                currency: q.currency,
+            };
+            let mut rate_messages = Vec::new();
+            let amount =
+                in_country_currency(s, &quoted, &parts.from.fields.country, &mut rate_messages);
+            let amount_local =
+                in_country_currency(s, &quoted, &parts.to.fields.country, &mut rate_messages);
+            let insurance_line = q
+                .lines
+                .iter()
+                .find(|l| l.code == "insurance")
+                .map(|l| l.amount);
+            let insurance_price = insurance_line.and_then(|p| {
+                s.exchange_rates
+                    .convert(p, &quoted.currency, &amount.currency)
+            });
+            rates.push(Rate {
+                id: ObjectId::at(now.millis()),
+                created: now,
+                test: scope.test,
+                shipment: shipment.id,
+                carrier_account: a.account,
+                details: RateDetails {
+                    quote_only: shipment.purpose == Purpose::Quote,
+                    carrier: a.carrier.meta().id.to_string(),
+                    provider: provider.clone(),
+                    service_token: q.service_token,
+                    service_name: q.service_name,
+                    service_terms: q.terms,
+                    days: q.days,
+                    zone: q.zone,
+                    insured: insurance_line.and_then(|_| insured_value(parts.extra)),
+                    insurance_price,
+                    amount,
+                    amount_local,
+                    quoted,
+                    lines: q.lines.into_iter().map(|l| (l.code, l.amount)).collect(),
+                    trackable: q.trackable,
+                    card_version: a.card_version,
+                    attributes: Vec::new(),
+                    messages: rate_messages,
+                },
+            });
+        }
+    }
+    mark_attributes(&mut rates);
+    if rates.is_empty() && messages.is_empty() {
+        messages.push(note(
+            CONSIGN,
+            "no_carrier_accounts",
+            "No active carrier account can rate this shipment; create one at /carrier_accounts.",
+        ));
+    }
+    Ok(Priced { rates, messages })
+}
+
+/// The carrier accounts to ask: those the shipment names, or every active one usable in this
+/// mode (live tokens never use test accounts; test tokens use all).
+async fn carriers_for(
+    s: &Services,
+    scope: Scope,
+    shipment: &Shipment,
+    messages: &mut Vec<Note>,
+) -> Result<Vec<Asked>, ServiceError> {
+    let mut conn = s.store.conn().await?;
+    let accounts = ca_repo::for_rating(&mut conn, scope.account_id).await?;
+    let usable = |a: &RatingAccount| a.active && (scope.test || !a.test);
+    let chosen: Vec<&RatingAccount> = if shipment.carrier_accounts.is_empty() {
+        accounts.iter().filter(|a| usable(a)).collect()
+    } else {
+        let mut chosen = Vec::new();
+        for id in &shipment.carrier_accounts {
+            match accounts.iter().find(|a| a.id == *id) {
+                Some(a) if usable(a) => chosen.push(a),
+                Some(a) => messages.push(note(
+                    CONSIGN,
+                    "carrier_account_unusable",
+                    if a.active {
+                        format!(
+                            "Carrier account {id} is a test account; live shipments cannot use it."
+                        )
+                    } else {
+                        format!("Carrier account {id} is inactive.")
+                    },
+                )),
+                None => messages.push(note(
+                    CONSIGN,
+                    "carrier_account_not_found",
+                    format!("Carrier account {id} does not exist."),
+                )),
+            }
+        }
+        chosen
+    };
+    let mut asked = Vec::with_capacity(chosen.len());
+    for a in chosen {
+        if a.carrier == test_carrier::meta().id {
+            asked.push(Asked {
+                account: a.id,
+                carrier: Box::new(TestCarrier),
+                currency: TestCarrier::card().currency.clone(),
+                card_version: None,
+            });
+        } else if a.carrier == rate_card::meta().id {
+            let Some(version) = a.card_version else {
+                messages.push(note(
+                    CONSIGN,
+                    "no_rate_card",
+                    format!(
+                        "Carrier account {} has no rate card yet; upload one at /carrier_accounts/{}/rate_card.",
+                        a.id, a.id
+                    ),
+                ));
+                continue;
+            };
+            let card = card(s, &mut conn, a.id, version).await?;
+            asked.push(Asked {
+                account: a.id,
+                currency: card.currency.clone(),
+                carrier: Box::new(RateCardCarrier { card }),
+                card_version: Some(version),
+            });
+        } else {
+            messages.push(note(
+                CONSIGN,
+                "carrier_unsupported",
+                format!(
+                    "Carrier {} cannot rate shipments in this version.",
+                    a.carrier
+                ),
+            ));
+        }
+    }
+    Ok(asked)
+}
+
+/// A carrier account's card at `version`, parsed once per process.
+async fn card(
+    s: &Services,
+    conn: &mut store::Conn,
+    account: ObjectId,
+    version: i64,
+) -> Result<Arc<RateCard>, ServiceError> {
+    if let Some((v, card)) = s.cards.lock().expect("card cache").get(&account) {
+        if *v == version {
+            return Ok(card.clone());
+        }
+    }
+    let json = ca_repo::rate_card_version(conn, account, version).await?;
+    let card = Arc::new(rate_card::parse_json(&json).map_err(|e| {
+        ServiceError::Unavailable(format!(
+            "stored rate card {account} v{version} no longer validates: {e}"
+        ))
+    })?);
+    s.cards
+        .lock()
+        .expect("card cache")
+        .insert(account, (version, card.clone()));
+    Ok(card)
+}
+
+/// The carrier-neutral shipment: locations, parcels and priced options.
+fn spec(parts: &Parts<'_>) -> ShipmentSpec {
+    let location = |a: &Address| Location {
+        country: a.fields.country.clone(),
+        state: a.fields.state.to_ascii_uppercase(),
+        zip: a.fields.zip.clone(),
+        residential: a.fields.is_residential.unwrap_or(false),
+    };
+    ShipmentSpec {
+        from: location(parts.from),
+        to: location(parts.to),
+        parcels: parts
+            .parcels
+            .iter()
+            .map(|p| ParcelSpec {
+                length: p.length,
+                width: p.width,
+                height: p.height,
+                distance_unit: p.distance_unit,
+                weight: p.weight,
+                mass_unit: p.mass_unit,
+            })
+            .collect(),
+        options: Options {
+            signature: parts.extra.signature_confirmation.is_some(),
+            saturday_delivery: parts.extra.saturday_delivery,
+            insured_value: None,
+        },
+    }
+}
+
+/// The declared value to insure, if the shipment asks for insurance.
+fn insured_value(extra: &ShipmentExtra) -> Option<Money> {
+    extra.insurance.as_ref().map(|i| Money {
+        amount: i.amount,
+        currency: i.currency.clone(),
+    })
+}
+
+/// `base` with the insured value in the carrier's currency (a message when it cannot be
+/// converted: the carrier then prices without insurance).
+fn with_insurance(
+    s: &Services,
+    base: &ShipmentSpec,
+    extra: &ShipmentExtra,
+    currency: &str,
+    messages: &mut Vec<Note>,
+) -> ShipmentSpec {
+    let mut spec = base.clone();
+    if let Some(value) = insured_value(extra) {
+        match s.exchange_rates.convert(value.amount, &value.currency, currency) {
+            Some(v) => spec.options.insured_value = Some(v),
+            None => messages.push(note(
+                CONSIGN,
+                "insurance_currency",
+                format!(
+                    "No exchange rate between {} and {currency}; rates in {currency} are without insurance.",
+                    value.currency
+                ),
+            )),
+        }
+    }
+    spec
+}
+
+/// `quoted` in the currency of `country`, or as quoted when the exchange-rate table does not
+/// know that currency (with a message on the rate saying so).
+fn in_country_currency(
+    s: &Services,
+    quoted: &Money,
+    country: &str,
+    messages: &mut Vec<Note>,
+) -> Money {
+    let Some(target) = country_currency(country) else {
+        return quoted.clone();
+    };
+    match s
+        .exchange_rates
+        .convert(quoted.amount, &quoted.currency, target)
+    {
+        Some(amount) => Money {
+            amount,
+            currency: target.to_string(),
+        },
+        None => {
+            messages.push(note(
+                CONSIGN,
+                "no_exchange_rate",
+                format!(
+                    "The exchange-rate table has no rate for {target}; the amount is in {}.",
+                    quoted.currency
+                ),
+            ));
+            quoted.clone()
+        }
+    }
+}
+
+/// Marks CHEAPEST/FASTEST/BESTVALUE over the rates whose `amount` is in the most common currency
+/// (all of them, unless an exchange rate was missing).
+fn mark_attributes(rates: &mut [Rate]) {
+    let Some(currency) = rates.first().map(|r| r.details.amount.currency.clone()) else {
+        return;
+    };
+    let comparable: Vec<usize> = (0..rates.len())
+        .filter(|i| rates[*i].details.amount.currency == currency)
+        .collect();
+    let marks = attributes(
+        &comparable
+            .iter()
+            .map(|i| (rates[*i].details.amount.amount, rates[*i].details.days))
+            .collect::<Vec<_>>(),
+    );
+    for (i, m) in comparable.into_iter().zip(marks) {
+        rates[i].details.attributes = m;
+    }
+}

@@ -1,0 +1,244 @@
+//! Shipment and rate rows.
+
+use domain::address::Purpose;
+use domain::shipment::{Note, Rate, RateDetails, Shipment, ShipmentStatus};
+use domain::{ObjectId, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::page::scoped;
+use crate::{Conn, Page, PageRequest, Scope, StoreError};
+
+/// The seed's date-range filters of `GET /shipments` (creation time, milliseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreatedFilter {
+    pub gt: Option<i64>,
+    pub gte: Option<i64>,
+    pub lt: Option<i64>,
+    pub lte: Option<i64>,
+}
+
+fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
+    StoreError::Corrupt(format!("shipment {what} {v:?}"))
+}
+
+fn id_of(raw: &str) -> Result<ObjectId, StoreError> {
+    ObjectId::parse(raw).ok_or_else(|| corrupt("id", raw))
+}
+
+fn ids_to_json(ids: &[ObjectId]) -> String {
+    serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())
+        .expect("strings serialise")
+}
+
+fn ids_from_json(json: &str) -> Result<Vec<ObjectId>, StoreError> {
+    let raw: Vec<String> = serde_json::from_str(json).map_err(|e| corrupt("id list", e))?;
+    raw.iter().map(|s| id_of(s)).collect()
+}
+
+fn json<T: serde::de::DeserializeOwned>(what: &str, raw: &str) -> Result<T, StoreError> {
+    serde_json::from_str(raw).map_err(|e| corrupt(what, e.to_string()))
+}
+
+const COLUMNS: &str = "id, test, created_ms, updated_ms, status, purpose, address_from, address_to, address_return, parcels, shipment_date_ms, carrier_accounts, customs_declaration, extra, metadata, messages";
+
+fn from_row(row: &AnyRow) -> Result<Shipment, StoreError> {
+    let status: String = row.try_get("status")?;
+    let purpose: String = row.try_get("purpose")?;
+    let address_return: Option<String> = row.try_get("address_return")?;
+    let customs: Option<String> = row.try_get("customs_declaration")?;
+    Ok(Shipment {
+        id: id_of(row.try_get("id")?)?,
+        created: Timestamp::from_millis(row.try_get("created_ms")?),
+        updated: Timestamp::from_millis(row.try_get("updated_ms")?),
+        test: row.try_get::<i64, _>("test")? != 0,
+        status: ShipmentStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        purpose: Purpose::parse(&purpose).ok_or_else(|| corrupt("purpose", &purpose))?,
+        address_from: id_of(row.try_get("address_from")?)?,
+        address_to: id_of(row.try_get("address_to")?)?,
+        address_return: address_return.as_deref().map(id_of).transpose()?,
+        parcels: ids_from_json(row.try_get("parcels")?)?,
+        shipment_date: Timestamp::from_millis(row.try_get("shipment_date_ms")?),
+        carrier_accounts: ids_from_json(row.try_get("carrier_accounts")?)?,
+        customs_declaration: customs
+            .as_deref()
+            .map(|c| json("customs_declaration", c))
+            .transpose()?,
+        extra: json("extra", row.try_get("extra")?)?,
+        metadata: row.try_get("metadata")?,
+        messages: json("messages", row.try_get("messages")?)?,
+    })
+}
+
+/// Stores a new shipment for `scope` (its addresses and parcels must already be stored).
+pub async fn insert(conn: &mut Conn, scope: Scope, s: &Shipment) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "INSERT INTO shipments (account_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(s.id.to_string())
+    .bind(i64::from(s.test))
+    .bind(s.created.millis())
+    .bind(s.updated.millis())
+    .bind(s.status.as_str())
+    .bind(s.purpose.as_str())
+    .bind(s.address_from.to_string())
+    .bind(s.address_to.to_string())
+    .bind(s.address_return.map(|a| a.to_string()))
+    .bind(ids_to_json(&s.parcels))
+    .bind(s.shipment_date.millis())
+    .bind(ids_to_json(&s.carrier_accounts))
+    .bind(s.customs_declaration.as_ref().map(|c| c.to_string()))
+    .bind(s.extra.to_string())
+    .bind(&s.metadata)
+    .bind(serde_json::to_string(&s.messages).expect("notes serialise"))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records the outcome of rate generation: status, messages and update time.
+pub async fn set_status(
+    conn: &mut Conn,
+    scope: Scope,
+    id: ObjectId,
+    status: ShipmentStatus,
+    messages: &[Note],
+    updated: Timestamp,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE shipments SET status = $1, messages = $2, updated_ms = $3 WHERE id = $4 AND account_id = $5 AND test = $6",
+    )
+    .bind(status.as_str())
+    .bind(serde_json::to_string(messages).expect("notes serialise"))
+    .bind(updated.millis())
+    .bind(id.to_string())
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// One shipment of `scope`.
+pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Shipment, StoreError> {
+    scoped::get(conn, "shipments", COLUMNS, scope, id, from_row).await
+}
+
+/// A page of `scope`'s shipments, newest first, within the creation-time filter.
+pub async fn list(
+    conn: &mut Conn,
+    scope: Scope,
+    filter: CreatedFilter,
+    req: PageRequest,
+) -> Result<Page<Shipment>, StoreError> {
+    // Unset bounds bind NULL and match everything, so one statement serves every combination.
+    let condition = "account_id = $1 AND test = $2 \
+        AND ($3 IS NULL OR created_ms > $3) AND ($4 IS NULL OR created_ms >= $4) \
+        AND ($5 IS NULL OR created_ms < $5) AND ($6 IS NULL OR created_ms <= $6)";
+    let total: i64 = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n FROM shipments WHERE {condition}"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .bind(filter.gt)
+    .bind(filter.gte)
+    .bind(filter.lt)
+    .bind(filter.lte)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("n")?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM shipments WHERE {condition} ORDER BY id DESC LIMIT $7 OFFSET $8"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .bind(filter.gt)
+    .bind(filter.gte)
+    .bind(filter.lt)
+    .bind(filter.lte)
+    .bind(i64::from(req.results))
+    .bind(req.offset())
+    .fetch_all(conn)
+    .await?;
+    Ok(Page {
+        items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
+        total,
+        request: req,
+    })
+}
+
+const RATE_COLUMNS: &str = "id, test, shipment_id, created_ms, carrier_account_id, quote";
+
+fn rate_from_row(row: &AnyRow) -> Result<Rate, StoreError> {
+    Ok(Rate {
+        id: id_of(row.try_get("id")?)?,
+        created: Timestamp::from_millis(row.try_get("created_ms")?),
+        test: row.try_get::<i64, _>("test")? != 0,
+        shipment: id_of(row.try_get("shipment_id")?)?,
+        carrier_account: id_of(row.try_get("carrier_account_id")?)?,
+        details: json::<RateDetails>("rate", row.try_get("quote")?)?,
+    })
+}
+
+/// Stores a shipment's rates in one statement.
+pub async fn insert_rates(conn: &mut Conn, scope: Scope, rates: &[Rate]) -> Result<(), StoreError> {
+    if rates.is_empty() {
+        return Ok(());
+    }
+    let mut sql = format!("INSERT INTO rates (account_id, {RATE_COLUMNS}) VALUES ");
+    for i in 0..rates.len() {
+        let b = i * 7;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7
+        ));
+    }
+    let mut query = sqlx::query(&sql);
+    for r in rates {
+        query = query
+            .bind(scope.account_id.to_string())
+            .bind(r.id.to_string())
+            .bind(i64::from(r.test))
+            .bind(r.shipment.to_string())
+            .bind(r.created.millis())
+            .bind(r.carrier_account.to_string())
+            .bind(serde_json::to_string(&r.details).expect("rates serialise"));
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+/// The rates of one of `scope`'s shipments, in the order they were priced.
+pub async fn rates_of(
+    conn: &mut Conn,
+    scope: Scope,
+    shipment: ObjectId,
+) -> Result<Vec<Rate>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {RATE_COLUMNS} FROM rates WHERE shipment_id = $1 AND account_id = $2 AND test = $3 ORDER BY id"
+    ))
+    .bind(shipment.to_string())
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(rate_from_row).collect()
+}
+
+/// One rate of `scope`.
+pub async fn get_rate(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Rate, StoreError> {
+    scoped::get(conn, "rates", RATE_COLUMNS, scope, id, rate_from_row).await
+}
