@@ -21,8 +21,9 @@ ensure_postgres() {
 echo "== tests on SQLite"
 cargo test --workspace
 
-echo "== HTTP tests on PostgreSQL"
+echo "== store and HTTP tests on PostgreSQL"
 ensure_postgres
+CONSIGN_TEST_DATABASE_URL="$PG_URL" cargo test -p consign-store --test jobs
 CONSIGN_TEST_DATABASE_URL="$PG_URL" cargo test -p consign --test api
 
 drop_test_databases() {

@@ -39,6 +39,9 @@ pub struct Config {
     pub exchange_rates: Option<PathBuf>,
     /// How long each carrier may take to answer for rates, in milliseconds.
     pub rate_timeout_ms: u64,
+    /// Whether this process runs the job worker (async rates, …). Turn it off on API-only
+    /// nodes of a PostgreSQL deployment; some process must run it.
+    pub run_jobs: bool,
 }
 
 impl fmt::Debug for Config {
@@ -54,6 +57,7 @@ impl fmt::Debug for Config {
             .field("secret_key", &self.secret_key.as_ref().map(|_| "***"))
             .field("exchange_rates", &self.exchange_rates)
             .field("rate_timeout_ms", &self.rate_timeout_ms)
+            .field("run_jobs", &self.run_jobs)
             .finish()
     }
 }
@@ -72,6 +76,7 @@ pub struct Layer {
     pub secret_key: Option<String>,
     pub exchange_rates: Option<PathBuf>,
     pub rate_timeout_ms: Option<u64>,
+    pub run_jobs: Option<bool>,
 }
 
 impl Layer {
@@ -88,6 +93,7 @@ impl Layer {
             secret_key: higher.secret_key.or(self.secret_key),
             exchange_rates: higher.exchange_rates.or(self.exchange_rates),
             rate_timeout_ms: higher.rate_timeout_ms.or(self.rate_timeout_ms),
+            run_jobs: higher.run_jobs.or(self.run_jobs),
         }
     }
 
@@ -121,6 +127,15 @@ impl Layer {
             secret_key: get("CONSIGN_SECRET_KEY"),
             exchange_rates: get("CONSIGN_EXCHANGE_RATES").map(PathBuf::from),
             rate_timeout_ms: parse_num("CONSIGN_RATE_TIMEOUT_MS")?,
+            run_jobs: get("CONSIGN_RUN_JOBS")
+                .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+                    "true" | "1" | "yes" | "on" => Ok(true),
+                    "false" | "0" | "no" | "off" => Ok(false),
+                    _ => Err(anyhow::anyhow!(
+                        "CONSIGN_RUN_JOBS must be true or false, not {v:?}"
+                    )),
+                })
+                .transpose()?,
         })
     }
 
@@ -175,6 +190,7 @@ impl Layer {
             secret_key: self.secret_key.filter(|k| !k.trim().is_empty()),
             exchange_rates: self.exchange_rates,
             rate_timeout_ms,
+            run_jobs: self.run_jobs.unwrap_or(true),
         })
     }
 }

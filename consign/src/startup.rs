@@ -111,13 +111,18 @@ impl Application {
         );
         // Accounts from before the test carrier existed get theirs; then the job worker starts.
         service::carrier_accounts::ensure_test_carriers(&self.services).await?;
-        let worker = tokio::spawn(service::jobs::run_worker(self.services.clone()));
+        let worker = self
+            .config
+            .run_jobs
+            .then(|| tokio::spawn(service::jobs::run_worker(self.services.clone())));
         let make_service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
         axum::serve(self.listener, make_service)
             .with_graceful_shutdown(shutdown)
             .await?;
         // Jobs the worker had claimed keep their lease and run again after the next start.
-        worker.abort();
+        if let Some(worker) = worker {
+            worker.abort();
+        }
         self.services.store.close().await;
         Ok(())
     }

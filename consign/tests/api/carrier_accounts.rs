@@ -190,14 +190,14 @@ async fn carrier_accounts_validate_and_are_unique_per_carrier() {
         StatusCode::NOT_FOUND,
     )
     .await;
-    assert_eq!(
-        expect(
-            app.get_as(&other, "/carrier_accounts").await,
-            StatusCode::OK
-        )
-        .await["count"],
-        0
-    );
+    // The other account sees only its own test carrier, none of ours.
+    let theirs = expect(
+        app.get_as(&other, "/carrier_accounts").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(theirs["count"], 1);
+    assert_eq!(theirs["results"][0]["account_id"], "shippo_test");
 }
 
 #[tokio::test]
@@ -347,7 +347,10 @@ async fn bad_cards_are_refused_with_their_rows_and_nothing_changes() {
 async fn the_first_start_seeds_a_demo_rate_card_carrier() {
     let app = spawn_app_as(FirstStart::Demo).await;
     let list = expect(app.get("/carrier_accounts").await, StatusCode::OK).await;
-    assert_eq!(list["count"], 2, "the demo courier and the shippo test carrier");
+    assert_eq!(
+        list["count"], 2,
+        "the demo courier and the shippo test carrier"
+    );
     assert_eq!(list["results"][1]["carrier"], "shippo");
     let demo = &list["results"][0];
     assert_eq!(

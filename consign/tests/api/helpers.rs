@@ -72,24 +72,19 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_as(first_start: FirstStart) -> TestApp {
+    spawn(first_start, true).await
+}
+
+/// A server that takes requests but runs no jobs (an API-only node, or a server about to crash).
+pub async fn spawn_app_without_jobs() -> TestApp {
+    spawn(FirstStart::Merchant, false).await
+}
+
+async fn spawn(first_start: FirstStart, run_jobs: bool) -> TestApp {
     let data_dir = std::env::temp_dir().join(unique("consign-test"));
     std::fs::create_dir_all(&data_dir).unwrap();
     let database_url = fresh_database(&data_dir).await;
-    let config = Layer {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(data_dir.clone()),
-        database_url: Some(database_url.clone()),
-        db_max_connections: Some(4),
-        ..Default::default()
-    }
-    .resolve()
-    .unwrap();
-    let app = Application::build(config)
-        .await
-        .expect("application builds");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let services = app.services().clone();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    let (base, services) = start_server(&database_url, &data_dir, run_jobs).await;
     let token = match first_start {
         FirstStart::Demo => {
             accounts::ensure_demo(&services)
@@ -108,18 +103,47 @@ pub async fn spawn_app_as(first_start: FirstStart) -> TestApp {
                 .1
         }
     };
-    let app = TestApp {
+    TestApp {
         base,
         client: Client::new(),
         token,
         services,
         database_url,
         data_dir,
-    };
+    }
+}
+
+/// Starts a server on an existing database (`run_jobs` = whether it runs the job worker);
+/// returns its base URL and services.
+pub async fn start_server(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    run_jobs: bool,
+) -> (String, Services) {
+    let config = Layer {
+        listen: Some("127.0.0.1:0".into()),
+        data_dir: Some(data_dir.to_path_buf()),
+        database_url: Some(database_url.to_string()),
+        db_max_connections: Some(4),
+        run_jobs: Some(run_jobs),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    let app = Application::build(config)
+        .await
+        .expect("application builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let services = app.services().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
     // The listener is bound before the server task starts, so this answers as soon as the task runs.
-    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    let health = Client::new()
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
-    app
+    (base, services)
 }
 
 impl TestApp {

@@ -11,3 +11,4 @@ mod health;
 mod helpers;
 mod parcels;
 mod robustness;
+mod shipments;

@@ -75,6 +75,8 @@ pub struct Quote {
     /// Unrounded components; they sum to `amount` before rounding.
     pub lines: Vec<ChargeLine>,
     pub trackable: bool,
+    /// What insuring the declared value adds (included in `amount`), when it was asked for.
+    pub insurance: Option<Decimal>,
 }
 
 /// Quotes plus messages about services that could not quote.

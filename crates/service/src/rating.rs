@@ -120,12 +120,7 @@ pub(crate) async fn price(
                 in_country_currency(s, &quoted, &parts.from.fields.country, &mut rate_messages);
             let amount_local =
                 in_country_currency(s, &quoted, &parts.to.fields.country, &mut rate_messages);
-            let insurance_line = q
-                .lines
-                .iter()
-                .find(|l| l.code == "insurance")
-                .map(|l| l.amount);
-            let insurance_price = insurance_line.and_then(|p| {
+            let insurance_price = q.insurance.and_then(|p| {
                 s.exchange_rates
                     .convert(p, &quoted.currency, &amount.currency)
             });
@@ -144,7 +139,7 @@ pub(crate) async fn price(
                     service_terms: q.terms,
                     days: q.days,
                     zone: q.zone,
-                    insured: insurance_line.and_then(|_| insured_value(parts.extra)),
+                    insured: q.insurance.and_then(|_| insured_value(parts.extra)),
                     insurance_price,
                     amount,
                     amount_local,

@@ -205,6 +205,7 @@ fn rate_service(
             }
         }
     }
+    let mut insurance = None;
     if let Some(value) = s.options.insured_value {
         for surcharge in &card.surcharges {
             if let Condition::Insurance(bands) = &surcharge.when {
@@ -221,7 +222,9 @@ fn rate_service(
                         ),
                     )
                 })?;
-                add(&mut lines, &surcharge.code, apply(band.amount, value));
+                let price = apply(band.amount, value);
+                add(&mut lines, &surcharge.code, price);
+                insurance = Some(insurance.unwrap_or(Decimal::ZERO) + price);
             }
         }
     }
@@ -236,6 +239,7 @@ fn rate_service(
         currency: card.currency.clone(),
         lines,
         trackable: service.trackable,
+        insurance: insurance.map(|i| round_to_currency(i, &card.currency)),
     })
 }
 

@@ -1,0 +1,132 @@
+//! The job queue: claims take a lease, an expired lease is claimed again (a dead worker loses
+//! nothing), done jobs are never claimed, and concurrent claimers never share a job. Runs on
+//! SQLite, and also on PostgreSQL when `CONSIGN_TEST_DATABASE_URL` names a server.
+
+use std::collections::HashSet;
+
+use consign_store::{jobs, Store};
+use domain::Timestamp;
+use sqlx::Connection;
+
+async fn stores() -> Vec<Store> {
+    let dir = std::env::temp_dir().join(format!(
+        "consign-jobs-{}-{}",
+        std::process::id(),
+        domain::ObjectId::new()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut urls = vec![format!("sqlite://{}?mode=rwc", dir.join("t.db").display())];
+    if let Some(server) = std::env::var("CONSIGN_TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres"))
+    {
+        let name = format!("consign_test_jobs_{}", domain::ObjectId::new());
+        let mut conn = sqlx::PgConnection::connect(&server).await.unwrap();
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        urls.push(format!("{}/{name}", server.rsplit_once('/').unwrap().0));
+    }
+    let mut out = Vec::new();
+    for url in urls {
+        let store = Store::connect(&url, 4).await.unwrap();
+        store.migrate().await.unwrap();
+        out.push(store);
+    }
+    out
+}
+
+async fn enqueue(store: &Store, payload: &str, run_at: Timestamp) -> domain::ObjectId {
+    let payload = payload.to_string();
+    store
+        .write(move |conn| {
+            Box::pin(async move { jobs::enqueue(conn, "test", &payload, run_at).await })
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_leases_are_claimed_again_and_done_jobs_never() {
+    for store in stores().await {
+        let id = enqueue(&store, "a", Timestamp::now()).await;
+        enqueue(
+            &store,
+            "later",
+            Timestamp::from_millis(Timestamp::now().millis() + 3_600_000),
+        )
+        .await;
+
+        let first = jobs::claim(&store, 10, 60_000).await.unwrap();
+        assert_eq!(first.len(), 1, "only the due job, once");
+        assert_eq!(
+            (first[0].id, first[0].payload.as_str(), first[0].attempts),
+            (id, "a", 1)
+        );
+        assert!(
+            jobs::claim(&store, 10, 60_000).await.unwrap().is_empty(),
+            "leased jobs are not claimed twice"
+        );
+
+        // A worker that died holding a short lease: once it runs out, the job is claimed again.
+        let (job, at) = (id, Timestamp::now());
+        store
+            .write(move |conn| {
+                Box::pin(async move { jobs::retry(conn, job, at, "released").await })
+            })
+            .await
+            .unwrap();
+        assert_eq!(jobs::claim(&store, 10, 1).await.unwrap()[0].attempts, 2);
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        let again = jobs::claim(&store, 10, 60_000).await.unwrap();
+        assert_eq!((again[0].id, again[0].attempts), (id, 3));
+
+        store
+            .write(move |conn| Box::pin(async move { jobs::complete(conn, job).await }))
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        assert!(jobs::claim(&store, 10, 0).await.unwrap().is_empty());
+        let mut conn = store.conn().await.unwrap();
+        assert_eq!(
+            jobs::pending(&mut conn).await.unwrap(),
+            1,
+            "the future job waits"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claimers_never_share_a_job() {
+    for store in stores().await {
+        for i in 0..60 {
+            enqueue(&store, &i.to_string(), Timestamp::now()).await;
+        }
+        let claimers: Vec<_> = (0..6)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let mut got = Vec::new();
+                    loop {
+                        let batch = jobs::claim(&store, 4, 60_000).await.unwrap();
+                        if batch.is_empty() {
+                            return got;
+                        }
+                        got.extend(batch.into_iter().map(|j| j.id));
+                    }
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for c in claimers {
+            all.extend(c.await.unwrap());
+        }
+        let distinct: HashSet<_> = all.iter().collect();
+        assert_eq!(
+            (all.len(), distinct.len()),
+            (60, 60),
+            "every job claimed exactly once"
+        );
+    }
+}
