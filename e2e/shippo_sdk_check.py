@@ -134,6 +134,71 @@ check([a.object_id for a in listed.results] == [acct.object_id], "carrier_accoun
 updated = sdk.carrier_accounts.update(acct.object_id, components.CarrierAccountBase(account_id="e2e-courier", carrier="ratecard", active=False))
 check(updated.active is False, "carrier_accounts.update (PUT) changes active")
 
+# Shipments and rates: a courier uploads its price list as CSV (a Consign extension, plain HTTP),
+# then the SDK rates against it. Expected prices are worked out by hand from the card.
+import time
+
+import requests
+
+CARD = """record,fields
+card,Correio E2E,EUR,kg,cm
+service,std,Normal,2-3 dias uteis,2,yes,yes,5000,30,150,
+service,exp,Expresso,Dia util seguinte,1,yes,no,,10,,
+zone,PT,Portugal,PT,PT
+zone,US,Estados Unidos,PT,US
+price,std,PT,1,4.50
+price,std,PT,5,6.90
+step,std,PT,1,0.80
+price,std,US,2,30.00
+step,std,US,1,6.00
+price,exp,PT,1,9.00
+price,exp,PT,5,12.00
+surcharge,fuel,Combustivel,always,10%,,
+"""
+correio = sdk.carrier_accounts.create(components.ConnectExistingOwnAccountRequest(account_id="e2e-correio", carrier="ratecard", parameters={}))
+up = requests.put(f"{URL}/carrier_accounts/{correio.object_id}/rate_card", data=CARD.encode(), headers={"Authorization": f"ShippoToken {TOKEN}", "Content-Type": "text/csv"})
+check(up.status_code == 200, "a CSV rate card uploads")
+
+lisboa = components.AddressCreateRequest(name="Loja Lisboa", street1="Rua Augusta 100", city="Lisboa", zip="1100-053", country="PT")
+porto = components.AddressCreateRequest(name="Ana Silva", street1="Rua de Santa Catarina 1", city="Porto", zip="4000-447", country="PT")
+new_york = components.AddressCreateRequest(name="Mr Hippo", street1="965 Mission St", city="New York", state="NY", zip="10001", country="US")
+box = components.ParcelCreateRequest(length="30", width="20", height="10", distance_unit=components.DistanceUnitEnum.CM, weight="3.2", mass_unit=components.WeightUnitEnum.KG)
+
+shipment = sdk.shipments.create(components.ShipmentCreateRequest(address_from=lisboa, address_to=porto, parcels=[box], carrier_accounts=[correio.object_id], metadata="Order 1001", async_=False))
+check(shipment.status == components.ShipmentStatus.SUCCESS and shipment.metadata == "Order 1001", "shipments.create (async false) answers SUCCESS")
+by_token = {r.servicelevel.token: r for r in shipment.rates}
+# Normal: dim 1.2 kg < 3.2 kg -> <=5 kg bracket 6.90 + fuel 10 % = 7.59. Expresso: 12.00 + 1.20.
+check((by_token["std"].amount, by_token["std"].currency, by_token["exp"].amount) == ("7.59", "EUR", "13.20"), "rates are priced from the uploaded card")
+check([a.value for a in by_token["std"].attributes] == ["CHEAPEST"] and [a.value for a in by_token["exp"].attributes] == ["FASTEST", "BESTVALUE"], "rate attributes are marked across the shipment")
+check(shipment.address_from.city == "Lisboa" and shipment.parcels[0].weight == "3.2", "addresses and parcels come back as objects")
+
+abroad = sdk.shipments.create(components.ShipmentCreateRequest(address_from=lisboa, address_to=new_york, parcels=[components.ParcelCreateRequest(length="40", width="30", height="30", distance_unit=components.DistanceUnitEnum.CM, weight="2", mass_unit=components.WeightUnitEnum.KG)], carrier_accounts=[correio.object_id]))
+std = abroad.rates[0]
+# Dim 7.2 kg: 30.00 + 6 started kg x 6.00 = 66.00, fuel 6.60 -> 72.60 EUR = 80.99 USD (1 EUR = 1.1155 USD).
+check((std.amount, std.currency, std.amount_local, std.currency_local) == ("72.60", "EUR", "80.99", "USD"), "amount is in the sender's currency, amount_local in the recipient's")
+check(any(m.code == "zone_not_served" for m in abroad.messages), "a service that cannot carry it is a message")
+
+queued = sdk.shipments.create(components.ShipmentCreateRequest(address_from=lisboa, address_to=porto, parcels=[box], carrier_accounts=[correio.object_id], async_=True))
+check(queued.status == components.ShipmentStatus.QUEUED and queued.rates == [], "async shipments answer QUEUED with no rates yet")
+for _ in range(100):
+    done = sdk.shipments.get(queued.object_id)
+    if done.status != components.ShipmentStatus.QUEUED:
+        break
+    time.sleep(0.1)
+check(done.status == components.ShipmentStatus.SUCCESS and sorted(r.amount for r in done.rates) == ["13.20", "7.59"], "the background job prices it the same")
+
+rate = sdk.rates.get(by_token["std"].object_id)
+check(rate.amount == "7.59" and rate.shipment == shipment.object_id, "rates.get returns the stored rate")
+listed = sdk.rates.list_shipment_rates(shipment.object_id)
+check(len(listed.results) == 2, "rates.list_shipment_rates lists the shipment's rates")
+in_usd = sdk.rates.list_shipment_rates_by_currency_code(operations.ListShipmentRatesByCurrencyCodeRequest(shipment_id=shipment.object_id, currency_code="USD"))
+# 7.59 EUR x 1.1155 = 8.466645 -> 8.47 USD.
+check(any(r.amount_local == "8.47" and r.currency_local == "USD" for r in in_usd.results), "rates by currency code convert amount_local")
+recent = sdk.shipments.list(operations.ListShipmentsRequest(object_created_gte=shipment.object_created.isoformat()))
+check({shipment.object_id, abroad.object_id, queued.object_id} <= {s.object_id for s in recent.results}, "shipments.list filters by creation date")
+test_rates = sdk.shipments.create(components.ShipmentCreateRequest(address_from=components.AddressCreateRequest(name="A", street1="215 Clayton St.", city="San Francisco", state="CA", zip="94117", country="US"), address_to=new_york, parcels=[components.ParcelCreateRequest(length="10", width="8", height="4", distance_unit=components.DistanceUnitEnum.IN, weight="2.5", mass_unit=components.WeightUnitEnum.LB)]))
+check(any(r.servicelevel.token == "usps_priority" and r.amount == "11.00" for r in test_rates.rates), "a test token gets the shippo test carrier's rates with no configuration")
+
 # Auth: a wrong token is a 401 the SDK reports.
 try:
     shippo.Shippo(api_key_header="shippo_test_" + "0" * 40, server_url=URL).addresses.list()

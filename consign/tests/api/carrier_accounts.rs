@@ -404,3 +404,45 @@ async fn carriers_and_their_service_levels_are_listed() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn service_levels_are_listed_on_request() {
+    let app = spawn_app_as(FirstStart::Demo).await;
+    let plain = expect(app.get("/carrier_accounts").await, StatusCode::OK).await;
+    assert!(plain["results"][0].get("service_levels").is_none());
+    let list = expect(
+        app.get("/carrier_accounts?service_levels=true").await,
+        StatusCode::OK,
+    )
+    .await;
+    let tokens = |i: usize| -> Vec<String> {
+        list["results"][i]["service_levels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["token"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(list["results"][0]["account_id"], "demo-courier");
+    assert_eq!(
+        tokens(0),
+        ["demo_ground", "demo_express", "demo_international"]
+    );
+    assert_eq!(
+        tokens(1),
+        [
+            "usps_ground_advantage",
+            "usps_priority",
+            "usps_priority_express"
+        ]
+    );
+    let empty = create_ratecard_account(&app, "no-card-yet").await;
+    let list = expect(
+        app.get("/carrier_accounts?service_levels=true&account_id=no-card-yet")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list["results"][0]["object_id"], empty.as_str());
+    assert_eq!(list["results"][0]["service_levels"], json!([]));
+}

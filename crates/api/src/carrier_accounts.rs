@@ -91,6 +91,9 @@ pub struct CarrierAccountResponse {
     pub active: bool,
     pub is_shippo_account: bool,
     pub metadata: String,
+    /// Only with `?service_levels=true` on the list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_levels: Option<Vec<crate::carriers::ServiceLevelResponse>>,
 }
 
 impl CarrierAccountResponse {
@@ -111,6 +114,7 @@ impl CarrierAccountResponse {
             test: a.test,
             active: a.active,
             is_shippo_account: false,
+            service_levels: None,
             metadata: a.metadata,
         }
     }
@@ -178,7 +182,7 @@ pub async fn update(
 
 /// List carrier accounts, optionally by `carrier` and `account_id`.
 #[utoipa::path(get, path = "/carrier_accounts", tag = "Carrier Accounts",
-    params(("carrier" = Option<String>, Query), ("account_id" = Option<String>, Query), ("page" = Option<u32>, Query), ("results" = Option<u32>, Query)),
+    params(("carrier" = Option<String>, Query), ("account_id" = Option<String>, Query), ("service_levels" = Option<bool>, Query, description = "Include each account's service levels"), ("page" = Option<u32>, Query), ("results" = Option<u32>, Query)),
     responses((status = 200, body = CarrierAccountList)), security(("ShippoToken" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -189,9 +193,25 @@ pub async fn list(
         carrier: q.param("carrier").map(|c| c.to_ascii_lowercase()),
         carrier_account_id: q.param("account_id").map(str::to_string),
     };
+    let with_levels = q
+        .param("service_levels")
+        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
     let page = carrier_accounts::list(&state.services, &who, filter, q.page).await?;
+    let mut levels = Vec::new();
+    if with_levels {
+        for a in &page.items {
+            levels.push(carrier_accounts::service_levels(&state.services, &who, a).await?);
+        }
+    }
+    let mut levels = levels.into_iter();
     Ok(Json(Paginated::new(&q, page, |a| {
-        CarrierAccountResponse::new(a, &who.account_name)
+        let mut r = CarrierAccountResponse::new(a, &who.account_name);
+        r.service_levels = levels.next().map(|l| {
+            l.into_iter()
+                .map(|(token, name)| crate::carriers::ServiceLevelResponse { token, name })
+                .collect()
+        });
+        r
     })))
 }
 

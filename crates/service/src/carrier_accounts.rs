@@ -416,6 +416,32 @@ pub async fn current_rate_card(
     Ok(InstalledCard { version, card })
 }
 
+/// The service levels a carrier account offers, `(token, name)`: the test carrier's fixed ones,
+/// or those of a rate-card account's current card (none before a card is uploaded).
+pub async fn service_levels(
+    s: &Services,
+    who: &Principal,
+    account: &CarrierAccount,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    let services = |card: &RateCard| {
+        card.services
+            .iter()
+            .map(|sv| (sv.token.clone(), sv.name.clone()))
+            .collect()
+    };
+    if account.carrier == carriers::test_carrier::meta().id {
+        return Ok(services(carriers::test_carrier::TestCarrier::card()));
+    }
+    if account.carrier != rate_card::meta().id {
+        return Ok(Vec::new());
+    }
+    match current_rate_card(s, who, account.id).await {
+        Ok(installed) => Ok(services(&installed.card)),
+        Err(ServiceError::NotFound) => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
