@@ -197,6 +197,7 @@ pub async fn create(
     s.store
         .write(move |conn| Box::pin(async move { repo::insert(conn, owner, &row).await }))
         .await?;
+    crate::rating::forget_accounts(s, owner);
     Ok(account)
 }
 
@@ -234,7 +235,8 @@ pub async fn update(
     input: CarrierAccountInput,
 ) -> Result<CarrierAccount, ServiceError> {
     let (cipher, owner) = (s.cipher.clone(), who.account_id);
-    s.store
+    let updated = s
+        .store
         .write(move |conn| {
             Box::pin(async move {
                 let row = repo::get(conn, owner, id).await?;
@@ -249,7 +251,9 @@ pub async fn update(
                 Ok(Ok(account))
             })
         })
-        .await?
+        .await?;
+    crate::rating::forget_accounts(s, owner);
+    updated
 }
 
 fn apply_update(
@@ -396,6 +400,7 @@ pub async fn upload_rate_card(
             })
         })
         .await??;
+    crate::rating::forget_accounts(s, owner);
     Ok(InstalledCard { version, card })
 }
 

@@ -39,6 +39,8 @@ pub struct Services {
     pub rate_timeout: Duration,
     /// Parsed rate cards by carrier account and version (cards never change once stored).
     cards: rating::CardCache,
+    /// Carrier accounts by owner, for rating (see `rating::ACCOUNTS_TTL`).
+    accounts: rating::AccountCache,
     /// Wakes the job worker when a request enqueues work.
     pub(crate) job_signal: Arc<tokio::sync::Notify>,
 }
@@ -54,6 +56,7 @@ impl Services {
             exchange_rates: Arc::new(ExchangeRates::bundled().clone()),
             rate_timeout: DEFAULT_RATE_TIMEOUT,
             cards: rating::CardCache::default(),
+            accounts: rating::AccountCache::default(),
             job_signal: Arc::new(tokio::sync::Notify::new()),
         }
     }

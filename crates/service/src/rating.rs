@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use carriers::rate_card::{self, RateCard, RateCardCarrier};
 use carriers::test_carrier::{self, TestCarrier};
@@ -18,7 +19,7 @@ use domain::shipment_extra::ShipmentExtra;
 use domain::{ObjectId, Timestamp};
 use futures_util::future::join_all;
 use store::carrier_accounts::{self as ca_repo, RatingAccount};
-use store::Scope;
+use store::{LazyConn, Scope};
 
 use crate::{ServiceError, Services};
 
@@ -28,6 +29,39 @@ pub(crate) const CONSIGN: &str = "Consign";
 /// Parsed rate cards by carrier account: `(version, card)`. A stored version never changes, so
 /// an entry is only replaced when a newer version is uploaded.
 pub(crate) type CardCache = Arc<Mutex<HashMap<ObjectId, (i64, Arc<RateCard>)>>>;
+
+/// How long a process trusts its copy of an account's carrier accounts. Changes made through
+/// this process apply at once (they clear the copy); changes made by another process (the
+/// `ratecard upload` CLI, another node on PostgreSQL) apply within this time.
+pub(crate) const ACCOUNTS_TTL: Duration = Duration::from_secs(2);
+
+/// Each owner's carrier accounts as rating sees them, with when they were read: saves a query
+/// per shipment.
+pub(crate) type AccountCache = Arc<Mutex<HashMap<ObjectId, (Instant, Arc<Vec<RatingAccount>>)>>>;
+
+/// `owner`'s carrier accounts, from the cache when fresh.
+pub(crate) async fn rating_accounts(
+    s: &Services,
+    conn: &mut LazyConn<'_>,
+    owner: ObjectId,
+) -> Result<Arc<Vec<RatingAccount>>, ServiceError> {
+    if let Some((at, accounts)) = s.accounts.lock().expect("account cache").get(&owner) {
+        if at.elapsed() < ACCOUNTS_TTL {
+            return Ok(accounts.clone());
+        }
+    }
+    let accounts = Arc::new(ca_repo::for_rating(conn.get().await?, owner).await?);
+    s.accounts
+        .lock()
+        .expect("account cache")
+        .insert(owner, (Instant::now(), accounts.clone()));
+    Ok(accounts)
+}
+
+/// Drops the cached carrier accounts of `owner` (after it changed one).
+pub(crate) fn forget_accounts(s: &Services, owner: ObjectId) {
+    s.accounts.lock().expect("account cache").remove(&owner);
+}
 
 /// What rating a shipment produced.
 #[derive(Debug, Default)]
@@ -172,8 +206,8 @@ async fn carriers_for(
     shipment: &Shipment,
     messages: &mut Vec<Note>,
 ) -> Result<Vec<Asked>, ServiceError> {
-    let mut conn = s.store.conn().await?;
-    let accounts = ca_repo::for_rating(&mut conn, scope.account_id).await?;
+    let mut conn = s.store.lazy_conn();
+    let accounts = rating_accounts(s, &mut conn, scope.account_id).await?;
     let usable = |a: &RatingAccount| a.active && (scope.test || !a.test);
     let chosen: Vec<&RatingAccount> = if shipment.carrier_accounts.is_empty() {
         accounts.iter().filter(|a| usable(a)).collect()
@@ -247,7 +281,7 @@ async fn carriers_for(
 /// A carrier account's card at `version`, parsed once per process.
 async fn card(
     s: &Services,
-    conn: &mut store::Conn,
+    conn: &mut LazyConn<'_>,
     account: ObjectId,
     version: i64,
 ) -> Result<Arc<RateCard>, ServiceError> {
@@ -256,7 +290,7 @@ async fn card(
             return Ok(card.clone());
         }
     }
-    let json = ca_repo::rate_card_version(conn, account, version).await?;
+    let json = ca_repo::rate_card_version(conn.get().await?, account, version).await?;
     let card = Arc::new(rate_card::parse_json(&json).map_err(|e| {
         ServiceError::Unavailable(format!(
             "stored rate card {account} v{version} no longer validates: {e}"

@@ -16,8 +16,10 @@ use domain::{ObjectId, Timestamp, ValidationError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use store::jobs::{self, Job};
-use store::shipments::{self as repo, CreatedFilter};
-use store::{addresses as address_repo, parcels as parcel_repo, Conn, Page, PageRequest, Scope};
+use store::shipments::{self as repo, CreatedFilter, NewShipment};
+use store::{
+    addresses as address_repo, parcels as parcel_repo, Conn, LazyConn, Page, PageRequest, Scope,
+};
 
 use crate::rating::{self, Parts};
 use crate::{addresses, parcels, scope, Principal, ServiceError, Services};
@@ -97,7 +99,7 @@ pub async fn create(
 ) -> Result<ShipmentView, ServiceError> {
     let scope = scope(who);
     let mut errors = FieldErrors::new();
-    let mut conn = s.store.conn().await?;
+    let mut conn = s.store.lazy_conn();
 
     let extra_value = extra_with_legacy_fields(&input, &mut errors);
     let extra = match parse_shipment_extra(Some(&extra_value)) {
@@ -139,7 +141,7 @@ pub async fn create(
     .await?;
     let parcels = resolve_parcels(who, &mut conn, input.parcels, &mut errors).await?;
     let carrier_accounts =
-        check_carrier_accounts(&mut conn, scope, &input.carrier_accounts, &mut errors).await?;
+        check_carrier_accounts(s, &mut conn, scope, &input.carrier_accounts, &mut errors).await?;
     drop(conn);
 
     let shipment_date = match input.shipment_date.as_deref().map(str::trim) {
@@ -293,17 +295,17 @@ pub async fn create(
         .expect("job payload serialises")
     });
     let stored = (shipment.clone(), rates.clone());
+    let backend = s.store.backend();
     s.store
         .write(move |conn| {
             Box::pin(async move {
-                for a in &new_addresses {
-                    address_repo::insert(conn, scope, a).await?;
-                }
-                for p in &new_parcels {
-                    parcel_repo::insert(conn, scope, p).await?;
-                }
-                repo::insert(conn, scope, &stored.0).await?;
-                repo::insert_rates(conn, scope, &stored.1).await?;
+                let new = NewShipment {
+                    addresses: &new_addresses,
+                    parcels: &new_parcels,
+                    shipment: &stored.0,
+                    rates: &stored.1,
+                };
+                repo::insert_with_parts(&mut *conn, backend, scope, &new).await?;
                 if let Some(payload) = job {
                     jobs::enqueue(conn, RATE_JOB, &payload, Timestamp::now()).await?;
                 }
@@ -371,7 +373,7 @@ fn extra_with_legacy_fields(input: &ShipmentInput, errors: &mut FieldErrors) -> 
 async fn resolve_address(
     s: &Services,
     who: &Principal,
-    conn: &mut Conn,
+    conn: &mut LazyConn<'_>,
     field: &str,
     given: Option<AddressRef>,
     required: bool,
@@ -386,7 +388,7 @@ async fn resolve_address(
         }
         Some(AddressRef::Id(raw)) => {
             let found = match ObjectId::parse(raw.trim()) {
-                Some(id) => found(address_repo::get(conn, scope(who), id).await)?,
+                Some(id) => found(address_repo::get(conn.get().await?, scope(who), id).await)?,
                 None => None,
             };
             if found.is_none() {
@@ -407,7 +409,7 @@ async fn resolve_address(
 
 async fn resolve_parcels(
     who: &Principal,
-    conn: &mut Conn,
+    conn: &mut LazyConn<'_>,
     given: Vec<ParcelRef>,
     errors: &mut FieldErrors,
 ) -> Result<Vec<Resolved<Parcel>>, ServiceError> {
@@ -427,7 +429,7 @@ async fn resolve_parcels(
         match p {
             ParcelRef::Id(raw) => {
                 let found = match ObjectId::parse(raw.trim()) {
-                    Some(id) => found(parcel_repo::get(conn, scope(who), id).await)?,
+                    Some(id) => found(parcel_repo::get(conn.get().await?, scope(who), id).await)?,
                     None => None,
                 };
                 match found {
@@ -455,7 +457,8 @@ fn found<T>(r: Result<T, store::StoreError>) -> Result<Option<T>, ServiceError> 
 }
 
 async fn check_carrier_accounts(
-    conn: &mut Conn,
+    s: &Services,
+    conn: &mut LazyConn<'_>,
     scope: Scope,
     given: &[String],
     errors: &mut FieldErrors,
@@ -463,7 +466,7 @@ async fn check_carrier_accounts(
     if given.is_empty() {
         return Ok(Vec::new());
     }
-    let known = store::carrier_accounts::for_rating(conn, scope.account_id).await?;
+    let known = rating::rating_accounts(s, conn, scope.account_id).await?;
     let mut ids = Vec::with_capacity(given.len());
     for (i, raw) in given.iter().enumerate() {
         match ObjectId::parse(raw.trim()).filter(|id| known.iter().any(|k| k.id == *id)) {

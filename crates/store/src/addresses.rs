@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::insert::AnyQuery;
 use crate::page::scoped;
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
@@ -126,37 +127,41 @@ fn validation_json(v: &Option<ValidationResults>) -> Option<String> {
 
 /// Stores a new address for `scope`.
 pub async fn insert(conn: &mut Conn, scope: Scope, a: &Address) -> Result<(), StoreError> {
-    let f = &a.fields;
-    sqlx::query(&format!(
-        "INSERT INTO addresses (account_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
-    ))
-    .bind(scope.account_id.to_string())
-    .bind(a.id.to_string())
-    .bind(i64::from(a.test))
-    .bind(a.created.millis())
-    .bind(a.updated.millis())
-    .bind(a.purpose.as_str())
-    .bind(a.state.as_str())
-    .bind(a.source.as_str())
-    .bind(&f.name)
-    .bind(&f.company)
-    .bind(&f.street_no)
-    .bind(&f.street1)
-    .bind(&f.street2)
-    .bind(&f.street3)
-    .bind(&f.city)
-    .bind(&f.state)
-    .bind(&f.zip)
-    .bind(&f.country)
-    .bind(&f.phone)
-    .bind(&f.email)
-    .bind(f.is_residential.map(i64::from))
-    .bind(&f.metadata)
-    .bind(messages_to_json(&a.messages))
-    .bind(validation_json(&a.validation))
-    .execute(conn)
-    .await?;
-    Ok(())
+    crate::insert::insert_rows(conn, scope, std::slice::from_ref(a)).await
+}
+
+impl crate::insert::Rows for Address {
+    const TABLE: &'static str = "addresses";
+    const COLUMNS: &'static str = COLUMNS;
+    const WIDTH: usize = 24;
+
+    fn bind<'q>(&self, q: AnyQuery<'q>, scope: Scope) -> AnyQuery<'q> {
+        let f = &self.fields;
+        q.bind(scope.account_id.to_string())
+            .bind(self.id.to_string())
+            .bind(i64::from(self.test))
+            .bind(self.created.millis())
+            .bind(self.updated.millis())
+            .bind(self.purpose.as_str())
+            .bind(self.state.as_str())
+            .bind(self.source.as_str())
+            .bind(f.name.clone())
+            .bind(f.company.clone())
+            .bind(f.street_no.clone())
+            .bind(f.street1.clone())
+            .bind(f.street2.clone())
+            .bind(f.street3.clone())
+            .bind(f.city.clone())
+            .bind(f.state.clone())
+            .bind(f.zip.clone())
+            .bind(f.country.clone())
+            .bind(f.phone.clone())
+            .bind(f.email.clone())
+            .bind(f.is_residential.map(i64::from))
+            .bind(f.metadata.clone())
+            .bind(messages_to_json(&self.messages))
+            .bind(validation_json(&self.validation))
+    }
 }
 
 /// Replaces an address's values and verdict (the validator's normalisation).

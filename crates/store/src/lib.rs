@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod addresses;
 pub mod carrier_accounts;
 mod error;
+mod insert;
 pub mod jobs;
 mod migrations;
 pub mod page;
@@ -67,6 +68,23 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// A pooled connection acquired on first use (see [`Store::lazy_conn`]), for use cases that
+/// read only in some cases.
+pub struct LazyConn<'a> {
+    store: &'a Store,
+    conn: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+}
+
+impl LazyConn<'_> {
+    /// The connection, acquiring it if this is the first use.
+    pub async fn get(&mut self) -> Result<&mut Conn, StoreError> {
+        if self.conn.is_none() {
+            self.conn = Some(self.store.conn().await?);
+        }
+        Ok(self.conn.as_mut().expect("just acquired"))
+    }
+}
+
 /// Replaces any password in a database URL, for logs and error messages.
 pub fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -95,10 +113,14 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
+            // A pinged SQLite connection is a round trip to its thread on every acquire, for a
+            // file that cannot go away; a PostgreSQL server can restart, so its connections are
+            // checked before use.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;")
+                        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY;")
                             .await?;
                     }
                     Ok(())
@@ -134,6 +156,14 @@ impl Store {
     /// A read-only connection from the pool.
     pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
         Ok(self.pool.acquire().await?)
+    }
+
+    /// A connection taken from the pool only when first needed.
+    pub fn lazy_conn(&self) -> LazyConn<'_> {
+        LazyConn {
+            store: self,
+            conn: None,
+        }
     }
 
     /// Runs one use case's writes atomically and returns once they are durable.

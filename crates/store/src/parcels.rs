@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::insert::AnyQuery;
 use crate::page::scoped;
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
@@ -128,26 +129,30 @@ fn from_row(row: &AnyRow) -> Result<Parcel, StoreError> {
 
 /// Stores a new parcel for `scope`.
 pub async fn insert(conn: &mut Conn, scope: Scope, p: &Parcel) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "INSERT INTO parcels (account_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-    ))
-    .bind(scope.account_id.to_string())
-    .bind(p.id.to_string())
-    .bind(i64::from(p.test))
-    .bind(p.created.millis())
-    .bind(p.updated.millis())
-    .bind(p.length.to_string())
-    .bind(p.width.to_string())
-    .bind(p.height.to_string())
-    .bind(p.distance_unit.as_str())
-    .bind(p.weight.to_string())
-    .bind(p.mass_unit.as_str())
-    .bind(p.template.map(|t| t.token))
-    .bind(&p.metadata)
-    .bind(extra_to_json(&p.extra))
-    .execute(conn)
-    .await?;
-    Ok(())
+    crate::insert::insert_rows(conn, scope, std::slice::from_ref(p)).await
+}
+
+impl crate::insert::Rows for Parcel {
+    const TABLE: &'static str = "parcels";
+    const COLUMNS: &'static str = COLUMNS;
+    const WIDTH: usize = 14;
+
+    fn bind<'q>(&self, q: AnyQuery<'q>, scope: Scope) -> AnyQuery<'q> {
+        q.bind(scope.account_id.to_string())
+            .bind(self.id.to_string())
+            .bind(i64::from(self.test))
+            .bind(self.created.millis())
+            .bind(self.updated.millis())
+            .bind(self.length.to_string())
+            .bind(self.width.to_string())
+            .bind(self.height.to_string())
+            .bind(self.distance_unit.as_str())
+            .bind(self.weight.to_string())
+            .bind(self.mass_unit.as_str())
+            .bind(self.template.map(|t| t.token))
+            .bind(self.metadata.clone())
+            .bind(extra_to_json(&self.extra))
+    }
 }
 
 /// One parcel of `scope`, or [`StoreError::NotFound`].

@@ -1,13 +1,15 @@
 //! Shipment and rate rows.
 
-use domain::address::Purpose;
+use domain::address::{Address, Purpose};
+use domain::parcel::Parcel;
 use domain::shipment::{Note, Rate, RateDetails, Shipment, ShipmentStatus};
 use domain::{ObjectId, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::insert::{bind_all, insert_rows, AnyQuery, Rows, Script};
 use crate::page::scoped;
-use crate::{Conn, Page, PageRequest, Scope, StoreError};
+use crate::{Backend, Conn, Page, PageRequest, Scope, StoreError};
 
 /// The seed's date-range filters of `GET /shipments` (creation time, milliseconds).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,31 +72,88 @@ fn from_row(row: &AnyRow) -> Result<Shipment, StoreError> {
     })
 }
 
-/// Stores a new shipment for `scope` (its addresses and parcels must already be stored).
-pub async fn insert(conn: &mut Conn, scope: Scope, s: &Shipment) -> Result<(), StoreError> {
-    sqlx::query(&format!(
-        "INSERT INTO shipments (account_id, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
-    ))
-    .bind(scope.account_id.to_string())
-    .bind(s.id.to_string())
-    .bind(i64::from(s.test))
-    .bind(s.created.millis())
-    .bind(s.updated.millis())
-    .bind(s.status.as_str())
-    .bind(s.purpose.as_str())
-    .bind(s.address_from.to_string())
-    .bind(s.address_to.to_string())
-    .bind(s.address_return.map(|a| a.to_string()))
-    .bind(ids_to_json(&s.parcels))
-    .bind(s.shipment_date.millis())
-    .bind(ids_to_json(&s.carrier_accounts))
-    .bind(s.customs_declaration.as_ref().map(|c| c.to_string()))
-    .bind(s.extra.to_string())
-    .bind(&s.metadata)
-    .bind(serde_json::to_string(&s.messages).expect("notes serialise"))
-    .execute(conn)
-    .await?;
+/// Stores a new shipment with the addresses and parcels created with it and its rates: on
+/// SQLite as one statement string (one round trip), on PostgreSQL one statement per table.
+pub async fn insert_with_parts(
+    conn: &mut Conn,
+    backend: Backend,
+    scope: Scope,
+    new: &NewShipment<'_>,
+) -> Result<(), StoreError> {
+    let shipment = std::slice::from_ref(new.shipment);
+    match backend {
+        Backend::Sqlite => {
+            let mut script = Script::default();
+            script.add(new.addresses);
+            script.add(new.parcels);
+            script.add(shipment);
+            script.add(new.rates);
+            let q = bind_all(sqlx::query(script.sql()), scope, new.addresses);
+            let q = bind_all(q, scope, new.parcels);
+            let q = bind_all(q, scope, shipment);
+            bind_all(q, scope, new.rates).execute(conn).await?;
+        }
+        Backend::Postgres => {
+            insert_rows(&mut *conn, scope, new.addresses).await?;
+            insert_rows(&mut *conn, scope, new.parcels).await?;
+            insert_rows(&mut *conn, scope, shipment).await?;
+            insert_rows(conn, scope, new.rates).await?;
+        }
+    }
     Ok(())
+}
+
+/// What creating a shipment stores.
+pub struct NewShipment<'a> {
+    /// Addresses given as objects in the request (not those given by id).
+    pub addresses: &'a [Address],
+    /// Parcels given as objects in the request.
+    pub parcels: &'a [Parcel],
+    pub shipment: &'a Shipment,
+    /// Its rates (none for an `async` shipment).
+    pub rates: &'a [Rate],
+}
+
+impl Rows for Shipment {
+    const TABLE: &'static str = "shipments";
+    const COLUMNS: &'static str = COLUMNS;
+    const WIDTH: usize = 17;
+
+    fn bind<'q>(&self, q: AnyQuery<'q>, scope: Scope) -> AnyQuery<'q> {
+        q.bind(scope.account_id.to_string())
+            .bind(self.id.to_string())
+            .bind(i64::from(self.test))
+            .bind(self.created.millis())
+            .bind(self.updated.millis())
+            .bind(self.status.as_str())
+            .bind(self.purpose.as_str())
+            .bind(self.address_from.to_string())
+            .bind(self.address_to.to_string())
+            .bind(self.address_return.map(|a| a.to_string()))
+            .bind(ids_to_json(&self.parcels))
+            .bind(self.shipment_date.millis())
+            .bind(ids_to_json(&self.carrier_accounts))
+            .bind(self.customs_declaration.as_ref().map(|c| c.to_string()))
+            .bind(self.extra.to_string())
+            .bind(self.metadata.clone())
+            .bind(serde_json::to_string(&self.messages).expect("notes serialise"))
+    }
+}
+
+impl Rows for Rate {
+    const TABLE: &'static str = "rates";
+    const COLUMNS: &'static str = RATE_COLUMNS;
+    const WIDTH: usize = 7;
+
+    fn bind<'q>(&self, q: AnyQuery<'q>, scope: Scope) -> AnyQuery<'q> {
+        q.bind(scope.account_id.to_string())
+            .bind(self.id.to_string())
+            .bind(i64::from(self.test))
+            .bind(self.shipment.to_string())
+            .bind(self.created.millis())
+            .bind(self.carrier_account.to_string())
+            .bind(serde_json::to_string(&self.details).expect("rates serialise"))
+    }
 }
 
 /// Records the outcome of rate generation: status, messages and update time.
@@ -186,39 +245,7 @@ fn rate_from_row(row: &AnyRow) -> Result<Rate, StoreError> {
 
 /// Stores a shipment's rates in one statement.
 pub async fn insert_rates(conn: &mut Conn, scope: Scope, rates: &[Rate]) -> Result<(), StoreError> {
-    if rates.is_empty() {
-        return Ok(());
-    }
-    let mut sql = format!("INSERT INTO rates (account_id, {RATE_COLUMNS}) VALUES ");
-    for i in 0..rates.len() {
-        let b = i * 7;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7
-        ));
-    }
-    let mut query = sqlx::query(&sql);
-    for r in rates {
-        query = query
-            .bind(scope.account_id.to_string())
-            .bind(r.id.to_string())
-            .bind(i64::from(r.test))
-            .bind(r.shipment.to_string())
-            .bind(r.created.millis())
-            .bind(r.carrier_account.to_string())
-            .bind(serde_json::to_string(&r.details).expect("rates serialise"));
-    }
-    query.execute(conn).await?;
-    Ok(())
+    insert_rows(conn, scope, rates).await
 }
 
 /// The rates of one of `scope`'s shipments, in the order they were priced.

@@ -93,19 +93,21 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
                 continue; // dropping the jobs answers their callers with an error
             }
         };
-        if let Err(e) = conn.execute("BEGIN IMMEDIATE").await {
+        // Savepoint boundaries ride along with the statement before them ("RELEASE job;
+        // SAVEPOINT job"): every round trip to SQLite's thread is a pair of context switches,
+        // which is most of what a small write costs.
+        if let Err(e) = conn.execute("BEGIN IMMEDIATE; SAVEPOINT job").await {
             tracing::error!(error = %e, "writer: cannot begin; failing {} writes", batch.len());
+            let _ = conn.execute("ROLLBACK").await;
             continue;
         }
         let mut delivers = Vec::with_capacity(batch.len());
         // A failure around a savepoint means the transaction may be gone; stop the batch there
         // (jobs not yet run are dropped, which answers their callers with an error).
         let mut broken: Option<String> = None;
-        for job in batch {
-            if let Err(e) = conn.execute("SAVEPOINT job").await {
-                broken = Some(e.to_string());
-                break;
-            }
+        let mut committed = false;
+        let last = batch.len() - 1;
+        for (i, job) in batch.into_iter().enumerate() {
             // A panicking use case must not take the writer (and every later write) down with it:
             // its work is rolled back and its caller, whose answer channel is dropped, gets an error.
             let ok = match AssertUnwindSafe(job(&mut conn)).catch_unwind().await {
@@ -118,19 +120,22 @@ async fn run(pool: AnyPool, mut rx: mpsc::Receiver<Job>) {
                     false
                 }
             };
-            let end = if ok {
-                "RELEASE job"
-            } else {
-                "ROLLBACK TO job; RELEASE job"
+            let end = match (ok, i == last) {
+                (true, false) => "RELEASE job; SAVEPOINT job",
+                (false, false) => "ROLLBACK TO job; RELEASE job; SAVEPOINT job",
+                (true, true) => "RELEASE job; COMMIT",
+                (false, true) => "ROLLBACK TO job; RELEASE job; COMMIT",
             };
             if let Err(e) = conn.execute(end).await {
                 broken = Some(e.to_string());
                 break;
             }
+            committed = i == last;
         }
-        let commit_error = match broken {
-            Some(e) => Some(e),
-            None => conn.execute("COMMIT").await.err().map(|e| e.to_string()),
+        let commit_error = match (broken, committed) {
+            (Some(e), _) => Some(e),
+            (None, true) => None,
+            (None, false) => Some("the batch ended before its commit".into()),
         };
         if let Some(e) = &commit_error {
             tracing::error!(error = %e, "writer: batch not committed");
