@@ -76,10 +76,14 @@ fn hex_val(c: u8) -> Option<u8> {
 
 impl fmt::Display for ObjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
+        // Ids are formatted for every row bound and every object answered: one write, not 16.
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 32];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = HEX[usize::from(b >> 4)];
+            out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
         }
-        Ok(())
+        f.write_str(std::str::from_utf8(&out).expect("hex digits are ASCII"))
     }
 }
 

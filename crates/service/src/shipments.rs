@@ -15,7 +15,7 @@ use domain::text::check_text;
 use domain::{ObjectId, Timestamp, ValidationError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use store::jobs::{self, Job};
+use store::jobs::{self, Job, NewJob};
 use store::shipments::{self as repo, CreatedFilter, NewShipment};
 use store::{
     addresses as address_repo, parcels as parcel_repo, Conn, LazyConn, Page, PageRequest, Scope,
@@ -287,31 +287,25 @@ pub async fn create(
         .map(|p| p.value.clone())
         .collect();
     let job = input.asynchronous.then(|| {
-        serde_json::to_string(&RateJob {
+        let payload = RateJob {
             account: scope.account_id.to_string(),
             test: scope.test,
             shipment: shipment.id.to_string(),
-        })
-        .expect("job payload serialises")
+        };
+        NewJob::now(
+            RATE_JOB,
+            serde_json::to_string(&payload).expect("job payload serialises"),
+        )
     });
-    let stored = (shipment.clone(), rates.clone());
-    let backend = s.store.backend();
+    let new = NewShipment {
+        addresses: &new_addresses,
+        parcels: &new_parcels,
+        shipment: &shipment,
+        rates: &rates,
+        job,
+    };
     s.store
-        .write(move |conn| {
-            Box::pin(async move {
-                let new = NewShipment {
-                    addresses: &new_addresses,
-                    parcels: &new_parcels,
-                    shipment: &stored.0,
-                    rates: &stored.1,
-                };
-                repo::insert_with_parts(&mut *conn, backend, scope, &new).await?;
-                if let Some(payload) = job {
-                    jobs::enqueue(conn, RATE_JOB, &payload, Timestamp::now()).await?;
-                }
-                Ok(())
-            })
-        })
+        .write_script(repo::creation_script(s.store.backend(), scope, &new))
         .await?;
     if input.asynchronous {
         s.job_signal.notify_one();

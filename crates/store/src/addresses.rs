@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::insert::AnyQuery;
+use crate::insert::Args;
 use crate::page::scoped;
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
@@ -135,32 +135,32 @@ impl crate::insert::Rows for Address {
     const COLUMNS: &'static str = COLUMNS;
     const WIDTH: usize = 24;
 
-    fn bind<'q>(&self, q: AnyQuery<'q>, scope: Scope) -> AnyQuery<'q> {
+    fn bind(&self, a: &mut Args, scope: Scope) {
         let f = &self.fields;
-        q.bind(scope.account_id.to_string())
-            .bind(self.id.to_string())
-            .bind(i64::from(self.test))
-            .bind(self.created.millis())
-            .bind(self.updated.millis())
-            .bind(self.purpose.as_str())
-            .bind(self.state.as_str())
-            .bind(self.source.as_str())
-            .bind(f.name.clone())
-            .bind(f.company.clone())
-            .bind(f.street_no.clone())
-            .bind(f.street1.clone())
-            .bind(f.street2.clone())
-            .bind(f.street3.clone())
-            .bind(f.city.clone())
-            .bind(f.state.clone())
-            .bind(f.zip.clone())
-            .bind(f.country.clone())
-            .bind(f.phone.clone())
-            .bind(f.email.clone())
-            .bind(f.is_residential.map(i64::from))
-            .bind(f.metadata.clone())
-            .bind(messages_to_json(&self.messages))
-            .bind(validation_json(&self.validation))
+        a.add(scope.account_id.to_string())
+            .add(self.id.to_string())
+            .add(i64::from(self.test))
+            .add(self.created.millis())
+            .add(self.updated.millis())
+            .add(self.purpose.as_str())
+            .add(self.state.as_str())
+            .add(self.source.as_str())
+            .add(f.name.clone())
+            .add(f.company.clone())
+            .add(f.street_no.clone())
+            .add(f.street1.clone())
+            .add(f.street2.clone())
+            .add(f.street3.clone())
+            .add(f.city.clone())
+            .add(f.state.clone())
+            .add(f.zip.clone())
+            .add(f.country.clone())
+            .add(f.phone.clone())
+            .add(f.email.clone())
+            .add(f.is_residential.map(i64::from))
+            .add(f.metadata.clone())
+            .add(messages_to_json(&self.messages))
+            .add(validation_json(&self.validation));
     }
 }
 

@@ -5,35 +5,47 @@
 //! shipment with its addresses, parcels and rates sends them as one string with globally
 //! numbered `$N` placeholders (sqlx binds `$N` across the statements of a string). PostgreSQL's
 //! extended protocol takes one statement at a time, so there each table is its own statement.
+//! Values are bound when the script is built, in the caller's task, so the single SQLite writer
+//! spends its time on SQL only.
 
 use sqlx::any::AnyArguments;
-use sqlx::query::Query;
+use sqlx::{Any, Arguments, Encode, Type};
 
-use crate::Scope;
+use crate::{Backend, Conn, Scope, StoreError};
 
-/// A query being built, with its binds.
-pub(crate) type AnyQuery<'q> = Query<'q, sqlx::Any, AnyArguments<'q>>;
+/// Values bound in advance, owned so they can travel to the writer.
+#[derive(Default)]
+pub(crate) struct Args(AnyArguments<'static>);
+
+impl Args {
+    /// Appends a value. Text, integers and their options always encode.
+    pub(crate) fn add<T: 'static + Encode<'static, Any> + Type<Any>>(&mut self, v: T) -> &mut Self {
+        self.0
+            .add(v)
+            .expect("text and integer values always encode");
+        self
+    }
+}
 
 /// A table whose rows can be inserted in bulk.
 pub(crate) trait Rows: Sized {
     /// The table.
     const TABLE: &'static str;
-    /// Its columns after `account_id`.
+    /// Its columns (after `account_id` when [`Rows::SCOPED`]).
     const COLUMNS: &'static str;
+    /// Whether rows belong to an account: `account_id` comes first and is bound from the scope.
+    const SCOPED: bool = true;
     /// How many values a row binds, `account_id` included.
     const WIDTH: usize;
-    /// Binds one row's values, `account_id` first, in `COLUMNS` order.
-    fn bind<'q>(&self, q: AnyQuery<'q>, scope: Scope) -> AnyQuery<'q>;
+    /// Binds one row's values (`account_id` first when scoped), in `COLUMNS` order.
+    fn bind(&self, a: &mut Args, scope: Scope);
 }
 
-/// `INSERT INTO t (account_id, …) VALUES ($o+1, …), (…)` for `rows` rows, numbering
+/// `INSERT INTO t ([account_id, ]…) VALUES ($o+1, …), (…)` for `rows` rows, numbering
 /// placeholders from `offset + 1`.
 pub(crate) fn insert_sql<T: Rows>(rows: usize, offset: usize) -> String {
-    let mut out = format!(
-        "INSERT INTO {} (account_id, {}) VALUES ",
-        T::TABLE,
-        T::COLUMNS
-    );
+    let account = if T::SCOPED { "account_id, " } else { "" };
+    let mut out = format!("INSERT INTO {} ({account}{}) VALUES ", T::TABLE, T::COLUMNS);
     for r in 0..rows {
         out.push_str(if r == 0 { "(" } else { ", (" });
         for c in 0..T::WIDTH {
@@ -48,59 +60,97 @@ pub(crate) fn insert_sql<T: Rows>(rows: usize, offset: usize) -> String {
     out
 }
 
-/// Binds every row of `items`.
-pub(crate) fn bind_all<'q, T: Rows>(
-    mut q: AnyQuery<'q>,
-    scope: Scope,
-    items: &[T],
-) -> AnyQuery<'q> {
-    for item in items {
-        q = item.bind(q, scope);
-    }
-    q
-}
-
 /// Inserts `items` in one statement.
 pub(crate) async fn insert_rows<T: Rows>(
-    conn: &mut crate::Conn,
+    conn: &mut Conn,
     scope: Scope,
     items: &[T],
-) -> Result<(), crate::StoreError> {
+) -> Result<(), StoreError> {
     if items.is_empty() {
         return Ok(());
     }
-    let sql = insert_sql::<T>(items.len(), 0);
-    bind_all(sqlx::query(&sql), scope, items)
+    let mut args = Args::default();
+    for item in items {
+        item.bind(&mut args, scope);
+    }
+    sqlx::query_with::<Any, AnyArguments<'_>>(&insert_sql::<T>(items.len(), 0), args.0)
         .execute(conn)
         .await?;
     Ok(())
 }
 
-/// Several tables' rows as one statement string: `(sql, binds)` built in two passes, since the
-/// query borrows its finished SQL.
-#[derive(Default)]
-pub(crate) struct Script {
-    sql: String,
-    offset: usize,
+/// A use case's writes known in advance: inserts into several tables, run by
+/// [`Store::write_script`](crate::Store::write_script) as ONE statement with globally numbered
+/// placeholders, so it is atomic on its own and costs one round trip. On SQLite that is the
+/// statements separated by `;` (sqlx binds `$N` across them) plus the writer's savepoint
+/// boundary; on PostgreSQL, whose protocol takes one statement at a time, the inserts are chained
+/// as data-modifying `WITH` clauses (foreign keys are checked at the end of the statement, when
+/// every row is in).
+pub struct Script {
+    backend: Backend,
+    inserts: Vec<String>,
+    args: Args,
 }
 
 impl Script {
-    /// Adds the insert of `items` (nothing when empty).
-    pub(crate) fn add<T: Rows>(&mut self, items: &[T]) {
+    /// An empty script for `backend`.
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            inserts: Vec::new(),
+            args: Args::default(),
+        }
+    }
+
+    /// Adds the insert of `items` for `scope` (nothing when empty).
+    pub(crate) fn insert<T: Rows>(&mut self, scope: Scope, items: &[T]) {
         if items.is_empty() {
             return;
         }
-        if !self.sql.is_empty() {
-            self.sql.push_str("; ");
+        self.inserts
+            .push(insert_sql::<T>(items.len(), self.args.0.len()));
+        for item in items {
+            item.bind(&mut self.args, scope);
         }
-        self.sql
-            .push_str(&insert_sql::<T>(items.len(), self.offset));
-        self.offset += items.len() * T::WIDTH;
     }
 
-    /// The statement string.
-    pub(crate) fn sql(&self) -> &str {
-        &self.sql
+    /// The statement text; on SQLite followed by `trailer`.
+    fn sql(&self, trailer: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => {
+                let mut sql = self.inserts.join("; ");
+                if !trailer.is_empty() {
+                    sql.push_str("; ");
+                    sql.push_str(trailer);
+                }
+                sql
+            }
+            Backend::Postgres => match self.inserts.split_last() {
+                None => String::new(),
+                Some((last, [])) => last.clone(),
+                Some((last, first)) => {
+                    let with: Vec<String> = first
+                        .iter()
+                        .enumerate()
+                        .map(|(i, insert)| format!("w{i} AS ({insert})"))
+                        .collect();
+                    format!("WITH {} {last}", with.join(", "))
+                }
+            },
+        }
+    }
+
+    /// Runs the script on `conn`, on SQLite followed by `trailer` (the writer's savepoint
+    /// boundary) in the same round trip.
+    pub(crate) async fn run(self, conn: &mut Conn, trailer: &str) -> Result<(), StoreError> {
+        if self.inserts.is_empty() && trailer.is_empty() {
+            return Ok(());
+        }
+        let sql = self.sql(trailer);
+        sqlx::query_with::<Any, AnyArguments<'_>>(&sql, self.args.0)
+            .execute(conn)
+            .await?;
+        Ok(())
     }
 }
 
@@ -113,8 +163,8 @@ mod tests {
         const TABLE: &'static str = "t";
         const COLUMNS: &'static str = "a, b";
         const WIDTH: usize = 3;
-        fn bind<'q>(&self, q: AnyQuery<'q>, _: Scope) -> AnyQuery<'q> {
-            q
+        fn bind(&self, a: &mut Args, scope: Scope) {
+            a.add(scope.account_id.to_string()).add("a").add(1_i64);
         }
     }
 
@@ -124,13 +174,25 @@ mod tests {
             insert_sql::<Pair>(2, 0),
             "INSERT INTO t (account_id, a, b) VALUES ($1, $2, $3), ($4, $5, $6)"
         );
-        let mut s = Script::default();
-        s.add(&[Pair]);
-        s.add::<Pair>(&[]);
-        s.add(&[Pair]);
+        let scope = Scope {
+            account_id: domain::ObjectId::new(),
+            test: true,
+        };
+        let mut s = Script::new(Backend::Sqlite);
+        s.insert(scope, &[Pair]);
+        s.insert::<Pair>(scope, &[]);
+        s.insert(scope, &[Pair]);
         assert_eq!(
-            s.sql(),
-            "INSERT INTO t (account_id, a, b) VALUES ($1, $2, $3); INSERT INTO t (account_id, a, b) VALUES ($4, $5, $6)"
+            s.sql("COMMIT"),
+            "INSERT INTO t (account_id, a, b) VALUES ($1, $2, $3); INSERT INTO t (account_id, a, b) VALUES ($4, $5, $6); COMMIT"
+        );
+        assert_eq!(s.args.0.len(), 6);
+        let mut pg = Script::new(Backend::Postgres);
+        pg.insert(scope, &[Pair]);
+        pg.insert(scope, &[Pair, Pair]);
+        assert_eq!(
+            pg.sql(""),
+            "WITH w0 AS (INSERT INTO t (account_id, a, b) VALUES ($1, $2, $3)) INSERT INTO t (account_id, a, b) VALUES ($4, $5, $6), ($7, $8, $9)"
         );
     }
 }

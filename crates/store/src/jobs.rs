@@ -10,7 +10,8 @@
 use domain::{ObjectId, Timestamp};
 use sqlx::Row;
 
-use crate::{Backend, Conn, Store, StoreError};
+use crate::insert::{insert_rows, Args, Rows};
+use crate::{Backend, Conn, Scope, Store, StoreError};
 
 /// A claimed job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,23 +23,56 @@ pub struct Job {
     pub attempts: i64,
 }
 
-/// Adds a job that may run from `run_at` on.
-pub async fn enqueue(
-    conn: &mut Conn,
-    kind: &str,
-    payload: &str,
-    run_at: Timestamp,
-) -> Result<ObjectId, StoreError> {
-    let now = Timestamp::now();
-    let id = ObjectId::at(now.millis());
-    sqlx::query("INSERT INTO jobs (id, kind, payload, created_ms, run_at_ms, attempts) VALUES ($1, $2, $3, $4, $5, 0)")
-        .bind(id.to_string())
-        .bind(kind)
-        .bind(payload)
-        .bind(now.millis())
-        .bind(run_at.millis())
-        .execute(conn)
-        .await?;
+/// A job to enqueue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub id: ObjectId,
+    pub kind: String,
+    pub payload: String,
+    pub created: Timestamp,
+    /// It may run from then on.
+    pub run_at: Timestamp,
+}
+
+impl NewJob {
+    /// A job of `kind` due now.
+    pub fn now(kind: &str, payload: String) -> Self {
+        let now = Timestamp::now();
+        Self {
+            id: ObjectId::at(now.millis()),
+            kind: kind.to_string(),
+            payload,
+            created: now,
+            run_at: now,
+        }
+    }
+}
+
+impl Rows for NewJob {
+    const TABLE: &'static str = "jobs";
+    const COLUMNS: &'static str = "id, kind, payload, created_ms, run_at_ms, attempts";
+    const SCOPED: bool = false;
+    const WIDTH: usize = 6;
+
+    fn bind(&self, a: &mut Args, _: Scope) {
+        a.add(self.id.to_string())
+            .add(self.kind.clone())
+            .add(self.payload.clone())
+            .add(self.created.millis())
+            .add(self.run_at.millis())
+            .add(0_i64);
+    }
+}
+
+/// Adds a job (inside the caller's transaction).
+pub async fn enqueue(conn: &mut Conn, job: NewJob) -> Result<ObjectId, StoreError> {
+    let id = job.id;
+    // Jobs belong to no account; the scope is not bound.
+    let unscoped = Scope {
+        account_id: id,
+        test: false,
+    };
+    insert_rows(conn, unscoped, &[job]).await?;
     Ok(id)
 }
 

@@ -24,6 +24,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use error::StoreError;
+pub use insert::Script;
 pub use page::{Page, PageRequest};
 pub use sqlx::AnyConnection as Conn;
 pub use writer::ConnFuture;
@@ -184,6 +185,18 @@ impl Store {
                 let value = f(&mut tx).await?;
                 tx.commit().await?;
                 Ok(value)
+            }
+        }
+    }
+
+    /// Runs a [`Script`] atomically and returns once it is durable: one statement, on SQLite
+    /// inside the group commit, on PostgreSQL on its own (a statement is its own transaction).
+    pub async fn write_script(&self, script: Script) -> Result<(), StoreError> {
+        match &self.writer {
+            Some(writer) => writer.write_script(script).await,
+            None => {
+                let mut conn = self.pool.acquire().await?;
+                script.run(&mut conn, "").await
             }
         }
     }

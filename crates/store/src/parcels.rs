@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::insert::AnyQuery;
+use crate::insert::Args;
 use crate::page::scoped;
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
@@ -137,21 +137,21 @@ impl crate::insert::Rows for Parcel {
     const COLUMNS: &'static str = COLUMNS;
     const WIDTH: usize = 14;
 
-    fn bind<'q>(&self, q: AnyQuery<'q>, scope: Scope) -> AnyQuery<'q> {
-        q.bind(scope.account_id.to_string())
-            .bind(self.id.to_string())
-            .bind(i64::from(self.test))
-            .bind(self.created.millis())
-            .bind(self.updated.millis())
-            .bind(self.length.to_string())
-            .bind(self.width.to_string())
-            .bind(self.height.to_string())
-            .bind(self.distance_unit.as_str())
-            .bind(self.weight.to_string())
-            .bind(self.mass_unit.as_str())
-            .bind(self.template.map(|t| t.token))
-            .bind(self.metadata.clone())
-            .bind(extra_to_json(&self.extra))
+    fn bind(&self, a: &mut Args, scope: Scope) {
+        a.add(scope.account_id.to_string())
+            .add(self.id.to_string())
+            .add(i64::from(self.test))
+            .add(self.created.millis())
+            .add(self.updated.millis())
+            .add(self.length.to_string())
+            .add(self.width.to_string())
+            .add(self.height.to_string())
+            .add(self.distance_unit.as_str())
+            .add(self.weight.to_string())
+            .add(self.mass_unit.as_str())
+            .add(self.template.map(|t| t.token))
+            .add(self.metadata.clone())
+            .add(extra_to_json(&self.extra));
     }
 }
 

@@ -7,7 +7,8 @@ use domain::{ObjectId, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::insert::{bind_all, insert_rows, AnyQuery, Rows, Script};
+use crate::insert::{insert_rows, Args, Rows, Script};
+use crate::jobs::NewJob;
 use crate::page::scoped;
 use crate::{Backend, Conn, Page, PageRequest, Scope, StoreError};
 
@@ -72,35 +73,16 @@ fn from_row(row: &AnyRow) -> Result<Shipment, StoreError> {
     })
 }
 
-/// Stores a new shipment with the addresses and parcels created with it and its rates: on
-/// SQLite as one statement string (one round trip), on PostgreSQL one statement per table.
-pub async fn insert_with_parts(
-    conn: &mut Conn,
-    backend: Backend,
-    scope: Scope,
-    new: &NewShipment<'_>,
-) -> Result<(), StoreError> {
-    let shipment = std::slice::from_ref(new.shipment);
-    match backend {
-        Backend::Sqlite => {
-            let mut script = Script::default();
-            script.add(new.addresses);
-            script.add(new.parcels);
-            script.add(shipment);
-            script.add(new.rates);
-            let q = bind_all(sqlx::query(script.sql()), scope, new.addresses);
-            let q = bind_all(q, scope, new.parcels);
-            let q = bind_all(q, scope, shipment);
-            bind_all(q, scope, new.rates).execute(conn).await?;
-        }
-        Backend::Postgres => {
-            insert_rows(&mut *conn, scope, new.addresses).await?;
-            insert_rows(&mut *conn, scope, new.parcels).await?;
-            insert_rows(&mut *conn, scope, shipment).await?;
-            insert_rows(conn, scope, new.rates).await?;
-        }
-    }
-    Ok(())
+/// The writes that create a shipment: the addresses and parcels given as objects, the
+/// shipment, its rates, and (for an `async` shipment) the job that will price it.
+pub fn creation_script(backend: Backend, scope: Scope, new: &NewShipment) -> Script {
+    let mut script = Script::new(backend);
+    script.insert(scope, new.addresses);
+    script.insert(scope, new.parcels);
+    script.insert(scope, std::slice::from_ref(new.shipment));
+    script.insert(scope, new.rates);
+    script.insert(scope, new.job.as_slice());
+    script
 }
 
 /// What creating a shipment stores.
@@ -112,6 +94,8 @@ pub struct NewShipment<'a> {
     pub shipment: &'a Shipment,
     /// Its rates (none for an `async` shipment).
     pub rates: &'a [Rate],
+    /// The job that prices an `async` shipment.
+    pub job: Option<NewJob>,
 }
 
 impl Rows for Shipment {
@@ -119,24 +103,24 @@ impl Rows for Shipment {
     const COLUMNS: &'static str = COLUMNS;
     const WIDTH: usize = 17;
 
-    fn bind<'q>(&self, q: AnyQuery<'q>, scope: Scope) -> AnyQuery<'q> {
-        q.bind(scope.account_id.to_string())
-            .bind(self.id.to_string())
-            .bind(i64::from(self.test))
-            .bind(self.created.millis())
-            .bind(self.updated.millis())
-            .bind(self.status.as_str())
-            .bind(self.purpose.as_str())
-            .bind(self.address_from.to_string())
-            .bind(self.address_to.to_string())
-            .bind(self.address_return.map(|a| a.to_string()))
-            .bind(ids_to_json(&self.parcels))
-            .bind(self.shipment_date.millis())
-            .bind(ids_to_json(&self.carrier_accounts))
-            .bind(self.customs_declaration.as_ref().map(|c| c.to_string()))
-            .bind(self.extra.to_string())
-            .bind(self.metadata.clone())
-            .bind(serde_json::to_string(&self.messages).expect("notes serialise"))
+    fn bind(&self, a: &mut Args, scope: Scope) {
+        a.add(scope.account_id.to_string())
+            .add(self.id.to_string())
+            .add(i64::from(self.test))
+            .add(self.created.millis())
+            .add(self.updated.millis())
+            .add(self.status.as_str())
+            .add(self.purpose.as_str())
+            .add(self.address_from.to_string())
+            .add(self.address_to.to_string())
+            .add(self.address_return.map(|a| a.to_string()))
+            .add(ids_to_json(&self.parcels))
+            .add(self.shipment_date.millis())
+            .add(ids_to_json(&self.carrier_accounts))
+            .add(self.customs_declaration.as_ref().map(|c| c.to_string()))
+            .add(self.extra.to_string())
+            .add(self.metadata.clone())
+            .add(serde_json::to_string(&self.messages).expect("notes serialise"));
     }
 }
 
@@ -145,14 +129,14 @@ impl Rows for Rate {
     const COLUMNS: &'static str = RATE_COLUMNS;
     const WIDTH: usize = 7;
 
-    fn bind<'q>(&self, q: AnyQuery<'q>, scope: Scope) -> AnyQuery<'q> {
-        q.bind(scope.account_id.to_string())
-            .bind(self.id.to_string())
-            .bind(i64::from(self.test))
-            .bind(self.shipment.to_string())
-            .bind(self.created.millis())
-            .bind(self.carrier_account.to_string())
-            .bind(serde_json::to_string(&self.details).expect("rates serialise"))
+    fn bind(&self, a: &mut Args, scope: Scope) {
+        a.add(scope.account_id.to_string())
+            .add(self.id.to_string())
+            .add(i64::from(self.test))
+            .add(self.shipment.to_string())
+            .add(self.created.millis())
+            .add(self.carrier_account.to_string())
+            .add(serde_json::to_string(&self.details).expect("rates serialise"));
     }
 }
 

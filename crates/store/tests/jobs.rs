@@ -41,7 +41,11 @@ async fn enqueue(store: &Store, payload: &str, run_at: Timestamp) -> domain::Obj
     let payload = payload.to_string();
     store
         .write(move |conn| {
-            Box::pin(async move { jobs::enqueue(conn, "test", &payload, run_at).await })
+            Box::pin(async move {
+                let mut job = jobs::NewJob::now("test", payload);
+                job.run_at = run_at;
+                jobs::enqueue(conn, job).await
+            })
         })
         .await
         .unwrap()
