@@ -127,15 +127,12 @@ impl Layer {
             secret_key: get("CONSIGN_SECRET_KEY"),
             exchange_rates: get("CONSIGN_EXCHANGE_RATES").map(PathBuf::from),
             rate_timeout_ms: parse_num("CONSIGN_RATE_TIMEOUT_MS")?,
-            run_jobs: get("CONSIGN_RUN_JOBS")
-                .map(|v| match v.trim().to_ascii_lowercase().as_str() {
-                    "true" | "1" | "yes" | "on" => Ok(true),
-                    "false" | "0" | "no" | "off" => Ok(false),
-                    _ => Err(anyhow::anyhow!(
-                        "CONSIGN_RUN_JOBS must be true or false, not {v:?}"
-                    )),
-                })
-                .transpose()?,
+            run_jobs: match get("CONSIGN_RUN_JOBS") {
+                None => None,
+                Some(v) => domain::text::parse_flag(&v).map_err(|()| {
+                    anyhow::anyhow!("CONSIGN_RUN_JOBS must be true or false, not {v:?}")
+                })?,
+            },
         })
     }
 

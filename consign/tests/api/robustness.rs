@@ -22,6 +22,11 @@ async fn nasty_inputs_get_4xx_never_5xx() {
         ("/addresses", "{\"country\": \"\\ud800\"}".into()),
         ("/addresses", "null".into()),
         ("/addresses", "\"just a string\"".into()),
+        ("/shipments", "{\"address_from\": [], \"address_to\": {}, \"parcels\": {}}".into()),
+        ("/shipments", "{\"address_from\": {\"country\": \"US\\u0000\"}, \"address_to\": \"\\u0000\", \"parcels\": [null]}".into()),
+        ("/shipments", "{\"parcels\": [1e400], \"extra\": {\"insurance\": {\"amount\": \"1e30\", \"currency\": \"USD\"}}}".into()),
+        ("/shipments", "{\"carrier_accounts\": {\"a\": 1}, \"async\": \"maybe\"}".into()),
+        ("/shipments", format!("{{\"parcels\": [{}]}}", vec!["\"0123456789abcdef0123456789abcdef\""; 500].join(","))),
     ];
     for (path, body) in raw_bodies {
         let res = app
@@ -87,5 +92,7 @@ async fn nasty_inputs_get_4xx_never_5xx() {
     let list: serde_json::Value = app.get("/addresses").await.json().await.unwrap();
     assert_eq!(list["count"], 0);
     let list: serde_json::Value = app.get("/parcels").await.json().await.unwrap();
+    assert_eq!(list["count"], 0);
+    let list: serde_json::Value = app.get("/shipments").await.json().await.unwrap();
     assert_eq!(list["count"], 0);
 }

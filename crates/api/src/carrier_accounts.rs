@@ -195,7 +195,7 @@ pub async fn list(
     };
     let with_levels = q
         .param("service_levels")
-        .is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"));
+        .is_some_and(|v| domain::text::parse_flag(v) == Ok(Some(true)));
     let page = carrier_accounts::list(&state.services, &who, filter, q.page).await?;
     let mut levels = Vec::new();
     if with_levels {

@@ -46,7 +46,8 @@ pub fn opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::
     d.deserialize_option(V)
 }
 
-/// An optional boolean that also takes `"true"`, `"True"`, `"1"`, `"yes"` (and their opposites).
+/// An optional boolean that also takes the words of [`domain::text::parse_flag`] (`"True"`,
+/// `"1"`, `"yes"`, …) and `"null"`.
 pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
     struct V;
     impl<'de> Visitor<'de> for V {
@@ -58,12 +59,11 @@ pub fn opt_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
             Ok(Some(v))
         }
         fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-            match v.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => Ok(Some(true)),
-                "false" | "0" | "no" | "off" => Ok(Some(false)),
-                "" | "null" | "none" => Ok(None),
-                _ => Err(E::custom(format!("\"{v}\" is not a valid boolean"))),
+            if matches!(v.trim().to_ascii_lowercase().as_str(), "null" | "none") {
+                return Ok(None);
             }
+            domain::text::parse_flag(v)
+                .map_err(|()| E::custom(format!("\"{v}\" is not a valid boolean")))
         }
         fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
             match v {

@@ -118,11 +118,9 @@ impl<'a> Reader<'a, '_> {
         match self.obj.get(key)? {
             Value::Null => None,
             Value::Bool(b) => Some(*b),
-            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => Some(true),
-                "false" | "0" | "no" => Some(false),
-                "" => None,
-                _ => {
+            Value::String(s) => match crate::text::parse_flag(s) {
+                Ok(flag) => flag,
+                Err(()) => {
                     self.errors
                         .add(self.path(key), format!("\"{s}\" is not a valid boolean."));
                     None

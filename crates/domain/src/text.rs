@@ -16,9 +16,35 @@ pub fn check_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize
     }
 }
 
+/// Reads a yes/no word the way forms, CSV price lists and older clients write it: `true`/`false`,
+/// `1`/`0`, `yes`/`no`, `y`/`n`, `on`/`off`, in any case. `Ok(None)` for an empty value (not
+/// given); `Err(())` for any other word. The one reading of such words everywhere.
+#[allow(clippy::result_unit_err)]
+pub fn parse_flag(raw: &str) -> Result<Option<bool>, ()> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "" => Ok(None),
+        "true" | "1" | "yes" | "y" | "on" => Ok(Some(true)),
+        "false" | "0" | "no" | "n" | "off" => Ok(Some(false)),
+        _ => Err(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flags_read_the_usual_words_and_nothing_else() {
+        for yes in ["true", "True", "1", "yes", "Y", "on"] {
+            assert_eq!(parse_flag(yes), Ok(Some(true)), "{yes}");
+        }
+        for no in ["false", "FALSE", "0", "no", "n", "off"] {
+            assert_eq!(parse_flag(no), Ok(Some(false)), "{no}");
+        }
+        assert_eq!(parse_flag("  "), Ok(None));
+        assert_eq!(parse_flag("maybe"), Err(()));
+        assert_eq!(parse_flag("2"), Err(()));
+    }
 
     #[test]
     fn flags_length_and_control_characters() {

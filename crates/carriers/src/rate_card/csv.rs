@@ -38,12 +38,9 @@ fn opt(cell: &str) -> Option<Num> {
 }
 
 fn yes_no(cell: &str, default: bool) -> Result<bool, String> {
-    match cell.to_ascii_lowercase().as_str() {
-        "" => Ok(default),
-        "yes" | "y" | "true" | "1" => Ok(true),
-        "no" | "n" | "false" | "0" => Ok(false),
-        other => Err(format!("\"{other}\" is not yes or no")),
-    }
+    domain::text::parse_flag(cell)
+        .map(|flag| flag.unwrap_or(default))
+        .map_err(|()| format!("\"{cell}\" is not yes or no"))
 }
 
 fn parse_place(cell: &str) -> PlaceDoc {
