@@ -252,5 +252,17 @@ mod tests {
             "typos in the file are refused"
         );
         assert!(Layer::from_env(|k| (k == "CONSIGN_BODY_LIMIT").then(|| "big".into())).is_err());
+        let err = Layer {
+            rate_timeout_ms: Some(0),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(err.to_string().contains("rate_timeout_ms"));
+        let err =
+            Layer::from_env(|k| (k == "CONSIGN_RUN_JOBS").then(|| "sometimes".into())).unwrap_err();
+        assert!(err.to_string().contains("CONSIGN_RUN_JOBS"));
+        let off = Layer::from_env(|k| (k == "CONSIGN_RUN_JOBS").then(|| "off".into())).unwrap();
+        assert!(!off.resolve().unwrap().run_jobs);
     }
 }

@@ -120,14 +120,23 @@ pub async fn start_server(
     data_dir: &std::path::Path,
     run_jobs: bool,
 ) -> (String, Services) {
-    let config = Layer {
-        listen: Some("127.0.0.1:0".into()),
-        data_dir: Some(data_dir.to_path_buf()),
+    start_configured(Layer {
         database_url: Some(database_url.to_string()),
-        db_max_connections: Some(4),
+        data_dir: Some(data_dir.to_path_buf()),
         run_jobs: Some(run_jobs),
         ..Default::default()
+    })
+    .await
+}
+
+/// Starts a server with `settings` (plus a random port and a small pool).
+pub async fn start_configured(settings: Layer) -> (String, Services) {
+    let config = Layer {
+        listen: Some("127.0.0.1:0".into()),
+        db_max_connections: Some(4),
+        ..Default::default()
     }
+    .overlay(settings)
     .resolve()
     .unwrap();
     let app = Application::build(config)

@@ -667,3 +667,93 @@ async fn shipments_are_private_and_listed_by_creation_date() {
     .await;
     assert!(err["detail"].as_str().unwrap().contains("90 days"), "{err}");
 }
+
+#[tokio::test]
+async fn an_operator_exchange_rate_table_adds_currencies() {
+    // A Chilean courier (CLP, which the bundled ECB table does not quote) and an operator's
+    // table in the ECB format with a CLP column: 1 EUR = 1.05 USD = 985.4 CLP.
+    let app = spawn_app().await;
+    let table = app.data_dir.join("rates.csv");
+    std::fs::write(&table, "Date, USD, CLP,\n21 November 2026, 1.05, 985.4,\n").unwrap();
+    let (base, _) = crate::helpers::start_configured(consign::config::Layer {
+        database_url: Some(app.database_url.clone()),
+        data_dir: Some(app.data_dir.clone()),
+        exchange_rates: Some(table),
+        ..Default::default()
+    })
+    .await;
+    let on = |path: &str| format!("{base}{path}");
+    let auth = format!("ShippoToken {}", app.token);
+    let post = |path: &str, body: Value| {
+        app.client
+            .post(on(path))
+            .header("Authorization", &auth)
+            .json(&body)
+            .send()
+    };
+    let account = expect(
+        post(
+            "/carrier_accounts",
+            json!({"carrier": "ratecard", "account_id": "courier-cl"}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = account["object_id"].as_str().unwrap();
+    let res = app
+        .client
+        .put(on(&format!("/carrier_accounts/{id}/rate_card")))
+        .header("Authorization", &auth)
+        .header("content-type", "text/csv")
+        .body(include_str!(
+            "../../../crates/carriers/tests/fixtures/courier-cl.csv"
+        ))
+        .send()
+        .await
+        .unwrap();
+    expect(res, StatusCode::OK).await;
+    let santiago = |name: &str, street: &str| json!({"name": name, "street1": street, "city": "Santiago", "state": "RM", "zip": "8320000", "country": "CL"});
+    let s = expect(
+        post(
+            "/shipments",
+            json!({"address_from": santiago("Tienda", "Av. Libertador 1000"), "address_to": santiago("Ana", "Calle Merced 50"),
+                   "parcels": [box_cm("20", "10", "10", "1")], "carrier_accounts": [id]}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    // Normal, zone RM, 1 kg: 2990 + fuel 7.5 % (224.25) = 3214.25 → 3214 CLP (no minor unit).
+    let normal = rate(&s, "normal");
+    assert_eq!(
+        (normal["amount"].as_str(), normal["currency"].as_str()),
+        (Some("3214"), Some("CLP"))
+    );
+    assert_eq!(normal["amount_local"], "3214");
+    // In dollars through the operator's table: 3214 / 985.4 × 1.05 = 3.4247… → 3.42 USD.
+    let sid = s["object_id"].as_str().unwrap();
+    let res = app
+        .client
+        .get(on(&format!("/shipments/{sid}/rates/USD")))
+        .header("Authorization", &auth)
+        .send()
+        .await
+        .unwrap();
+    let usd = expect(res, StatusCode::OK).await;
+    let normal = usd["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["servicelevel"]["token"] == "normal")
+        .unwrap();
+    assert_eq!(
+        (
+            normal["amount_local"].as_str(),
+            normal["currency_local"].as_str()
+        ),
+        (Some("3.42"), Some("USD"))
+    );
+}

@@ -109,32 +109,16 @@ pub(crate) async fn price(
         .iter()
         .map(|a| with_insurance(s, &base, parts.extra, &a.currency, &mut messages))
         .collect();
-    let answers = join_all(
-        asked
-            .iter()
-            .zip(&specs)
-            .map(|(a, spec)| tokio::time::timeout(s.rate_timeout, a.carrier.rates(spec))),
-    )
-    .await;
+    let carriers: Vec<&dyn Carrier> = asked.iter().map(|a| a.carrier.as_ref()).collect();
+    let answers = ask_all(&carriers, &specs, s.rate_timeout).await;
     let now = Timestamp::now();
     let mut rates = Vec::new();
     for (a, answer) in asked.iter().zip(answers) {
         let provider = a.carrier.provider().to_string();
-        let result: RateResult = match answer {
-            Ok(Ok(result)) => result,
-            Ok(Err(e)) => {
-                messages.push(note(&provider, "carrier_error", e.to_string()));
-                continue;
-            }
-            Err(_) => {
-                messages.push(note(
-                    &provider,
-                    "carrier_timeout",
-                    format!(
-                        "{provider} did not answer within {} ms; its rates are missing.",
-                        s.rate_timeout.as_millis()
-                    ),
-                ));
+        let result = match answer {
+            Ok(result) => result,
+            Err(failure) => {
+                messages.push(failure);
                 continue;
             }
         };
@@ -196,6 +180,36 @@ pub(crate) async fn price(
         ));
     }
     Ok(Priced { rates, messages })
+}
+
+/// Asks every carrier at once, each with its own spec and at most `timeout`: a carrier that
+/// fails or is late becomes a message, and the others' answers are kept.
+async fn ask_all(
+    carriers: &[&dyn Carrier],
+    specs: &[ShipmentSpec],
+    timeout: Duration,
+) -> Vec<Result<RateResult, Note>> {
+    join_all(
+        carriers
+            .iter()
+            .zip(specs)
+            .map(|(carrier, spec)| async move {
+                let provider = carrier.provider();
+                match tokio::time::timeout(timeout, carrier.rates(spec)).await {
+                    Ok(Ok(result)) => Ok(result),
+                    Ok(Err(e)) => Err(note(provider, "carrier_error", e.to_string())),
+                    Err(_) => Err(note(
+                        provider,
+                        "carrier_timeout",
+                        format!(
+                            "{provider} did not answer within {} ms; its rates are missing.",
+                            timeout.as_millis()
+                        ),
+                    )),
+                }
+            }),
+    )
+    .await
 }
 
 /// The carrier accounts to ask: those the shipment names, or every active one usable in this
@@ -418,5 +432,100 @@ fn mark_attributes(rates: &mut [Rate]) {
     );
     for (i, m) in comparable.into_iter().zip(marks) {
         rates[i].details.attributes = m;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use carriers::{CarrierError, CarrierMeta, RateFuture};
+
+    use super::*;
+
+    /// A remote carrier that answers after `delay`, or fails.
+    struct Remote {
+        delay: Duration,
+        fails: bool,
+    }
+
+    impl Carrier for Remote {
+        fn meta(&self) -> &CarrierMeta {
+            test_carrier::meta()
+        }
+        fn provider(&self) -> &str {
+            if self.fails {
+                "Broken"
+            } else {
+                "Slow"
+            }
+        }
+        fn rates<'a>(&'a self, shipment: &'a ShipmentSpec) -> RateFuture<'a> {
+            Box::pin(async move {
+                tokio::time::sleep(self.delay).await;
+                if self.fails {
+                    Err(CarrierError("503 from the carrier's API".into()))
+                } else {
+                    TestCarrier.rates(shipment).await
+                }
+            })
+        }
+    }
+
+    fn spec() -> ShipmentSpec {
+        let us = |zip: &str, state: &str| Location {
+            country: "US".into(),
+            state: state.into(),
+            zip: zip.into(),
+            residential: false,
+        };
+        ShipmentSpec {
+            from: us("94117", "CA"),
+            to: us("10001", "NY"),
+            parcels: vec![ParcelSpec {
+                length: 10.into(),
+                width: 8.into(),
+                height: 4.into(),
+                distance_unit: domain::units::DistanceUnit::In,
+                weight: 2.into(),
+                mass_unit: domain::units::MassUnit::Lb,
+            }],
+            options: Options::default(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_or_failing_carrier_is_a_message_and_the_others_still_answer() {
+        let fast = TestCarrier;
+        let slow = Remote {
+            delay: Duration::from_secs(30),
+            fails: false,
+        };
+        let broken = Remote {
+            delay: Duration::from_millis(5),
+            fails: true,
+        };
+        let carriers: Vec<&dyn Carrier> = vec![&fast, &slow, &broken];
+        let specs = vec![spec(); 3];
+        let started = tokio::time::Instant::now();
+        let answers = ask_all(&carriers, &specs, Duration::from_secs(10)).await;
+        assert!(
+            started.elapsed() < Duration::from_secs(11),
+            "the slow carrier is not waited for"
+        );
+        assert_eq!(answers[0].as_ref().unwrap().quotes.len(), 3);
+        let late = answers[1].as_ref().unwrap_err();
+        assert_eq!(
+            (late.source.as_str(), late.code.as_str()),
+            ("Slow", "carrier_timeout")
+        );
+        assert!(late.text.contains("10000 ms"), "{}", late.text);
+        let failed = answers[2].as_ref().unwrap_err();
+        assert_eq!(
+            (
+                failed.source.as_str(),
+                failed.code.as_str(),
+                failed.text.as_str()
+            ),
+            ("Broken", "carrier_error", "503 from the carrier's API")
+        );
     }
 }
