@@ -354,10 +354,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     match demo {
         Some((account, token)) => {
             writeln!(out, "\nCreated the demo account {:?} with a test API token (shown once):\n\n  {token}\n", account.name)?;
-            writeln!(out, "Try it:\n")?;
             writeln!(
                 out,
-                "  curl -s {base}/addresses -H \"Authorization: ShippoToken {token}\" -d name=\"Shawn Ippotle\" -d street1=\"215 Clayton St.\" -d city=\"San Francisco\" -d state=CA -d zip=94117 -d country=US\n"
+                "Try it (a shipment, priced by the demo courier and the shippo test carrier):\n"
+            )?;
+            writeln!(
+                out,
+                "  curl -s {base}/shipments -H \"Authorization: ShippoToken {token}\" -H \"Content-Type: application/json\" -d '{DEMO_SHIPMENT}'\n"
             )?;
         }
         None => writeln!(
@@ -370,6 +373,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .await
         .context("server error")
 }
+
+/// The request the first-start banner suggests: the seed's example shipment.
+pub const DEMO_SHIPMENT: &str = r#"{"address_from":{"name":"Mrs Hippo","street1":"1092 Indian Summer Ct","city":"San Jose","state":"CA","zip":"95122","country":"US"},"address_to":{"name":"Mr Hippo","street1":"965 Mission St","city":"San Francisco","state":"CA","zip":"94103","country":"US"},"parcels":[{"length":"10","width":"15","height":"10","distance_unit":"in","weight":"1","mass_unit":"lb"}]}"#;
 
 fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -213,3 +213,65 @@ async fn rate_cards_upload_and_download_from_the_command_line() {
     );
     assert!(!ok && stderr.contains("row 3 (price)"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_first_start_prints_a_request_that_gets_rates() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("consign-serve-{}", domain::ObjectId::new()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_consign"))
+        .arg("serve")
+        .env_remove("DATABASE_URL")
+        .env_remove("CONSIGN_DATABASE_URL")
+        .env("CONSIGN_DATA_DIR", &dir)
+        .env("CONSIGN_LISTEN", "127.0.0.1:0")
+        .env("CONSIGN_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("consign serve starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let curl = loop {
+        let line = lines.next().expect("the banner has a curl line").unwrap();
+        if line.trim_start().starts_with("curl ") {
+            break line;
+        }
+    };
+    // Run what was printed: URL, token and body exactly as shown.
+    let url = curl.split_whitespace().nth(2).unwrap().to_string();
+    let token = curl
+        .split("ShippoToken ")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let body = curl
+        .split("-d '")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('\'')
+        .to_string();
+    let res = reqwest::Client::new()
+        .post(&url)
+        .header("Authorization", format!("ShippoToken {token}"))
+        .header("Content-Type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let shipment = expect(res, StatusCode::CREATED).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let providers: std::collections::BTreeSet<&str> = shipment["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["provider"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        providers.into_iter().collect::<Vec<_>>(),
+        ["Consign Demo Courier", "USPS"],
+        "{shipment}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
