@@ -180,9 +180,11 @@ impl Layer {
             database_url,
             public_url: self.public_url.map(|u| u.trim_end_matches('/').to_string()),
             body_limit,
-            db_max_connections: self
-                .db_max_connections
-                .unwrap_or(if is_sqlite { 8 } else { 16 }),
+            db_max_connections: self.db_max_connections.unwrap_or(if is_sqlite {
+                8
+            } else {
+                default_pg_connections()
+            }),
             log: self.log.unwrap_or_else(|| "info".into()),
             secret_key: self.secret_key.filter(|k| !k.trim().is_empty()),
             exchange_rates: self.exchange_rates,
@@ -190,6 +192,14 @@ impl Layer {
             run_jobs: self.run_jobs.unwrap_or(true),
         })
     }
+}
+
+/// PostgreSQL pool size when unset: 4 per CPU core, from 8 to 64. A pool much larger than the
+/// cores that serve it only queues inside PostgreSQL (on 2 cores, 16 connections had a worse
+/// p99 than 8 for the same throughput).
+fn default_pg_connections() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    (4 * cores).clamp(8, 64)
 }
 
 #[cfg(test)]
@@ -224,7 +234,7 @@ mod tests {
         assert_eq!(c.listen.port(), 9100);
         assert_eq!(c.log, "warn");
         assert_eq!(c.data_dir, PathBuf::from("/srv/consign"));
-        assert_eq!(c.db_max_connections, 16);
+        assert_eq!(c.db_max_connections, default_pg_connections());
         assert!(
             !format!("{c:?}").contains("pw"),
             "Debug must redact the password"
