@@ -593,6 +593,18 @@ async fn bad_shipments_are_refused_with_every_field_named() {
     )
     .await;
     assert_eq!(err["parcels"][0], "At least one parcel is required.");
+    let huge = json!({"address_from": lisboa(), "address_to": porto(), "parcels": [box_cm("10", "10", "10", "1")],
+                      "extra": {"notes": "x".repeat(40_000)}, "customs_declaration": {"items": ["y".repeat(40_000)]}});
+    let err = expect(
+        app.post_json("/shipments", &huge).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        err["extra"][0].as_str().unwrap().contains("32768 bytes"),
+        "{err}"
+    );
+    assert!(err["fields"].get("customs_declaration").is_some(), "{err}");
     // Nothing of a refused shipment was stored.
     let listed = expect(app.get("/addresses").await, StatusCode::OK).await;
     assert_eq!(listed["count"], 0);

@@ -41,6 +41,9 @@ pub async fn run_worker(s: Services) {
 
 /// Claims and runs one batch of due jobs; returns how many were claimed.
 pub async fn run_due(s: &Services) -> Result<usize, ServiceError> {
+    if !jobs::any_due(&mut *s.store.conn().await?).await? {
+        return Ok(0);
+    }
     let claimed = jobs::claim(&s.store, BATCH, LEASE.as_millis() as i64).await?;
     let n = claimed.len();
     futures_util::future::join_all(claimed.iter().map(|job| run_one(s, job))).await;

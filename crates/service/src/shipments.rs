@@ -102,6 +102,7 @@ pub async fn create(
     let mut conn = s.store.lazy_conn();
 
     let extra_value = extra_with_legacy_fields(&input, &mut errors);
+    check_stored_json(&mut errors, "extra", &extra_value);
     let extra = match parse_shipment_extra(Some(&extra_value)) {
         Ok(x) => Some(x),
         Err(e) => {
@@ -159,7 +160,11 @@ pub async fn create(
     let customs_declaration = match input.customs_declaration {
         None | Some(Value::Null) => None,
         Some(Value::String(id)) if id.trim().is_empty() => None,
-        Some(Value::Object(o)) => Some(Value::Object(o)),
+        Some(Value::Object(o)) => {
+            let declaration = Value::Object(o);
+            check_stored_json(&mut errors, "customs_declaration", &declaration);
+            Some(declaration)
+        }
         Some(Value::String(id)) => {
             // Customs declarations become their own resource with labels; until then none exist.
             errors.add(
@@ -318,6 +323,18 @@ pub async fn create(
         parcels: parcel_values,
         rates,
     })
+}
+
+/// Largest JSON object stored as sent (`extra`, `customs_declaration`), serialised.
+pub const STORED_JSON_MAX: usize = 32 * 1024;
+
+fn check_stored_json(errors: &mut FieldErrors, field: &str, value: &Value) {
+    if value.to_string().len() > STORED_JSON_MAX {
+        errors.add(
+            field,
+            format!("Must be at most {STORED_JSON_MAX} bytes of JSON."),
+        );
+    }
 }
 
 /// `extra` with the seed's top-level `insurance_amount`/`insurance_currency` and

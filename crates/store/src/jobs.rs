@@ -76,6 +76,19 @@ pub async fn enqueue(conn: &mut Conn, job: NewJob) -> Result<ObjectId, StoreErro
     Ok(id)
 }
 
+/// Whether any job is due: a read, so an idle worker never takes the write lock.
+pub async fn any_due(conn: &mut Conn) -> Result<bool, StoreError> {
+    let now = Timestamp::now().millis();
+    Ok(sqlx::query(
+        "SELECT id FROM jobs WHERE done_ms IS NULL AND run_at_ms <= $1 \
+         AND (locked_until_ms IS NULL OR locked_until_ms < $1) LIMIT 1",
+    )
+    .bind(now)
+    .fetch_optional(conn)
+    .await?
+    .is_some())
+}
+
 /// Claims up to `limit` due jobs for `lease_ms` milliseconds.
 pub async fn claim(store: &Store, limit: i64, lease_ms: i64) -> Result<Vec<Job>, StoreError> {
     let lock = match store.backend() {
