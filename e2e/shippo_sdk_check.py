@@ -199,6 +199,24 @@ check({shipment.object_id, abroad.object_id, queued.object_id} <= {s.object_id f
 test_rates = sdk.shipments.create(components.ShipmentCreateRequest(address_from=components.AddressCreateRequest(name="A", street1="215 Clayton St.", city="San Francisco", state="CA", zip="94117", country="US"), address_to=new_york, parcels=[components.ParcelCreateRequest(length="10", width="8", height="4", distance_unit=components.DistanceUnitEnum.IN, weight="2.5", mass_unit=components.WeightUnitEnum.LB)]))
 check(any(r.servicelevel.token == "usps_priority" and r.amount == "11.00" for r in test_rates.rates), "a test token gets the shippo test carrier's rates with no configuration")
 
+# Customs: items, declarations (items sent as objects, answered as ids), and a shipment that
+# carries one.
+shirt = components.CustomsItemCreateRequest(description="T-Shirt", quantity=2, net_weight="400", mass_unit=components.WeightUnitEnum.G, value_amount="20", value_currency="USD", origin_country="US", tariff_number="6109.10")
+item = sdk.customs_items.create(shirt)
+check(item.quantity == 2 and item.mass_unit == components.WeightUnitEnum.G and item.object_state.value == "VALID", "customs_items.create returns the item")
+check(sdk.customs_items.get(item.object_id).description == "T-Shirt", "customs_items.get returns it")
+check(item.object_id in {i.object_id for i in sdk.customs_items.list().results}, "customs_items.list holds it")
+declaration = sdk.customs_declarations.create(components.CustomsDeclarationCreateRequest(
+    certify=True, certify_signer="Shawn Ippotle", contents_type=components.CustomsDeclarationContentsTypeEnum.MERCHANDISE,
+    non_delivery_option=components.CustomsDeclarationNonDeliveryOptionEnum.RETURN, items=[shirt],
+    incoterm=components.CustomsDeclarationIncotermEnum.DDU, eel_pfc=components.CustomsDeclarationEelPfcEnum.NOEEI_30_37_A))
+check(len(declaration.items) == 1 and len(declaration.items[0]) == 32, "customs_declarations.create answers its items as ids")
+check(sdk.customs_declarations.get(declaration.object_id).certify_signer == "Shawn Ippotle", "customs_declarations.get returns it")
+check(declaration.object_id in {d.object_id for d in sdk.customs_declarations.list().results}, "customs_declarations.list holds it")
+berlin = components.AddressCreateRequest(name="Max Mustermann", street1="Unter den Linden 1", city="Berlin", zip="10117", country="DE")
+abroad = sdk.shipments.create(components.ShipmentCreateRequest(address_from=components.AddressCreateRequest(name="A", street1="215 Clayton St.", city="San Francisco", state="CA", zip="94117", country="US"), address_to=berlin, parcels=[components.ParcelCreateRequest(length="10", width="8", height="4", distance_unit=components.DistanceUnitEnum.IN, weight="2", mass_unit=components.WeightUnitEnum.LB)], customs_declaration=declaration.object_id))
+check(abroad.customs_declaration is not None and abroad.customs_declaration.object_id == declaration.object_id, "a shipment carries its customs declaration as an object")
+
 # Auth: a wrong token is a 401 the SDK reports.
 try:
     shippo.Shippo(api_key_header="shippo_test_" + "0" * 40, server_url=URL).addresses.list()

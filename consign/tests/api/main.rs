@@ -7,6 +7,7 @@ mod auth;
 mod carrier_accounts;
 mod cli;
 mod conventions;
+mod customs;
 mod health;
 mod helpers;
 mod parcels;

@@ -7,6 +7,7 @@ pub mod addresses;
 pub mod auth;
 pub mod carrier_accounts;
 pub mod carriers;
+pub mod customs;
 pub mod error;
 pub mod extract;
 mod health;
@@ -78,6 +79,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(parcel_templates::router())
         .merge(carrier_accounts::router())
         .merge(carriers::router())
+        .merge(customs::router())
         .merge(shipments::router())
         .merge(rates::router())
         .fallback(not_found)

@@ -8,8 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    addresses, carrier_accounts, carriers, error, health, parcel_templates, parcels, rates,
-    shipments, AppState,
+    addresses, carrier_accounts, carriers, customs, error, health, parcel_templates, parcels,
+    rates, shipments, AppState,
 };
 
 #[derive(OpenApi)]
@@ -23,12 +23,14 @@ use crate::{
         carrier_accounts::create, carrier_accounts::retrieve, carrier_accounts::update, carrier_accounts::list,
         carrier_accounts::upload_card, carrier_accounts::download_card,
         carriers::list, carriers::retrieve,
+        customs::create_item, customs::retrieve_item, customs::list_items,
+        customs::create_declaration, customs::retrieve_declaration, customs::list_declarations,
         shipments::create, shipments::retrieve, shipments::list,
         rates::retrieve, rates::list, rates::list_in_currency,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth),
-    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Shipments"), (name = "Rates"), (name = "Health"))
+    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Customs"), (name = "Shipments"), (name = "Rates"), (name = "Health"))
 )]
 struct ApiDoc;
 

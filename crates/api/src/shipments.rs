@@ -19,6 +19,7 @@ use utoipa::ToSchema;
 
 use crate::addresses::{AddressCreateRequest, AddressResponse};
 use crate::auth::Auth;
+use crate::customs::{declaration_ref, CustomsDeclarationResponse};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{nested, Body, Id};
 use crate::lenient;
@@ -54,7 +55,7 @@ pub struct ShipmentCreateRequest {
     /// Seed (2014) API: a single parcel.
     #[schema(value_type = Option<Object>)]
     pub parcel: Option<Value>,
-    /// A customs declaration object.
+    /// A customs declaration object (with its items as objects or ids), or the `object_id` of one.
     #[schema(value_type = Option<Object>)]
     pub customs_declaration: Option<Value>,
     /// Shipment extras (seed 002 "Shipment Extras").
@@ -186,7 +187,7 @@ impl TryFrom<ShipmentCreateRequest> for ShipmentInput {
             address_to: address_ref("address_to", r.address_to)?,
             address_return: address_ref("address_return", r.address_return)?,
             parcels: parcel_refs(r.parcels, r.parcel)?,
-            customs_declaration: r.customs_declaration,
+            customs_declaration: declaration_ref("customs_declaration", r.customs_declaration)?,
             extra: r.extra,
             carrier_accounts: carrier_account_ids(r.carrier_accounts)?,
             shipment_date: r.shipment_date.or(r.submission_date),
@@ -218,8 +219,7 @@ pub struct ShipmentResponse {
     pub parcels: Vec<ParcelResponse>,
     pub shipment_date: String,
     pub carrier_accounts: Vec<String>,
-    #[schema(value_type = Option<Object>)]
-    pub customs_declaration: Option<Value>,
+    pub customs_declaration: Option<CustomsDeclarationResponse>,
     #[schema(value_type = Object)]
     pub extra: Value,
     pub metadata: String,
@@ -249,8 +249,8 @@ pub struct LegacyShipmentResponse {
     pub insurance_currency: String,
     #[schema(value_type = Object)]
     pub extra: Value,
-    #[schema(value_type = Option<Object>)]
-    pub customs_declaration: Option<Value>,
+    /// The declaration's id.
+    pub customs_declaration: Option<String>,
     pub reference_1: String,
     pub reference_2: String,
     pub rates_url: String,
@@ -307,7 +307,9 @@ impl ShipmentBody {
                     .collect(),
                 shipment_date: s.shipment_date.to_string(),
                 carrier_accounts,
-                customs_declaration: s.customs_declaration,
+                customs_declaration: v
+                    .customs_declaration
+                    .map(|d| CustomsDeclarationResponse::new(d, owner)),
                 extra: s.extra,
                 metadata: s.metadata,
                 messages,
@@ -341,7 +343,7 @@ impl ShipmentBody {
                 reference_1: extra_text(&s.extra, &["reference_1"]),
                 reference_2: extra_text(&s.extra, &["reference_2"]),
                 extra: s.extra,
-                customs_declaration: s.customs_declaration,
+                customs_declaration: s.customs_declaration.map(|d| d.to_string()),
                 rates_url: format!("{base}/shipments/{}/rates/", s.id),
                 rates_list: v
                     .rates

@@ -23,6 +23,7 @@ macro_rules! wire_enum {
 pub mod account;
 pub mod address;
 pub mod address_meta;
+pub mod customs;
 pub mod error;
 pub mod fx;
 pub mod id;

@@ -53,9 +53,8 @@ pub struct Shipment {
     pub shipment_date: Timestamp,
     /// The carrier accounts asked for; empty = every active one.
     pub carrier_accounts: Vec<ObjectId>,
-    /// The customs declaration as sent (a JSON object), until customs declarations are their own
-    /// resource.
-    pub customs_declaration: Option<Value>,
+    /// Its customs declaration (international shipments).
+    pub customs_declaration: Option<ObjectId>,
     /// The `extra` object as sent, after [`crate::shipment_extra::parse_shipment_extra`]
     /// accepted it.
     pub extra: Value,

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod addresses;
 pub mod carrier_accounts;
 pub mod crypto;
+pub mod customs;
 mod error;
 pub mod jobs;
 pub mod parcels;

@@ -6,6 +6,7 @@
 //! and records the rates and SUCCESS in one more.
 
 use domain::address::{Address, AddressInput, Purpose};
+use domain::customs::{CustomsDeclaration, CustomsItem};
 use domain::error::FieldErrors;
 use domain::money::parse_currency;
 use domain::parcel::{Parcel, ParcelInput};
@@ -21,6 +22,7 @@ use store::{
     addresses as address_repo, parcels as parcel_repo, Conn, LazyConn, Page, PageRequest, Scope,
 };
 
+use crate::customs::{self, DeclarationRef};
 use crate::rating::{self, Parts};
 use crate::{addresses, parcels, scope, Principal, ServiceError, Services};
 
@@ -51,8 +53,8 @@ pub struct ShipmentInput {
     pub address_return: Option<AddressRef>,
     /// `parcels`, or the seed's single `parcel`.
     pub parcels: Vec<ParcelRef>,
-    /// An object, or the id of a customs declaration.
-    pub customs_declaration: Option<Value>,
+    /// A customs declaration by id or as a new object.
+    pub customs_declaration: Option<DeclarationRef>,
     pub extra: Option<Value>,
     pub carrier_accounts: Vec<String>,
     /// `shipment_date`, or the seed's `submission_date`.
@@ -81,6 +83,7 @@ pub struct ShipmentView {
     pub address_to: Address,
     pub address_return: Option<Address>,
     pub parcels: Vec<Parcel>,
+    pub customs_declaration: Option<CustomsDeclaration>,
     pub rates: Vec<Rate>,
 }
 
@@ -143,7 +146,6 @@ pub async fn create(
     let parcels = resolve_parcels(who, &mut conn, input.parcels, &mut errors).await?;
     let carrier_accounts =
         check_carrier_accounts(s, &mut conn, scope, &input.carrier_accounts, &mut errors).await?;
-    drop(conn);
 
     let shipment_date = match input.shipment_date.as_deref().map(str::trim) {
         None | Some("") => Timestamp::now(),
@@ -157,32 +159,9 @@ pub async fn create(
     };
     let metadata = input.metadata.unwrap_or_default().trim().to_string();
     check_text(&mut errors, "metadata", &metadata, 100);
-    let customs_declaration = match input.customs_declaration {
-        None | Some(Value::Null) => None,
-        Some(Value::String(id)) if id.trim().is_empty() => None,
-        Some(Value::Object(o)) => {
-            let declaration = Value::Object(o);
-            check_stored_json(&mut errors, "customs_declaration", &declaration);
-            Some(declaration)
-        }
-        Some(Value::String(id)) => {
-            // Customs declarations become their own resource with labels; until then none exist.
-            errors.add(
-                "customs_declaration",
-                format!(
-                    "No customs declaration with id \"{id}\"; send the declaration as an object."
-                ),
-            );
-            None
-        }
-        Some(other) => {
-            errors.add(
-                "customs_declaration",
-                format!("Expected an object or an id, found {other}."),
-            );
-            None
-        }
-    };
+    let (customs_declaration, new_declaration, new_customs_items) =
+        resolve_declaration(who, &mut conn, input.customs_declaration, &mut errors).await?;
+    drop(conn);
     if let Some(t) = input
         .submission_type
         .as_deref()
@@ -260,7 +239,7 @@ pub async fn create(
         parcels: parcels.iter().map(|p| p.value.id).collect(),
         shipment_date,
         carrier_accounts,
-        customs_declaration,
+        customs_declaration: customs_declaration.as_ref().map(|d| d.id),
         extra: extra_value,
         metadata,
         messages: Vec::new(),
@@ -305,6 +284,8 @@ pub async fn create(
     let new = NewShipment {
         addresses: &new_addresses,
         parcels: &new_parcels,
+        customs_items: &new_customs_items,
+        declaration: new_declaration,
         shipment: &shipment,
         rates: &rates,
         job,
@@ -321,11 +302,55 @@ pub async fn create(
         address_to: to.value,
         address_return: ret.map(|r| r.value),
         parcels: parcel_values,
+        customs_declaration,
         rates,
     })
 }
 
-/// Largest JSON object stored as sent (`extra`, `customs_declaration`), serialised.
+/// The declaration a shipment names: `(declaration, the new one to store, its new items)`.
+async fn resolve_declaration(
+    who: &Principal,
+    conn: &mut LazyConn<'_>,
+    given: Option<DeclarationRef>,
+    errors: &mut FieldErrors,
+) -> Result<
+    (
+        Option<CustomsDeclaration>,
+        Option<CustomsDeclaration>,
+        Vec<CustomsItem>,
+    ),
+    ServiceError,
+> {
+    const FIELD: &str = "customs_declaration";
+    match given {
+        None => Ok((None, None, Vec::new())),
+        Some(DeclarationRef::Id(raw)) => {
+            let found = match ObjectId::parse(raw.trim()) {
+                Some(id) => {
+                    found(store::customs::get_declaration(conn.get().await?, scope(who), id).await)?
+                }
+                None => None,
+            };
+            if found.is_none() {
+                errors.add(FIELD, format!("No customs declaration with id \"{raw}\"."));
+            }
+            Ok((found, None, Vec::new()))
+        }
+        Some(DeclarationRef::New(input, items)) => {
+            match customs::build_declaration(who, conn, *input, items).await? {
+                Ok((declaration, new_items)) => {
+                    Ok((Some(declaration.clone()), Some(declaration), new_items))
+                }
+                Err(e) => {
+                    errors.absorb(e.prefixed(FIELD));
+                    Ok((None, None, Vec::new()))
+                }
+            }
+        }
+    }
+}
+
+/// Largest `extra` object stored as sent, serialised.
 pub const STORED_JSON_MAX: usize = 32 * 1024;
 
 fn check_stored_json(errors: &mut FieldErrors, field: &str, value: &Value) {
@@ -518,6 +543,10 @@ async fn view(
     for id in &shipment.parcels {
         parcels.push(parcel_repo::get(conn, scope, *id).await?);
     }
+    let customs_declaration = match shipment.customs_declaration {
+        Some(id) => Some(store::customs::get_declaration(conn, scope, id).await?),
+        None => None,
+    };
     let rates = repo::rates_of(conn, scope, shipment.id).await?;
     Ok(ShipmentView {
         shipment,
@@ -525,6 +554,7 @@ async fn view(
         address_to,
         address_return,
         parcels,
+        customs_declaration,
         rates,
     })
 }

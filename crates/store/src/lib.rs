@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod addresses;
 pub mod carrier_accounts;
+pub mod customs;
 mod error;
 mod insert;
 pub mod jobs;

@@ -30,6 +30,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0003_shipments.sql"),
         include_str!("../migrations/postgres/0003_shipments.sql"),
     ),
+    (
+        4,
+        "customs",
+        include_str!("../migrations/sqlite/0004_customs.sql"),
+        include_str!("../migrations/postgres/0004_customs.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -1,6 +1,7 @@
 //! Shipment and rate rows.
 
 use domain::address::{Address, Purpose};
+use domain::customs::{CustomsDeclaration, CustomsItem};
 use domain::parcel::Parcel;
 use domain::shipment::{Note, Rate, RateDetails, Shipment, ShipmentStatus};
 use domain::{ObjectId, Timestamp};
@@ -63,10 +64,7 @@ fn from_row(row: &AnyRow) -> Result<Shipment, StoreError> {
         parcels: ids_from_json(row.try_get("parcels")?)?,
         shipment_date: Timestamp::from_millis(row.try_get("shipment_date_ms")?),
         carrier_accounts: ids_from_json(row.try_get("carrier_accounts")?)?,
-        customs_declaration: customs
-            .as_deref()
-            .map(|c| json("customs_declaration", c))
-            .transpose()?,
+        customs_declaration: customs.as_deref().map(id_of).transpose()?,
         extra: json("extra", row.try_get("extra")?)?,
         metadata: row.try_get("metadata")?,
         messages: json("messages", row.try_get("messages")?)?,
@@ -79,6 +77,8 @@ pub fn creation_script(backend: Backend, scope: Scope, new: &NewShipment) -> Scr
     let mut script = Script::new(backend);
     script.insert(scope, new.addresses);
     script.insert(scope, new.parcels);
+    script.insert(scope, new.customs_items);
+    script.insert(scope, new.declaration.as_slice());
     script.insert(scope, std::slice::from_ref(new.shipment));
     script.insert(scope, new.rates);
     script.insert(scope, new.job.as_slice());
@@ -91,6 +91,10 @@ pub struct NewShipment<'a> {
     pub addresses: &'a [Address],
     /// Parcels given as objects in the request.
     pub parcels: &'a [Parcel],
+    /// Customs items given as objects inside a declaration given as an object.
+    pub customs_items: &'a [CustomsItem],
+    /// A customs declaration given as an object.
+    pub declaration: Option<CustomsDeclaration>,
     pub shipment: &'a Shipment,
     /// Its rates (none for an `async` shipment).
     pub rates: &'a [Rate],
@@ -117,7 +121,7 @@ impl Rows for Shipment {
             .add(ids_to_json(&self.parcels))
             .add(self.shipment_date.millis())
             .add(ids_to_json(&self.carrier_accounts))
-            .add(self.customs_declaration.as_ref().map(|c| c.to_string()))
+            .add(self.customs_declaration.map(|c| c.to_string()))
             .add(self.extra.to_string())
             .add(self.metadata.clone())
             .add(serde_json::to_string(&self.messages).expect("notes serialise"));
