@@ -219,6 +219,14 @@ async fn rate_cards_upload_as_json_or_csv_and_download_as_either() {
         json!([{"token": "std", "name": "Standard"}, {"token": "exp", "name": "Express"}])
     );
     assert_eq!(v1["zones"], json!(["L", "N", "E", "W"]));
+    // Serial 1 in S10: 1·7 = 7; 7 mod 11 = 7; 11 − 7 = 4.
+    assert_eq!(
+        (
+            v1["tracking_number_format"].as_str(),
+            v1["tracking_number_example"].as_str()
+        ),
+        (Some("CTNNNNNNNNCPT (s10)"), Some("CT000000014PT"))
+    );
 
     let res = app.get(&path).await;
     assert_eq!(res.headers()["rate-card-version"], "1");

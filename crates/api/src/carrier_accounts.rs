@@ -224,6 +224,12 @@ pub struct RateCardSummary {
     pub currency: String,
     pub services: Vec<ServiceSummary>,
     pub zones: Vec<String>,
+    /// The format of the tracking numbers its labels will carry: `N` a serial digit, `C` the
+    /// check digit, e.g. `CTNNNNNNNNCPT (s10)`.
+    pub tracking_number_format: String,
+    /// A number in that format (serial 1).
+    #[schema(example = "CT000000016PT")]
+    pub tracking_number_example: String,
 }
 
 /// A service of a card.
@@ -249,6 +255,19 @@ fn summary(id: String, installed: InstalledCard) -> RateCardSummary {
             })
             .collect(),
         zones: card.zones.into_iter().map(|z| z.id).collect(),
+        tracking_number_format: format!(
+            "{}{}{}{} ({})",
+            card.tracking.prefix,
+            "N".repeat(usize::from(card.tracking.digits)),
+            if card.tracking.check == carriers::rate_card::CheckDigit::None {
+                ""
+            } else {
+                "C"
+            },
+            card.tracking.suffix,
+            card.tracking.check.as_str()
+        ),
+        tracking_number_example: card.tracking.format(1),
     }
 }
 

@@ -283,6 +283,48 @@ fn cards_round_trip_through_json() {
 }
 
 #[test]
+fn cards_declare_their_tracking_number_format() {
+    use consign_carriers::rate_card::{parse_csv, CheckDigit, TrackingFormat};
+    let pt = card().tracking;
+    assert_eq!(
+        (pt.prefix.as_str(), pt.digits, pt.suffix.as_str(), pt.check),
+        ("CT", 8, "PT", CheckDigit::S10)
+    );
+    assert!(pt.is_valid(&pt.format(12_345_678)));
+    let cl = parse_csv(include_str!("fixtures/courier-cl.csv"))
+        .unwrap()
+        .tracking;
+    assert_eq!(
+        (cl.prefix.as_str(), cl.digits, cl.check),
+        ("CL", 10, CheckDigit::Mod10)
+    );
+    // A card without one gets 12 digits with a Luhn check digit.
+    let mut doc: serde_json::Value = serde_json::from_str(&to_json(&card())).unwrap();
+    doc.as_object_mut().unwrap().remove("tracking");
+    assert_eq!(
+        parse_json(&doc.to_string()).unwrap().tracking,
+        TrackingFormat::default()
+    );
+    doc["tracking"] =
+        serde_json::json!({"prefix": "C", "digits": 8, "suffix": "PT", "check_digit": "s10"});
+    let err = parse_json(&doc.to_string()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("tracking: s10 numbers start with 2 capital letters"),
+        "{err}"
+    );
+    doc["tracking"] = serde_json::json!({"digits": 8, "check_digit": "mod97"});
+    assert!(parse_json(&doc.to_string())
+        .unwrap_err()
+        .to_string()
+        .contains("tracking.check_digit"));
+    let bad_row = include_str!("fixtures/courier-cl.csv")
+        .replace("tracking,CL,10,,mod10", "tracking,CL,ten,,mod10");
+    let err = parse_csv(&bad_row).unwrap_err().to_string();
+    assert!(err.contains("(tracking): digits"), "{err}");
+}
+
+#[test]
 fn bad_cards_name_every_problem() {
     let bad = r#"{
       "name": "", "currency": "EURO", "mass_unit": "stone", "distance_unit": "cm",

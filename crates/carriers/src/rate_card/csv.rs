@@ -10,6 +10,7 @@
 //! step,SERVICE,ZONE,PER,PRICE                (price per started PER above the last bracket)
 //! surcharge,CODE,NAME,TYPE,AMOUNT,PLACES,SERVICES
 //! band,CODE,MAX_VALUE,AMOUNT                 (insurance bands of surcharge CODE)
+//! tracking,PREFIX,DIGITS,SUFFIX,CHECK_DIGIT  (optional: s10, mod10 or none)
 //! ```
 //! Places: `*` (anywhere), `PT` (a country), `US/CA+NY` (regions), `PT:1*+2*` (postal prefixes),
 //! `PT:1000-1999` (postal ranges); several places are joined with `|`. AMOUNT is `1.50` (fixed) or
@@ -23,7 +24,7 @@ use domain::ValidationError;
 
 use super::format::{
     to_doc, validate, BandDoc, BracketDoc, CardDoc, Num, PlaceDoc, PricesDoc, RuleDoc, ServiceDoc,
-    StepDoc, SurchargeDoc, ZoneDoc,
+    StepDoc, SurchargeDoc, TrackingDoc, ZoneDoc,
 };
 use super::{CardError, RateCard};
 
@@ -105,6 +106,7 @@ pub fn parse_csv(text: &str) -> Result<RateCard, CardError> {
         zones: vec![],
         prices: vec![],
         surcharges: vec![],
+        tracking: None,
     };
     let mut rows = Rows::default();
     let mut errors = FieldErrors::new();
@@ -191,6 +193,23 @@ pub fn parse_csv(text: &str) -> Result<RateCard, CardError> {
                     }
                     rows.0.insert(format!("prices[{index}].step"), here("step"));
                     prices.step = Some(StepDoc { per: Num(cell(3)), price: Num(cell(4)) });
+                }
+            }
+            "tracking" => {
+                rows.0.insert("tracking".into(), here("tracking"));
+                match cell(2).parse::<u8>() {
+                    Ok(digits) => {
+                        doc.tracking = Some(TrackingDoc {
+                            prefix: cell(1),
+                            digits,
+                            suffix: cell(3),
+                            check_digit: cell(4),
+                        })
+                    }
+                    Err(_) => errors.add(
+                        format!("row {line} (tracking): digits"),
+                        format!("\"{}\" is not a whole number", cell(2)),
+                    ),
                 }
             }
             "surcharge" => {
@@ -388,6 +407,15 @@ pub fn to_csv(card: &RateCard) -> String {
                 amount_cell(&b.fixed, &b.percent),
             ]);
         }
+    }
+    if let Some(t) = doc.tracking {
+        rows.push(vec![
+            "tracking".into(),
+            t.prefix,
+            t.digits.to_string(),
+            t.suffix,
+            t.check_digit,
+        ]);
     }
     for row in rows {
         w.write_record(&row).expect("writing CSV to memory");

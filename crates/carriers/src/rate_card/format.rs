@@ -27,8 +27,8 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{
-    Amount, Bracket, Condition, InsuranceBand, Place, PostalMatch, RateCard, Service, Step,
-    Surcharge, Zone, ZonePrices, ZoneRule,
+    Amount, Bracket, CheckDigit, Condition, InsuranceBand, Place, PostalMatch, RateCard, Service,
+    Step, Surcharge, TrackingFormat, Zone, ZonePrices, ZoneRule,
 };
 
 /// Why a card was refused: messages per entry path.
@@ -62,6 +62,25 @@ pub(super) struct CardDoc {
     pub(super) prices: Vec<PricesDoc>,
     #[serde(default)]
     pub(super) surcharges: Vec<SurchargeDoc>,
+    /// Default: 12 digits with a Luhn check digit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) tracking: Option<TrackingDoc>,
+}
+
+/// `{"prefix": "CT", "digits": 8, "suffix": "PT", "check_digit": "s10"}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct TrackingDoc {
+    #[serde(default)]
+    pub(super) prefix: String,
+    pub(super) digits: u8,
+    #[serde(default)]
+    pub(super) suffix: String,
+    #[serde(default = "no_check")]
+    pub(super) check_digit: String,
+}
+
+fn no_check() -> String {
+    "none".into()
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -506,6 +525,25 @@ pub(super) fn validate(doc: CardDoc) -> Result<RateCard, CardError> {
             });
         }
     }
+    let tracking = match &doc.tracking {
+        None => TrackingFormat::default(),
+        Some(t) => {
+            let check = CheckDigit::parse(&t.check_digit).unwrap_or_else(|| {
+                c.err("tracking.check_digit", "use s10, mod10 or none");
+                CheckDigit::None
+            });
+            let format = TrackingFormat {
+                prefix: t.prefix.trim().to_ascii_uppercase(),
+                digits: t.digits,
+                suffix: t.suffix.trim().to_ascii_uppercase(),
+                check,
+            };
+            if let Err(e) = format.check() {
+                c.err("tracking", e);
+            }
+            format
+        }
+    };
     c.0.into_result()?;
     Ok(RateCard {
         name: doc.name.trim().to_string(),
@@ -515,6 +553,7 @@ pub(super) fn validate(doc: CardDoc) -> Result<RateCard, CardError> {
         services,
         zones,
         surcharges,
+        tracking,
     })
 }
 
@@ -671,5 +710,11 @@ pub(super) fn to_doc(card: &RateCard) -> CardDoc {
                 }
             })
             .collect(),
+        tracking: (card.tracking != TrackingFormat::default()).then(|| TrackingDoc {
+            prefix: card.tracking.prefix.clone(),
+            digits: card.tracking.digits,
+            suffix: card.tracking.suffix.clone(),
+            check_digit: card.tracking.check.as_str().into(),
+        }),
     }
 }

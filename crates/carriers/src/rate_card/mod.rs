@@ -11,6 +11,7 @@
 mod csv;
 mod format;
 mod rate;
+pub mod tracking;
 
 use domain::units::{DistanceUnit, MassUnit};
 use rust_decimal::Decimal;
@@ -18,6 +19,7 @@ use rust_decimal::Decimal;
 pub use csv::{parse_csv, to_csv};
 pub use format::{parse_json, to_json, CardError};
 pub use rate::rate_shipment;
+pub use tracking::{CheckDigit, TrackingFormat};
 
 use std::sync::Arc;
 
@@ -36,6 +38,8 @@ pub struct RateCard {
     pub services: Vec<Service>,
     pub zones: Vec<Zone>,
     pub surcharges: Vec<Surcharge>,
+    /// The tracking numbers its labels carry.
+    pub tracking: TrackingFormat,
 }
 
 /// A service level of the card.
