@@ -173,24 +173,10 @@ pub fn parse_input(
             ),
         }
     }
-    let purpose = match input
-        .purpose
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(p) => match Purpose::parse(p) {
-            Some(p) => Some(p),
-            None => {
-                errors.add(
-                    "object_purpose",
-                    format!("\"{p}\" is not a valid choice; use QUOTE or PURCHASE."),
-                );
-                None
-            }
-        },
-    };
+    let purpose = parse_purpose(input.purpose.as_deref()).unwrap_or_else(|m| {
+        errors.add("object_purpose", m);
+        None
+    });
     if purpose == Some(Purpose::Purchase) {
         if let Some(country) = address_meta::country(&f.country) {
             for field in missing_for_purchase(&f, country) {
@@ -200,6 +186,11 @@ pub fn parse_input(
     }
     errors.into_result()?;
     Ok((f, purpose))
+}
+
+/// The seed's `object_purpose` (`QUOTE` or `PURCHASE`, any case); `Ok(None)` when not given.
+pub fn parse_purpose(raw: Option<&str>) -> Result<Option<Purpose>, String> {
+    Ok(crate::text::pick(raw.unwrap_or(""), &["QUOTE", "PURCHASE"])?.and_then(Purpose::parse))
 }
 
 fn text_fields_mut(f: &mut AddressFields) -> [(&'static str, &mut String); 13] {

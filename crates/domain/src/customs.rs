@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 use crate::address_meta;
 use crate::error::FieldErrors;
 use crate::money::{parse_amount, parse_currency};
-use crate::text::check_text;
+use crate::text::{check_text, pick};
 use crate::units::{parse_decimal_10_4, MassUnit};
 use crate::{ObjectId, Timestamp, ValidationError};
 
@@ -101,27 +101,17 @@ fn choice(
     choices: &[&'static str],
     is_required: bool,
 ) -> Option<&'static str> {
-    let raw = v.unwrap_or_default().trim().to_string();
-    if raw.is_empty() {
-        if is_required {
+    match pick(v.as_deref().unwrap_or(""), choices) {
+        Ok(None) if is_required => {
             errors.add(field, "This field is required.");
+            None
         }
-        return None;
+        Ok(found) => found,
+        Err(m) => {
+            errors.add(field, m);
+            None
+        }
     }
-    let found = choices
-        .iter()
-        .find(|c| c.eq_ignore_ascii_case(&raw))
-        .copied();
-    if found.is_none() {
-        errors.add(
-            field,
-            format!(
-                "\"{raw}\" is not a valid choice; use one of {}.",
-                choices.join(", ")
-            ),
-        );
-    }
-    found
 }
 
 /// Checks a customs item; `at`/`test` stamp the new object.

@@ -153,19 +153,10 @@ impl<'a> Reader<'a, '_> {
 
     fn choice(&mut self, key: &str, choices: &[&str]) -> Option<String> {
         let value = self.text(key, 64);
-        if value.is_empty() {
-            return None;
-        }
-        match choices.iter().find(|c| c.eq_ignore_ascii_case(&value)) {
-            Some(c) => Some((*c).to_string()),
-            None => {
-                self.errors.add(
-                    self.path(key),
-                    format!(
-                        "\"{value}\" is not a valid choice; use one of {}.",
-                        choices.join(", ")
-                    ),
-                );
+        match crate::text::pick(&value, choices) {
+            Ok(found) => found.map(str::to_string),
+            Err(m) => {
+                self.errors.add(self.path(key), m);
                 None
             }
         }

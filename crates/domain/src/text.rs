@@ -16,6 +16,26 @@ pub fn check_text(errors: &mut FieldErrors, field: &str, value: &str, max: usize
     }
 }
 
+/// Finds `raw` (trimmed, any case) among `choices`; `Ok(None)` when it is empty, else an error
+/// that lists the choices. The one check for every enumerated field.
+pub fn pick<'c>(raw: &str, choices: &[&'c str]) -> Result<Option<&'c str>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    choices
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(raw))
+        .map(|c| Some(*c))
+        .ok_or_else(|| match choices {
+            [a, b] => format!("\"{raw}\" is not a valid choice; use {a} or {b}."),
+            _ => format!(
+                "\"{raw}\" is not a valid choice; use one of {}.",
+                choices.join(", ")
+            ),
+        })
+}
+
 /// Reads a yes/no word the way forms, CSV price lists and older clients write it: `true`/`false`,
 /// `1`/`0`, `yes`/`no`, `y`/`n`, `on`/`off`, in any case. `Ok(None)` for an empty value (not
 /// given); `Err(())` for any other word. The one reading of such words everywhere.
@@ -32,6 +52,20 @@ pub fn parse_flag(raw: &str) -> Result<Option<bool>, ()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn choices_are_found_in_any_case_and_errors_list_them() {
+        assert_eq!(pick(" quote ", &["QUOTE", "PURCHASE"]), Ok(Some("QUOTE")));
+        assert_eq!(pick("", &["QUOTE"]), Ok(None));
+        assert_eq!(
+            pick("maybe", &["QUOTE", "PURCHASE"]),
+            Err("\"maybe\" is not a valid choice; use QUOTE or PURCHASE.".into())
+        );
+        assert_eq!(
+            pick("x", &["A", "B", "C"]),
+            Err("\"x\" is not a valid choice; use one of A, B, C.".into())
+        );
+    }
 
     #[test]
     fn flags_read_the_usual_words_and_nothing_else() {

@@ -5,14 +5,14 @@
 //! QUEUED together with a `rate_shipment` job in the same transaction; the job worker prices it
 //! and records the rates and SUCCESS in one more.
 
-use domain::address::{Address, AddressInput, Purpose};
+use domain::address::{parse_purpose, Address, AddressInput, Purpose};
 use domain::customs::{CustomsDeclaration, CustomsItem};
 use domain::error::FieldErrors;
 use domain::money::parse_currency;
 use domain::parcel::{Parcel, ParcelInput};
 use domain::shipment::{purpose_of, Money, Rate, Shipment, ShipmentStatus};
 use domain::shipment_extra::{parse_shipment_extra, ShipmentExtra};
-use domain::text::check_text;
+use domain::text::{check_text, pick};
 use domain::{ObjectId, Timestamp, ValidationError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -162,18 +162,11 @@ pub async fn create(
     let (customs_declaration, new_declaration, new_customs_items) =
         resolve_declaration(who, &mut conn, input.customs_declaration, &mut errors).await?;
     drop(conn);
-    if let Some(t) = input
-        .submission_type
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        if !t.eq_ignore_ascii_case("DROPOFF") && !t.eq_ignore_ascii_case("PICKUP") {
-            errors.add(
-                "submission_type",
-                format!("\"{t}\" is not a valid choice; use DROPOFF or PICKUP."),
-            );
-        }
+    if let Err(m) = pick(
+        input.submission_type.as_deref().unwrap_or(""),
+        &["DROPOFF", "PICKUP"],
+    ) {
+        errors.add("submission_type", m);
     }
     if let Some(id) = input
         .return_of
@@ -183,24 +176,10 @@ pub async fn create(
     {
         errors.add("return_of", format!("No transaction with id \"{id}\"."));
     }
-    let requested = match input
-        .purpose
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        None => None,
-        Some(p) => match Purpose::parse(p) {
-            Some(p) => Some(p),
-            None => {
-                errors.add(
-                    "object_purpose",
-                    format!("\"{p}\" is not a valid choice; use QUOTE or PURCHASE."),
-                );
-                None
-            }
-        },
-    };
+    let requested = parse_purpose(input.purpose.as_deref()).unwrap_or_else(|m| {
+        errors.add("object_purpose", m);
+        None
+    });
     if requested == Some(Purpose::Purchase) {
         for (field, a) in [("address_from", &from), ("address_to", &to)] {
             if let Some(a) = a.as_ref().filter(|a| a.value.purpose == Purpose::Quote) {
