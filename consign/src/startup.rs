@@ -51,6 +51,10 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         services.exchange_rates = Arc::new(table);
     }
     services.rate_timeout = Duration::from_millis(config.rate_timeout_ms);
+    // Label, invoice and manifest files live beside the database: <data_dir>/files.
+    services.blobs = Arc::new(service::files::LocalBlobs::new(
+        config.data_dir.join("files"),
+    ));
     Ok(services)
 }
 

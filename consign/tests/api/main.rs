@@ -10,6 +10,7 @@ mod conventions;
 mod customs;
 mod health;
 mod helpers;
+mod labels;
 mod parcels;
 mod robustness;
 mod shipments;

@@ -32,8 +32,17 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
+        Ok(Auth(principal(state, &parts.headers).await?))
+    }
+}
+
+/// The principal of a request's `Authorization` header (401 when missing or not valid).
+pub async fn principal(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Principal, ApiError> {
+    {
+        let header = headers
             .get(AUTHORIZATION)
             .ok_or_else(|| ApiError::unauthorized("Authentication credentials were not provided: send Authorization: ShippoToken <API_TOKEN>."))?;
         let token = header
@@ -48,7 +57,7 @@ impl FromRequestParts<AppState> for Auth {
         if token.len() > 200 {
             return Err(ApiError::unauthorized("Invalid or revoked API token."));
         }
-        Ok(Auth(accounts::authenticate(&state.services, token).await?))
+        Ok(accounts::authenticate(&state.services, token).await?)
     }
 }
 

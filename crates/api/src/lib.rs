@@ -10,14 +10,18 @@ pub mod carriers;
 pub mod customs;
 pub mod error;
 pub mod extract;
+pub mod files;
 mod health;
 mod lenient;
+pub mod manifests;
 mod openapi;
 pub mod pagination;
 pub mod parcel_templates;
 pub mod parcels;
 pub mod rates;
+pub mod refunds;
 pub mod shipments;
+pub mod transactions;
 pub mod version;
 
 use std::time::Duration;
@@ -82,6 +86,10 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(customs::router())
         .merge(shipments::router())
         .merge(rates::router())
+        .merge(transactions::router())
+        .merge(refunds::router())
+        .merge(manifests::router())
+        .merge(files::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))

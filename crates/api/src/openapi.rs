@@ -8,8 +8,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    addresses, carrier_accounts, carriers, customs, error, health, parcel_templates, parcels,
-    rates, shipments, AppState,
+    addresses, carrier_accounts, carriers, customs, error, health, manifests, parcel_templates,
+    parcels, rates, refunds, shipments, transactions, AppState,
 };
 
 #[derive(OpenApi)]
@@ -27,6 +27,9 @@ use crate::{
         customs::create_declaration, customs::retrieve_declaration, customs::list_declarations,
         shipments::create, shipments::retrieve, shipments::list,
         rates::retrieve, rates::list, rates::list_in_currency,
+        transactions::create, transactions::retrieve, transactions::list,
+        refunds::create, refunds::retrieve, refunds::list,
+        manifests::create, manifests::retrieve, manifests::list,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth),

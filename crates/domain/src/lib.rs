@@ -35,6 +35,7 @@ pub mod shipment;
 pub mod shipment_extra;
 pub mod text;
 pub mod time;
+pub mod transaction;
 pub mod units;
 
 pub use error::{FieldErrors, ValidationError};

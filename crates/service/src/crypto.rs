@@ -7,7 +7,11 @@ use std::path::Path;
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
 
 /// Version tag of the stored format: `v1:` + hex(nonce ‖ ciphertext).
 const PREFIX: &str = "v1:";
@@ -16,6 +20,8 @@ const PREFIX: &str = "v1:";
 #[derive(Clone)]
 pub struct Cipher {
     aead: XChaCha20Poly1305,
+    /// HMAC key of signed file links, derived from the secret key (never the key itself).
+    link_key: [u8; 32],
 }
 
 impl fmt::Debug for Cipher {
@@ -42,8 +48,14 @@ impl Cipher {
         if bytes.len() != 32 {
             return Err(CryptoError::BadKey);
         }
+        let link_key: [u8; 32] = Sha256::new()
+            .chain_update(b"consign file links v1\0")
+            .chain_update(&bytes)
+            .finalize()
+            .into();
         Ok(Self {
             aead: XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| CryptoError::BadKey)?,
+            link_key,
         })
     }
 
@@ -56,6 +68,25 @@ impl Cipher {
             write_private(path, hex::encode(key).as_bytes()).map_err(err)?;
         }
         Self::from_hex(&std::fs::read_to_string(path).map_err(err)?)
+    }
+
+    /// HMAC-SHA256 of `message` under the link key, hex-encoded (signed file links).
+    pub fn sign_link(&self, message: &str) -> String {
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.link_key).expect("HMAC takes any key length");
+        mac.update(message.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `signature` (hex) signs `message`, compared in constant time.
+    pub fn verify_link(&self, message: &str, signature: &str) -> bool {
+        let Ok(raw) = hex::decode(signature) else {
+            return false;
+        };
+        let mut mac =
+            <HmacSha256 as Mac>::new_from_slice(&self.link_key).expect("HMAC takes any key length");
+        mac.update(message.as_bytes());
+        mac.verify_slice(&raw).is_ok()
     }
 
     /// Encrypts `plaintext`, bound to `context` (e.g. the row's id).

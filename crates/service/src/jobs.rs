@@ -11,7 +11,7 @@ use std::time::Duration;
 use domain::Timestamp;
 use store::jobs::{self, Job};
 
-use crate::{shipments, ServiceError, Services};
+use crate::{manifests, refunds, shipments, transactions, ServiceError, Services};
 
 /// How often the worker looks for due jobs when nobody wakes it.
 pub const POLL: Duration = Duration::from_millis(500);
@@ -54,6 +54,9 @@ pub async fn run_due(s: &Services) -> Result<usize, ServiceError> {
 async fn run_one(s: &Services, job: &Job) {
     let outcome = match job.kind.as_str() {
         shipments::RATE_JOB => shipments::run_rate_job(s, job).await,
+        transactions::BUY_JOB => transactions::run_buy_job(s, job).await,
+        refunds::REFUND_JOB => refunds::run_refund_job(s, job).await,
+        manifests::MANIFEST_JOB => manifests::run_manifest_job(s, job).await,
         other => Err(ServiceError::Unavailable(format!(
             "unknown job kind {other:?}"
         ))),
@@ -65,6 +68,9 @@ async fn run_one(s: &Services, job: &Job) {
         match job.kind.as_str() {
             shipments::RATE_JOB if !matches!(e, ServiceError::NotFound) => {
                 shipments::fail_rate_job(s, job, &error).await
+            }
+            transactions::BUY_JOB if !matches!(e, ServiceError::NotFound) => {
+                transactions::fail_buy_job(s, job, &error).await
             }
             _ => abandon(s, job, &error).await,
         }

@@ -7,10 +7,15 @@ pub mod carrier_accounts;
 pub mod crypto;
 pub mod customs;
 mod error;
+pub mod files;
 pub mod jobs;
+mod labels;
+pub mod manifests;
 pub mod parcels;
 mod rating;
+pub mod refunds;
 pub mod shipments;
+pub mod transactions;
 pub mod validator;
 
 use std::sync::Arc;
@@ -44,11 +49,16 @@ pub struct Services {
     accounts: rating::AccountCache,
     /// Wakes the job worker when a request enqueues work.
     pub(crate) job_signal: Arc<tokio::sync::Notify>,
+    /// Label, invoice and manifest files.
+    pub blobs: Arc<dyn files::BlobStore>,
+    /// Tracking serials reserved by this process: carrier account → (next, end).
+    pub(crate) serials:
+        Arc<std::sync::Mutex<std::collections::HashMap<domain::ObjectId, (i64, i64)>>>,
 }
 
 impl Services {
-    /// Services over `store` with the offline address validator, the bundled exchange rates and
-    /// the default rate timeout.
+    /// Services over `store` with the offline address validator, the bundled exchange rates,
+    /// the default rate timeout and files kept in memory (set `blobs` for a real store).
     pub fn new(store: Store, cipher: Cipher) -> Self {
         Self {
             store,
@@ -59,6 +69,8 @@ impl Services {
             cards: rating::CardCache::default(),
             accounts: rating::AccountCache::default(),
             job_signal: Arc::new(tokio::sync::Notify::new()),
+            blobs: Arc::new(files::MemoryBlobs::default()),
+            serials: Arc::default(),
         }
     }
 }

@@ -293,7 +293,7 @@ async fn carriers_for(
 }
 
 /// A carrier account's card at `version`, parsed once per process.
-async fn card(
+pub(crate) async fn card(
     s: &Services,
     conn: &mut LazyConn<'_>,
     account: ObjectId,

@@ -507,7 +507,7 @@ pub async fn get(
     view(&mut conn, scope(who), shipment).await
 }
 
-async fn view(
+pub(crate) async fn view(
     conn: &mut Conn,
     scope: Scope,
     shipment: Shipment,

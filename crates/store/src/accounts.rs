@@ -181,3 +181,31 @@ pub async fn authenticate(conn: &mut Conn, token: &str) -> Result<Principal, Sto
         token_id: parse_id(row.try_get("token_id")?)?,
     })
 }
+
+/// The account's default `label_file_type` (used when a purchase names none).
+pub async fn label_file_type(conn: &mut Conn, account: ObjectId) -> Result<String, StoreError> {
+    Ok(
+        sqlx::query("SELECT label_file_type FROM accounts WHERE id = $1")
+            .bind(account.to_string())
+            .fetch_one(conn)
+            .await?
+            .try_get("label_file_type")?,
+    )
+}
+
+/// Sets the account's default `label_file_type` (the caller checks the name).
+pub async fn set_label_file_type(
+    conn: &mut Conn,
+    account: ObjectId,
+    format: &str,
+) -> Result<(), StoreError> {
+    let done = sqlx::query("UPDATE accounts SET label_file_type = $1 WHERE id = $2")
+        .bind(format.to_string())
+        .bind(account.to_string())
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

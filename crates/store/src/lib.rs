@@ -12,10 +12,13 @@ pub mod customs;
 mod error;
 mod insert;
 pub mod jobs;
+pub mod manifests;
 mod migrations;
 pub mod page;
 pub mod parcels;
+pub mod refunds;
 pub mod shipments;
+pub mod transactions;
 mod writer;
 
 use std::str::FromStr;

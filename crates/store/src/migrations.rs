@@ -36,6 +36,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0004_customs.sql"),
         include_str!("../migrations/postgres/0004_customs.sql"),
     ),
+    (
+        5,
+        "labels: transactions, refunds, manifests",
+        include_str!("../migrations/sqlite/0005_labels.sql"),
+        include_str!("../migrations/postgres/0005_labels.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -1,0 +1,78 @@
+//! `/files/{account}/{object}/{name}`: label, invoice and manifest files. Served to the owning
+//! account's token, or to anyone with a valid signed link (`expires`, `signature`); never across
+//! accounts.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use domain::Timestamp;
+use serde::Deserialize;
+use service::files;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/files/{account}/{object}/{name}", get(download))
+}
+
+/// A signed link's parameters.
+#[derive(Debug, Deserialize)]
+pub struct LinkQuery {
+    pub expires: Option<i64>,
+    pub signature: Option<String>,
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such file.")
+}
+
+/// Download a file.
+pub async fn download(
+    State(state): State<AppState>,
+    Path((account, object, name)): Path<(String, String, String)>,
+    Query(link): Query<LinkQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let s = &state.services;
+    let key = format!("{account}/{object}/{name}");
+    if !files::valid_key(&key) {
+        return Err(not_found());
+    }
+    let allowed = match (link.expires, link.signature.as_deref()) {
+        (Some(expires), Some(signature)) => {
+            if !files::check_link(&s.cipher, &key, expires, signature, Timestamp::now()) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "link_invalid",
+                    "This link is invalid or has expired; read the object again for a fresh link.",
+                ));
+            }
+            true
+        }
+        _ => {
+            let who = crate::auth::principal(&state, &headers).await?;
+            files::owner_of(&key) == Some(who.account_id)
+        }
+    };
+    if !allowed {
+        return Err(not_found());
+    }
+    let blobs = s.blobs.clone();
+    let lookup = key.clone();
+    let bytes = tokio::task::spawn_blocking(move || blobs.get(&lookup))
+        .await
+        .map_err(|e| ApiError::internal(format!("file store: {e}")))?
+        .map_err(|e| ApiError::internal(format!("file store: {e}")))?
+        .ok_or_else(not_found)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, files::content_type(&key)),
+            (header::CACHE_CONTROL, "private, max-age=3600"),
+        ],
+        bytes,
+    )
+        .into_response())
+}

@@ -1,0 +1,401 @@
+//! `/transactions`: buy a label (by rate, or "instalabel" with a whole shipment), retrieve, list.
+//! Shippo reference: seed 002 "Transactions"; <https://docs.goshippo.com/shippoapi/public-api/#tag/Transactions>.
+//!
+//! `async` defaults to `true` for a rate purchase and `false` for instalabel, as in the SDK. A
+//! retried request (same rate, or the same `Idempotency-Key` header) answers the first purchase.
+//! `label_url` and `commercial_invoice_url` are signed links on Consign valid for 7 days (see
+//! [`service::files`]); the current shape's `tracking_status` is a status string, the seed's
+//! (`Shippo-API-Version` ≤ 2014-02-11) an object.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::get;
+use axum::{Json, Router};
+use domain::shipment::Rate;
+use domain::transaction::{Transaction, TransactionStatus};
+use domain::{ObjectId, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use service::transactions::{self, InstalabelInput, PurchaseInput};
+use service::{files, Services};
+use store::transactions::TransactionFilter;
+use utoipa::ToSchema;
+
+use crate::auth::Auth;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{nested, Body, Id};
+use crate::lenient;
+use crate::pagination::{base_url, ListQuery, Paginated};
+use crate::rates::NoteResponse;
+use crate::shipments::ShipmentCreateRequest;
+use crate::version::Shape;
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/transactions", get(list).post(create))
+        .route("/transactions/{id}", get(retrieve))
+}
+
+/// Buy a rate (`rate`), or a shipment's rate in one call (`shipment`, `carrier_account`,
+/// `servicelevel_token`).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct TransactionCreateRequest {
+    /// The rate to buy.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub rate: Option<String>,
+    /// Instalabel: the shipment to create and buy.
+    #[schema(value_type = Option<Object>)]
+    pub shipment: Option<Value>,
+    /// Instalabel: the carrier account whose rate to buy.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub carrier_account: Option<String>,
+    /// Instalabel: the service level to buy.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub servicelevel_token: Option<String>,
+    /// PNG, PNG_2.3x7.5, PDF, PDF_2.3x7.5, PDF_4x6, PDF_4x8, PDF_A4, PDF_A5, PDF_A6, ZPLII
+    /// (default: the account's).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub label_file_type: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub metadata: Option<String>,
+    /// `true` answers QUEUED and makes the label in the background.
+    #[serde(rename = "async", default, deserialize_with = "lenient::opt_bool")]
+    #[schema(value_type = Option<bool>)]
+    pub asynchronous: Option<bool>,
+    /// Accepted for SDK compatibility (orders come later); not stored.
+    #[schema(value_type = Option<String>)]
+    pub order: Option<Value>,
+}
+
+/// A Transaction in the current shape.
+#[derive(Serialize, ToSchema)]
+pub struct TransactionResponse {
+    pub object_id: String,
+    pub object_owner: String,
+    pub object_created: String,
+    pub object_updated: String,
+    pub object_state: &'static str,
+    /// WAITING, QUEUED, SUCCESS, ERROR, REFUNDED, REFUNDPENDING, REFUNDREJECTED.
+    pub status: &'static str,
+    /// Always null (purchases through the API belong to no user); the SDK requires the key.
+    #[schema(value_type = Option<Object>)]
+    pub created_by: Option<Value>,
+    pub test: bool,
+    /// The rate's id, or (instalabel answer) the rate as an object.
+    #[schema(value_type = Object)]
+    pub rate: Value,
+    pub tracking_number: String,
+    /// UNKNOWN until tracking events arrive; null before the label exists.
+    pub tracking_status: Option<&'static str>,
+    #[schema(value_type = Vec<Object>)]
+    pub tracking_history: Vec<Value>,
+    pub tracking_url_provider: String,
+    pub eta: Option<String>,
+    pub label_file_type: String,
+    pub label_url: String,
+    pub commercial_invoice_url: String,
+    pub qr_code_url: String,
+    pub messages: Vec<NoteResponse>,
+    pub metadata: String,
+    /// The manifest this label is on.
+    pub manifest: Option<String>,
+}
+
+/// A Transaction in the seed's shape.
+#[derive(Serialize, ToSchema)]
+pub struct LegacyTransactionResponse {
+    pub object_state: &'static str,
+    pub object_status: &'static str,
+    pub object_created: String,
+    pub object_updated: String,
+    pub object_id: String,
+    pub object_owner: String,
+    pub was_test: bool,
+    pub rate: String,
+    pub tracking_number: String,
+    #[schema(value_type = Option<Object>)]
+    pub tracking_status: Option<Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub tracking_history: Vec<Value>,
+    pub tracking_url_provider: String,
+    pub eta: String,
+    pub label_url: String,
+    pub commercial_invoice_url: String,
+    pub messages: Vec<NoteResponse>,
+    pub customs_note: String,
+    pub submission_note: String,
+    pub metadata: String,
+}
+
+/// Either shape.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TransactionBody {
+    Current(Box<TransactionResponse>),
+    Legacy(Box<LegacyTransactionResponse>),
+}
+
+/// Links of a transaction's files, built for the request that reads it.
+struct Links {
+    label: String,
+    invoice: String,
+    tracking: String,
+}
+
+fn links(s: &Services, t: &Transaction, base: &str) -> Links {
+    let now = Timestamp::now();
+    let signed = |k: &Option<String>| {
+        k.as_deref()
+            .map(|k| format!("{base}{}", files::signed_path(&s.cipher, k, now)))
+            .unwrap_or_default()
+    };
+    Links {
+        label: signed(&t.label_key),
+        invoice: signed(&t.invoice_key),
+        tracking: t
+            .tracking_url
+            .as_deref()
+            .map(|p| format!("{base}{p}"))
+            .unwrap_or_default(),
+    }
+}
+
+/// The rate as the instalabel answer carries it (the SDK's CoreRate).
+fn core_rate(r: &Rate) -> Value {
+    json!({
+        "object_id": r.id.to_string(),
+        "amount": r.details.amount.amount.to_string(),
+        "currency": r.details.amount.currency,
+        "amount_local": r.details.amount_local.amount.to_string(),
+        "currency_local": r.details.amount_local.currency,
+        "provider": r.details.provider,
+        "servicelevel_name": r.details.service_name,
+        "servicelevel_token": r.details.service_token,
+        "carrier_account": r.carrier_account.to_string(),
+    })
+}
+
+impl TransactionBody {
+    fn new(
+        s: &Services,
+        t: Transaction,
+        owner: &str,
+        shape: Shape,
+        base: &str,
+        rate: Option<&Rate>,
+    ) -> Self {
+        let l = links(s, &t, base);
+        let has_label = t.label_key.is_some();
+        let messages = t.messages.iter().map(NoteResponse::from).collect();
+        match shape {
+            Shape::Current => TransactionBody::Current(Box::new(TransactionResponse {
+                object_id: t.id.to_string(),
+                object_owner: owner.to_string(),
+                object_created: t.created.to_string(),
+                object_updated: t.updated.to_string(),
+                object_state: "VALID",
+                status: t.status.as_str(),
+                created_by: None,
+                test: t.test,
+                rate: rate.map(core_rate).unwrap_or_else(|| Value::String(t.rate.to_string())),
+                tracking_number: t.tracking_number.unwrap_or_default(),
+                tracking_status: has_label.then_some("UNKNOWN"),
+                tracking_history: Vec::new(),
+                tracking_url_provider: l.tracking,
+                eta: t.eta.map(|e| e.to_string()),
+                label_file_type: t.label_file_type,
+                label_url: l.label,
+                commercial_invoice_url: l.invoice,
+                qr_code_url: String::new(),
+                messages,
+                metadata: t.metadata,
+                manifest: t.manifest.map(|m| m.to_string()),
+            })),
+            Shape::Legacy => TransactionBody::Legacy(Box::new(LegacyTransactionResponse {
+                object_state: "VALID",
+                object_status: t.status.as_str(),
+                object_created: t.created.to_string(),
+                object_updated: t.updated.to_string(),
+                object_id: t.id.to_string(),
+                object_owner: owner.to_string(),
+                was_test: t.test,
+                rate: t.rate.to_string(),
+                tracking_number: t.tracking_number.unwrap_or_default(),
+                tracking_status: has_label.then(|| {
+                    json!({"object_created": t.updated.to_string(), "object_id": t.id.to_string(), "status": "UNKNOWN", "status_details": "", "status_date": t.updated.to_string()})
+                }),
+                tracking_history: Vec::new(),
+                tracking_url_provider: l.tracking,
+                eta: t.eta.map(|e| e.to_string()).unwrap_or_default(),
+                label_url: l.label,
+                commercial_invoice_url: l.invoice,
+                messages,
+                customs_note: String::new(),
+                submission_note: String::new(),
+                metadata: t.metadata,
+            })),
+        }
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    match headers.get("idempotency-key") {
+        None => Ok(None),
+        Some(v) => v
+            .to_str()
+            .map(|s| Some(s.to_string()))
+            .map_err(|_| ApiError::field("Idempotency-Key", "Use printable ASCII characters.")),
+    }
+}
+
+/// Buy a label.
+#[utoipa::path(post, path = "/transactions", tag = "Transactions",
+    request_body(content((TransactionCreateRequest = "application/json"), (TransactionCreateRequest = "application/x-www-form-urlencoded"))),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key answer the first purchase")),
+    responses((status = 201, body = TransactionBody), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("ShippoToken" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    shape: Shape,
+    headers: HeaderMap,
+    Body(req): Body<TransactionCreateRequest>,
+) -> Result<(StatusCode, Json<TransactionBody>), ApiError> {
+    let key = idempotency_key(&headers)?;
+    let base = base_url(&headers, &state);
+    let s = &state.services;
+    let body = match req.shipment {
+        Some(shipment) => {
+            let shipment: ShipmentCreateRequest = nested("shipment", shipment)?;
+            let input = InstalabelInput {
+                shipment: shipment.try_into()?,
+                carrier_account: req.carrier_account,
+                servicelevel_token: req.servicelevel_token,
+                label_file_type: req.label_file_type,
+                metadata: req.metadata,
+                asynchronous: req.asynchronous.unwrap_or(false),
+                idempotency_key: key,
+            };
+            let (t, rate) = transactions::instalabel(s, &who, input).await?;
+            TransactionBody::new(s, t, &who.account_name, shape, &base, Some(&rate))
+        }
+        None => {
+            let input = PurchaseInput {
+                rate: req.rate,
+                label_file_type: req.label_file_type,
+                metadata: req.metadata,
+                asynchronous: req.asynchronous.unwrap_or(true),
+                idempotency_key: key,
+            };
+            let t = transactions::purchase(s, &who, input).await?;
+            TransactionBody::new(s, t, &who.account_name, shape, &base, None)
+        }
+    };
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+/// Retrieve a transaction.
+#[utoipa::path(get, path = "/transactions/{id}", tag = "Transactions", params(("id" = String, Path)),
+    responses((status = 200, body = TransactionBody), (status = 404, body = ErrorBody)),
+    security(("ShippoToken" = [])))]
+pub async fn retrieve(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    shape: Shape,
+    headers: HeaderMap,
+    Id(id): Id,
+) -> Result<Json<TransactionBody>, ApiError> {
+    let s = &state.services;
+    let t = transactions::get(s, &who, id).await?;
+    let rate = if t.instalabel && shape == Shape::Current {
+        Some(transactions::rate_of(s, &who, &t).await?)
+    } else {
+        None
+    };
+    Ok(Json(TransactionBody::new(
+        s,
+        t,
+        &who.account_name,
+        shape,
+        &base_url(&headers, &state),
+        rate.as_ref(),
+    )))
+}
+
+/// A page of transactions.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct TransactionList {
+    count: i64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<TransactionBody>,
+}
+
+/// List transactions, newest first; filter by `rate`, `object_status` (or `status`) and
+/// `tracking_status`.
+#[utoipa::path(get, path = "/transactions", tag = "Transactions",
+    params(("page" = Option<u32>, Query), ("results" = Option<u32>, Query), ("rate" = Option<String>, Query),
+        ("object_status" = Option<String>, Query), ("tracking_status" = Option<String>, Query)),
+    responses((status = 200, body = TransactionList), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    shape: Shape,
+    headers: HeaderMap,
+    q: ListQuery,
+) -> Result<Json<Paginated<TransactionBody>>, ApiError> {
+    let mut filter = TransactionFilter::default();
+    if let Some(raw) = q.param("rate").map(str::trim).filter(|v| !v.is_empty()) {
+        filter.rate = Some(
+            ObjectId::parse(raw)
+                .ok_or_else(|| ApiError::field("rate", format!("\"{raw}\" is not a rate id.")))?,
+        );
+    }
+    if let Some(raw) = q
+        .param("object_status")
+        .or(q.param("status"))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+    {
+        filter.status = Some(TransactionStatus::parse(raw).ok_or_else(|| {
+            ApiError::field("object_status", format!("\"{raw}\" is not a status; use WAITING, QUEUED, SUCCESS, ERROR, REFUNDED, REFUNDPENDING or REFUNDREJECTED."))
+        })?);
+    }
+    // Until tracking events exist every label's tracking status is UNKNOWN.
+    let tracking = q
+        .param("tracking_status")
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    if let Some(raw) = tracking {
+        const ALL: [&str; 6] = [
+            "UNKNOWN",
+            "PRE_TRANSIT",
+            "TRANSIT",
+            "DELIVERED",
+            "RETURNED",
+            "FAILURE",
+        ];
+        if !ALL.iter().any(|s| s.eq_ignore_ascii_case(raw)) {
+            return Err(ApiError::field(
+                "tracking_status",
+                format!(
+                    "\"{raw}\" is not a tracking status; use one of {}.",
+                    ALL.join(", ")
+                ),
+            ));
+        }
+        if !raw.eq_ignore_ascii_case("UNKNOWN") {
+            filter.status = Some(TransactionStatus::Waiting); // matches nothing: no label has moved yet
+        } else {
+            filter.status = Some(TransactionStatus::Success);
+        }
+    }
+    let s = &state.services;
+    let page = transactions::list(s, &who, &filter, q.page).await?;
+    let base = base_url(&headers, &state);
+    Ok(Json(Paginated::new(&q, page, |t| {
+        TransactionBody::new(s, t, &who.account_name, shape, &base, None)
+    })))
+}

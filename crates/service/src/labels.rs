@@ -1,0 +1,341 @@
+//! From a purchase to its documents: the label's and the commercial invoice's contents, the
+//! tracking number, and the files in the blob store.
+
+use std::sync::Arc;
+
+use documents::invoice::{InvoiceData, InvoiceItem};
+use documents::{label, LabelData, LabelFormat};
+use domain::address::AddressFields;
+use domain::customs::{CustomsDeclaration, CustomsItem};
+use domain::shipment::{Note, Rate};
+use domain::transaction::Transaction;
+use domain::{ObjectId, Timestamp};
+use rust_decimal::Decimal;
+use store::Scope;
+
+use crate::files;
+use crate::rating::{self, note, CONSIGN};
+use crate::shipments::ShipmentView;
+use crate::{ServiceError, Services};
+
+/// Serials a process reserves at a time per carrier account (gaps after a restart are fine:
+/// tracking numbers must be unique, not dense).
+const SERIAL_BLOCK: i64 = 100;
+
+/// Everything a label is made from.
+pub(crate) struct Sources<'a> {
+    pub view: &'a ShipmentView,
+    pub items: &'a [CustomsItem],
+    pub rate: &'a Rate,
+}
+
+/// Whether sender and recipient are in different countries.
+pub(crate) fn is_international(view: &ShipmentView) -> bool {
+    !view
+        .address_from
+        .fields
+        .country
+        .eq_ignore_ascii_case(&view.address_to.fields.country)
+}
+
+/// Address lines as printed: name, company, street lines, "postal code city state", country.
+pub(crate) fn address_lines(a: &AddressFields) -> Vec<String> {
+    let mut lines = Vec::with_capacity(6);
+    let mut push = |s: String| {
+        let s = s.trim().to_string();
+        if !s.is_empty() {
+            lines.push(s);
+        }
+    };
+    push(a.name.clone());
+    push(a.company.clone());
+    push(format!("{} {}", a.street1, a.street_no));
+    push(a.street2.clone());
+    push(a.street3.clone());
+    push(format!("{} {} {}", a.zip, a.city, a.state));
+    push(
+        domain::address_meta::country(&a.country)
+            .map(|c| c.name.clone())
+            .unwrap_or_else(|| a.country.clone()),
+    );
+    lines
+}
+
+fn date(t: Timestamp) -> String {
+    t.to_datetime().format("%Y-%m-%d").to_string()
+}
+
+/// Total weight of the shipment's parcels, in the first parcel's unit.
+fn weight(view: &ShipmentView) -> String {
+    let Some(first) = view.parcels.first() else {
+        return String::new();
+    };
+    let unit = first.mass_unit;
+    let total: Decimal = view
+        .parcels
+        .iter()
+        .map(|p| domain::units::convert_mass(p.weight, p.mass_unit, unit))
+        .sum();
+    format!("{} {}", total.normalize(), unit.as_str())
+}
+
+/// The big marker: the rate's zone, else the service's initials.
+fn marker(rate: &Rate) -> String {
+    if !rate.details.zone.trim().is_empty() {
+        return rate.details.zone.trim().to_uppercase();
+    }
+    rate.details
+        .service_name
+        .split_whitespace()
+        .filter_map(|w| w.chars().next())
+        .take(4)
+        .collect::<String>()
+        .to_uppercase()
+}
+
+fn extra_text(view: &ShipmentView, field: &str) -> String {
+    view.shipment
+        .extra
+        .get(field)
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .trim()
+        .to_string()
+}
+
+/// The label's contents.
+pub(crate) fn label_data(src: &Sources, t: &Transaction, tracking_number: &str) -> LabelData {
+    let view = src.view;
+    let to = &view.address_to.fields;
+    let mut references = Vec::new();
+    for (label, field) in [("REF 1", "reference_1"), ("REF 2", "reference_2")] {
+        let v = extra_text(view, field);
+        if !v.is_empty() {
+            references.push(format!("{label}: {v}"));
+        }
+    }
+    // Shops put their order number in the shipment's metadata ("Order #1001").
+    if !view.shipment.metadata.trim().is_empty() {
+        references.push(format!("ORDER: {}", view.shipment.metadata.trim()));
+    }
+    let pieces = view.parcels.len();
+    LabelData {
+        carrier: src.rate.details.provider.clone(),
+        service: src.rate.details.service_name.clone(),
+        marker: marker(src.rate),
+        tracking_number: tracking_number.to_string(),
+        from: address_lines(&view.address_from.fields),
+        to: address_lines(to),
+        to_postal_code: to.zip.clone(),
+        to_country: to.country.to_uppercase(),
+        weight: weight(view),
+        ship_date: date(view.shipment.shipment_date),
+        references,
+        piece: if pieces > 1 {
+            format!("{pieces} PCS")
+        } else {
+            "1/1".into()
+        },
+        test: t.test,
+        footer: format!("Consign {}", t.id),
+    }
+}
+
+/// The commercial invoice's contents (international shipments with a declaration).
+pub(crate) fn invoice_data(
+    src: &Sources,
+    declaration: &CustomsDeclaration,
+    t: &Transaction,
+    tracking_number: &str,
+) -> InvoiceData {
+    let mut total = Decimal::ZERO;
+    let mut currency = String::new();
+    let mut grams = Decimal::ZERO;
+    let items = src
+        .items
+        .iter()
+        .map(|i| {
+            total += i.value_amount;
+            currency.clone_from(&i.value_currency);
+            grams +=
+                domain::units::convert_mass(i.net_weight, i.mass_unit, domain::units::MassUnit::G);
+            InvoiceItem {
+                description: i.description.clone(),
+                quantity: i.quantity.to_string(),
+                tariff_number: if i.tariff_number.is_empty() {
+                    i.hs_code.clone()
+                } else {
+                    i.tariff_number.clone()
+                },
+                origin_country: i.origin_country.clone(),
+                net_weight: format!("{} {}", i.net_weight.normalize(), i.mass_unit.as_str()),
+                value: format!("{:.2} {}", i.value_amount, i.value_currency),
+            }
+        })
+        .collect();
+    let mut terms = vec![(
+        "Contents type".to_string(),
+        declaration.contents_type.to_string(),
+    )];
+    let mut term = |k: &str, v: &str| {
+        if !v.trim().is_empty() {
+            terms.push((k.to_string(), v.trim().to_string()));
+        }
+    };
+    term("Contents explanation", &declaration.contents_explanation);
+    term("Incoterm", declaration.incoterm.unwrap_or(""));
+    term("Non-delivery", declaration.non_delivery_option);
+    term("EEL / PFC", declaration.eel_pfc.unwrap_or(""));
+    term("AES ITN", &declaration.aes_itn);
+    term("License", &declaration.license);
+    term("Certificate", &declaration.certificate);
+    term("Exporter reference", &declaration.exporter_reference);
+    term("Importer reference", &declaration.importer_reference);
+    term("Notes", &declaration.notes);
+    InvoiceData {
+        invoice_number: if declaration.invoice.is_empty() {
+            t.id.to_string()
+        } else {
+            declaration.invoice.clone()
+        },
+        date: date(src.view.shipment.shipment_date),
+        carrier: format!(
+            "{} · {}",
+            src.rate.details.provider, src.rate.details.service_name
+        ),
+        tracking_number: tracking_number.to_string(),
+        from: address_lines(&src.view.address_from.fields),
+        to: address_lines(&src.view.address_to.fields),
+        items,
+        total_value: format!("{total:.2} {currency}"),
+        total_weight: format!("{} g", grams.round_dp(1).normalize()),
+        terms,
+        signer: declaration.certify_signer.clone(),
+        test: t.test,
+    }
+}
+
+/// The next tracking serial of a carrier account, from this process's reserved block.
+async fn next_serial(s: &Services, carrier_account: ObjectId) -> Result<i64, ServiceError> {
+    {
+        let mut blocks = s.serials.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((next, end)) = blocks.get_mut(&carrier_account) {
+            if *next < *end {
+                *next += 1;
+                return Ok(*next - 1);
+            }
+        }
+    }
+    let first = s
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                store::transactions::reserve_serials(conn, carrier_account, SERIAL_BLOCK).await
+            })
+        })
+        .await?;
+    s.serials
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(carrier_account, (first + 1, first + SERIAL_BLOCK));
+    Ok(first)
+}
+
+/// Prefix of the test carrier's numbers: Shippo's test labels carry USPS-style 26-digit numbers.
+const TEST_TRACKING_PREFIX: &str = "92055901755477";
+
+/// A new tracking number for a label bought at `rate`.
+pub(crate) async fn tracking_number(s: &Services, rate: &Rate) -> Result<String, ServiceError> {
+    let serial = next_serial(s, rate.carrier_account).await?;
+    if rate.details.carrier == carriers::test_carrier::meta().id {
+        return Ok(format!("{TEST_TRACKING_PREFIX}{serial:012}"));
+    }
+    let version = rate.details.card_version.ok_or_else(|| {
+        ServiceError::Unavailable(format!("rate {} has no rate-card version", rate.id))
+    })?;
+    let card = rating::card(s, &mut s.store.lazy_conn(), rate.carrier_account, version).await?;
+    Ok(card.tracking.format(serial as u64))
+}
+
+/// Buys the label: a tracking number, the label file and (international) the commercial
+/// invoice, stored in the blob store. Fills `t` in (SUCCESS, or ERROR with messages when the
+/// documents cannot be made).
+pub(crate) async fn produce(
+    s: &Services,
+    scope: Scope,
+    src: &Sources<'_>,
+    t: &mut Transaction,
+) -> Result<(), ServiceError> {
+    let number = tracking_number(s, src.rate).await?;
+    let format = LabelFormat::parse(&t.label_file_type).unwrap_or(LabelFormat::Pdf4x6);
+    let data = label_data(src, t, &number);
+    let mut messages: Vec<Note> = Vec::new();
+    let missing =
+        documents::fonts::missing_glyphs(&format!("{}{}", data.from.join(""), data.to.join("")));
+    if !missing.is_empty() {
+        messages.push(note(
+            CONSIGN,
+            "label_missing_glyphs",
+            format!(
+                "The label font has no glyph for {}; printed as '?'.",
+                missing.iter().collect::<String>()
+            ),
+        ));
+    }
+    let label = match label::render(&data, format) {
+        Ok(doc) => doc,
+        Err(e) => {
+            t.status = domain::transaction::TransactionStatus::Error;
+            t.messages = vec![note(
+                CONSIGN,
+                "label_failed",
+                format!("The label could not be made: {e}."),
+            )];
+            return Ok(());
+        }
+    };
+    let label_key = files::key(
+        scope.account_id,
+        t.id,
+        &format!("label.{}", label.extension),
+    );
+    put(s, &label_key, label.bytes).await?;
+    t.invoice_key = None;
+    if is_international(src.view) {
+        if let Some(declaration) = &src.view.customs_declaration {
+            let invoice =
+                documents::invoice::render(&invoice_data(src, declaration, t, &number))
+                    .map_err(|e| ServiceError::Unavailable(format!("commercial invoice: {e}")))?;
+            let key = files::key(scope.account_id, t.id, "invoice.pdf");
+            put(s, &key, invoice.bytes).await?;
+            t.invoice_key = Some(key);
+        }
+    }
+    t.status = domain::transaction::TransactionStatus::Success;
+    t.tracking_url = Some(format!("/track/{number}"));
+    t.eta = src.rate.details.days.map(|d| {
+        Timestamp::from_millis(src.view.shipment.shipment_date.millis() + i64::from(d) * 86_400_000)
+    });
+    t.tracking_number = Some(number);
+    t.label_key = Some(label_key);
+    t.messages = messages;
+    t.updated = Timestamp::now();
+    Ok(())
+}
+
+/// Stores a file, off the async workers (the local store writes to disk).
+pub(crate) async fn put(s: &Services, key: &str, bytes: Vec<u8>) -> Result<(), ServiceError> {
+    let blobs: Arc<dyn files::BlobStore> = s.blobs.clone();
+    let key = key.to_string();
+    tokio::task::spawn_blocking(move || blobs.put(&key, &bytes))
+        .await
+        .map_err(|e| ServiceError::Unavailable(format!("file store: {e}")))?
+        .map_err(|e| ServiceError::Unavailable(format!("file store: {e}")))
+}
+
+/// Removes files written for a purchase that lost a race (best effort; an orphan is harmless).
+pub(crate) fn discard(s: &Services, t: &Transaction) {
+    for key in [&t.label_key, &t.invoice_key].into_iter().flatten() {
+        let _ = s.blobs.delete(key);
+    }
+}

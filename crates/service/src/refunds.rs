@@ -1,0 +1,167 @@
+//! Refunds of unused labels (seed 002 "Refunds").
+//!
+//! Asking for a refund stores the refund as QUEUED, moves the transaction to REFUNDPENDING and
+//! enqueues a `refund_label` job, in one transaction; the job settles it (SUCCESS and REFUNDED).
+//! Consign's own carriers (rate cards, the test carrier) refund every unused label; a label is
+//! refunded once, and never after it went onto a manifest. The request's `async` is accepted
+//! and ignored: refunds are always settled by the job, as the issue asks.
+
+use domain::transaction::{Refund, RefundStatus, TransactionStatus};
+use domain::{ObjectId, Timestamp, ValidationError};
+use serde::{Deserialize, Serialize};
+use store::jobs::{Job, NewJob};
+use store::{Page, PageRequest, Scope, StoreError};
+
+use crate::{scope, Principal, ServiceError, Services};
+
+/// The job kind that settles a refund.
+pub const REFUND_JOB: &str = "refund_label";
+
+/// Asks for a refund of one of the principal's labels.
+pub async fn create(
+    s: &Services,
+    who: &Principal,
+    transaction: Option<String>,
+) -> Result<Refund, ServiceError> {
+    let raw = transaction.unwrap_or_default();
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(ValidationError::field("transaction", "This field is required.").into());
+    }
+    let missing = || {
+        ServiceError::Validation(ValidationError::field(
+            "transaction",
+            format!("No transaction with id \"{raw}\"."),
+        ))
+    };
+    let id = ObjectId::parse(raw).ok_or_else(missing)?;
+    let scope = scope(who);
+    let t = match store::transactions::get(&mut *s.store.conn().await?, scope, id).await {
+        Ok(t) => t,
+        Err(StoreError::NotFound) => return Err(missing()),
+        Err(e) => return Err(e.into()),
+    };
+    t.refundable()
+        .map_err(|m| ValidationError::field("transaction", m))?;
+    let now = Timestamp::now();
+    let refund = Refund {
+        id: ObjectId::at(now.millis()),
+        created: now,
+        updated: now,
+        test: scope.test,
+        status: RefundStatus::Queued,
+        transaction: id,
+    };
+    let payload = serde_json::to_string(&RefundJob {
+        account: scope.account_id.to_string(),
+        test: scope.test,
+        refund: refund.id.to_string(),
+    })
+    .expect("payload serialises");
+    let stored = refund.clone();
+    let outcome = s
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                // Only a successful label not on a manifest moves; anything else lost a race.
+                if !store::transactions::begin_refund(conn, id, now).await? {
+                    return Err(StoreError::Conflict(
+                        "This label can no longer be refunded.".into(),
+                    ));
+                }
+                store::refunds::insert(conn, scope, &stored).await?;
+                store::jobs::enqueue(conn, NewJob::now(REFUND_JOB, payload)).await?;
+                Ok(())
+            })
+        })
+        .await;
+    match outcome {
+        Ok(()) => {
+            s.job_signal.notify_one();
+            Ok(refund)
+        }
+        Err(StoreError::Conflict(m)) => Err(ValidationError::field(
+            "transaction",
+            if m.contains("refund") {
+                m
+            } else {
+                "A refund was already requested for this label.".into()
+            },
+        )
+        .into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One of the principal's refunds.
+pub async fn get(s: &Services, who: &Principal, id: ObjectId) -> Result<Refund, ServiceError> {
+    Ok(store::refunds::get(&mut *s.store.conn().await?, scope(who), id).await?)
+}
+
+/// A page of the principal's refunds, newest first.
+pub async fn list(
+    s: &Services,
+    who: &Principal,
+    page: PageRequest,
+) -> Result<Page<Refund>, ServiceError> {
+    Ok(store::refunds::list(&mut *s.store.conn().await?, scope(who), page).await?)
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct RefundJob {
+    account: String,
+    test: bool,
+    refund: String,
+}
+
+/// Settles a refund: SUCCESS and REFUNDED when the label is still pending its refund, ERROR and
+/// REFUNDREJECTED otherwise. Running it twice changes nothing the second time.
+pub(crate) async fn run_refund_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
+    let bad =
+        || ServiceError::Unavailable(format!("malformed {REFUND_JOB} payload {:?}", job.payload));
+    let p: RefundJob = serde_json::from_str(&job.payload).map_err(|_| bad())?;
+    let scope = Scope {
+        account_id: ObjectId::parse(&p.account).ok_or_else(bad)?,
+        test: p.test,
+    };
+    let id = ObjectId::parse(&p.refund).ok_or_else(bad)?;
+    let job_id = job.id;
+    s.store
+        .write(move |conn| {
+            Box::pin(async move {
+                let refund = store::refunds::get(conn, scope, id).await?;
+                if refund.status == RefundStatus::Queued {
+                    let now = Timestamp::now();
+                    let settled = store::transactions::move_status(
+                        conn,
+                        refund.transaction,
+                        TransactionStatus::RefundPending,
+                        TransactionStatus::Refunded,
+                        None,
+                        now,
+                    )
+                    .await?;
+                    let status = if settled {
+                        RefundStatus::Success
+                    } else {
+                        RefundStatus::Error
+                    };
+                    if !settled {
+                        store::transactions::move_status(
+                            conn,
+                            refund.transaction,
+                            TransactionStatus::Success,
+                            TransactionStatus::RefundRejected,
+                            None,
+                            now,
+                        )
+                        .await?;
+                    }
+                    store::refunds::set_status(conn, id, status, now).await?;
+                }
+                store::jobs::complete(conn, job_id).await
+            })
+        })
+        .await?;
+    Ok(())
+}

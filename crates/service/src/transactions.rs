@@ -1,0 +1,532 @@
+//! Buying labels (seed 002 "Transactions").
+//!
+//! A rate is bought at most once. The transaction row has a unique index on its rate and on the
+//! account's `Idempotency-Key`, so two concurrent purchases of one rate (or two retries of one
+//! request) end with one label: the loser finds the winner's transaction and answers it.
+//!
+//! `async: false` makes the label before answering and stores the transaction as SUCCESS in one
+//! write (files first: a row never points at a missing file). `async: true` stores it as QUEUED
+//! together with a `buy_label` job in one write; the job worker makes the label.
+
+use documents::LabelFormat;
+use domain::address::Purpose;
+use domain::customs::CustomsItem;
+use domain::error::FieldErrors;
+use domain::shipment::Rate;
+use domain::transaction::{Transaction, TransactionStatus};
+use domain::{ObjectId, Timestamp, ValidationError};
+use serde::{Deserialize, Serialize};
+use store::jobs::{Job, NewJob};
+use store::transactions::{self as repo, TransactionFilter};
+use store::{Conn, Page, PageRequest, Scope, StoreError};
+
+use crate::labels::{self, Sources};
+use crate::rating::{note, CONSIGN};
+use crate::shipments::{self, ShipmentInput, ShipmentView};
+use crate::{scope, Principal, ServiceError, Services};
+
+/// The job kind that buys a QUEUED label.
+pub const BUY_JOB: &str = "buy_label";
+/// A rate can be bought for this long after it was priced (seed 002: 7 days).
+pub const RATE_VALID_MS: i64 = 7 * 24 * 3600 * 1000;
+/// Longest `metadata` (seed 002: 100 characters).
+pub const METADATA_MAX: usize = 100;
+/// Longest `Idempotency-Key`.
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+/// A purchase of a rate.
+#[derive(Debug, Clone, Default)]
+pub struct PurchaseInput {
+    pub rate: Option<String>,
+    pub label_file_type: Option<String>,
+    pub metadata: Option<String>,
+    /// Answer QUEUED and make the label in the background (the SDK's default).
+    pub asynchronous: bool,
+    /// The request's `Idempotency-Key` header.
+    pub idempotency_key: Option<String>,
+}
+
+/// The one-call purchase ("instalabel"): a shipment, a carrier account and a service level.
+#[derive(Debug, Clone, Default)]
+pub struct InstalabelInput {
+    pub shipment: ShipmentInput,
+    pub carrier_account: Option<String>,
+    pub servicelevel_token: Option<String>,
+    pub label_file_type: Option<String>,
+    pub metadata: Option<String>,
+    pub asynchronous: bool,
+    pub idempotency_key: Option<String>,
+}
+
+/// What the checks of a purchase request produce.
+struct Checked {
+    format: Option<LabelFormat>,
+    metadata: String,
+    key: Option<String>,
+}
+
+fn check_common(
+    label_file_type: Option<String>,
+    metadata: Option<String>,
+    key: Option<String>,
+    errors: &mut FieldErrors,
+) -> Checked {
+    let format = match label_file_type
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(raw) => match LabelFormat::parse(raw) {
+            Some(f) => Some(f),
+            None => {
+                let names: Vec<&str> = LabelFormat::ALL.iter().map(|f| f.as_str()).collect();
+                errors.add(
+                    "label_file_type",
+                    format!(
+                        "\"{raw}\" is not a label file type; use one of {}.",
+                        names.join(", ")
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let metadata = metadata.unwrap_or_default();
+    if metadata.chars().count() > METADATA_MAX {
+        errors.add("metadata", format!("At most {METADATA_MAX} characters."));
+    }
+    let key = key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
+    if let Some(k) = &key {
+        if k.len() > IDEMPOTENCY_KEY_MAX || k.chars().any(char::is_control) {
+            errors.add(
+                "Idempotency-Key",
+                format!("At most {IDEMPOTENCY_KEY_MAX} printable characters."),
+            );
+        }
+    }
+    Checked {
+        format,
+        metadata,
+        key,
+    }
+}
+
+/// Buys a rate's label (or answers the transaction that already bought it).
+#[tracing::instrument(skip_all, fields(account = %who.account_id))]
+pub async fn purchase(
+    s: &Services,
+    who: &Principal,
+    input: PurchaseInput,
+) -> Result<Transaction, ServiceError> {
+    let mut errors = FieldErrors::new();
+    let rate_id = match input.rate.as_deref().map(str::trim) {
+        None | Some("") => {
+            errors.add("rate", "This field is required.");
+            None
+        }
+        Some(raw) => {
+            let id = ObjectId::parse(raw);
+            if id.is_none() {
+                errors.add("rate", format!("No rate with id \"{raw}\"."));
+            }
+            id
+        }
+    };
+    let checked = check_common(
+        input.label_file_type,
+        input.metadata,
+        input.idempotency_key,
+        &mut errors,
+    );
+    errors.into_result()?;
+    let rate_id = rate_id.expect("checked above");
+    let scope = scope(who);
+    let rate = {
+        let mut conn = s.store.conn().await?;
+        if let Some(found) = earlier(&mut conn, scope, rate_id, checked.key.as_deref()).await? {
+            return Ok(found);
+        }
+        match shipments_repo_rate(&mut conn, scope, rate_id).await? {
+            Some(r) => r,
+            None => {
+                return Err(ValidationError::field(
+                    "rate",
+                    format!("No rate with id \"{rate_id}\"."),
+                )
+                .into())
+            }
+        }
+    };
+    buy(s, scope, rate, checked, input.asynchronous, false).await
+}
+
+async fn shipments_repo_rate(
+    conn: &mut Conn,
+    scope: Scope,
+    id: ObjectId,
+) -> Result<Option<Rate>, ServiceError> {
+    match store::shipments::get_rate(conn, scope, id).await {
+        Ok(r) => Ok(Some(r)),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The transaction an earlier request made for this rate or with this idempotency key.
+async fn earlier(
+    conn: &mut Conn,
+    scope: Scope,
+    rate: ObjectId,
+    key: Option<&str>,
+) -> Result<Option<Transaction>, ServiceError> {
+    if let Some(key) = key {
+        if let Some(t) = repo::find_by_key(conn, scope, key).await? {
+            if t.rate != rate {
+                return Err(ServiceError::Conflict(format!(
+                    "Idempotency-Key \"{key}\" was already used to buy rate {}; a retry must send the same request.",
+                    t.rate
+                )));
+            }
+            return Ok(Some(t));
+        }
+    }
+    Ok(repo::find_by_rate(conn, scope, rate).await?)
+}
+
+/// The checks every purchase passes, then the purchase itself. No connection is held while the
+/// label is made (making it reserves tracking serials, which writes).
+async fn buy(
+    s: &Services,
+    scope: Scope,
+    rate: Rate,
+    checked: Checked,
+    asynchronous: bool,
+    instalabel: bool,
+) -> Result<Transaction, ServiceError> {
+    let mut pooled = s.store.conn().await?;
+    let conn = &mut *pooled;
+    let shipment = store::shipments::get(conn, scope, rate.shipment).await?;
+    let view = shipments::view(conn, scope, shipment).await?;
+    let now = Timestamp::now();
+    let refuse = |m: String| -> Result<Transaction, ServiceError> {
+        Err(ValidationError::field("rate", m).into())
+    };
+    if rate.details.quote_only || view.shipment.purpose == Purpose::Quote {
+        return refuse("This rate is a quote (its shipment has a QUOTE address); create the shipment with complete addresses to buy a label.".into());
+    }
+    if now.millis() - rate.created.millis() > RATE_VALID_MS {
+        return refuse(
+            "This rate is more than 7 days old; create the shipment again for a current price."
+                .into(),
+        );
+    }
+    if labels::is_international(&view) && view.customs_declaration.is_none() {
+        return refuse(format!(
+            "This shipment goes from {} to {} and has no customs declaration; add one (customs_declaration) to buy a label.",
+            view.address_from.fields.country, view.address_to.fields.country
+        ));
+    }
+    let format = match checked.format {
+        Some(f) => f,
+        None => {
+            LabelFormat::parse(&store::accounts::label_file_type(conn, scope.account_id).await?)
+                .unwrap_or(LabelFormat::Pdf4x6)
+        }
+    };
+    let mut t = Transaction {
+        id: ObjectId::at(now.millis()),
+        created: now,
+        updated: now,
+        test: scope.test,
+        status: TransactionStatus::Queued,
+        rate: rate.id,
+        shipment: view.shipment.id,
+        carrier_account: rate.carrier_account,
+        address_from: view.address_from.id,
+        shipment_date: view.shipment.shipment_date,
+        label_file_type: format.as_str().to_string(),
+        metadata: checked.metadata,
+        tracking_number: None,
+        tracking_url: None,
+        eta: None,
+        label_key: None,
+        invoice_key: None,
+        messages: Vec::new(),
+        instalabel,
+        idempotency_key: checked.key.clone(),
+        manifest: None,
+    };
+    let items = if asynchronous {
+        Vec::new()
+    } else {
+        items_of(conn, scope, &view).await?
+    };
+    drop(pooled);
+    let job = if asynchronous {
+        let payload = serde_json::to_string(&BuyJob {
+            account: scope.account_id.to_string(),
+            test: scope.test,
+            transaction: t.id.to_string(),
+        })
+        .expect("job payload serialises");
+        Some(NewJob::now(BUY_JOB, payload))
+    } else {
+        labels::produce(
+            s,
+            scope,
+            &Sources {
+                view: &view,
+                items: &items,
+                rate: &rate,
+            },
+            &mut t,
+        )
+        .await?;
+        None
+    };
+    let queued = job.is_some();
+    let script = repo::purchase_script(s.store.backend(), scope, &t, job);
+    match s.store.write_script(script).await {
+        Ok(()) => {
+            if queued {
+                s.job_signal.notify_one();
+            }
+            Ok(t)
+        }
+        Err(StoreError::Conflict(_)) => {
+            // Another request bought this rate (or used this key) first: answer its purchase.
+            labels::discard(s, &t);
+            let mut conn = s.store.conn().await?;
+            earlier(&mut conn, scope, rate.id, checked.key.as_deref())
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::Conflict("This rate is being bought by another request.".into())
+                })
+        }
+        Err(e) => {
+            labels::discard(s, &t);
+            Err(e.into())
+        }
+    }
+}
+
+async fn items_of(
+    conn: &mut Conn,
+    scope: Scope,
+    view: &ShipmentView,
+) -> Result<Vec<CustomsItem>, ServiceError> {
+    let mut items = Vec::new();
+    if let Some(d) = &view.customs_declaration {
+        for id in &d.items {
+            items.push(store::customs::get_item(conn, scope, *id).await?);
+        }
+    }
+    Ok(items)
+}
+
+/// Creates the shipment and buys the rate of `carrier_account` for `servicelevel_token` in one
+/// call. Answers the transaction and the rate it bought.
+#[tracing::instrument(skip_all, fields(account = %who.account_id))]
+pub async fn instalabel(
+    s: &Services,
+    who: &Principal,
+    input: InstalabelInput,
+) -> Result<(Transaction, Rate), ServiceError> {
+    let mut errors = FieldErrors::new();
+    let account = input
+        .carrier_account
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("");
+    let token = input
+        .servicelevel_token
+        .as_deref()
+        .map(str::trim)
+        .unwrap_or("");
+    if account.is_empty() {
+        errors.add("carrier_account", "This field is required.");
+    }
+    if token.is_empty() {
+        errors.add("servicelevel_token", "This field is required.");
+    }
+    let account_id = ObjectId::parse(account);
+    if !account.is_empty() && account_id.is_none() {
+        errors.add(
+            "carrier_account",
+            format!("No carrier account with id \"{account}\"."),
+        );
+    }
+    let checked = check_common(
+        input.label_file_type,
+        input.metadata,
+        input.idempotency_key,
+        &mut errors,
+    );
+    errors.into_result()?;
+    let account_id = account_id.expect("checked above");
+    let scope = scope(who);
+    if let Some(key) = &checked.key {
+        let mut conn = s.store.conn().await?;
+        if let Some(t) = repo::find_by_key(&mut conn, scope, key).await? {
+            let rate = store::shipments::get_rate(&mut conn, scope, t.rate).await?;
+            return Ok((t, rate));
+        }
+    }
+    let mut shipment = input.shipment;
+    shipment.asynchronous = false;
+    shipment.carrier_accounts = vec![account_id.to_string()];
+    let view = shipments::create(s, who, shipment)
+        .await
+        .map_err(|e| match e {
+            ServiceError::Validation(v) => ServiceError::Validation(v.prefixed("shipment")),
+            other => other,
+        })?;
+    let Some(rate) = view
+        .rates
+        .iter()
+        .find(|r| {
+            r.carrier_account == account_id && r.details.service_token.eq_ignore_ascii_case(token)
+        })
+        .cloned()
+    else {
+        let offered: Vec<&str> = view
+            .rates
+            .iter()
+            .map(|r| r.details.service_token.as_str())
+            .collect();
+        let why: Vec<&str> = view
+            .shipment
+            .messages
+            .iter()
+            .map(|m| m.text.as_str())
+            .collect();
+        return Err(ValidationError::field(
+            "servicelevel_token",
+            format!(
+                "Carrier account {account_id} has no rate for \"{token}\" for this shipment (offered: {}){}",
+                if offered.is_empty() { "none".to_string() } else { offered.join(", ") },
+                if why.is_empty() { ".".to_string() } else { format!("; {}", why.join(" ")) }
+            ),
+        )
+        .into());
+    };
+    let t = buy(s, scope, rate.clone(), checked, input.asynchronous, true).await?;
+    Ok((t, rate))
+}
+
+/// One of the principal's transactions.
+pub async fn get(s: &Services, who: &Principal, id: ObjectId) -> Result<Transaction, ServiceError> {
+    Ok(repo::get(&mut *s.store.conn().await?, scope(who), id).await?)
+}
+
+/// A page of the principal's transactions, newest first.
+pub async fn list(
+    s: &Services,
+    who: &Principal,
+    filter: &TransactionFilter,
+    page: PageRequest,
+) -> Result<Page<Transaction>, ServiceError> {
+    Ok(repo::list(&mut *s.store.conn().await?, scope(who), filter, page).await?)
+}
+
+/// The rate a transaction bought (for the instalabel answer's `rate` object).
+pub async fn rate_of(s: &Services, who: &Principal, t: &Transaction) -> Result<Rate, ServiceError> {
+    Ok(store::shipments::get_rate(&mut *s.store.conn().await?, scope(who), t.rate).await?)
+}
+
+/// The payload of a [`BUY_JOB`].
+#[derive(Debug, Serialize, Deserialize)]
+struct BuyJob {
+    account: String,
+    test: bool,
+    transaction: String,
+}
+
+fn parse_job(job: &Job) -> Result<(Scope, ObjectId), ServiceError> {
+    let bad =
+        || ServiceError::Unavailable(format!("malformed {BUY_JOB} payload {:?}", job.payload));
+    let p: BuyJob = serde_json::from_str(&job.payload).map_err(|_| bad())?;
+    let account = ObjectId::parse(&p.account).ok_or_else(bad)?;
+    let id = ObjectId::parse(&p.transaction).ok_or_else(bad)?;
+    Ok((
+        Scope {
+            account_id: account,
+            test: p.test,
+        },
+        id,
+    ))
+}
+
+/// Makes a QUEUED transaction's label (idempotent: a transaction no longer QUEUED is left alone).
+pub(crate) async fn run_buy_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
+    let (scope, id) = parse_job(job)?;
+    let mut conn = s.store.conn().await?;
+    let mut t = repo::get(&mut conn, scope, id).await?;
+    let job_id = job.id;
+    if t.status != TransactionStatus::Queued {
+        s.store
+            .write(move |conn| Box::pin(async move { store::jobs::complete(conn, job_id).await }))
+            .await?;
+        return Ok(());
+    }
+    let rate = store::shipments::get_rate(&mut conn, scope, t.rate).await?;
+    let shipment = store::shipments::get(&mut conn, scope, t.shipment).await?;
+    let view = shipments::view(&mut conn, scope, shipment).await?;
+    let items = items_of(&mut conn, scope, &view).await?;
+    drop(conn);
+    labels::produce(
+        s,
+        scope,
+        &Sources {
+            view: &view,
+            items: &items,
+            rate: &rate,
+        },
+        &mut t,
+    )
+    .await?;
+    let done = t.clone();
+    let changed = s
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                let changed = repo::finish_purchase(conn, &done).await?;
+                store::jobs::complete(conn, job_id).await?;
+                Ok(changed)
+            })
+        })
+        .await?;
+    if !changed {
+        labels::discard(s, &t);
+    }
+    Ok(())
+}
+
+/// Gives up on a QUEUED transaction after its retries: ERROR with a message, job abandoned.
+pub(crate) async fn fail_buy_job(s: &Services, job: &Job, error: &str) -> Result<(), ServiceError> {
+    let (_, id) = parse_job(job)?;
+    let (job_id, error) = (job.id, error.to_string());
+    s.store
+        .write(move |conn| {
+            Box::pin(async move {
+                let messages = vec![note(
+                    CONSIGN,
+                    "label_failed",
+                    format!("The label could not be bought: {error}"),
+                )];
+                repo::move_status(
+                    conn,
+                    id,
+                    TransactionStatus::Queued,
+                    TransactionStatus::Error,
+                    Some(&messages),
+                    Timestamp::now(),
+                )
+                .await?;
+                store::jobs::abandon(conn, job_id, &error).await
+            })
+        })
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,325 @@
+//! Transaction (label purchase) rows and tracking-number serials.
+
+use domain::shipment::Note;
+use domain::transaction::{Transaction, TransactionStatus};
+use domain::{ObjectId, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::insert::{Args, Rows, Script};
+use crate::jobs::NewJob;
+use crate::page::scoped;
+use crate::{Backend, Conn, Page, PageRequest, Scope, StoreError};
+
+const COLUMNS: &str = "id, test, created_ms, updated_ms, status, rate_id, shipment_id, carrier_account_id, address_from, shipment_date_ms, label_file_type, metadata, tracking_number, tracking_url, eta_ms, label_key, invoice_key, messages, instalabel, idempotency_key, manifest_id";
+
+fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
+    StoreError::Corrupt(format!("transaction {what} {v:?}"))
+}
+
+fn id_of(raw: &str) -> Result<ObjectId, StoreError> {
+    ObjectId::parse(raw).ok_or_else(|| corrupt("id", raw))
+}
+
+fn from_row(row: &AnyRow) -> Result<Transaction, StoreError> {
+    let status: String = row.try_get("status")?;
+    let messages: String = row.try_get("messages")?;
+    let manifest: Option<String> = row.try_get("manifest_id")?;
+    Ok(Transaction {
+        id: id_of(row.try_get("id")?)?,
+        created: Timestamp::from_millis(row.try_get("created_ms")?),
+        updated: Timestamp::from_millis(row.try_get("updated_ms")?),
+        test: row.try_get::<i64, _>("test")? != 0,
+        status: TransactionStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        rate: id_of(row.try_get("rate_id")?)?,
+        shipment: id_of(row.try_get("shipment_id")?)?,
+        carrier_account: id_of(row.try_get("carrier_account_id")?)?,
+        address_from: id_of(row.try_get("address_from")?)?,
+        shipment_date: Timestamp::from_millis(row.try_get("shipment_date_ms")?),
+        label_file_type: row.try_get("label_file_type")?,
+        metadata: row.try_get("metadata")?,
+        tracking_number: row.try_get("tracking_number")?,
+        tracking_url: row.try_get("tracking_url")?,
+        eta: row
+            .try_get::<Option<i64>, _>("eta_ms")?
+            .map(Timestamp::from_millis),
+        label_key: row.try_get("label_key")?,
+        invoice_key: row.try_get("invoice_key")?,
+        messages: serde_json::from_str(&messages)
+            .map_err(|e| corrupt("messages", e.to_string()))?,
+        instalabel: row.try_get::<i64, _>("instalabel")? != 0,
+        idempotency_key: row.try_get("idempotency_key")?,
+        manifest: manifest.as_deref().map(id_of).transpose()?,
+    })
+}
+
+impl Rows for Transaction {
+    const TABLE: &'static str = "transactions";
+    const COLUMNS: &'static str = COLUMNS;
+    const WIDTH: usize = 22;
+
+    fn bind(&self, a: &mut Args, scope: Scope) {
+        a.add(scope.account_id.to_string())
+            .add(self.id.to_string())
+            .add(i64::from(self.test))
+            .add(self.created.millis())
+            .add(self.updated.millis())
+            .add(self.status.as_str())
+            .add(self.rate.to_string())
+            .add(self.shipment.to_string())
+            .add(self.carrier_account.to_string())
+            .add(self.address_from.to_string())
+            .add(self.shipment_date.millis())
+            .add(self.label_file_type.clone())
+            .add(self.metadata.clone())
+            .add(self.tracking_number.clone())
+            .add(self.tracking_url.clone())
+            .add(self.eta.map(|t| t.millis()))
+            .add(self.label_key.clone())
+            .add(self.invoice_key.clone())
+            .add(serde_json::to_string(&self.messages).expect("notes serialise"))
+            .add(i64::from(self.instalabel))
+            .add(self.idempotency_key.clone())
+            .add(self.manifest.map(|m| m.to_string()));
+    }
+}
+
+/// The writes of a purchase: the transaction and, when it is bought in the background, its job.
+/// Fails with a conflict when the rate (or the idempotency key) was already used.
+pub fn purchase_script(
+    backend: Backend,
+    scope: Scope,
+    t: &Transaction,
+    job: Option<NewJob>,
+) -> Script {
+    let mut script = Script::new(backend);
+    script.insert(scope, std::slice::from_ref(t));
+    script.insert(scope, job.as_slice());
+    script
+}
+
+/// One transaction of `scope`.
+pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Transaction, StoreError> {
+    scoped::get(conn, "transactions", COLUMNS, scope, id, from_row).await
+}
+
+/// The transaction that bought `rate`, if any (within `scope`).
+pub async fn find_by_rate(
+    conn: &mut Conn,
+    scope: Scope,
+    rate: ObjectId,
+) -> Result<Option<Transaction>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM transactions WHERE rate_id = $1 AND account_id = $2 AND test = $3"
+    ))
+    .bind(rate.to_string())
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The account's transaction made with `Idempotency-Key: key`, if any.
+pub async fn find_by_key(
+    conn: &mut Conn,
+    scope: Scope,
+    key: &str,
+) -> Result<Option<Transaction>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM transactions WHERE account_id = $1 AND idempotency_key = $2"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(key.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Filters of `GET /transactions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransactionFilter {
+    pub rate: Option<ObjectId>,
+    pub status: Option<TransactionStatus>,
+}
+
+/// A page of `scope`'s transactions, newest first.
+pub async fn list(
+    conn: &mut Conn,
+    scope: Scope,
+    filter: &TransactionFilter,
+    req: PageRequest,
+) -> Result<Page<Transaction>, StoreError> {
+    let condition = "account_id = $1 AND test = $2 AND ($3 IS NULL OR rate_id = $3) AND ($4 IS NULL OR status = $4)";
+    let rate = filter.rate.map(|r| r.to_string());
+    let status = filter.status.map(|s| s.as_str().to_string());
+    let total: i64 = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n FROM transactions WHERE {condition}"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .bind(rate.clone())
+    .bind(status.clone())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("n")?;
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM transactions WHERE {condition} ORDER BY id DESC LIMIT $5 OFFSET $6"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .bind(rate)
+    .bind(status)
+    .bind(i64::from(req.results))
+    .bind(req.offset())
+    .fetch_all(conn)
+    .await?;
+    Ok(Page {
+        items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
+        total,
+        request: req,
+    })
+}
+
+/// Records the outcome of a background purchase (only while it is still QUEUED, so a job that
+/// runs twice changes nothing the second time). Returns whether it changed the row.
+pub async fn finish_purchase(conn: &mut Conn, t: &Transaction) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE transactions SET status = $1, updated_ms = $2, tracking_number = $3, tracking_url = $4, eta_ms = $5, \
+         label_key = $6, invoice_key = $7, messages = $8 WHERE id = $9 AND status = 'QUEUED'",
+    )
+    .bind(t.status.as_str())
+    .bind(t.updated.millis())
+    .bind(t.tracking_number.clone())
+    .bind(t.tracking_url.clone())
+    .bind(t.eta.map(|e| e.millis()))
+    .bind(t.label_key.clone())
+    .bind(t.invoice_key.clone())
+    .bind(serde_json::to_string(&t.messages).expect("notes serialise"))
+    .bind(t.id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Moves a transaction from `from` to `to` (refunds); returns whether it was in `from`.
+pub async fn move_status(
+    conn: &mut Conn,
+    id: ObjectId,
+    from: TransactionStatus,
+    to: TransactionStatus,
+    messages: Option<&[Note]>,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE transactions SET status = $1, updated_ms = $2, messages = COALESCE($3, messages) WHERE id = $4 AND status = $5",
+    )
+    .bind(to.as_str())
+    .bind(at.millis())
+    .bind(messages.map(|m| serde_json::to_string(m).expect("notes serialise")))
+    .bind(id.to_string())
+    .bind(from.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Successful, unmanifested labels of one carrier account and sender address whose shipment
+/// date falls in `[from, until)`, oldest first.
+pub async fn manifestable(
+    conn: &mut Conn,
+    scope: Scope,
+    carrier_account: ObjectId,
+    address_from: ObjectId,
+    from: Timestamp,
+    until: Timestamp,
+) -> Result<Vec<Transaction>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM transactions WHERE carrier_account_id = $1 AND address_from = $2 \
+         AND shipment_date_ms >= $3 AND shipment_date_ms < $4 AND account_id = $5 AND test = $6 \
+         AND status = 'SUCCESS' AND manifest_id IS NULL ORDER BY id"
+    ))
+    .bind(carrier_account.to_string())
+    .bind(address_from.to_string())
+    .bind(from.millis())
+    .bind(until.millis())
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Puts labels on a manifest: only successful labels not on another manifest. Returns how many
+/// were taken.
+pub async fn assign_manifest(
+    conn: &mut Conn,
+    ids: &[ObjectId],
+    manifest: ObjectId,
+    at: Timestamp,
+) -> Result<u64, StoreError> {
+    let mut taken = 0;
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "UPDATE transactions SET manifest_id = $1, updated_ms = $2 WHERE manifest_id IS NULL AND status = 'SUCCESS' AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(manifest.to_string())
+            .bind(at.millis());
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        taken += q.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(taken)
+}
+
+/// The transactions on a manifest, oldest first.
+pub async fn on_manifest(
+    conn: &mut Conn,
+    manifest: ObjectId,
+) -> Result<Vec<Transaction>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM transactions WHERE manifest_id = $1 ORDER BY id"
+    ))
+    .bind(manifest.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Reserves `n` tracking serials of a carrier account and returns the first: the block
+/// `[first, first + n)` is this caller's alone, on every backend and across processes.
+pub async fn reserve_serials(
+    conn: &mut Conn,
+    carrier_account: ObjectId,
+    n: i64,
+) -> Result<i64, StoreError> {
+    let next: i64 = sqlx::query(
+        "INSERT INTO tracking_serials (carrier_account_id, next_serial) VALUES ($1, $2 + 1) \
+         ON CONFLICT (carrier_account_id) DO UPDATE SET next_serial = tracking_serials.next_serial + $2 \
+         RETURNING next_serial",
+    )
+    .bind(carrier_account.to_string())
+    .bind(n)
+    .fetch_one(conn)
+    .await?
+    .try_get("next_serial")?;
+    Ok(next - n)
+}
+
+/// Moves a successful, unmanifested label to REFUNDPENDING; false when it is not (any more).
+pub async fn begin_refund(
+    conn: &mut Conn,
+    id: ObjectId,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE transactions SET status = 'REFUNDPENDING', updated_ms = $1 WHERE id = $2 AND status = 'SUCCESS' AND manifest_id IS NULL")
+        .bind(at.millis())
+        .bind(id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
