@@ -217,6 +217,89 @@ berlin = components.AddressCreateRequest(name="Max Mustermann", street1="Unter d
 abroad = sdk.shipments.create(components.ShipmentCreateRequest(address_from=components.AddressCreateRequest(name="A", street1="215 Clayton St.", city="San Francisco", state="CA", zip="94117", country="US"), address_to=berlin, parcels=[components.ParcelCreateRequest(length="10", width="8", height="4", distance_unit=components.DistanceUnitEnum.IN, weight="2", mass_unit=components.WeightUnitEnum.LB)], customs_declaration=declaration.object_id))
 check(abroad.customs_declaration is not None and abroad.customs_declaration.object_id == declaration.object_id, "a shipment carries its customs declaration as an object")
 
+# Transactions: a label in every format for a domestic and an international shipment, each
+# downloaded from its signed label_url (and the commercial invoice for the international ones).
+import datetime
+
+today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT12:00:00Z")
+sender = sdk.addresses.create(components.AddressCreateRequest(name="Shawn Ippotle", company="Shippo", street1="215 Clayton St.", city="San Francisco", state="CA", zip="94117", country="US"))
+small = components.ParcelCreateRequest(length="10", width="8", height="4", distance_unit=components.DistanceUnitEnum.IN, weight="2", mass_unit=components.WeightUnitEnum.LB)
+media = {"PNG": "image/png", "ZPL": "application/zpl", "PDF": "application/pdf"}
+
+
+def priority_rate(to, customs=None):
+    s = sdk.shipments.create(components.ShipmentCreateRequest(address_from=sender.object_id, address_to=to, parcels=[small], customs_declaration=customs, shipment_date=today))
+    return next(r for r in s.rates if r.servicelevel.token == "usps_priority")
+
+
+bought = []
+for fmt in components.LabelFileTypeEnum:
+    for to, customs in ((new_york, None), (berlin, declaration.object_id)):
+        t = sdk.transactions.create(components.TransactionCreateRequest(rate=priority_rate(to, customs).object_id, label_file_type=fmt, async_=False))
+        ok = t.status == components.TransactionStatusEnum.SUCCESS and t.label_file_type == fmt and t.tracking_status == components.TrackingStatusEnum.UNKNOWN
+        got = requests.get(t.label_url)
+        ok = ok and got.status_code == 200 and got.headers["content-type"] == media[fmt.value[:3]] and len(got.content) > 500
+        if customs:
+            invoice = requests.get(t.commercial_invoice_url)
+            ok = ok and invoice.status_code == 200 and invoice.content.startswith(b"%PDF")
+        else:
+            ok = ok and not t.commercial_invoice_url
+        if not ok:
+            check(False, f"a {fmt.value} label for {to.country} is bought and downloads: {t}")
+        bought.append(t)
+check(len(bought) == 20, "transactions.create buys a label in every label_file_type, domestic and international, and each downloads")
+check(len({t.tracking_number for t in bought}) == 20, "every label has its own tracking number")
+
+rate = priority_rate(new_york)
+queued = sdk.transactions.create(components.TransactionCreateRequest(rate=rate.object_id))
+check(queued.status == components.TransactionStatusEnum.QUEUED and queued.created_by is None, "a purchase is async by default and answers QUEUED")
+for _ in range(100):
+    done = sdk.transactions.get(queued.object_id)
+    if done.status != components.TransactionStatusEnum.QUEUED:
+        break
+    time.sleep(0.1)
+check(done.status == components.TransactionStatusEnum.SUCCESS and done.label_url, "the background job makes the label")
+again = sdk.transactions.create(components.TransactionCreateRequest(rate=rate.object_id, async_=False))
+check(again.object_id == queued.object_id, "buying the same rate again answers the first transaction")
+check([t.object_id for t in sdk.transactions.list(operations.ListTransactionsRequest(rate=rate.object_id)).results] == [queued.object_id], "transactions.list filters by rate")
+bought.append(done)
+
+shippo_account = sdk.carrier_accounts.list(operations.ListCarrierAccountsRequest(carrier="shippo")).results[0].object_id
+insta = sdk.transactions.create(components.InstantTransactionCreateRequest(
+    shipment=components.ShipmentCreateRequest(address_from=sender.object_id, address_to=new_york, parcels=[small]),
+    carrier_account=shippo_account, servicelevel_token="usps_priority", label_file_type=components.LabelFileType.PNG))
+insta_rate = insta.rate if isinstance(insta.rate, str) else insta.rate.servicelevel_token
+check(insta.status == components.TransactionStatusEnum.SUCCESS and insta_rate == "usps_priority", "instalabel buys a whole shipment in one call and answers the rate it bought")
+bought.append(insta)
+
+# Refund one label, manifest the rest.
+refund = sdk.refunds.create(transaction=bought[0].object_id)
+check(refund.status == components.RefundStatus.QUEUED and refund.transaction == bought[0].object_id, "refunds.create answers QUEUED")
+for _ in range(100):
+    refund = sdk.refunds.get(refund.object_id)
+    if refund.status != components.RefundStatus.QUEUED:
+        break
+    time.sleep(0.1)
+check(refund.status == components.RefundStatus.SUCCESS and sdk.transactions.get(bought[0].object_id).status == components.TransactionStatusEnum.REFUNDED, "the refund settles and the label is REFUNDED")
+check(refund.object_id in {r.object_id for r in sdk.refunds.list().results}, "refunds.list holds it")
+
+manifest = sdk.manifests.create(components.ManifestCreateRequest(carrier_account=shippo_account, shipment_date=today, address_from=sender.object_id))
+check(manifest.status == components.ManifestStatus.QUEUED, "manifests.create answers QUEUED")
+for _ in range(100):
+    manifest = sdk.manifests.get(manifest.object_id)
+    if manifest.status != components.ManifestStatus.QUEUED:
+        break
+    time.sleep(0.1)
+check(manifest.status == components.ManifestStatus.SUCCESS and set(manifest.transactions) == {t.object_id for t in bought[1:]}, "the manifest closes out every other label of the day")
+doc = requests.get(manifest.documents[0])
+check(doc.status_code == 200 and doc.content.startswith(b"%PDF"), "the manifest document downloads")
+check(manifest.object_id in {m.object_id for m in sdk.manifests.list().results}, "manifests.list holds it")
+try:
+    sdk.refunds.create(transaction=bought[1].object_id)
+    check(False, "a manifested label cannot be refunded")
+except errors.SDKError as e:
+    check(e.status_code == 400 and "manifest" in e.body, "a manifested label cannot be refunded (400)")
+
 # Auth: a wrong token is a 401 the SDK reports.
 try:
     shippo.Shippo(api_key_header="shippo_test_" + "0" * 40, server_url=URL).addresses.list()

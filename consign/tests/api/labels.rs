@@ -784,3 +784,47 @@ async fn a_manifest_closes_out_the_days_labels_into_a_signed_pdf_and_they_can_no
         "{bad}"
     );
 }
+
+#[tokio::test]
+async fn the_accounts_default_label_file_type_applies_when_a_purchase_names_none() {
+    let app = spawn_app().await;
+    let settings = expect(app.get("/settings/labels").await, StatusCode::OK).await;
+    assert_eq!(settings["default_label_file_type"], "PDF_4x6");
+    let put = |body: Value| {
+        app.client
+            .put(app.url("/settings/labels"))
+            .header("Authorization", format!("ShippoToken {}", app.token))
+            .json(&body)
+            .send()
+    };
+    let bad = expect(
+        put(json!({"default_label_file_type": "TIFF"}))
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad.to_string().contains("ZPLII"), "{bad}");
+    let set = expect(
+        put(json!({"default_label_file_type": "zplii"}))
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(set["default_label_file_type"], "ZPLII");
+    let rate = rate_for(
+        &app,
+        json!({"address_from": us_from(), "address_to": us_to(), "parcels": [parcel()]}),
+        "usps_priority",
+    )
+    .await;
+    let t = buy(&app, json!({"rate": rate, "async": false})).await;
+    assert_eq!(t["label_file_type"], "ZPLII");
+    let (kind, _) = download(&app, t["label_url"].as_str().unwrap()).await;
+    assert_eq!(kind, "application/zpl");
+    // Another account keeps its own default.
+    let other = app.other_account_token(domain::account::Mode::Test).await;
+    let theirs = expect(app.get_as(&other, "/settings/labels").await, StatusCode::OK).await;
+    assert_eq!(theirs["default_label_file_type"], "PDF_4x6");
+}

@@ -20,6 +20,7 @@ pub mod parcel_templates;
 pub mod parcels;
 pub mod rates;
 pub mod refunds;
+pub mod settings;
 pub mod shipments;
 pub mod transactions;
 pub mod version;
@@ -90,6 +91,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(refunds::router())
         .merge(manifests::router())
         .merge(files::router())
+        .merge(settings::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::{
     addresses, carrier_accounts, carriers, customs, error, health, manifests, parcel_templates,
-    parcels, rates, refunds, shipments, transactions, AppState,
+    parcels, rates, refunds, settings, shipments, transactions, AppState,
 };
 
 #[derive(OpenApi)]
@@ -30,6 +30,7 @@ use crate::{
         transactions::create, transactions::retrieve, transactions::list,
         refunds::create, refunds::retrieve, refunds::list,
         manifests::create, manifests::retrieve, manifests::list,
+        settings::retrieve, settings::update,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth),

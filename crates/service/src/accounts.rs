@@ -136,3 +136,42 @@ pub async fn principal_for(s: &Services, account: &str) -> Result<Principal, Ser
         token_id: account.id,
     })
 }
+
+/// The account's default `label_file_type`: what a purchase that names none gets.
+pub async fn default_label_file_type(
+    s: &Services,
+    who: &Principal,
+) -> Result<String, ServiceError> {
+    Ok(store::accounts::label_file_type(&mut *s.store.conn().await?, who.account_id).await?)
+}
+
+/// Sets the account's default `label_file_type`.
+pub async fn set_default_label_file_type(
+    s: &Services,
+    who: &Principal,
+    raw: Option<String>,
+) -> Result<String, ServiceError> {
+    let raw = raw.unwrap_or_default();
+    let Some(format) = documents::LabelFormat::parse(&raw) else {
+        let names: Vec<&str> = documents::LabelFormat::ALL
+            .iter()
+            .map(|f| f.as_str())
+            .collect();
+        return Err(domain::ValidationError::field(
+            "default_label_file_type",
+            format!(
+                "\"{}\" is not a label file type; use one of {}.",
+                raw.trim(),
+                names.join(", ")
+            ),
+        )
+        .into());
+    };
+    let (account, name) = (who.account_id, format.as_str());
+    s.store
+        .write(move |conn| {
+            Box::pin(async move { store::accounts::set_label_file_type(conn, account, name).await })
+        })
+        .await?;
+    Ok(name.to_string())
+}
