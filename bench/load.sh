@@ -4,7 +4,9 @@
 # INSERT transaction), GET /addresses/{id} (auth + one SELECT) and POST /shipments with
 # async false (auth, two nested addresses and a parcel validated, the demo rate card and the
 # test carrier asked, 2 addresses + 1 parcel + 1 shipment + 6 rates written in one
-# transaction), on SQLite and PostgreSQL, plus the server's idle resident memory. Each cell is
+# transaction) and POST /transactions with async false on fresh rates (a tracking number, a
+# PDF_4x6 label rendered and written to the file store, the transaction row), on SQLite and
+# PostgreSQL, plus the server's idle resident memory. Each cell is
 # the median of RUNS runs; wrk reports any non-2xx answer, which fails the run.
 #
 #   CONNECTIONS=32 DURATION=5s RUNS=3 BACKENDS="sqlite postgres" bench/load.sh
@@ -14,7 +16,7 @@ cd "$(dirname "$0")/.."
 CONNECTIONS="${CONNECTIONS:-32}"
 DURATION="${DURATION:-5s}"
 RUNS="${RUNS:-3}"
-THREADS="${THREADS:-2}"
+export THREADS="${THREADS:-2}"
 PG_URL="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 command -v wrk >/dev/null || { echo "install wrk first: apt-get install wrk" >&2; exit 1; }
 
@@ -32,13 +34,19 @@ to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us$/,"",v); v=v/1000} else if (v ~ /m
 run_wrk() { # label url [script]
   local label=$1 url=$2 script=${3:-} rps=() p50=() p99=()
   for i in $(seq 1 "$RUNS"); do
+    if [[ "$script" == bench/post_transaction.lua ]]; then
+      # Fresh rates for this run: as many shipments as the server makes in one DURATION.
+      export RATES_DIR="$OUT/rates-$BACKEND-$i"
+      mkdir -p "$RATES_DIR"
+      wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" -s bench/collect_rates.lua "${url%/transactions}/shipments" >/dev/null
+    fi
     local log="$OUT/$(echo "$BACKEND-$label" | tr -c "a-zA-Z0-9\n" "_").$i.log"
     if [[ -n "$script" ]]; then
       wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$script" "$url" >"$log"
     else
       wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$url" >"$log"
     fi
-    if grep -Eq "Non-2xx|Socket errors" "$log"; then echo "errors in $label:" >&2; cat "$log" >&2; exit 1; fi
+    if grep -Eq "Non-2xx|Socket errors|unsuccessful purchases: [1-9]|bought twice: [1-9]" "$log"; then echo "errors in $label:" >&2; cat "$log" >&2; exit 1; fi
     local r
     r=$(awk '/Requests\/sec/ {print $2}' "$log")
     if [[ -z "$r" ]]; then echo "wrk printed no rate for $label:" >&2; cat "$log" >&2; exit 1; fi
@@ -69,6 +77,7 @@ bench_backend() { # name database-url-or-empty
   run_wrk "POST /addresses" "$SERVER_URL/addresses" bench/post_address.lua
   run_wrk "GET /addresses/{id}" "$SERVER_URL/addresses/$id" bench/get_authed.lua
   run_wrk "POST /shipments" "$SERVER_URL/shipments" bench/post_shipment.lua
+  run_wrk "POST /transactions (PDF_4x6 label)" "$SERVER_URL/transactions" bench/post_transaction.lua
   echo
   stop_server
 }

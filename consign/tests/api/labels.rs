@@ -828,3 +828,44 @@ async fn the_accounts_default_label_file_type_applies_when_a_purchase_names_none
     let theirs = expect(app.get_as(&other, "/settings/labels").await, StatusCode::OK).await;
     assert_eq!(theirs["default_label_file_type"], "PDF_4x6");
 }
+
+#[tokio::test]
+async fn tracking_numbers_stay_unique_across_concurrent_purchases_in_two_processes() {
+    let app = spawn_app().await;
+    let account = courier(&app).await;
+    // A second server on the same database and file store, as a second node would be.
+    let (second, _) = crate::helpers::start_server(&app.database_url, &app.data_dir, false).await;
+    let mut rates = Vec::new();
+    for _ in 0..24 {
+        rates.push(rate_for(&app, json!({"address_from": lisboa(), "address_to": porto(), "parcels": [parcel()], "carrier_accounts": [account]}), "std").await);
+    }
+    let buys = rates.iter().enumerate().map(|(i, rate)| {
+        let base = if i % 2 == 0 {
+            app.base.clone()
+        } else {
+            second.clone()
+        };
+        let req = app
+            .client
+            .post(format!("{base}/transactions"))
+            .header("Authorization", format!("ShippoToken {}", app.token))
+            .json(&json!({"rate": rate, "async": false}));
+        async move { expect(req.send().await.unwrap(), StatusCode::CREATED).await }
+    });
+    let answers = futures_util::future::join_all(buys).await;
+    let mut numbers: Vec<String> = answers
+        .iter()
+        .map(|t| t["tracking_number"].as_str().unwrap().to_string())
+        .collect();
+    for n in &numbers {
+        assert_eq!(n.chars().nth(10).unwrap(), s10_check(&n[2..10]), "{n}");
+    }
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 24, "every label its own number: {numbers:?}");
+    // A label bought through one node downloads through the other.
+    let t = &answers[1];
+    let url = t["label_url"].as_str().unwrap().replace(&second, &app.base);
+    let (kind, _) = download(&app, &url).await;
+    assert_eq!(kind, "application/pdf");
+}

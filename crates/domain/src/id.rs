@@ -45,6 +45,13 @@ impl ObjectId {
         Self(value.to_be_bytes())
     }
 
+    /// The smallest id of millisecond `millis`: every id made at or after it sorts at or after
+    /// this one (for turning a time range into an id range).
+    pub fn first_at(millis: i64) -> Self {
+        let ms = (millis.clamp(0, 0xFFFF_FFFF_FFFF) as u64) as u128;
+        Self((ms << 80).to_be_bytes())
+    }
+
     /// Parses 32 hex characters (either case); anything else is `None`.
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.as_bytes();

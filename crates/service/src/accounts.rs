@@ -129,11 +129,13 @@ pub async fn demo_account(s: &Services) -> Result<Account, ServiceError> {
 /// are real; the CLI only manages account-level things such as rate cards).
 pub async fn principal_for(s: &Services, account: &str) -> Result<Principal, ServiceError> {
     let account = find(s, account).await?;
+    let label_file_type = repo::label_file_type(&mut *s.store.conn().await?, account.id).await?;
     Ok(Principal {
         account_id: account.id,
         account_name: account.name,
         mode: Mode::Live,
         token_id: account.id,
+        label_file_type,
     })
 }
 
@@ -170,7 +172,7 @@ pub async fn set_default_label_file_type(
     let (account, name) = (who.account_id, format.as_str());
     s.store
         .write(move |conn| {
-            Box::pin(async move { store::accounts::set_label_file_type(conn, account, name).await })
+            Box::pin(async move { repo::set_label_file_type(conn, account, name).await })
         })
         .await?;
     Ok(name.to_string())

@@ -413,3 +413,62 @@ async fn manifest_data(
         test: m.test,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::address::{AddressFields, AddressState, Purpose, Source};
+
+    fn address(fields: AddressFields) -> Address {
+        Address {
+            id: ObjectId::new(),
+            created: Timestamp::now(),
+            updated: Timestamp::now(),
+            test: true,
+            fields,
+            purpose: Purpose::Purchase,
+            state: AddressState::Valid,
+            source: Source::Validator,
+            messages: Vec::new(),
+            validation: None,
+        }
+    }
+
+    #[test]
+    fn a_sender_without_zip_city_or_name_gets_the_seeds_codes() {
+        let codes = |a: &Address| {
+            address_errors(a)
+                .into_iter()
+                .map(|n| n.code)
+                .collect::<Vec<_>>()
+        };
+        let empty = address(AddressFields {
+            country: "US".into(),
+            ..Default::default()
+        });
+        assert_eq!(
+            codes(&empty),
+            [
+                "address_from_missing_zip",
+                "address_from_missing_city",
+                "address_from_missing_name"
+            ]
+        );
+        let fine = address(AddressFields {
+            name: "Shop".into(),
+            city: "Lisboa".into(),
+            zip: "1100-053".into(),
+            country: "PT".into(),
+            ..Default::default()
+        });
+        assert!(codes(&fine).is_empty());
+    }
+
+    #[test]
+    fn the_day_of_a_shipment_date_is_its_utc_day() {
+        let t = Timestamp::parse("2026-11-23T18:30:00Z").unwrap();
+        let (start, end) = day_of(t);
+        assert_eq!(start, Timestamp::parse("2026-11-23T00:00:00Z").unwrap());
+        assert_eq!(end, Timestamp::parse("2026-11-24T00:00:00Z").unwrap());
+    }
+}

@@ -512,6 +512,17 @@ pub(crate) async fn view(
     scope: Scope,
     shipment: Shipment,
 ) -> Result<ShipmentView, ServiceError> {
+    let mut v = parts(conn, scope, shipment).await?;
+    v.rates = repo::rates_of(conn, scope, v.shipment.id).await?;
+    Ok(v)
+}
+
+/// A shipment with its addresses, parcels and customs declaration, without its rates.
+pub(crate) async fn parts(
+    conn: &mut Conn,
+    scope: Scope,
+    shipment: Shipment,
+) -> Result<ShipmentView, ServiceError> {
     let address_from = address_repo::get(conn, scope, shipment.address_from).await?;
     let address_to = address_repo::get(conn, scope, shipment.address_to).await?;
     let address_return = match shipment.address_return {
@@ -526,7 +537,6 @@ pub(crate) async fn view(
         Some(id) => Some(store::customs::get_declaration(conn, scope, id).await?),
         None => None,
     };
-    let rates = repo::rates_of(conn, scope, shipment.id).await?;
     Ok(ShipmentView {
         shipment,
         address_from,
@@ -534,7 +544,7 @@ pub(crate) async fn view(
         address_return,
         parcels,
         customs_declaration,
-        rates,
+        rates: Vec::new(),
     })
 }
 

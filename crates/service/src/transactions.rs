@@ -142,10 +142,15 @@ pub async fn purchase(
     errors.into_result()?;
     let rate_id = rate_id.expect("checked above");
     let scope = scope(who);
+    let mut conn = s.store.conn().await?;
     let rate = {
-        let mut conn = s.store.conn().await?;
-        if let Some(found) = earlier(&mut conn, scope, rate_id, checked.key.as_deref()).await? {
-            return Ok(found);
+        // A retry with the same key answers at once. A retry without one is caught by the unique
+        // index on the rate when it is stored (and answered with the first purchase then), so the
+        // common case, a first purchase, costs no lookup.
+        if checked.key.is_some() {
+            if let Some(found) = earlier(&mut conn, scope, rate_id, checked.key.as_deref()).await? {
+                return Ok(found);
+            }
         }
         match shipments_repo_rate(&mut conn, scope, rate_id).await? {
             Some(r) => r,
@@ -158,7 +163,17 @@ pub async fn purchase(
             }
         }
     };
-    buy(s, scope, rate, checked, input.asynchronous, false).await
+    buy(
+        s,
+        scope,
+        conn,
+        &who.label_file_type,
+        rate,
+        checked,
+        input.asynchronous,
+        false,
+    )
+    .await
 }
 
 async fn shipments_repo_rate(
@@ -196,44 +211,32 @@ async fn earlier(
 
 /// The checks every purchase passes, then the purchase itself. No connection is held while the
 /// label is made (making it reserves tracking serials, which writes).
+#[allow(clippy::too_many_arguments)]
 async fn buy(
     s: &Services,
     scope: Scope,
+    mut pooled: store::PooledConn,
+    default_format: &str,
     rate: Rate,
     checked: Checked,
     asynchronous: bool,
     instalabel: bool,
 ) -> Result<Transaction, ServiceError> {
-    let mut pooled = s.store.conn().await?;
     let conn = &mut *pooled;
     let shipment = store::shipments::get(conn, scope, rate.shipment).await?;
-    let view = shipments::view(conn, scope, shipment).await?;
+    let view = shipments::parts(conn, scope, shipment).await?;
     let now = Timestamp::now();
-    let refuse = |m: String| -> Result<Transaction, ServiceError> {
-        Err(ValidationError::field("rate", m).into())
-    };
-    if rate.details.quote_only || view.shipment.purpose == Purpose::Quote {
-        return refuse("This rate is a quote (its shipment has a QUOTE address); create the shipment with complete addresses to buy a label.".into());
-    }
-    if now.millis() - rate.created.millis() > RATE_VALID_MS {
-        return refuse(
-            "This rate is more than 7 days old; create the shipment again for a current price."
-                .into(),
-        );
-    }
-    if labels::is_international(&view) && view.customs_declaration.is_none() {
-        return refuse(format!(
-            "This shipment goes from {} to {} and has no customs declaration; add one (customs_declaration) to buy a label.",
-            view.address_from.fields.country, view.address_to.fields.country
-        ));
-    }
-    let format = match checked.format {
-        Some(f) => f,
-        None => {
-            LabelFormat::parse(&store::accounts::label_file_type(conn, scope.account_id).await?)
-                .unwrap_or(LabelFormat::Pdf4x6)
+    if let Some(reason) = refusal(&rate, &view, now) {
+        // A retry of a purchase made while the rate was still buyable answers that purchase.
+        if let Some(t) = earlier(conn, scope, rate.id, checked.key.as_deref()).await? {
+            return Ok(t);
         }
-    };
+        return Err(ValidationError::field("rate", reason).into());
+    }
+    let format = checked
+        .format
+        .or_else(|| LabelFormat::parse(default_format))
+        .unwrap_or(LabelFormat::Pdf4x6);
     let mut t = Transaction {
         id: ObjectId::at(now.millis()),
         created: now,
@@ -309,6 +312,26 @@ async fn buy(
             Err(e.into())
         }
     }
+}
+
+/// Why a rate cannot be bought, if it cannot.
+fn refusal(rate: &Rate, view: &ShipmentView, now: Timestamp) -> Option<String> {
+    if rate.details.quote_only || view.shipment.purpose == Purpose::Quote {
+        return Some("This rate is a quote (its shipment has a QUOTE address); create the shipment with complete addresses to buy a label.".into());
+    }
+    if now.millis() - rate.created.millis() > RATE_VALID_MS {
+        return Some(
+            "This rate is more than 7 days old; create the shipment again for a current price."
+                .into(),
+        );
+    }
+    if labels::is_international(view) && view.customs_declaration.is_none() {
+        return Some(format!(
+            "This shipment goes from {} to {} and has no customs declaration; add one (customs_declaration) to buy a label.",
+            view.address_from.fields.country, view.address_to.fields.country
+        ));
+    }
+    None
 }
 
 async fn items_of(
@@ -411,7 +434,18 @@ pub async fn instalabel(
         )
         .into());
     };
-    let t = buy(s, scope, rate.clone(), checked, input.asynchronous, true).await?;
+    let conn = s.store.conn().await?;
+    let t = buy(
+        s,
+        scope,
+        conn,
+        &who.label_file_type,
+        rate.clone(),
+        checked,
+        input.asynchronous,
+        true,
+    )
+    .await?;
     Ok((t, rate))
 }
 
@@ -472,7 +506,7 @@ pub(crate) async fn run_buy_job(s: &Services, job: &Job) -> Result<(), ServiceEr
     }
     let rate = store::shipments::get_rate(&mut conn, scope, t.rate).await?;
     let shipment = store::shipments::get(&mut conn, scope, t.shipment).await?;
-    let view = shipments::view(&mut conn, scope, shipment).await?;
+    let view = shipments::parts(&mut conn, scope, shipment).await?;
     let items = items_of(&mut conn, scope, &view).await?;
     drop(conn);
     labels::produce(

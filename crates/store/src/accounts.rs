@@ -28,6 +28,8 @@ pub struct Principal {
     pub account_name: String,
     pub mode: Mode,
     pub token_id: ObjectId,
+    /// The account's default `label_file_type`, read with the token (purchases need it).
+    pub label_file_type: String,
 }
 
 /// SHA-256 of a token, hex-encoded: the only form in which tokens are stored.
@@ -168,7 +170,7 @@ pub async fn revoke_token(
 /// The account a live (unrevoked) token belongs to, or [`StoreError::NotFound`].
 pub async fn authenticate(conn: &mut Conn, token: &str) -> Result<Principal, StoreError> {
     let row = sqlx::query(
-        "SELECT t.id AS token_id, t.mode, a.id AS account_id, a.name FROM api_tokens t \
+        "SELECT t.id AS token_id, t.mode, a.id AS account_id, a.name, a.label_file_type FROM api_tokens t \
          JOIN accounts a ON a.id = t.account_id WHERE t.token_hash = $1 AND t.revoked_ms IS NULL",
     )
     .bind(hash_token(token))
@@ -179,6 +181,7 @@ pub async fn authenticate(conn: &mut Conn, token: &str) -> Result<Principal, Sto
         account_name: row.try_get("name")?,
         mode: parse_mode(row.try_get("mode")?)?,
         token_id: parse_id(row.try_get("token_id")?)?,
+        label_file_type: row.try_get("label_file_type")?,
     })
 }
 

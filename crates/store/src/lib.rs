@@ -56,6 +56,9 @@ impl Backend {
     }
 }
 
+/// A connection taken from the pool (returned to it when dropped).
+pub type PooledConn = sqlx::pool::PoolConnection<sqlx::Any>;
+
 /// The connection pool and the backend it speaks to.
 #[derive(Clone)]
 pub struct Store {
@@ -159,7 +162,7 @@ impl Store {
     }
 
     /// A read-only connection from the pool.
-    pub async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>, StoreError> {
+    pub async fn conn(&self) -> Result<PooledConn, StoreError> {
         Ok(self.pool.acquire().await?)
     }
 

@@ -183,9 +183,30 @@ pub async fn list(
     req: PageRequest,
 ) -> Result<Page<Shipment>, StoreError> {
     // Unset bounds bind NULL and match everything, so one statement serves every combination.
-    let condition = "account_id = $1 AND test = $2 \
+    // Ids begin with their creation millisecond, so the bounds also become an id range that
+    // the (account_id, test, id) index answers directly (an id's millisecond is never earlier
+    // than its `created_ms`; the upper bound allows a second for a clock that stepped back).
+    let condition = "account_id = $1 AND test = $2 AND id >= $7 AND id < $8 \
         AND ($3 IS NULL OR created_ms > $3) AND ($4 IS NULL OR created_ms >= $4) \
         AND ($5 IS NULL OR created_ms < $5) AND ($6 IS NULL OR created_ms <= $6)";
+    let from = filter
+        .gt
+        .map(|t| t + 1)
+        .into_iter()
+        .chain(filter.gte)
+        .max()
+        .unwrap_or(0);
+    let until = filter
+        .lt
+        .into_iter()
+        .chain(filter.lte.map(|t| t + 1))
+        .min()
+        .map(|t| t.saturating_add(1000));
+    let lo = ObjectId::first_at(from).to_string();
+    let hi = until
+        .map(ObjectId::first_at)
+        .map(|i| i.to_string())
+        .unwrap_or_else(|| "g".into());
     let total: i64 = sqlx::query(&format!(
         "SELECT COUNT(*) AS n FROM shipments WHERE {condition}"
     ))
@@ -195,11 +216,13 @@ pub async fn list(
     .bind(filter.gte)
     .bind(filter.lt)
     .bind(filter.lte)
+    .bind(lo.clone())
+    .bind(hi.clone())
     .fetch_one(&mut *conn)
     .await?
     .try_get("n")?;
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM shipments WHERE {condition} ORDER BY id DESC LIMIT $7 OFFSET $8"
+        "SELECT {COLUMNS} FROM shipments WHERE {condition} ORDER BY id DESC LIMIT $9 OFFSET $10"
     ))
     .bind(scope.account_id.to_string())
     .bind(i64::from(scope.test))
@@ -207,6 +230,8 @@ pub async fn list(
     .bind(filter.gte)
     .bind(filter.lt)
     .bind(filter.lte)
+    .bind(lo)
+    .bind(hi)
     .bind(i64::from(req.results))
     .bind(req.offset())
     .fetch_all(conn)

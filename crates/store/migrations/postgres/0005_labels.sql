@@ -68,3 +68,8 @@ CREATE TABLE manifests (
     errors TEXT NOT NULL
 );
 CREATE INDEX manifests_owner ON manifests (account_id, test, id);
+
+-- Shipment lists filter on creation time through their id (ids begin with their creation
+-- millisecond), so this index is not needed; on PostgreSQL, before a table's first ANALYZE, the
+-- planner picked it for lookups by id and scanned the whole account (10 ms instead of 0.05 ms).
+DROP INDEX shipments_created;
