@@ -42,6 +42,16 @@ pub struct Config {
     /// Whether this process runs the job worker (async rates, …). Turn it off on API-only
     /// nodes of a PostgreSQL deployment; some process must run it.
     pub run_jobs: bool,
+    /// Whether webhook URLs may point at loopback/private addresses (off: SSRF protection).
+    pub allow_private_webhooks: bool,
+    /// How often polled tracking numbers are refreshed, in seconds.
+    pub tracking_poll_interval_s: u64,
+    /// The mail server for buyer emails; `None` sends none.
+    pub smtp: Option<service::notifications::SmtpConfig>,
+    /// Percent of the standard webhook retry delays waited (100).
+    pub webhook_retry_scale_percent: u32,
+    /// Seconds a claimed job stays its worker's (60).
+    pub job_lease_s: u64,
 }
 
 impl fmt::Debug for Config {
@@ -58,6 +68,14 @@ impl fmt::Debug for Config {
             .field("exchange_rates", &self.exchange_rates)
             .field("rate_timeout_ms", &self.rate_timeout_ms)
             .field("run_jobs", &self.run_jobs)
+            .field("allow_private_webhooks", &self.allow_private_webhooks)
+            .field("tracking_poll_interval_s", &self.tracking_poll_interval_s)
+            .field("smtp", &self.smtp)
+            .field(
+                "webhook_retry_scale_percent",
+                &self.webhook_retry_scale_percent,
+            )
+            .field("job_lease_s", &self.job_lease_s)
             .finish()
     }
 }
@@ -77,6 +95,16 @@ pub struct Layer {
     pub exchange_rates: Option<PathBuf>,
     pub rate_timeout_ms: Option<u64>,
     pub run_jobs: Option<bool>,
+    pub allow_private_webhooks: Option<bool>,
+    pub tracking_poll_interval_s: Option<u64>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_tls: Option<String>,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub smtp_from: Option<String>,
+    pub webhook_retry_scale_percent: Option<u32>,
+    pub job_lease_s: Option<u64>,
 }
 
 impl Layer {
@@ -94,6 +122,22 @@ impl Layer {
             exchange_rates: higher.exchange_rates.or(self.exchange_rates),
             rate_timeout_ms: higher.rate_timeout_ms.or(self.rate_timeout_ms),
             run_jobs: higher.run_jobs.or(self.run_jobs),
+            allow_private_webhooks: higher
+                .allow_private_webhooks
+                .or(self.allow_private_webhooks),
+            tracking_poll_interval_s: higher
+                .tracking_poll_interval_s
+                .or(self.tracking_poll_interval_s),
+            smtp_host: higher.smtp_host.or(self.smtp_host),
+            smtp_port: higher.smtp_port.or(self.smtp_port),
+            smtp_tls: higher.smtp_tls.or(self.smtp_tls),
+            smtp_username: higher.smtp_username.or(self.smtp_username),
+            smtp_password: higher.smtp_password.or(self.smtp_password),
+            smtp_from: higher.smtp_from.or(self.smtp_from),
+            webhook_retry_scale_percent: higher
+                .webhook_retry_scale_percent
+                .or(self.webhook_retry_scale_percent),
+            job_lease_s: higher.job_lease_s.or(self.job_lease_s),
         }
     }
 
@@ -116,6 +160,13 @@ impl Layer {
                 })
                 .transpose()
         };
+        let flag = |key: &str| -> anyhow::Result<Option<bool>> {
+            match get(key) {
+                None => Ok(None),
+                Some(v) => domain::text::parse_flag(&v)
+                    .map_err(|()| anyhow::anyhow!("{key} must be true or false, not {v:?}")),
+            }
+        };
         Ok(Layer {
             listen: get("CONSIGN_LISTEN"),
             data_dir: get("CONSIGN_DATA_DIR").map(PathBuf::from),
@@ -127,12 +178,20 @@ impl Layer {
             secret_key: get("CONSIGN_SECRET_KEY"),
             exchange_rates: get("CONSIGN_EXCHANGE_RATES").map(PathBuf::from),
             rate_timeout_ms: parse_num("CONSIGN_RATE_TIMEOUT_MS")?,
-            run_jobs: match get("CONSIGN_RUN_JOBS") {
-                None => None,
-                Some(v) => domain::text::parse_flag(&v).map_err(|()| {
-                    anyhow::anyhow!("CONSIGN_RUN_JOBS must be true or false, not {v:?}")
-                })?,
-            },
+            run_jobs: flag("CONSIGN_RUN_JOBS")?,
+            allow_private_webhooks: flag("CONSIGN_ALLOW_PRIVATE_WEBHOOKS")?,
+            tracking_poll_interval_s: parse_num("CONSIGN_TRACKING_POLL_INTERVAL_S")?,
+            smtp_host: get("CONSIGN_SMTP_HOST"),
+            smtp_port: parse_num("CONSIGN_SMTP_PORT")?
+                .map(|p| u16::try_from(p).context("CONSIGN_SMTP_PORT must be a port number"))
+                .transpose()?,
+            smtp_tls: get("CONSIGN_SMTP_TLS"),
+            smtp_username: get("CONSIGN_SMTP_USERNAME"),
+            smtp_password: get("CONSIGN_SMTP_PASSWORD"),
+            smtp_from: get("CONSIGN_SMTP_FROM"),
+            webhook_retry_scale_percent: parse_num("CONSIGN_WEBHOOK_RETRY_SCALE_PERCENT")?
+                .map(|v| v as u32),
+            job_lease_s: parse_num("CONSIGN_JOB_LEASE_S")?,
         })
     }
 
@@ -174,6 +233,46 @@ impl Layer {
             bail!("rate_timeout_ms must be from 1 to 120000, not {rate_timeout_ms}");
         }
         let is_sqlite = database_url.starts_with("sqlite:");
+        let tracking_poll_interval_s = self.tracking_poll_interval_s.unwrap_or(3 * 3600);
+        if !(60..=30 * 86_400).contains(&tracking_poll_interval_s) {
+            bail!("tracking_poll_interval_s must be from 60 (a minute) to 2592000 (30 days), not {tracking_poll_interval_s}");
+        }
+        let smtp = match self.smtp_host.filter(|h| !h.trim().is_empty()) {
+            None => None,
+            Some(host) => {
+                let tls = match self.smtp_tls.as_deref() {
+                    None => service::notifications::SmtpTls::StartTls,
+                    Some(t) => service::notifications::SmtpTls::parse(t).with_context(|| {
+                        format!("smtp_tls must be none, starttls or tls, not {t:?}")
+                    })?,
+                };
+                let port = self.smtp_port.unwrap_or(match tls {
+                    service::notifications::SmtpTls::Implicit => 465,
+                    service::notifications::SmtpTls::StartTls => 587,
+                    service::notifications::SmtpTls::None => 25,
+                });
+                let smtp = service::notifications::SmtpConfig {
+                    host: host.trim().to_string(),
+                    port,
+                    tls,
+                    username: self.smtp_username.filter(|u| !u.is_empty()),
+                    password: self.smtp_password,
+                    from: self
+                        .smtp_from
+                        .unwrap_or_else(|| "Consign <noreply@localhost>".into()),
+                };
+                service::notifications::Mailer::new(&smtp).map_err(|e| anyhow::anyhow!(e))?;
+                Some(smtp)
+            }
+        };
+        let webhook_retry_scale_percent = self.webhook_retry_scale_percent.unwrap_or(100);
+        if !(1..=1000).contains(&webhook_retry_scale_percent) {
+            bail!("webhook_retry_scale_percent must be from 1 to 1000, not {webhook_retry_scale_percent}");
+        }
+        let job_lease_s = self.job_lease_s.unwrap_or(service::jobs::LEASE.as_secs());
+        if !(1..=3600).contains(&job_lease_s) {
+            bail!("job_lease_s must be from 1 to 3600, not {job_lease_s}");
+        }
         Ok(Config {
             listen,
             data_dir,
@@ -190,6 +289,11 @@ impl Layer {
             exchange_rates: self.exchange_rates,
             rate_timeout_ms,
             run_jobs: self.run_jobs.unwrap_or(true),
+            allow_private_webhooks: self.allow_private_webhooks.unwrap_or(false),
+            tracking_poll_interval_s,
+            smtp,
+            webhook_retry_scale_percent,
+            job_lease_s,
         })
     }
 }

@@ -55,6 +55,20 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
     services.blobs = Arc::new(service::files::LocalBlobs::new(
         config.data_dir.join("files"),
     ));
+    services.track_wire = Arc::new(api::tracks::ShippoTrackWire);
+    services.webhooks = service::webhooks::WebhookSender::new(config.allow_private_webhooks);
+    services.webhooks.retry_scale_percent = config.webhook_retry_scale_percent;
+    services.job_lease = Duration::from_secs(config.job_lease_s);
+    services.mailer = config
+        .smtp
+        .as_ref()
+        .map(service::notifications::Mailer::new)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?;
+    services.tracking.poll_interval = Duration::from_secs(config.tracking_poll_interval_s);
+    if let Some(url) = &config.public_url {
+        services.public_url = url.clone();
+    }
     Ok(services)
 }
 
@@ -73,10 +87,16 @@ impl Application {
     }
 
     /// Binds the listener for already opened services.
-    pub async fn with_services(config: Config, services: Services) -> anyhow::Result<Self> {
+    pub async fn with_services(config: Config, mut services: Services) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        if config.public_url.is_none() {
+            // Links in emails and webhooks need an absolute base; without public_url it is
+            // the address this server listens on.
+            let addr = listener.local_addr()?;
+            services.public_url = format!("http://{addr}");
+        }
         Ok(Self {
             listener,
             services,
@@ -119,13 +139,17 @@ impl Application {
             .config
             .run_jobs
             .then(|| tokio::spawn(service::jobs::run_worker(self.services.clone())));
+        let poller = self
+            .config
+            .run_jobs
+            .then(|| tokio::spawn(service::tracking::run_poller(self.services.clone())));
         let make_service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
         axum::serve(self.listener, make_service)
             .with_graceful_shutdown(shutdown)
             .await?;
         // Jobs the worker had claimed keep their lease and run again after the next start.
-        if let Some(worker) = worker {
-            worker.abort();
+        for task in [worker, poller].into_iter().flatten() {
+            task.abort();
         }
         self.services.store.close().await;
         Ok(())

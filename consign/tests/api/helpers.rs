@@ -81,10 +81,34 @@ pub async fn spawn_app_without_jobs() -> TestApp {
 }
 
 async fn spawn(first_start: FirstStart, run_jobs: bool) -> TestApp {
+    spawn_with(
+        first_start,
+        Layer {
+            run_jobs: Some(run_jobs),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// A server with extra settings (SMTP, retry scale, …) and a fresh merchant account.
+pub async fn spawn_app_with(settings: Layer) -> TestApp {
+    spawn_with(FirstStart::Merchant, settings).await
+}
+
+async fn spawn_with(first_start: FirstStart, settings: Layer) -> TestApp {
     let data_dir = std::env::temp_dir().join(unique("consign-test"));
     std::fs::create_dir_all(&data_dir).unwrap();
     let database_url = fresh_database(&data_dir).await;
-    let (base, services) = start_server(&database_url, &data_dir, run_jobs).await;
+    let (base, services) = start_configured(
+        Layer {
+            database_url: Some(database_url.clone()),
+            data_dir: Some(data_dir.clone()),
+            ..Default::default()
+        }
+        .overlay(settings),
+    )
+    .await;
     let token = match first_start {
         FirstStart::Demo => {
             accounts::ensure_demo(&services)
@@ -134,6 +158,8 @@ pub async fn start_configured(settings: Layer) -> (String, Services) {
     let config = Layer {
         listen: Some("127.0.0.1:0".into()),
         db_max_connections: Some(4),
+        // Test receivers listen on loopback.
+        allow_private_webhooks: Some(true),
         ..Default::default()
     }
     .overlay(settings)

@@ -21,7 +21,7 @@ price,std,EU,5,19.90
 tracking,CT,8,PT,s10
 ";
 
-async fn courier(app: &TestApp) -> String {
+pub(crate) async fn courier(app: &TestApp) -> String {
     let a = expect(
         app.post_json(
             "/carrier_accounts",
@@ -45,11 +45,11 @@ async fn courier(app: &TestApp) -> String {
     id
 }
 
-fn lisboa() -> Value {
+pub(crate) fn lisboa() -> Value {
     json!({"name": "Loja Lisboa", "street1": "Rua Augusta 100", "city": "Lisboa", "zip": "1100-053", "country": "PT", "email": "loja@example.pt"})
 }
 
-fn porto() -> Value {
+pub(crate) fn porto() -> Value {
     json!({"name": "Ana Conceição", "street1": "Rua de Santa Catarina 1", "city": "Porto", "zip": "4000-447", "country": "PT"})
 }
 
@@ -65,7 +65,7 @@ fn us_to() -> Value {
     json!({"name": "Mr Hippo", "street1": "965 Mission St", "city": "New York", "state": "NY", "zip": "10001", "country": "US"})
 }
 
-fn parcel() -> Value {
+pub(crate) fn parcel() -> Value {
     json!({"length": "20", "width": "15", "height": "10", "distance_unit": "cm", "weight": "1.5", "mass_unit": "kg"})
 }
 
@@ -79,7 +79,7 @@ fn declaration() -> Value {
 }
 
 /// A shipment's rate for `token`.
-async fn rate_for(app: &TestApp, body: Value, token: &str) -> String {
+pub(crate) async fn rate_for(app: &TestApp, body: Value, token: &str) -> String {
     let s = expect(
         app.post_json("/shipments", &body).await,
         StatusCode::CREATED,
@@ -96,7 +96,7 @@ async fn rate_for(app: &TestApp, body: Value, token: &str) -> String {
         .to_string()
 }
 
-async fn buy(app: &TestApp, body: Value) -> Value {
+pub(crate) async fn buy(app: &TestApp, body: Value) -> Value {
     expect(
         app.post_json("/transactions", &body).await,
         StatusCode::CREATED,

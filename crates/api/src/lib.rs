@@ -20,10 +20,14 @@ pub mod parcel_templates;
 pub mod parcels;
 pub mod rates;
 pub mod refunds;
+pub mod scans;
 pub mod settings;
 pub mod shipments;
+mod tracking_page;
+pub mod tracks;
 pub mod transactions;
 pub mod version;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -92,6 +96,10 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(manifests::router())
         .merge(files::router())
         .merge(settings::router())
+        .merge(tracks::router())
+        .merge(webhooks::router())
+        .merge(scans::router())
+        .merge(tracking_page::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))

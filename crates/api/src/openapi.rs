@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::{
     addresses, carrier_accounts, carriers, customs, error, health, manifests, parcel_templates,
-    parcels, rates, refunds, settings, shipments, transactions, AppState,
+    parcels, rates, refunds, scans, settings, shipments, tracks, transactions, webhooks, AppState,
 };
 
 #[derive(OpenApi)]
@@ -31,10 +31,15 @@ use crate::{
         refunds::create, refunds::retrieve, refunds::list,
         manifests::create, manifests::retrieve, manifests::list,
         settings::retrieve, settings::update,
+        settings::retrieve_notifications, settings::update_notifications,
+        tracks::retrieve, tracks::register,
+        webhooks::create, webhooks::retrieve, webhooks::update, webhooks::remove, webhooks::list,
+        webhooks::deliveries, webhooks::delivery, webhooks::redeliver,
+        scans::create_key, scans::list_keys, scans::revoke_key, scans::ingest,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth),
-    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Customs"), (name = "Shipments"), (name = "Rates"), (name = "Health"))
+    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Customs"), (name = "Shipments"), (name = "Rates"), (name = "Transactions"), (name = "Refunds"), (name = "Manifests"), (name = "Tracking"), (name = "Webhooks"), (name = "Scans"), (name = "Settings"), (name = "Health"))
 )]
 struct ApiDoc;
 
@@ -48,6 +53,13 @@ impl Modify for TokenAuth {
                 SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                     "Authorization",
                     "`ShippoToken <API_TOKEN>` (also accepted: `Bearer <API_TOKEN>` or the bare token)",
+                ))),
+            );
+            components.add_security_scheme(
+                "ScanKey",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    "Authorization",
+                    "`Bearer consign_scan_…`: a courier's scan key (POST /carrier_accounts/{id}/scan_keys)",
                 ))),
             );
         }

@@ -12,12 +12,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::shipment::Rate;
+use domain::tracking::{Track, TrackStatus};
 use domain::transaction::{Transaction, TransactionStatus};
 use domain::{ObjectId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use service::transactions::{self, InstalabelInput, PurchaseInput};
-use service::{files, Services};
+use service::{files, scope, tracking, Services};
 use store::transactions::TransactionFilter;
 use utoipa::ToSchema;
 
@@ -28,6 +29,7 @@ use crate::lenient;
 use crate::pagination::{base_url, ListQuery, Paginated};
 use crate::rates::NoteResponse;
 use crate::shipments::ShipmentCreateRequest;
+use crate::tracks::TrackingStatusResponse;
 use crate::version::Shape;
 use crate::AppState;
 
@@ -184,9 +186,21 @@ impl TransactionBody {
         shape: Shape,
         base: &str,
         rate: Option<&Rate>,
+        track: Option<&Track>,
     ) -> Self {
         let l = links(s, &t, base);
         let has_label = t.label_key.is_some();
+        let history: Vec<Value> = track
+            .map(|k| {
+                k.history
+                    .iter()
+                    .map(|e| {
+                        serde_json::to_value(TrackingStatusResponse::new(e)).expect("serialises")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let status = track.map_or(TrackStatus::Unknown, Track::status);
         let messages = t.messages.iter().map(NoteResponse::from).collect();
         match shape {
             Shape::Current => TransactionBody::Current(Box::new(TransactionResponse {
@@ -200,8 +214,8 @@ impl TransactionBody {
                 test: t.test,
                 rate: rate.map(core_rate).unwrap_or_else(|| Value::String(t.rate.to_string())),
                 tracking_number: t.tracking_number.unwrap_or_default(),
-                tracking_status: has_label.then_some("UNKNOWN"),
-                tracking_history: Vec::new(),
+                tracking_status: has_label.then_some(status.as_str()),
+                tracking_history: history,
                 tracking_url_provider: l.tracking,
                 eta: t.eta.map(|e| e.to_string()),
                 label_file_type: t.label_file_type,
@@ -222,10 +236,11 @@ impl TransactionBody {
                 was_test: t.test,
                 rate: t.rate.to_string(),
                 tracking_number: t.tracking_number.unwrap_or_default(),
-                tracking_status: has_label.then(|| {
-                    json!({"object_created": t.updated.to_string(), "object_id": t.id.to_string(), "status": "UNKNOWN", "status_details": "", "status_date": t.updated.to_string()})
+                tracking_status: has_label.then(|| match track {
+                    Some(k) => serde_json::to_value(TrackingStatusResponse::current(k)).expect("serialises"),
+                    None => json!({"object_created": t.updated.to_string(), "object_updated": t.updated.to_string(), "object_id": t.id.to_string(), "status": "UNKNOWN", "status_details": "", "status_date": null}),
                 }),
-                tracking_history: Vec::new(),
+                tracking_history: history,
                 tracking_url_provider: l.tracking,
                 eta: t.eta.map(|e| e.to_string()).unwrap_or_default(),
                 label_url: l.label,
@@ -278,7 +293,7 @@ pub async fn create(
                 idempotency_key: key,
             };
             let (t, rate) = transactions::instalabel(s, &who, input).await?;
-            TransactionBody::new(s, t, &who.account_name, shape, &base, Some(&rate))
+            TransactionBody::new(s, t, &who.account_name, shape, &base, Some(&rate), None)
         }
         None => {
             let input = PurchaseInput {
@@ -289,7 +304,7 @@ pub async fn create(
                 idempotency_key: key,
             };
             let t = transactions::purchase(s, &who, input).await?;
-            TransactionBody::new(s, t, &who.account_name, shape, &base, None)
+            TransactionBody::new(s, t, &who.account_name, shape, &base, None, None)
         }
     };
     Ok((StatusCode::CREATED, Json(body)))
@@ -313,6 +328,9 @@ pub async fn retrieve(
     } else {
         None
     };
+    let track = tracking::of_transactions(s, scope(&who), &[t.id])
+        .await?
+        .remove(&t.id);
     Ok(Json(TransactionBody::new(
         s,
         t,
@@ -320,6 +338,7 @@ pub async fn retrieve(
         shape,
         &base_url(&headers, &state),
         rate.as_ref(),
+        track.as_ref(),
     )))
 }
 
@@ -363,39 +382,25 @@ pub async fn list(
             ApiError::field("object_status", format!("\"{raw}\" is not a status; use WAITING, QUEUED, SUCCESS, ERROR, REFUNDED, REFUNDPENDING or REFUNDREJECTED."))
         })?);
     }
-    // Until tracking events exist every label's tracking status is UNKNOWN.
-    let tracking = q
+    if let Some(raw) = q
         .param("tracking_status")
         .map(str::trim)
-        .filter(|v| !v.is_empty());
-    if let Some(raw) = tracking {
-        const ALL: [&str; 6] = [
-            "UNKNOWN",
-            "PRE_TRANSIT",
-            "TRANSIT",
-            "DELIVERED",
-            "RETURNED",
-            "FAILURE",
-        ];
-        if !ALL.iter().any(|s| s.eq_ignore_ascii_case(raw)) {
-            return Err(ApiError::field(
+        .filter(|v| !v.is_empty())
+    {
+        filter.tracking = Some(TrackStatus::parse(raw).ok_or_else(|| {
+            ApiError::field(
                 "tracking_status",
-                format!(
-                    "\"{raw}\" is not a tracking status; use one of {}.",
-                    ALL.join(", ")
-                ),
-            ));
-        }
-        if !raw.eq_ignore_ascii_case("UNKNOWN") {
-            filter.status = Some(TransactionStatus::Waiting); // matches nothing: no label has moved yet
-        } else {
-            filter.status = Some(TransactionStatus::Success);
-        }
+                format!("\"{raw}\" is not a tracking status; use UNKNOWN, PRE_TRANSIT, TRANSIT, DELIVERED, RETURNED or FAILURE."),
+            )
+        })?);
     }
     let s = &state.services;
     let page = transactions::list(s, &who, &filter, q.page).await?;
+    let ids: Vec<ObjectId> = page.items.iter().map(|t| t.id).collect();
+    let mut tracks = tracking::of_transactions(s, scope(&who), &ids).await?;
     let base = base_url(&headers, &state);
     Ok(Json(Paginated::new(&q, page, |t| {
-        TransactionBody::new(s, t, &who.account_name, shape, &base, None)
+        let track = tracks.remove(&t.id);
+        TransactionBody::new(s, t, &who.account_name, shape, &base, None, track.as_ref())
     })))
 }

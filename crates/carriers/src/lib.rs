@@ -10,6 +10,7 @@ pub mod rate_card;
 pub mod registry;
 mod shipment;
 pub mod test_carrier;
+pub mod test_tracking;
 
 use std::future::Future;
 use std::pin::Pin;

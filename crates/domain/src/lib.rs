@@ -35,8 +35,10 @@ pub mod shipment;
 pub mod shipment_extra;
 pub mod text;
 pub mod time;
+pub mod tracking;
 pub mod transaction;
 pub mod units;
+pub mod webhook;
 
 pub use error::{FieldErrors, ValidationError};
 pub use id::ObjectId;

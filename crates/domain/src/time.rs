@@ -4,8 +4,12 @@ use std::fmt;
 
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 
-/// A point in time with millisecond precision, stored as milliseconds since the Unix epoch.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// A point in time with millisecond precision, stored as milliseconds since the Unix epoch
+/// (and serialised as that number in Consign's own stored JSON; the wire uses `Display`).
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Timestamp(i64);
 
 impl Timestamp {

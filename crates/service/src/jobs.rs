@@ -11,11 +11,13 @@ use std::time::Duration;
 use domain::Timestamp;
 use store::jobs::{self, Job};
 
-use crate::{manifests, refunds, shipments, transactions, ServiceError, Services};
+use crate::{
+    manifests, notifications, refunds, shipments, transactions, webhooks, ServiceError, Services,
+};
 
 /// How often the worker looks for due jobs when nobody wakes it.
 pub const POLL: Duration = Duration::from_millis(500);
-/// How long a claim lasts before another worker may take the job.
+/// How long a claim lasts before another worker may take the job (default of `job_lease_s`).
 pub const LEASE: Duration = Duration::from_secs(60);
 /// Claims before a job is abandoned.
 pub const MAX_ATTEMPTS: i64 = 8;
@@ -44,7 +46,7 @@ pub async fn run_due(s: &Services) -> Result<usize, ServiceError> {
     if !jobs::any_due(&mut *s.store.conn().await?).await? {
         return Ok(0);
     }
-    let claimed = jobs::claim(&s.store, BATCH, LEASE.as_millis() as i64).await?;
+    let claimed = jobs::claim(&s.store, BATCH, s.job_lease.as_millis() as i64).await?;
     let n = claimed.len();
     futures_util::future::join_all(claimed.iter().map(|job| run_one(s, job))).await;
     Ok(n)
@@ -57,6 +59,8 @@ async fn run_one(s: &Services, job: &Job) {
         transactions::BUY_JOB => transactions::run_buy_job(s, job).await,
         refunds::REFUND_JOB => refunds::run_refund_job(s, job).await,
         manifests::MANIFEST_JOB => manifests::run_manifest_job(s, job).await,
+        webhooks::DELIVER_JOB => webhooks::run_deliver_job(s, job).await,
+        notifications::EMAIL_JOB => notifications::run_send_job(s, job).await,
         other => Err(ServiceError::Unavailable(format!(
             "unknown job kind {other:?}"
         ))),

@@ -11,12 +11,16 @@ pub mod files;
 pub mod jobs;
 mod labels;
 pub mod manifests;
+pub mod notifications;
 pub mod parcels;
 mod rating;
 pub mod refunds;
+pub mod scan_keys;
 pub mod shipments;
+pub mod tracking;
 pub mod transactions;
 pub mod validator;
+pub mod webhooks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,11 +58,26 @@ pub struct Services {
     /// Tracking serials reserved by this process: carrier account → (next, end).
     pub(crate) serials:
         Arc<std::sync::Mutex<std::collections::HashMap<domain::ObjectId, (i64, i64)>>>,
+    /// How tracks look on the wire (webhook payloads); set by the HTTP layer.
+    pub track_wire: Arc<dyn tracking::TrackWire>,
+    /// Sends webhooks (and decides whether private addresses are allowed).
+    pub webhooks: webhooks::WebhookSender,
+    /// Sends buyer emails; `None` when no SMTP server is configured (no emails are queued).
+    pub mailer: Option<notifications::Mailer>,
+    /// The server's public base URL, for links in emails and webhook payloads.
+    pub public_url: String,
+    /// Tracking poll schedule.
+    pub tracking: tracking::TrackingConfig,
+    /// How long a claimed job is the claimer's before another worker may run it (a crashed
+    /// worker's jobs run again after this).
+    pub job_lease: Duration,
 }
 
 impl Services {
     /// Services over `store` with the offline address validator, the bundled exchange rates,
-    /// the default rate timeout and files kept in memory (set `blobs` for a real store).
+    /// the default rate timeout, files kept in memory (set `blobs` for a real store), no
+    /// email, public-only webhooks and tracks in [`tracking::PlainWire`] form (the HTTP layer
+    /// sets its own).
     pub fn new(store: Store, cipher: Cipher) -> Self {
         Self {
             store,
@@ -71,6 +90,12 @@ impl Services {
             job_signal: Arc::new(tokio::sync::Notify::new()),
             blobs: Arc::new(files::MemoryBlobs::default()),
             serials: Arc::default(),
+            track_wire: Arc::new(tracking::PlainWire),
+            webhooks: webhooks::WebhookSender::new(false),
+            mailer: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            tracking: tracking::TrackingConfig::default(),
+            job_lease: jobs::LEASE,
         }
     }
 }

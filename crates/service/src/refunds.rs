@@ -6,6 +6,7 @@
 //! refunded once, and never after it went onto a manifest. The request's `async` is accepted
 //! and ignored: refunds are always settled by the job, as the issue asks.
 
+use domain::tracking::TrackStatus;
 use domain::transaction::{Refund, RefundStatus, TransactionStatus};
 use domain::{ObjectId, Timestamp, ValidationError};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,19 @@ pub async fn create(
     };
     t.refundable()
         .map_err(|m| ValidationError::field("transaction", m))?;
+    // "Unused": the carrier has not moved the parcel.
+    let moved = store::tracks::of_transactions(&mut *s.store.conn().await?, scope, &[id])
+        .await?
+        .remove(&id)
+        .map(|track| track.status())
+        .filter(|st| !matches!(st, TrackStatus::Unknown | TrackStatus::PreTransit));
+    if let Some(st) = moved {
+        return Err(ValidationError::field(
+            "transaction",
+            format!("This label has been used: the carrier reports the parcel {}; only unused labels can be refunded.", st.as_str()),
+        )
+        .into());
+    }
     let now = Timestamp::now();
     let refund = Refund {
         id: ObjectId::at(now.millis()),

@@ -14,11 +14,15 @@ mod insert;
 pub mod jobs;
 pub mod manifests;
 mod migrations;
+pub mod notifications;
 pub mod page;
 pub mod parcels;
 pub mod refunds;
+pub mod scan_keys;
 pub mod shipments;
+pub mod tracks;
 pub mod transactions;
+pub mod webhooks;
 mod writer;
 
 use std::str::FromStr;

@@ -42,6 +42,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0005_labels.sql"),
         include_str!("../migrations/postgres/0005_labels.sql"),
     ),
+    (
+        6,
+        "tracking, scan keys, webhooks, notifications",
+        include_str!("../migrations/sqlite/0006_tracking.sql"),
+        include_str!("../migrations/postgres/0006_tracking.sql"),
+    ),
 ];
 
 #[derive(Debug)]

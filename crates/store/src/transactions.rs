@@ -141,6 +141,8 @@ pub async fn find_by_key(
 pub struct TransactionFilter {
     pub rate: Option<ObjectId>,
     pub status: Option<TransactionStatus>,
+    /// The label's tracking status (UNKNOWN: a label with no tracking events yet).
+    pub tracking: Option<domain::tracking::TrackStatus>,
 }
 
 /// A page of `scope`'s transactions, newest first.
@@ -150,30 +152,47 @@ pub async fn list(
     filter: &TransactionFilter,
     req: PageRequest,
 ) -> Result<Page<Transaction>, StoreError> {
-    let condition = "account_id = $1 AND test = $2 AND ($3 IS NULL OR rate_id = $3) AND ($4 IS NULL OR status = $4)";
+    let tracking = match filter.tracking {
+        None => "",
+        Some(domain::tracking::TrackStatus::Unknown) => " AND tracking_number IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tracks k WHERE k.transaction_id = transactions.id AND k.status <> 'UNKNOWN')",
+        Some(_) => " AND EXISTS (SELECT 1 FROM tracks k WHERE k.transaction_id = transactions.id AND k.status = $T)",
+    };
+    let condition = format!("account_id = $1 AND test = $2 AND ($3 IS NULL OR rate_id = $3) AND ($4 IS NULL OR status = $4){tracking}");
+    let tracked = filter.tracking.map(|t| t.as_str().to_string());
     let rate = filter.rate.map(|r| r.to_string());
     let status = filter.status.map(|s| s.as_str().to_string());
-    let total: i64 = sqlx::query(&format!(
-        "SELECT COUNT(*) AS n FROM transactions WHERE {condition}"
-    ))
-    .bind(scope.account_id.to_string())
-    .bind(i64::from(scope.test))
-    .bind(rate.clone())
-    .bind(status.clone())
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("n")?;
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM transactions WHERE {condition} ORDER BY id DESC LIMIT $5 OFFSET $6"
-    ))
-    .bind(scope.account_id.to_string())
-    .bind(i64::from(scope.test))
-    .bind(rate)
-    .bind(status)
-    .bind(i64::from(req.results))
-    .bind(req.offset())
-    .fetch_all(conn)
-    .await?;
+    // The tracking filter's placeholder ($T) follows the others of each query.
+    let moving = filter
+        .tracking
+        .is_some_and(|t| t != domain::tracking::TrackStatus::Unknown);
+    let count_sql = format!(
+        "SELECT COUNT(*) AS n FROM transactions WHERE {}",
+        condition.replace("$T", "$5")
+    );
+    let mut q = sqlx::query(&count_sql)
+        .bind(scope.account_id.to_string())
+        .bind(i64::from(scope.test))
+        .bind(rate.clone())
+        .bind(status.clone());
+    if moving {
+        q = q.bind(tracked.clone());
+    }
+    let total: i64 = q.fetch_one(&mut *conn).await?.try_get("n")?;
+    let page_sql = format!(
+        "SELECT {COLUMNS} FROM transactions WHERE {} ORDER BY id DESC LIMIT $5 OFFSET $6",
+        condition.replace("$T", "$7")
+    );
+    let mut q = sqlx::query(&page_sql)
+        .bind(scope.account_id.to_string())
+        .bind(i64::from(scope.test))
+        .bind(rate)
+        .bind(status)
+        .bind(i64::from(req.results))
+        .bind(req.offset());
+    if moving {
+        q = q.bind(tracked);
+    }
+    let rows = q.fetch_all(conn).await?;
     Ok(Page {
         items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
         total,
@@ -322,4 +341,110 @@ pub async fn begin_refund(
         .execute(conn)
         .await?;
     Ok(done.rows_affected() == 1)
+}
+
+/// What a track needs from the label Consign sold for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    pub scope: Scope,
+    pub transaction: ObjectId,
+    pub carrier_account: ObjectId,
+    /// The carrier account's carrier token (`ratecard`, `shippo`).
+    pub carrier: String,
+    pub tracking_number: String,
+    pub eta: Option<Timestamp>,
+    pub rate: domain::shipment::RateDetails,
+    /// (city, state, zip, country) of the sender and the recipient.
+    pub from: [String; 4],
+    pub to: [String; 4],
+    /// The recipient's email ("" when none).
+    pub to_email: String,
+}
+
+fn label_from_row(row: &AnyRow) -> Result<Label, StoreError> {
+    let quote: String = row.try_get("quote")?;
+    let four = |p: &str| -> Result<[String; 4], StoreError> {
+        Ok([
+            row.try_get(format!("{p}_city").as_str())?,
+            row.try_get(format!("{p}_state").as_str())?,
+            row.try_get(format!("{p}_zip").as_str())?,
+            row.try_get(format!("{p}_country").as_str())?,
+        ])
+    };
+    Ok(Label {
+        scope: Scope {
+            account_id: id_of(row.try_get("account_id")?)?,
+            test: row.try_get::<i64, _>("test")? != 0,
+        },
+        transaction: id_of(row.try_get("id")?)?,
+        carrier_account: id_of(row.try_get("carrier_account_id")?)?,
+        carrier: row.try_get("carrier")?,
+        tracking_number: row.try_get("tracking_number")?,
+        eta: row
+            .try_get::<Option<i64>, _>("eta_ms")?
+            .map(Timestamp::from_millis),
+        rate: serde_json::from_str(&quote).map_err(|e| corrupt("rate", e.to_string()))?,
+        from: four("f")?,
+        to: four("t")?,
+        to_email: row.try_get("t_email")?,
+    })
+}
+
+const LABEL_SELECT: &str = "SELECT t.id, t.account_id, t.test, t.carrier_account_id, c.carrier, t.tracking_number, t.eta_ms, r.quote, \
+     f.city AS f_city, f.state_code AS f_state, f.zip AS f_zip, f.country AS f_country, \
+     a.city AS t_city, a.state_code AS t_state, a.zip AS t_zip, a.country AS t_country, a.email AS t_email \
+     FROM transactions t JOIN rates r ON r.id = t.rate_id JOIN shipments s ON s.id = t.shipment_id \
+     JOIN addresses f ON f.id = s.address_from JOIN addresses a ON a.id = s.address_to \
+     JOIN carrier_accounts c ON c.id = t.carrier_account_id";
+
+/// The labels a carrier account issued among `numbers` (a label that failed has no number).
+pub async fn labels_by_number(
+    conn: &mut Conn,
+    carrier_account: ObjectId,
+    numbers: &[String],
+) -> Result<Vec<Label>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in numbers.chunks(900) {
+        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "{LABEL_SELECT} WHERE t.carrier_account_id = $1 AND t.tracking_number IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(carrier_account.to_string());
+        for n in chunk {
+            q = q.bind(n.clone());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.push(label_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// `scope`'s label with tracking number `number`, if Consign sold one.
+pub async fn label_of_number(
+    conn: &mut Conn,
+    scope: Scope,
+    number: &str,
+) -> Result<Option<Label>, StoreError> {
+    let sql = format!(
+        "{LABEL_SELECT} WHERE t.account_id = $1 AND t.test = $2 AND t.tracking_number = $3 ORDER BY t.id DESC LIMIT 1"
+    );
+    let row = sqlx::query(&sql)
+        .bind(scope.account_id.to_string())
+        .bind(i64::from(scope.test))
+        .bind(number.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(label_from_row).transpose()
+}
+
+/// The newest label with tracking number `number` in any account (the public tracking page).
+pub async fn label_any(conn: &mut Conn, number: &str) -> Result<Option<Label>, StoreError> {
+    let sql = format!("{LABEL_SELECT} WHERE t.tracking_number = $1 ORDER BY t.id DESC LIMIT 1");
+    let row = sqlx::query(&sql)
+        .bind(number.to_string())
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(label_from_row).transpose()
 }

@@ -1,0 +1,375 @@
+//! Seed 002 "Webhooks": subscriptions, checked URLs, deliveries retried until a receiver that
+//! was down comes back, the delivery log, redelivery by hand, and no delivery lost to kill -9.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use consign::config::Layer;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::fakes::Receiver;
+use crate::helpers::{expect, fresh_database, is_object_id, spawn_app, spawn_app_with};
+
+#[tokio::test]
+async fn webhooks_are_created_listed_updated_and_deleted() {
+    let app = spawn_app().await;
+    let w = expect(
+        app.post_json(
+            "/webhooks",
+            &json!({"url": "https://hooks.example.com/shippo", "event": "transaction_created"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(is_object_id(&w["object_id"]));
+    assert_eq!(
+        (
+            w["event"].as_str(),
+            w["active"].as_bool(),
+            w["is_test"].as_bool()
+        ),
+        (Some("transaction_created"), Some(true), Some(true))
+    );
+    assert!(w["secret"].as_str().unwrap().starts_with("whsec_"));
+    let id = w["object_id"].as_str().unwrap();
+
+    let got = expect(app.get(&format!("/webhooks/{id}")).await, StatusCode::OK).await;
+    assert_eq!(got["url"], "https://hooks.example.com/shippo");
+    assert!(got.get("secret").is_none(), "the secret is shown once");
+    let res = app
+        .client
+        .put(app.url(&format!("/webhooks/{id}")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .json(&json!({"event": "all", "active": false}))
+        .send()
+        .await
+        .unwrap();
+    let updated = expect(res, StatusCode::OK).await;
+    assert_eq!(
+        (updated["event"].as_str(), updated["active"].as_bool()),
+        (Some("all"), Some(false))
+    );
+    assert_eq!(
+        updated["url"], "https://hooks.example.com/shippo",
+        "fields left out keep their value"
+    );
+    let list = expect(app.get("/webhooks").await, StatusCode::OK).await;
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["results"][0]["object_id"], id);
+
+    // Another account sees none of it.
+    let other = app.other_account_token(domain::account::Mode::Test).await;
+    expect(
+        app.get_as(&other, &format!("/webhooks/{id}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+
+    // Bad input names the field.
+    let bad = expect(
+        app.post_json(
+            "/webhooks",
+            &json!({"url": "ftp://example.com/x", "event": "parcel_lost"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        bad["fields"]["url"][0].as_str().unwrap().contains("http"),
+        "{bad}"
+    );
+    assert!(
+        bad["fields"]["event"][0]
+            .as_str()
+            .unwrap()
+            .contains("track_updated"),
+        "{bad}"
+    );
+    let bad = expect(
+        app.post_json("/webhooks", &json!({"event": "all"})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["url"].is_array());
+
+    let res = app
+        .client
+        .delete(app.url(&format!("/webhooks/{id}")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    expect(
+        app.get(&format!("/webhooks/{id}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    assert_eq!(
+        expect(app.get("/webhooks").await, StatusCode::OK).await["count"],
+        0
+    );
+}
+
+#[tokio::test]
+async fn private_addresses_are_refused_unless_allowed() {
+    let app = spawn_app_with(Layer {
+        allow_private_webhooks: Some(false),
+        ..Default::default()
+    })
+    .await;
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://10.0.0.5/x",
+        "http://[::1]/x",
+        "http://169.254.169.254/latest/meta-data",
+    ] {
+        let bad = expect(
+            app.post_json("/webhooks", &json!({"url": url, "event": "all"}))
+                .await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        assert!(
+            bad["fields"]["url"][0]
+                .as_str()
+                .unwrap()
+                .contains("private or loopback"),
+            "{url}: {bad}"
+        );
+    }
+    expect(
+        app.post_json(
+            "/webhooks",
+            &json!({"url": "https://hooks.example.com/x", "event": "all"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_receiver_that_was_down_gets_the_event_and_the_log_shows_every_attempt() {
+    // Retry delays at 1 %: 0.1 s, 0.6 s, 3 s, …
+    let app = spawn_app_with(Layer {
+        webhook_retry_scale_percent: Some(1),
+        ..Default::default()
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    receiver.answer(503);
+    let w = expect(
+        app.post_json(
+            "/webhooks",
+            &json!({"url": receiver.url, "event": "track_updated"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = w["object_id"].as_str().unwrap().to_string();
+    expect(
+        app.post_json(
+            "/tracks",
+            &json!({"carrier": "shippo", "tracking_number": "SHIPPO_DELIVERED"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    receiver.wait_until(20, |g| g.len() >= 2).await;
+    receiver.answer(200);
+    let got = receiver
+        .wait_until(20, |g| g.iter().any(|r| r.answered == 200))
+        .await;
+    let delivery_ids: BTreeSet<&str> = got
+        .iter()
+        .map(|r| r.headers["consign-delivery"].as_str())
+        .collect();
+    assert_eq!(delivery_ids.len(), 1, "every attempt is the same delivery");
+    let bodies: BTreeSet<&[u8]> = got.iter().map(|r| r.body.as_slice()).collect();
+    assert_eq!(bodies.len(), 1, "every attempt sends the same bytes");
+
+    // The log: each attempt with its status code and latency; DELIVERED.
+    let log = wait_for_delivered(&app, &id).await;
+    let d = &log["results"][0];
+    let codes: Vec<Value> = d["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status_code"].clone())
+        .collect();
+    assert_eq!(codes.len(), got.len());
+    assert_eq!(codes.last().unwrap(), &json!(200));
+    assert!(
+        codes[..codes.len() - 1].iter().all(|c| c == &json!(503)),
+        "{codes:?}"
+    );
+    assert!(d["attempts"][0]["latency_ms"].as_i64().unwrap() >= 0);
+    assert_eq!(
+        serde_json::from_str::<Value>(d["payload"].as_str().unwrap()).unwrap()["data"]
+            ["tracking_number"],
+        "SHIPPO_DELIVERED"
+    );
+
+    // Redelivery by hand: a new attempt with the same delivery id.
+    let delivery = d["object_id"].as_str().unwrap();
+    let again = expect(
+        app.post_json(
+            &format!("/webhooks/{id}/deliveries/{delivery}/redeliver"),
+            &json!({}),
+        )
+        .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(again["status"], "PENDING");
+    let more = receiver.wait_until(20, |g| g.len() > got.len()).await;
+    assert_eq!(more.last().unwrap().headers["consign-delivery"], delivery);
+    let one = loop {
+        let one = expect(
+            app.get(&format!("/webhooks/{id}/deliveries/{delivery}"))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        if one["status"] == "DELIVERED" {
+            break one;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(one["attempts"].as_array().unwrap().len(), got.len() + 1);
+    expect(
+        app.get(&format!(
+            "/webhooks/{id}/deliveries/00000000000000000000000000000000"
+        ))
+        .await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+async fn wait_for_delivered(app: &crate::helpers::TestApp, webhook: &str) -> Value {
+    for _ in 0..200 {
+        let log = expect(
+            app.get(&format!("/webhooks/{webhook}/deliveries")).await,
+            StatusCode::OK,
+        )
+        .await;
+        if log["results"][0]["status"] == "DELIVERED" {
+            return log;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the delivery never reached DELIVERED");
+}
+
+/// A `consign serve` child process on `database_url`; returns it, its base URL and (on the
+/// first start) the demo token it printed.
+fn serve(database_url: &str, data_dir: &std::path::Path) -> (Child, String, Option<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_consign"))
+        .arg("serve")
+        .env_remove("CONSIGN_DATABASE_URL")
+        .env("DATABASE_URL", database_url)
+        .env("CONSIGN_DATA_DIR", data_dir)
+        .env("CONSIGN_LISTEN", "127.0.0.1:0")
+        .env("CONSIGN_LOG", "warn")
+        .env("CONSIGN_ALLOW_PRIVATE_WEBHOOKS", "true")
+        // A crashed worker's deliveries are picked up again after 2 s instead of a minute.
+        .env("CONSIGN_JOB_LEASE_S", "2")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("consign serve starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut base = None;
+    let mut token = None;
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            base = Some(rest.trim().to_string());
+            if token.is_some() || !data_dir.join("fresh").exists() {
+                break;
+            }
+        }
+        if let Some(t) = line.trim().strip_prefix("shippo_test_") {
+            token = Some(format!("shippo_test_{t}"));
+            break;
+        }
+    }
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (child, base.expect("the server prints its address"), token)
+}
+
+#[tokio::test]
+async fn kill_9_in_the_middle_of_deliveries_loses_none() {
+    let data_dir = std::env::temp_dir().join(format!("consign-kill-{}", domain::ObjectId::new()));
+    std::fs::create_dir_all(&data_dir).unwrap();
+    std::fs::write(data_dir.join("fresh"), b"").unwrap();
+    let database_url = fresh_database(&data_dir).await;
+    let (mut first, base, token) = serve(&database_url, &data_dir);
+    let token = token.expect("the first start prints the demo token");
+    let client = reqwest::Client::new();
+    let receiver = Receiver::start().await;
+    receiver.slow(300);
+    let res = client
+        .post(format!("{base}/webhooks"))
+        .header("Authorization", format!("ShippoToken {token}"))
+        .json(&json!({"url": receiver.url, "event": "track_updated"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    // 40 registrations of a test number: 40 deliveries, written with the changes that caused them.
+    const N: usize = 40;
+    for _ in 0..N {
+        let res = client
+            .post(format!("{base}/tracks"))
+            .header("Authorization", format!("ShippoToken {token}"))
+            .json(&json!({"carrier": "shippo", "tracking_number": "SHIPPO_TRANSIT"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // Deliveries are under way (the receiver takes 300 ms each): kill -9 now.
+    receiver.wait_until(20, |g| !g.is_empty()).await;
+    first.kill().unwrap(); // SIGKILL
+    first.wait().unwrap();
+    let before: BTreeSet<String> = receiver
+        .got()
+        .iter()
+        .map(|r| r.headers["consign-delivery"].clone())
+        .collect();
+    assert!(
+        before.len() < N,
+        "the kill came before every delivery was done ({} of {N})",
+        before.len()
+    );
+
+    std::fs::remove_file(data_dir.join("fresh")).unwrap();
+    let (mut second, _, _) = serve(&database_url, &data_dir);
+    receiver.slow(0);
+    let got = receiver
+        .wait_until(60, |g| {
+            g.iter()
+                .map(|r| &r.headers["consign-delivery"])
+                .collect::<BTreeSet<_>>()
+                .len()
+                >= N
+        })
+        .await;
+    let ids: BTreeSet<&String> = got.iter().map(|r| &r.headers["consign-delivery"]).collect();
+    assert_eq!(ids.len(), N, "every delivery arrived, none lost");
+    for r in &got {
+        assert_eq!(r.json()["data"]["tracking_number"], "SHIPPO_TRANSIT");
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
+}

@@ -1,0 +1,141 @@
+//! `/track/{tracking_number}`: the public tracking page a buyer opens from an email or from a
+//! label's `tracking_url_provider`. No login; it shows the status, the history and the ETA, and
+//! of addresses only cities and countries.
+
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use domain::tracking::{Place, Track, TrackStatus};
+use service::{tracking, ServiceError};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route("/track/{number}", get(page))
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// City and country only (no street, no postal code).
+fn city_country(p: &Place) -> String {
+    [&p.city, &p.country]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn label(s: TrackStatus) -> &'static str {
+    match s {
+        TrackStatus::Unknown => "Awaiting the first scan",
+        TrackStatus::PreTransit => "Label created",
+        TrackStatus::Transit => "On its way",
+        TrackStatus::Delivered => "Delivered",
+        TrackStatus::Returned => "Returned to sender",
+        TrackStatus::Failure => "Delivery problem",
+    }
+}
+
+fn day(t: domain::Timestamp) -> String {
+    t.to_datetime()
+        .format("%a %-d %b %Y, %H:%M UTC")
+        .to_string()
+}
+
+/// The page's HTML.
+pub fn render(t: &Track) -> String {
+    let status = t.status();
+    let mut rows = String::new();
+    for e in t.history.iter().rev() {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&day(e.occurred)),
+            esc(label(e.status)),
+            esc(&e.details),
+            esc(&e.location.as_ref().map(city_country).unwrap_or_default()),
+        ));
+    }
+    if rows.is_empty() {
+        rows.push_str("<tr><td colspan=\"4\">No scans yet.</td></tr>");
+    }
+    let route = match (&t.address_from, &t.address_to) {
+        (Some(f), Some(to)) => format!(
+            "<p class=\"route\">{} → {}</p>",
+            esc(&city_country(f)),
+            esc(&city_country(to))
+        ),
+        _ => String::new(),
+    };
+    let eta = match (status.is_terminal(), t.eta) {
+        (false, Some(eta)) => format!(
+            "<p>Expected delivery: <strong>{}</strong></p>",
+            esc(&eta.to_datetime().format("%A %-d %B %Y").to_string())
+        ),
+        _ => String::new(),
+    };
+    let service = t
+        .servicelevel
+        .as_ref()
+        .map(|(_, name)| format!(" · {}", esc(name)))
+        .unwrap_or_default();
+    let details = t
+        .current()
+        .map(|e| esc(&e.details))
+        .unwrap_or_else(|| esc(tracking::status_text(TrackStatus::Unknown)));
+    format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+<title>Parcel {number}: {status_label}</title><style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}}\
+.status{{font-size:1.6rem;font-weight:700;margin:.2rem 0}}table{{width:100%;border-collapse:collapse}}td,th{{text-align:left;padding:.4rem;border-bottom:1px solid #ddd;vertical-align:top}}\
+.muted{{color:#666}}</style></head><body><p class=\"muted\">Tracking number <strong>{number}</strong> · {carrier}{service}</p>\
+<p class=\"status\" data-status=\"{status}\">{status_label}</p><p>{details}</p>{route}{eta}\
+<h2>History</h2><table><thead><tr><th>When</th><th>Status</th><th>Details</th><th>Where</th></tr></thead><tbody>{rows}</tbody></table>\
+<p class=\"muted\">Updated {updated}</p></body></html>",
+        number = esc(&t.tracking_number),
+        carrier = esc(&t.carrier),
+        status = status.as_str(),
+        status_label = label(status),
+        updated = esc(&day(t.updated)),
+    )
+}
+
+/// The public tracking page.
+pub async fn page(State(state): State<AppState>, Path(number): Path<String>) -> Response {
+    match tracking::public(&state.services, &number).await {
+        Ok(t) => (
+            [
+                (CONTENT_TYPE, "text/html; charset=utf-8"),
+                (CACHE_CONTROL, "no-cache"),
+            ],
+            render(&t),
+        )
+            .into_response(),
+        Err(ServiceError::NotFound) => (
+            StatusCode::NOT_FOUND,
+            [(CONTENT_TYPE, "text/html; charset=utf-8")],
+            format!(
+                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unknown parcel</title></head><body><p>No parcel with tracking number <strong>{}</strong> is known here yet. Labels appear once the courier has scanned them.</p></body></html>",
+                esc(number.trim())
+            ),
+        )
+            .into_response(),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
