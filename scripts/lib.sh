@@ -8,7 +8,7 @@ start_server() {
   SERVER_DIR=$(mktemp -d)
   SERVER_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   SERVER_URL="http://127.0.0.1:$SERVER_PORT"
-  export CONSIGN_DATA_DIR="$SERVER_DIR" CONSIGN_LISTEN="127.0.0.1:$SERVER_PORT" CONSIGN_LOG=warn
+  export CONSIGN_DATA_DIR="$SERVER_DIR" CONSIGN_LISTEN="127.0.0.1:$SERVER_PORT" CONSIGN_LOG=${CONSIGN_LOG:-warn}
   if [[ -n "$url" ]]; then export CONSIGN_DATABASE_URL="$url"; else unset CONSIGN_DATABASE_URL; fi
   unset DATABASE_URL
   "$bin" serve >"$SERVER_DIR/serve.log" 2>&1 &

@@ -270,9 +270,19 @@ async fn wait_for_delivered(app: &crate::helpers::TestApp, webhook: &str) -> Val
     panic!("the delivery never reached DELIVERED");
 }
 
+/// A child server, killed if the test fails before it does.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A `consign serve` child process on `database_url`; returns it, its base URL and (on the
 /// first start) the demo token it printed.
-fn serve(database_url: &str, data_dir: &std::path::Path) -> (Child, String, Option<String>) {
+fn serve(database_url: &str, data_dir: &std::path::Path) -> (Server, String, Option<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_consign"))
         .arg("serve")
         .env_remove("CONSIGN_DATABASE_URL")
@@ -303,7 +313,11 @@ fn serve(database_url: &str, data_dir: &std::path::Path) -> (Child, String, Opti
     }
     // Keep draining stdout so the child never blocks on a full pipe.
     std::thread::spawn(move || for _ in lines {});
-    (child, base.expect("the server prints its address"), token)
+    (
+        Server(child),
+        base.expect("the server prints its address"),
+        token,
+    )
 }
 
 #[tokio::test]
@@ -339,8 +353,8 @@ async fn kill_9_in_the_middle_of_deliveries_loses_none() {
     }
     // Deliveries are under way (the receiver takes 300 ms each): kill -9 now.
     receiver.wait_until(20, |g| !g.is_empty()).await;
-    first.kill().unwrap(); // SIGKILL
-    first.wait().unwrap();
+    first.0.kill().unwrap(); // SIGKILL
+    first.0.wait().unwrap();
     let before: BTreeSet<String> = receiver
         .got()
         .iter()
@@ -353,7 +367,7 @@ async fn kill_9_in_the_middle_of_deliveries_loses_none() {
     );
 
     std::fs::remove_file(data_dir.join("fresh")).unwrap();
-    let (mut second, _, _) = serve(&database_url, &data_dir);
+    let (_second, _, _) = serve(&database_url, &data_dir);
     receiver.slow(0);
     let got = receiver
         .wait_until(60, |g| {
@@ -369,7 +383,5 @@ async fn kill_9_in_the_middle_of_deliveries_loses_none() {
     for r in &got {
         assert_eq!(r.json()["data"]["tracking_number"], "SHIPPO_TRANSIT");
     }
-    second.kill().unwrap();
-    second.wait().unwrap();
     let _ = std::fs::remove_dir_all(&data_dir);
 }

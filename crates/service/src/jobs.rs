@@ -22,7 +22,7 @@ pub const LEASE: Duration = Duration::from_secs(60);
 /// Claims before a job is abandoned.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// Jobs claimed at once.
-const BATCH: i64 = 16;
+const BATCH: i64 = 64;
 
 /// Runs the worker until the task is dropped or aborted. Work is never lost by stopping it:
 /// unfinished jobs keep their lease and run again after it expires.

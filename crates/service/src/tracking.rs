@@ -281,12 +281,15 @@ pub async fn ingest(
         }
     }
     if !scans.is_empty() {
-        // Two first scans of one parcel at once both create its track; the loser retries.
+        // Two first scans of one parcel at once both create its track, and on PostgreSQL two
+        // uploads touching the same parcels can deadlock: the loser (rolled back whole) retries.
         let mut tries = 0;
         let decided = loop {
             tries += 1;
             match ingest_once(s, key.carrier_account, scans.clone()).await {
-                Err(ServiceError::Conflict(_)) if tries < 3 => continue,
+                Err(ServiceError::Conflict(_)) if tries < 5 => {
+                    tokio::time::sleep(Duration::from_millis(5 * tries)).await;
+                }
                 other => break other?,
             }
         };
@@ -325,7 +328,6 @@ async fn ingest_once(
                     .filter(|n| !tracks.contains_key(*n))
                     .cloned()
                     .collect();
-                let mut created = Vec::new();
                 if !missing.is_empty() {
                     let now = Timestamp::now();
                     for label in
@@ -333,7 +335,6 @@ async fn ingest_once(
                             .await?
                     {
                         let track = track_of_label(&label, now);
-                        created.push(track.id);
                         tracks.insert(
                             label.tracking_number.clone(),
                             store::tracks::Owned {
@@ -374,13 +375,13 @@ async fn ingest_once(
                         }
                     }
                 }
-                for (number, new_events) in &changed {
-                    let owned = tracks.get_mut(number).expect("changed tracks exist");
-                    if created.contains(&owned.track.id) {
-                        store::tracks::insert(conn, owned.scope, &owned.track).await?;
+                let mut batch: Vec<Change> = Vec::with_capacity(changed.len());
+                for (number, owned) in tracks.iter_mut() {
+                    if let Some(events) = changed.remove(number) {
+                        batch.push(Change { owned, events });
                     }
-                    apply(conn, &ctx, owned, new_events).await?;
                 }
+                apply(conn, &ctx, &mut batch).await?;
                 Ok(decided)
             })
         })
@@ -403,35 +404,59 @@ impl Effects {
     }
 }
 
-/// Stores `new_events` (already placed in `owned.track.history`) and the track's new state, and
-/// writes what the change causes: `track_updated` deliveries and, when the current status calls
-/// for one, the buyer's email (at most once per parcel and kind).
+/// One track's change: the track, its new events already placed in its history.
+pub(crate) struct Change<'a> {
+    pub owned: &'a mut store::tracks::Owned,
+    pub events: Vec<TrackEvent>,
+}
+
+/// Stores the changes' new events and the tracks' new state (new tracks are inserted), and
+/// writes what they cause: a `track_updated` delivery per subscribed webhook and track and,
+/// when a change calls for one, the buyer's email (at most once per parcel and kind). A few
+/// statements for the whole batch, so a courier's 1,000-event upload is one quick transaction.
 pub(crate) async fn apply(
     conn: &mut Conn,
     fx: &Effects,
-    owned: &mut store::tracks::Owned,
-    new_events: &[TrackEvent],
+    changes: &mut [Change<'_>],
 ) -> Result<(), StoreError> {
-    let track = &mut owned.track;
-    let scope = owned.scope;
-    let rows: Vec<store::tracks::NewEvent> = new_events
+    let now = Timestamp::now();
+    for c in changes.iter_mut() {
+        c.owned.track.updated = now;
+        if c.owned.track.status().is_terminal() {
+            c.owned.track.poll_at = None;
+        }
+    }
+    // Tracks first: new ones must exist before their events.
+    let tracks: Vec<store::tracks::ScopedTrack> = changes
         .iter()
-        .map(|event| store::tracks::NewEvent {
-            track: track.id,
-            event,
+        .map(|c| store::tracks::ScopedTrack {
+            scope: c.owned.scope,
+            track: &c.owned.track,
+        })
+        .collect();
+    store::tracks::upsert(conn, &tracks).await?;
+    let rows: Vec<store::tracks::NewEvent> = changes
+        .iter()
+        .flat_map(|c| {
+            c.events.iter().map(|event| store::tracks::NewEvent {
+                track: c.owned.track.id,
+                event,
+            })
         })
         .collect();
     store::tracks::insert_events(conn, &rows).await?;
-    track.updated = Timestamp::now();
-    if track.status().is_terminal() {
-        track.poll_at = None;
-    }
-    store::tracks::save(conn, track).await?;
-    let data = fx.wire.track(track, true);
-    webhooks::outbox(conn, scope, WebhookEvent::TrackUpdated, &data).await?;
+    let scopes: Vec<Scope> = changes.iter().map(|c| c.owned.scope).collect();
+    webhooks::outbox(conn, WebhookEvent::TrackUpdated, &scopes, |i| {
+        fx.wire.track(&changes[i].owned.track, true)
+    })
+    .await?;
     if fx.emails {
-        if let Some(email) = track.notify_email.as_deref() {
-            for kind in emails_due(&track.history, new_events) {
+        for c in changes.iter() {
+            let (track, scope) = (&c.owned.track, c.owned.scope);
+            let Some(email) = track.notify_email.as_deref() else {
+                continue;
+            };
+            for kind in emails_due(&track.history, &c.events) {
                 if !notifications::enabled(conn, scope.account_id).await? {
                     break;
                 }
@@ -623,15 +648,24 @@ pub async fn register(
                         ));
                     }
                 }
-                if is_new {
-                    store::tracks::insert(conn, scope, &owned.track).await?;
-                }
                 if is_test_number(&owned.track) || !added.is_empty() {
                     // Test numbers announce themselves on every registration.
-                    apply(conn, &ctx, &mut owned, &added).await?;
+                    apply(
+                        conn,
+                        &ctx,
+                        &mut [Change {
+                            owned: &mut owned,
+                            events: added,
+                        }],
+                    )
+                    .await?;
                 } else {
                     owned.track.updated = now;
-                    store::tracks::save(conn, &owned.track).await?;
+                    if is_new {
+                        store::tracks::insert(conn, scope, &owned.track).await?;
+                    } else {
+                        store::tracks::save(conn, &owned.track).await?;
+                    }
                 }
                 Ok(owned.track)
             })
@@ -748,7 +782,15 @@ async fn poll_one(s: &Services, id: ObjectId) -> Result<(), ServiceError> {
                         if added.is_empty() {
                             store::tracks::save(conn, &owned.track).await
                         } else {
-                            apply(conn, &ctx, &mut owned, &added).await
+                            apply(
+                                conn,
+                                &ctx,
+                                &mut [Change {
+                                    owned: &mut owned,
+                                    events: added,
+                                }],
+                            )
+                            .await
                         }
                     }
                     Err(why) => {

@@ -342,47 +342,63 @@ fn deliver_job(d: &Delivery) -> NewJob {
     NewJob::now(DELIVER_JOB, payload)
 }
 
-/// Writes `event` for every subscription of `scope` that wants it: delivery rows and their jobs,
-/// on the caller's connection (inside the caller's transaction). `data` is the object as the
-/// wire shows it. Returns how many deliveries were queued.
+/// Writes `event` for every subscription that wants it: delivery rows and their jobs, on the
+/// caller's connection (inside the caller's transaction). `scopes[i]` is where the i-th event
+/// happened and `data(i)` its object as the wire shows it (rendered only when someone
+/// subscribed). Returns how many deliveries were queued.
 pub async fn outbox(
     conn: &mut Conn,
-    scope: Scope,
     event: WebhookEvent,
-    data: &serde_json::Value,
+    scopes: &[Scope],
+    data: impl Fn(usize) -> serde_json::Value,
 ) -> Result<usize, StoreError> {
-    let hooks = store::webhooks::subscribers(conn, scope, event).await?;
-    if hooks.is_empty() {
+    let mut hooks: std::collections::HashMap<Scope, Vec<Webhook>> = Default::default();
+    let now = Timestamp::now();
+    let mut deliveries: Vec<(Scope, Delivery)> = Vec::new();
+    for (i, scope) in scopes.iter().enumerate() {
+        if !hooks.contains_key(scope) {
+            let subs = store::webhooks::subscribers(conn, *scope, event).await?;
+            hooks.insert(*scope, subs);
+        }
+        let subs = &hooks[scope];
+        if subs.is_empty() {
+            continue;
+        }
+        let payload = serde_json::to_string(&serde_json::json!({
+            "event": event.as_str(),
+            "test": scope.test,
+            "data": data(i),
+        }))
+        .expect("payload serialises");
+        for h in subs {
+            deliveries.push((
+                *scope,
+                Delivery {
+                    id: ObjectId::at(now.millis()),
+                    created: now,
+                    updated: now,
+                    webhook: h.id,
+                    event,
+                    payload: payload.clone(),
+                    status: DeliveryStatus::Pending,
+                    attempts: Vec::new(),
+                },
+            ));
+        }
+    }
+    if deliveries.is_empty() {
         return Ok(0);
     }
-    let payload = serde_json::to_string(&serde_json::json!({
-        "event": event.as_str(),
-        "test": scope.test,
-        "data": data,
-    }))
-    .expect("payload serialises");
-    let now = Timestamp::now();
-    let deliveries: Vec<Delivery> = hooks
-        .iter()
-        .map(|h| Delivery {
-            id: ObjectId::at(now.millis()),
-            created: now,
-            updated: now,
-            webhook: h.id,
-            event,
-            payload: payload.clone(),
-            status: DeliveryStatus::Pending,
-            attempts: Vec::new(),
-        })
-        .collect();
     let rows: Vec<NewDelivery> = deliveries
         .iter()
-        .map(|d| NewDelivery { scope, delivery: d })
+        .map(|(scope, d)| NewDelivery {
+            scope: *scope,
+            delivery: d,
+        })
         .collect();
     store::webhooks::insert_deliveries(conn, &rows).await?;
-    for d in &deliveries {
-        store::jobs::enqueue(conn, deliver_job(d)).await?;
-    }
+    let jobs: Vec<NewJob> = deliveries.iter().map(|(_, d)| deliver_job(d)).collect();
+    store::jobs::enqueue_many(conn, &jobs).await?;
     Ok(deliveries.len())
 }
 

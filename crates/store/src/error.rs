@@ -33,6 +33,13 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => {
                 StoreError::Conflict(db.message().to_string())
             }
+            // PostgreSQL gave up one of two transactions waiting on each other (deadlock or
+            // serialization failure): nothing of it was kept, and running it again is safe.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("40P01" | "40001")) =>
+            {
+                StoreError::Conflict(format!("concurrent update: {}", db.message()))
+            }
             _ => StoreError::Database(e),
         }
     }

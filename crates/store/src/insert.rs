@@ -18,6 +18,11 @@ use crate::{Backend, Conn, Scope, StoreError};
 pub(crate) struct Args(AnyArguments<'static>);
 
 impl Args {
+    /// The bound values.
+    pub(crate) fn into_inner(self) -> AnyArguments<'static> {
+        self.0
+    }
+
     /// Appends a value. Text, integers and their options always encode.
     pub(crate) fn add<T: 'static + Encode<'static, Any> + Type<Any>>(&mut self, v: T) -> &mut Self {
         self.0

@@ -76,6 +76,18 @@ pub async fn enqueue(conn: &mut Conn, job: NewJob) -> Result<ObjectId, StoreErro
     Ok(id)
 }
 
+/// Adds many jobs in one statement per 1,000 (inside the caller's transaction).
+pub async fn enqueue_many(conn: &mut Conn, jobs: &[NewJob]) -> Result<(), StoreError> {
+    let unscoped = Scope {
+        account_id: ObjectId::at(0),
+        test: false,
+    };
+    for chunk in jobs.chunks(1000) {
+        insert_rows(conn, unscoped, chunk).await?;
+    }
+    Ok(())
+}
+
 /// Whether any job is due: a read, so an idle worker never takes the write lock.
 pub async fn any_due(conn: &mut Conn) -> Result<bool, StoreError> {
     let now = Timestamp::now().millis();

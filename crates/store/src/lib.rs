@@ -248,7 +248,7 @@ mod tests {
 
 /// The visibility of every query: one account, in one mode. Objects made with a test token are
 /// invisible to live tokens and the other way round; other accounts' objects are never visible.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Scope {
     pub account_id: domain::ObjectId,
     pub test: bool,

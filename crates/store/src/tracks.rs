@@ -190,6 +190,45 @@ impl Rows for NewEvent<'_> {
     }
 }
 
+/// A track with the scope it belongs to, for writes spanning several accounts (a courier's
+/// scans).
+pub struct ScopedTrack<'a> {
+    pub scope: Scope,
+    pub track: &'a Track,
+}
+
+impl Rows for ScopedTrack<'_> {
+    const TABLE: &'static str = "tracks";
+    const COLUMNS: &'static str = "account_id, id, test, created_ms, updated_ms, carrier, tracking_number, transaction_id, carrier_account_id, metadata, detail, status, poll_at_ms, poll_failures";
+    const SCOPED: bool = false;
+    const WIDTH: usize = 14;
+
+    fn bind(&self, a: &mut Args, _: Scope) {
+        self.track.bind(a, self.scope);
+    }
+}
+
+/// Inserts new tracks and saves changed ones (status, ETA, polling, metadata) in one statement
+/// per 500 tracks.
+pub async fn upsert(conn: &mut Conn, tracks: &[ScopedTrack<'_>]) -> Result<(), StoreError> {
+    for chunk in tracks.chunks(500) {
+        let mut args = Args::default();
+        for t in chunk {
+            t.bind(&mut args, t.scope);
+        }
+        let sql = format!(
+            "{} ON CONFLICT (id) DO UPDATE SET updated_ms = excluded.updated_ms, status = excluded.status, \
+             detail = excluded.detail, poll_at_ms = excluded.poll_at_ms, poll_failures = excluded.poll_failures, \
+             metadata = excluded.metadata, transaction_id = excluded.transaction_id",
+            crate::insert::insert_sql::<ScopedTrack>(chunk.len(), 0)
+        );
+        sqlx::query_with::<sqlx::Any, sqlx::any::AnyArguments<'_>>(&sql, args.into_inner())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Stores a new track (its history goes in with [`insert_events`]).
 pub async fn insert(conn: &mut Conn, scope: Scope, track: &Track) -> Result<(), StoreError> {
     insert_rows(conn, scope, std::slice::from_ref(track)).await
