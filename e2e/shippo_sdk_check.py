@@ -300,6 +300,86 @@ try:
 except errors.SDKError as e:
     check(e.status_code == 400 and "manifest" in e.body, "a manifested label cannot be refunded (400)")
 
+# Webhooks and tracking. A receiver on loopback (the server runs with private webhooks allowed).
+import hashlib
+import hmac
+import http.server
+import json
+import threading
+
+received = []
+
+
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        received.append((self.headers, body))  # case-insensitive lookups
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    def log_message(self, *args):
+        pass
+
+
+receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+threading.Thread(target=receiver.serve_forever, daemon=True).start()
+hook_url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+
+
+# The README's verification snippet, verbatim.
+def verify(secret: str, header: str, body: bytes, tolerance_s: int = 300) -> bool:
+    fields = dict(part.split("=", 1) for part in header.split(","))
+    t = int(fields["t"])
+    if abs(time.time() - t) > tolerance_s:
+        return False
+    expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, fields["v1"])
+
+
+hook = sdk.webhooks.create_webhook(components.WebhookUpdateRequest(event=components.WebhookEventTypeEnum.ALL, url="https://hooks.example.com/consign"))
+check(hook.event == "all" and hook.url == "https://hooks.example.com/consign" and hook.active, "webhooks.create_webhook answers the webhook")
+check(hook.object_id in {w.object_id for w in sdk.webhooks.list_webhooks().results}, "webhooks.list_webhooks holds it")
+updated = sdk.webhooks.update_webhook(hook.object_id, components.WebhookUpdateRequest(event=components.WebhookEventTypeEnum.TRACK_UPDATED, url="https://hooks.example.com/v2", active=False))
+check(updated.event == "track_updated" and updated.active is False and sdk.webhooks.get_webhook(hook.object_id).url == "https://hooks.example.com/v2", "webhooks.update_webhook and get_webhook")
+sdk.webhooks.delete_webhook(hook.object_id)
+try:
+    sdk.webhooks.get_webhook(hook.object_id)
+    check(False, "a deleted webhook is gone")
+except errors.SDKError as e:
+    check(e.status_code == 404, "webhooks.delete_webhook (204) deletes it")
+
+# The signing secret is in the create answer only (the SDK's model has no field for it).
+created = requests.post(f"{URL}/webhooks", json={"url": hook_url, "event": "track_updated"}, headers={"Authorization": f"ShippoToken {TOKEN}"}).json()
+secret = created["secret"]
+track = sdk.tracking_status.create("shippo", "SHIPPO_TRANSIT", metadata="Order 000123")
+check(track.tracking_status.status == components.TrackingStatusEnum.TRANSIT and track.metadata == "Order 000123" and len(track.tracking_history) == 3, "tracking_status.create (200) registers a test number")
+for _ in range(100):
+    if received:
+        break
+    time.sleep(0.1)
+check(len(received) >= 1, "registering a test number sends a track_updated webhook")
+headers, body = received[0]
+check(verify(secret, headers["Consign-Signature"], body) and not verify("whsec_wrong", headers["Consign-Signature"], body), "the README's snippet verifies the delivery's signature")
+payload = json.loads(body)
+check(payload["event"] == "track_updated" and payload["data"]["tracking_number"] == "SHIPPO_TRANSIT", "the payload is {event, test, data: Track}")
+delivered = sdk.tracking_status.get("SHIPPO_DELIVERED", "shippo")
+check(delivered.tracking_status.status == components.TrackingStatusEnum.DELIVERED and [h.status.value for h in delivered.tracking_history][-1] == "DELIVERED", "tracking_status.get answers a test number's status and history")
+
+# A courier scans one of the rate-card labels: the transaction and its track show it.
+correio_rate = sdk.shipments.create(components.ShipmentCreateRequest(address_from=lisboa, address_to=porto, parcels=[box], carrier_accounts=[correio.object_id])).rates[0]
+label = sdk.transactions.create(components.TransactionCreateRequest(rate=correio_rate.object_id, async_=False))
+key = requests.post(f"{URL}/carrier_accounts/{correio.object_id}/scan_keys", headers={"Authorization": f"ShippoToken {TOKEN}"}).json()["key"]
+hours_ago = lambda h: (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(hours=h)).isoformat()
+scan = requests.post(f"{URL}/scans", json={"events": [
+    {"tracking_number": label.tracking_number, "status": "PRE_TRANSIT", "occurred_at": hours_ago(3)},
+    {"tracking_number": label.tracking_number, "status": "TRANSIT", "substatus": "package_accepted", "occurred_at": hours_ago(2), "location": {"city": "Lisboa", "country": "PT"}},
+]}, headers={"Authorization": f"Bearer {key}"})
+check(scan.status_code == 200 and scan.json()["accepted"] == 2, "a courier posts scans with its scan key" + ("" if scan.status_code == 200 else f": {scan.text}"))
+check(sdk.transactions.get(label.object_id).tracking_status == components.TrackingStatusEnum.TRANSIT, "the transaction's tracking_status follows the scans")
+moved = sdk.tracking_status.get(label.tracking_number, "ratecard")
+check(moved.tracking_status.substatus.code == "package_accepted" and moved.transaction == label.object_id and moved.address_to.city == "Porto", "tracking_status.get shows the courier's scans")
+
 # Auth: a wrong token is a 401 the SDK reports.
 try:
     shippo.Shippo(api_key_header="shippo_test_" + "0" * 40, server_url=URL).addresses.list()
