@@ -55,7 +55,7 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
     services.blobs = Arc::new(service::files::LocalBlobs::new(
         config.data_dir.join("files"),
     ));
-    services.track_wire = Arc::new(api::tracks::ShippoTrackWire);
+    services.wire = Arc::new(api::tracks::ShippoWire);
     services.webhooks = service::webhooks::WebhookSender::new(config.allow_private_webhooks);
     services.webhooks.retry_scale_percent = config.webhook_retry_scale_percent;
     services.job_lease = Duration::from_secs(config.job_lease_s);

@@ -57,11 +57,11 @@ fn lodz() -> Value {
     json!({"name": "Łukasz Żółw", "street1": "ul. Piotrkowska 12", "city": "Łódź", "zip": "90-001", "country": "PL"})
 }
 
-fn us_from() -> Value {
+pub(crate) fn us_from() -> Value {
     json!({"name": "Shawn Ippotle", "street1": "215 Clayton St.", "city": "San Francisco", "state": "CA", "zip": "94117", "country": "US"})
 }
 
-fn us_to() -> Value {
+pub(crate) fn us_to() -> Value {
     json!({"name": "Mr Hippo", "street1": "965 Mission St", "city": "New York", "state": "NY", "zip": "10001", "country": "US"})
 }
 

@@ -385,3 +385,84 @@ async fn kill_9_in_the_middle_of_deliveries_loses_none() {
     }
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[tokio::test]
+async fn purchases_and_refunds_send_transaction_events() {
+    use crate::labels::{rate_for, us_from, us_to};
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    expect(
+        app.post_json("/webhooks", &json!({"url": receiver.url, "event": "all"}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let shipment = || json!({"address_from": us_from(), "address_to": us_to(), "parcels": [{"length": "10", "width": "8", "height": "4", "distance_unit": "in", "weight": "2", "mass_unit": "lb"}]});
+
+    // Bought at once: transaction_created in the purchase's own transaction.
+    let rate = rate_for(&app, shipment(), "usps_priority").await;
+    let t = expect(
+        app.post_json("/transactions", &json!({"rate": rate, "async": false}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = t["object_id"].as_str().unwrap().to_string();
+    // Bought in the background: transaction_created when the job has made the label.
+    let rate2 = rate_for(&app, shipment(), "usps_priority").await;
+    let queued = expect(
+        app.post_json("/transactions", &json!({"rate": rate2}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(queued["status"], "QUEUED");
+    let got = receiver.wait_until(20, |g| g.len() >= 2).await;
+    let created: Vec<Value> = got
+        .iter()
+        .map(|r| r.json())
+        .filter(|p| p["event"] == "transaction_created")
+        .collect();
+    assert_eq!(created.len(), 2, "{created:?}");
+    for p in &created {
+        assert_eq!(p["data"]["status"], "SUCCESS");
+        assert!(p["data"]["label_url"]
+            .as_str()
+            .unwrap()
+            .contains("signature="));
+        assert!(p["data"]["tracking_number"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty()));
+        assert!(p["data"].get("created_by").is_some());
+    }
+    let ids: BTreeSet<&str> = created
+        .iter()
+        .map(|p| p["data"]["object_id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(id.as_str()) && ids.contains(queued["object_id"].as_str().unwrap()));
+    // A label downloads through the link in the payload, without a token.
+    let link = created[0]["data"]["label_url"].as_str().unwrap();
+    assert_eq!(
+        app.client.get(link).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    // A refund settles: transaction_updated with the label REFUNDED.
+    expect(
+        app.post_json("/refunds", &json!({"transaction": id})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let got = receiver
+        .wait_until(20, |g| {
+            g.iter().any(|r| r.json()["event"] == "transaction_updated")
+        })
+        .await;
+    let updated = got
+        .iter()
+        .map(|r| r.json())
+        .find(|p| p["event"] == "transaction_updated")
+        .unwrap();
+    assert_eq!(updated["data"]["object_id"], id.as_str());
+    assert_eq!(updated["data"]["status"], "REFUNDED");
+}

@@ -173,13 +173,24 @@ impl TrackResponse {
     }
 }
 
-/// Tracks as `track_updated` webhooks carry them: exactly what `GET /tracks` answers.
-pub struct ShippoTrackWire;
+/// Objects as webhooks carry them: exactly what `GET /tracks` and `GET /transactions/{id}`
+/// answer (current shape).
+pub struct ShippoWire;
 
-impl tracking::TrackWire for ShippoTrackWire {
+impl tracking::Wire for ShippoWire {
     fn track(&self, track: &Track, show_transaction: bool) -> Value {
         serde_json::to_value(TrackResponse::new(track, show_transaction, Vec::new()))
             .expect("a track serialises")
+    }
+
+    fn transaction(
+        &self,
+        cipher: &service::Cipher,
+        base: &str,
+        owner: &str,
+        t: &domain::transaction::Transaction,
+    ) -> Value {
+        crate::transactions::webhook_body(cipher, base, owner, t)
     }
 }
 

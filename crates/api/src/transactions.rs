@@ -18,7 +18,7 @@ use domain::{ObjectId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use service::transactions::{self, InstalabelInput, PurchaseInput};
-use service::{files, scope, tracking, Services};
+use service::{files, scope, tracking};
 use store::transactions::TransactionFilter;
 use utoipa::ToSchema;
 
@@ -138,6 +138,26 @@ pub enum TransactionBody {
     Legacy(Box<LegacyTransactionResponse>),
 }
 
+/// A transaction as `transaction_created`/`transaction_updated` webhooks carry it: the
+/// current shape, as `GET /transactions/{id}` answers it.
+pub(crate) fn webhook_body(
+    cipher: &service::Cipher,
+    base: &str,
+    owner: &str,
+    t: &Transaction,
+) -> Value {
+    serde_json::to_value(TransactionBody::new(
+        cipher,
+        t.clone(),
+        owner,
+        Shape::Current,
+        base,
+        None,
+        None,
+    ))
+    .expect("a transaction serialises")
+}
+
 /// Links of a transaction's files, built for the request that reads it.
 struct Links {
     label: String,
@@ -145,11 +165,11 @@ struct Links {
     tracking: String,
 }
 
-fn links(s: &Services, t: &Transaction, base: &str) -> Links {
+fn links(cipher: &service::Cipher, t: &Transaction, base: &str) -> Links {
     let now = Timestamp::now();
     let signed = |k: &Option<String>| {
         k.as_deref()
-            .map(|k| format!("{base}{}", files::signed_path(&s.cipher, k, now)))
+            .map(|k| format!("{base}{}", files::signed_path(cipher, k, now)))
             .unwrap_or_default()
     };
     Links {
@@ -180,7 +200,7 @@ fn core_rate(r: &Rate) -> Value {
 
 impl TransactionBody {
     fn new(
-        s: &Services,
+        cipher: &service::Cipher,
         t: Transaction,
         owner: &str,
         shape: Shape,
@@ -188,7 +208,7 @@ impl TransactionBody {
         rate: Option<&Rate>,
         track: Option<&Track>,
     ) -> Self {
-        let l = links(s, &t, base);
+        let l = links(cipher, &t, base);
         let has_label = t.label_key.is_some();
         let history: Vec<Value> = track
             .map(|k| {
@@ -293,7 +313,15 @@ pub async fn create(
                 idempotency_key: key,
             };
             let (t, rate) = transactions::instalabel(s, &who, input).await?;
-            TransactionBody::new(s, t, &who.account_name, shape, &base, Some(&rate), None)
+            TransactionBody::new(
+                &s.cipher,
+                t,
+                &who.account_name,
+                shape,
+                &base,
+                Some(&rate),
+                None,
+            )
         }
         None => {
             let input = PurchaseInput {
@@ -304,7 +332,7 @@ pub async fn create(
                 idempotency_key: key,
             };
             let t = transactions::purchase(s, &who, input).await?;
-            TransactionBody::new(s, t, &who.account_name, shape, &base, None, None)
+            TransactionBody::new(&s.cipher, t, &who.account_name, shape, &base, None, None)
         }
     };
     Ok((StatusCode::CREATED, Json(body)))
@@ -332,7 +360,7 @@ pub async fn retrieve(
         .await?
         .remove(&t.id);
     Ok(Json(TransactionBody::new(
-        s,
+        &s.cipher,
         t,
         &who.account_name,
         shape,
@@ -401,6 +429,14 @@ pub async fn list(
     let base = base_url(&headers, &state);
     Ok(Json(Paginated::new(&q, page, |t| {
         let track = tracks.remove(&t.id);
-        TransactionBody::new(s, t, &who.account_name, shape, &base, None, track.as_ref())
+        TransactionBody::new(
+            &s.cipher,
+            t,
+            &who.account_name,
+            shape,
+            &base,
+            None,
+            track.as_ref(),
+        )
     })))
 }

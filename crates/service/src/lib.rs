@@ -58,8 +58,8 @@ pub struct Services {
     /// Tracking serials reserved by this process: carrier account → (next, end).
     pub(crate) serials:
         Arc<std::sync::Mutex<std::collections::HashMap<domain::ObjectId, (i64, i64)>>>,
-    /// How tracks look on the wire (webhook payloads); set by the HTTP layer.
-    pub track_wire: Arc<dyn tracking::TrackWire>,
+    /// How webhook payloads look on the wire; set by the HTTP layer.
+    pub wire: Arc<dyn tracking::Wire>,
     /// Sends webhooks (and decides whether private addresses are allowed).
     pub webhooks: webhooks::WebhookSender,
     /// Sends buyer emails; `None` when no SMTP server is configured (no emails are queued).
@@ -90,7 +90,7 @@ impl Services {
             job_signal: Arc::new(tokio::sync::Notify::new()),
             blobs: Arc::new(files::MemoryBlobs::default()),
             serials: Arc::default(),
-            track_wire: Arc::new(tracking::PlainWire),
+            wire: Arc::new(tracking::PlainWire),
             webhooks: webhooks::WebhookSender::new(false),
             mailer: None,
             public_url: "http://127.0.0.1:8080".into(),

@@ -8,12 +8,13 @@
 
 use domain::tracking::TrackStatus;
 use domain::transaction::{Refund, RefundStatus, TransactionStatus};
+use domain::webhook::WebhookEvent;
 use domain::{ObjectId, Timestamp, ValidationError};
 use serde::{Deserialize, Serialize};
 use store::jobs::{Job, NewJob};
 use store::{Page, PageRequest, Scope, StoreError};
 
-use crate::{scope, Principal, ServiceError, Services};
+use crate::{scope, webhooks, Principal, ServiceError, Services};
 
 /// The job kind that settles a refund.
 pub const REFUND_JOB: &str = "refund_label";
@@ -140,6 +141,8 @@ pub(crate) async fn run_refund_job(s: &Services, job: &Job) -> Result<(), Servic
     };
     let id = ObjectId::parse(&p.refund).ok_or_else(bad)?;
     let job_id = job.id;
+    let owner = store::accounts::name_of(&mut *s.store.conn().await?, scope.account_id).await?;
+    let (wire, cipher, base) = (s.wire.clone(), s.cipher.clone(), s.public_url.clone());
     s.store
         .write(move |conn| {
             Box::pin(async move {
@@ -172,10 +175,18 @@ pub(crate) async fn run_refund_job(s: &Services, job: &Job) -> Result<(), Servic
                         .await?;
                     }
                     store::refunds::set_status(conn, id, status, now).await?;
+                    // The label's new status (REFUNDED or REFUNDREJECTED) is news to subscribers.
+                    let t = store::transactions::get(conn, scope, refund.transaction).await?;
+                    let data = wire.transaction(&cipher, &base, &owner, &t);
+                    webhooks::outbox(conn, WebhookEvent::TransactionUpdated, &[scope], |_| {
+                        data.clone()
+                    })
+                    .await?;
                 }
                 store::jobs::complete(conn, job_id).await
             })
         })
         .await?;
+    s.job_signal.notify_one();
     Ok(())
 }

@@ -21,23 +21,47 @@ use store::{Conn, Scope, StoreError};
 
 use crate::{notifications, scope, webhooks, Principal, ServiceError, Services};
 
-/// How the wire shows a track (implemented by the HTTP layer, so webhook payloads are exactly
-/// what `GET /tracks` answers).
-pub trait TrackWire: Send + Sync {
+/// How the wire shows the objects webhooks carry (implemented by the HTTP layer, so a payload
+/// is exactly what `GET /tracks` or `GET /transactions/{id}` answers).
+pub trait Wire: Send + Sync {
     /// The Track object; `transaction` is shown to its owner only.
     fn track(&self, track: &Track, show_transaction: bool) -> serde_json::Value;
+    /// The Transaction object (current shape), its file links signed with `cipher` under
+    /// `base`, owned by the account named `owner`.
+    fn transaction(
+        &self,
+        cipher: &crate::Cipher,
+        base: &str,
+        owner: &str,
+        t: &domain::transaction::Transaction,
+    ) -> serde_json::Value;
 }
 
-/// Tracks as plain JSON of their fields, for services used without the HTTP layer (tools,
-/// unit tests); the server uses the Shippo shape from `api`.
+/// Objects as plain JSON of a few fields, for services used without the HTTP layer (tools,
+/// unit tests); the server uses the Shippo shapes from `api`.
 pub struct PlainWire;
 
-impl TrackWire for PlainWire {
+impl Wire for PlainWire {
     fn track(&self, t: &Track, _: bool) -> serde_json::Value {
         serde_json::json!({
             "carrier": t.carrier,
             "tracking_number": t.tracking_number,
             "status": t.status().as_str(),
+        })
+    }
+
+    fn transaction(
+        &self,
+        _: &crate::Cipher,
+        _: &str,
+        owner: &str,
+        t: &domain::transaction::Transaction,
+    ) -> serde_json::Value {
+        serde_json::json!({
+            "object_id": t.id.to_string(),
+            "object_owner": owner,
+            "status": t.status.as_str(),
+            "tracking_number": t.tracking_number,
         })
     }
 }
@@ -391,14 +415,14 @@ async fn ingest_once(
 /// What [`apply`] needs from the services, cloned into a write closure.
 #[derive(Clone)]
 pub(crate) struct Effects {
-    wire: std::sync::Arc<dyn TrackWire>,
+    wire: std::sync::Arc<dyn Wire>,
     emails: bool,
 }
 
 impl Effects {
     pub(crate) fn of(s: &Services) -> Self {
         Self {
-            wire: s.track_wire.clone(),
+            wire: s.wire.clone(),
             emails: s.mailer.is_some(),
         }
     }

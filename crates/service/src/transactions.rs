@@ -14,6 +14,7 @@ use domain::customs::CustomsItem;
 use domain::error::FieldErrors;
 use domain::shipment::Rate;
 use domain::transaction::{Transaction, TransactionStatus};
+use domain::webhook::WebhookEvent;
 use domain::{ObjectId, Timestamp, ValidationError};
 use serde::{Deserialize, Serialize};
 use store::jobs::{Job, NewJob};
@@ -23,7 +24,7 @@ use store::{Conn, Page, PageRequest, Scope, StoreError};
 use crate::labels::{self, Sources};
 use crate::rating::{note, CONSIGN};
 use crate::shipments::{self, ShipmentInput, ShipmentView};
-use crate::{scope, Principal, ServiceError, Services};
+use crate::{scope, webhooks, Principal, ServiceError, Services};
 
 /// The job kind that buys a QUEUED label.
 pub const BUY_JOB: &str = "buy_label";
@@ -166,6 +167,7 @@ pub async fn purchase(
     buy(
         s,
         scope,
+        &who.account_name,
         conn,
         &who.label_file_type,
         rate,
@@ -215,6 +217,7 @@ async fn earlier(
 async fn buy(
     s: &Services,
     scope: Scope,
+    owner: &str,
     mut pooled: store::PooledConn,
     default_format: &str,
     rate: Rate,
@@ -260,10 +263,14 @@ async fn buy(
         idempotency_key: checked.key.clone(),
         manifest: None,
     };
-    let items = if asynchronous {
-        Vec::new()
+    let (items, subscribers) = if asynchronous {
+        (Vec::new(), Vec::new())
     } else {
-        items_of(conn, scope, &view).await?
+        (
+            items_of(conn, scope, &view).await?,
+            // Read just before the commit (an index lookup); see `webhooks::outbox`.
+            store::webhooks::subscribers(conn, scope, WebhookEvent::TransactionCreated).await?,
+        )
     };
     drop(pooled);
     let job = if asynchronous {
@@ -289,7 +296,26 @@ async fn buy(
         None
     };
     let queued = job.is_some();
-    let script = repo::purchase_script(s.store.backend(), scope, &t, job);
+    let deliveries = if subscribers.is_empty() {
+        Vec::new()
+    } else {
+        let data = s.wire.transaction(&s.cipher, &s.public_url, owner, &t);
+        webhooks::deliveries_for(
+            &subscribers,
+            scope,
+            WebhookEvent::TransactionCreated,
+            &data,
+            Timestamp::now(),
+        )
+    };
+    let mut jobs: Vec<NewJob> = job.into_iter().collect();
+    jobs.extend(deliveries.iter().map(webhooks::job_of));
+    let rows: Vec<store::webhooks::NewDelivery> = deliveries
+        .iter()
+        .map(|d| store::webhooks::NewDelivery { scope, delivery: d })
+        .collect();
+    let script = repo::purchase_script(s.store.backend(), scope, &t, &jobs, &rows);
+    let queued = queued || !deliveries.is_empty();
     match s.store.write_script(script).await {
         Ok(()) => {
             if queued {
@@ -438,6 +464,7 @@ pub async fn instalabel(
     let t = buy(
         s,
         scope,
+        &who.account_name,
         conn,
         &who.label_file_type,
         rate.clone(),
@@ -508,6 +535,7 @@ pub(crate) async fn run_buy_job(s: &Services, job: &Job) -> Result<(), ServiceEr
     let shipment = store::shipments::get(&mut conn, scope, t.shipment).await?;
     let view = shipments::parts(&mut conn, scope, shipment).await?;
     let items = items_of(&mut conn, scope, &view).await?;
+    let owner = store::accounts::name_of(&mut conn, scope.account_id).await?;
     drop(conn);
     labels::produce(
         s,
@@ -521,16 +549,24 @@ pub(crate) async fn run_buy_job(s: &Services, job: &Job) -> Result<(), ServiceEr
     )
     .await?;
     let done = t.clone();
+    let data = s.wire.transaction(&s.cipher, &s.public_url, &owner, &t);
     let changed = s
         .store
         .write(move |conn| {
             Box::pin(async move {
                 let changed = repo::finish_purchase(conn, &done).await?;
+                if changed {
+                    webhooks::outbox(conn, WebhookEvent::TransactionCreated, &[scope], |_| {
+                        data.clone()
+                    })
+                    .await?;
+                }
                 store::jobs::complete(conn, job_id).await?;
                 Ok(changed)
             })
         })
         .await?;
+    s.job_signal.notify_one();
     if !changed {
         labels::discard(s, &t);
     }

@@ -364,26 +364,8 @@ pub async fn outbox(
         if subs.is_empty() {
             continue;
         }
-        let payload = serde_json::to_string(&serde_json::json!({
-            "event": event.as_str(),
-            "test": scope.test,
-            "data": data(i),
-        }))
-        .expect("payload serialises");
-        for h in subs {
-            deliveries.push((
-                *scope,
-                Delivery {
-                    id: ObjectId::at(now.millis()),
-                    created: now,
-                    updated: now,
-                    webhook: h.id,
-                    event,
-                    payload: payload.clone(),
-                    status: DeliveryStatus::Pending,
-                    attempts: Vec::new(),
-                },
-            ));
+        for d in deliveries_for(subs, *scope, event, &data(i), now) {
+            deliveries.push((*scope, d));
         }
     }
     if deliveries.is_empty() {
@@ -400,6 +382,42 @@ pub async fn outbox(
     let jobs: Vec<NewJob> = deliveries.iter().map(|(_, d)| deliver_job(d)).collect();
     store::jobs::enqueue_many(conn, &jobs).await?;
     Ok(deliveries.len())
+}
+
+/// One pending delivery of `event` (about `data`, in `scope`) per subscription in `subs`.
+pub fn deliveries_for(
+    subs: &[Webhook],
+    scope: Scope,
+    event: WebhookEvent,
+    data: &serde_json::Value,
+    now: Timestamp,
+) -> Vec<Delivery> {
+    if subs.is_empty() {
+        return Vec::new();
+    }
+    let payload = serde_json::to_string(&serde_json::json!({
+        "event": event.as_str(),
+        "test": scope.test,
+        "data": data,
+    }))
+    .expect("payload serialises");
+    subs.iter()
+        .map(|h| Delivery {
+            id: ObjectId::at(now.millis()),
+            created: now,
+            updated: now,
+            webhook: h.id,
+            event,
+            payload: payload.clone(),
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+        })
+        .collect()
+}
+
+/// The job that sends `d`.
+pub fn job_of(d: &Delivery) -> NewJob {
+    deliver_job(d)
 }
 
 /// `t=<unix seconds>,v1=<hex>`: HMAC-SHA256 keyed with the webhook's secret over

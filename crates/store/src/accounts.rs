@@ -212,3 +212,12 @@ pub async fn set_label_file_type(
     }
     Ok(())
 }
+
+/// An account's name (its `object_owner`), by id.
+pub async fn name_of(conn: &mut Conn, account: ObjectId) -> Result<String, StoreError> {
+    Ok(sqlx::query("SELECT name FROM accounts WHERE id = $1")
+        .bind(account.to_string())
+        .fetch_one(conn)
+        .await?
+        .try_get("name")?)
+}

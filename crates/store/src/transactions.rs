@@ -84,17 +84,20 @@ impl Rows for Transaction {
     }
 }
 
-/// The writes of a purchase: the transaction and, when it is bought in the background, its job.
-/// Fails with a conflict when the rate (or the idempotency key) was already used.
+/// The writes of a purchase: the transaction, its `transaction_created` deliveries and the jobs
+/// (the background purchase, the deliveries'), in one statement. Fails with a conflict when the
+/// rate (or the idempotency key) was already used.
 pub fn purchase_script(
     backend: Backend,
     scope: Scope,
     t: &Transaction,
-    job: Option<NewJob>,
+    jobs: &[NewJob],
+    deliveries: &[crate::webhooks::NewDelivery<'_>],
 ) -> Script {
     let mut script = Script::new(backend);
     script.insert(scope, std::slice::from_ref(t));
-    script.insert(scope, job.as_slice());
+    script.insert(scope, deliveries);
+    script.insert(scope, jobs);
     script
 }
 
