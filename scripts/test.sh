@@ -28,7 +28,7 @@ CONSIGN_TEST_DATABASE_URL="$PG_URL" cargo test -p consign --test api
 
 drop_test_databases() {
   psql "$PG_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'consign\_test\_%' OR datname LIKE 'consign\_e2e\_%'" |
-    while read -r db; do psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$db\"" >/dev/null; done
+    while read -r db; do psql "$PG_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true; done
 }
 drop_test_databases
 

@@ -65,6 +65,24 @@ pub(crate) fn insert_sql<T: Rows>(rows: usize, offset: usize) -> String {
     out
 }
 
+/// Inserts rows that carry their own scope (or none), `chunk` rows per statement (keeping
+/// within every backend's limit on bound values).
+pub(crate) async fn insert_unscoped<T: Rows>(
+    conn: &mut Conn,
+    items: &[T],
+    chunk: usize,
+) -> Result<(), StoreError> {
+    debug_assert!(!T::SCOPED, "scoped rows take their scope from insert_rows");
+    let none = Scope {
+        account_id: domain::ObjectId::at(0),
+        test: false,
+    };
+    for part in items.chunks(chunk) {
+        insert_rows(conn, none, part).await?;
+    }
+    Ok(())
+}
+
 /// Inserts `items` in one statement.
 pub(crate) async fn insert_rows<T: Rows>(
     conn: &mut Conn,

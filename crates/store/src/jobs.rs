@@ -78,14 +78,7 @@ pub async fn enqueue(conn: &mut Conn, job: NewJob) -> Result<ObjectId, StoreErro
 
 /// Adds many jobs in one statement per 1,000 (inside the caller's transaction).
 pub async fn enqueue_many(conn: &mut Conn, jobs: &[NewJob]) -> Result<(), StoreError> {
-    let unscoped = Scope {
-        account_id: ObjectId::at(0),
-        test: false,
-    };
-    for chunk in jobs.chunks(1000) {
-        insert_rows(conn, unscoped, chunk).await?;
-    }
-    Ok(())
+    crate::insert::insert_unscoped(conn, jobs, 1000).await
 }
 
 /// Whether any job is due: a read, so an idle worker never takes the write lock.

@@ -96,8 +96,27 @@ pub(crate) mod scoped {
         req: PageRequest,
         from_row: fn(&AnyRow) -> Result<T, StoreError>,
     ) -> Result<Page<T>, StoreError> {
+        list_where(conn, table, columns, scope, "", req, from_row).await
+    }
+
+    /// [`list`] of the rows that also meet `condition` (SQL with no placeholders, e.g.
+    /// `deleted_ms IS NULL`; empty for none).
+    pub async fn list_where<T>(
+        conn: &mut Conn,
+        table: &str,
+        columns: &str,
+        scope: Scope,
+        condition: &str,
+        req: PageRequest,
+        from_row: fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<Page<T>, StoreError> {
+        let extra = if condition.is_empty() {
+            String::new()
+        } else {
+            format!(" AND {condition}")
+        };
         let total: i64 = sqlx::query(&format!(
-            "SELECT COUNT(*) AS n FROM {table} WHERE account_id = $1 AND test = $2"
+            "SELECT COUNT(*) AS n FROM {table} WHERE account_id = $1 AND test = $2{extra}"
         ))
         .bind(scope.account_id.to_string())
         .bind(i64::from(scope.test))
@@ -105,7 +124,7 @@ pub(crate) mod scoped {
         .await?
         .try_get("n")?;
         let rows = sqlx::query(&format!(
-            "SELECT {columns} FROM {table} WHERE account_id = $1 AND test = $2 ORDER BY id DESC LIMIT $3 OFFSET $4"
+            "SELECT {columns} FROM {table} WHERE account_id = $1 AND test = $2{extra} ORDER BY id DESC LIMIT $3 OFFSET $4"
         ))
         .bind(scope.account_id.to_string())
         .bind(i64::from(scope.test))

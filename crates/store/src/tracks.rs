@@ -236,18 +236,7 @@ pub async fn insert(conn: &mut Conn, scope: Scope, track: &Track) -> Result<(), 
 
 /// Stores events (at most 1,000 at a time keeps within every backend's bind limit).
 pub async fn insert_events(conn: &mut Conn, events: &[NewEvent<'_>]) -> Result<(), StoreError> {
-    for chunk in events.chunks(1000) {
-        insert_rows(
-            conn,
-            Scope {
-                account_id: ObjectId::at(0),
-                test: false,
-            },
-            chunk,
-        )
-        .await?;
-    }
-    Ok(())
+    crate::insert::insert_unscoped(conn, events, 1000).await
 }
 
 /// Records a track's new state after events were added (status, ETA, polling).

@@ -99,28 +99,16 @@ pub async fn list(
     scope: Scope,
     req: PageRequest,
 ) -> Result<Page<Stored>, StoreError> {
-    let total: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM webhooks WHERE account_id = $1 AND test = $2 AND deleted_ms IS NULL",
+    scoped::list_where(
+        conn,
+        "webhooks",
+        COLUMNS,
+        scope,
+        "deleted_ms IS NULL",
+        req,
+        from_row,
     )
-    .bind(scope.account_id.to_string())
-    .bind(i64::from(scope.test))
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get("n")?;
-    let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM webhooks WHERE account_id = $1 AND test = $2 AND deleted_ms IS NULL ORDER BY id DESC LIMIT $3 OFFSET $4"
-    ))
-    .bind(scope.account_id.to_string())
-    .bind(i64::from(scope.test))
-    .bind(i64::from(req.results))
-    .bind(req.offset())
-    .fetch_all(conn)
-    .await?;
-    Ok(Page {
-        items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
-        total,
-        request: req,
-    })
+    .await
 }
 
 /// The active subscriptions of `scope` that receive `event`.
@@ -229,18 +217,7 @@ pub async fn insert_deliveries(
     conn: &mut Conn,
     items: &[NewDelivery<'_>],
 ) -> Result<(), StoreError> {
-    for chunk in items.chunks(500) {
-        insert_rows(
-            conn,
-            Scope {
-                account_id: ObjectId::at(0),
-                test: false,
-            },
-            chunk,
-        )
-        .await?;
-    }
-    Ok(())
+    crate::insert::insert_unscoped(conn, items, 500).await
 }
 
 /// A delivery by id, with its scope (delivery jobs carry the id).
