@@ -466,3 +466,38 @@ async fn purchases_and_refunds_send_transaction_events() {
     assert_eq!(updated["data"]["object_id"], id.as_str());
     assert_eq!(updated["data"]["status"], "REFUNDED");
 }
+
+#[tokio::test]
+async fn a_slow_receiver_does_not_hold_up_other_deliveries() {
+    let app = spawn_app().await;
+    let (slow, fast) = (Receiver::start().await, Receiver::start().await);
+    slow.slow(4000);
+    for r in [&slow, &fast] {
+        expect(
+            app.post_json(
+                "/webhooks",
+                &json!({"url": r.url, "event": "track_updated"}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let body = json!({"carrier": "shippo", "tracking_number": "SHIPPO_TRANSIT"});
+    let register = || app.post_json("/tracks", &body);
+    expect(register().await, StatusCode::OK).await;
+    fast.wait_until(10, |g| !g.is_empty()).await;
+    // The slow receiver still holds its first delivery; the next event reaches the fast one at once.
+    let started = std::time::Instant::now();
+    expect(register().await, StatusCode::OK).await;
+    fast.wait_until(10, |g| g.len() >= 2).await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(2500),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        slow.got().is_empty(),
+        "the slow receiver has not answered yet"
+    );
+}

@@ -6,6 +6,7 @@
 //! abandoned and its owner told (a shipment goes to ERROR with a message). A job whose worker
 //! died (crash, kill -9) is claimed again when its lease expires.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::Timestamp;
@@ -21,18 +22,36 @@ pub const POLL: Duration = Duration::from_millis(500);
 pub const LEASE: Duration = Duration::from_secs(60);
 /// Claims before a job is abandoned.
 pub const MAX_ATTEMPTS: i64 = 8;
-/// Jobs claimed at once.
-const BATCH: i64 = 64;
+/// Jobs run at once: each runs in its own task, and a free slot is refilled as soon as a job
+/// ends, so one slow job (a webhook receiver taking its full timeout) never holds up the rest.
+const SLOTS: usize = 64;
 
 /// Runs the worker until the task is dropped or aborted. Work is never lost by stopping it:
 /// unfinished jobs keep their lease and run again after it expires.
 pub async fn run_worker(s: Services) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(SLOTS));
     loop {
-        match run_due(&s).await {
-            Ok(0) => {
+        // Wait for a free slot, then claim as many jobs as there are free slots.
+        match slots.clone().acquire_owned().await {
+            Ok(permit) => drop(permit),
+            Err(_) => return,
+        }
+        match claim_due(&s, slots.available_permits() as i64).await {
+            Ok(jobs) if jobs.is_empty() => {
                 let _ = tokio::time::timeout(POLL, s.job_signal.notified()).await;
             }
-            Ok(_) => {}
+            Ok(jobs) => {
+                for job in jobs {
+                    let Ok(permit) = slots.clone().acquire_owned().await else {
+                        return;
+                    };
+                    let s = s.clone();
+                    tokio::spawn(async move {
+                        run_one(&s, &job).await;
+                        drop(permit);
+                    });
+                }
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "job queue unavailable; retrying");
                 tokio::time::sleep(POLL).await;
@@ -41,15 +60,12 @@ pub async fn run_worker(s: Services) {
     }
 }
 
-/// Claims and runs one batch of due jobs; returns how many were claimed.
-pub async fn run_due(s: &Services) -> Result<usize, ServiceError> {
-    if !jobs::any_due(&mut *s.store.conn().await?).await? {
-        return Ok(0);
+/// Claims up to `limit` due jobs (none without a write when nothing is due).
+async fn claim_due(s: &Services, limit: i64) -> Result<Vec<Job>, ServiceError> {
+    if limit == 0 || !jobs::any_due(&mut *s.store.conn().await?).await? {
+        return Ok(Vec::new());
     }
-    let claimed = jobs::claim(&s.store, BATCH, s.job_lease.as_millis() as i64).await?;
-    let n = claimed.len();
-    futures_util::future::join_all(claimed.iter().map(|job| run_one(s, job))).await;
-    Ok(n)
+    Ok(jobs::claim(&s.store, limit, s.job_lease.as_millis() as i64).await?)
 }
 
 #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind, attempt = job.attempts))]
