@@ -1,7 +1,8 @@
 //! The job worker: claims due jobs from the database queue (`store::jobs`) and runs them.
 //!
-//! It runs inside the server process (no second process to deploy). A request that enqueues work
-//! wakes it at once; otherwise it looks for due jobs every [`POLL`]. A failed job is retried with
+//! It runs inside the server process (no second process to deploy), up to 64 jobs at once, each
+//! in its own task. A request that enqueues work wakes it at once; otherwise it looks for due
+//! jobs every [`POLL`]. A failed job is retried with
 //! exponential backoff (1 s, 2 s, 4 s, … capped at 5 min) up to [`MAX_ATTEMPTS`] claims, then
 //! abandoned and its owner told (a shipment goes to ERROR with a message). A job whose worker
 //! died (crash, kill -9) is claimed again when its lease expires.
