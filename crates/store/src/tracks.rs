@@ -220,7 +220,7 @@ pub async fn upsert(conn: &mut Conn, tracks: &[ScopedTrack<'_>]) -> Result<(), S
             "{} ON CONFLICT (id) DO UPDATE SET updated_ms = excluded.updated_ms, status = excluded.status, \
              detail = excluded.detail, poll_at_ms = excluded.poll_at_ms, poll_failures = excluded.poll_failures, \
              metadata = excluded.metadata, transaction_id = excluded.transaction_id",
-            crate::insert::insert_sql::<ScopedTrack>(chunk.len(), 0)
+            crate::insert::insert_sql::<ScopedTrack>(chunk.len(), 0, crate::insert::backend_of(conn))
         );
         sqlx::query_with::<sqlx::Any, sqlx::any::AnyArguments<'_>>(&sql, args.into_inner())
             .execute(&mut *conn)
