@@ -73,6 +73,23 @@ pub(crate) fn insert_sql<T: Rows>(rows: usize, offset: usize, backend: Backend) 
     out
 }
 
+/// The `i`-th placeholder of a query: `$i` on PostgreSQL, `?` on SQLite (see [`insert_sql`]:
+/// a query on SQLite must then use `?` throughout, bound in textual order).
+pub(crate) fn mark(backend: Backend, i: usize) -> String {
+    match backend {
+        Backend::Sqlite => "?".to_string(),
+        Backend::Postgres => format!("${i}"),
+    }
+}
+
+/// `n` placeholders from the `first`-th on, comma-separated (an `IN (…)` list).
+pub(crate) fn marks(backend: Backend, first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| mark(backend, i))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The backend a connection speaks to.
 pub(crate) fn backend_of(conn: &Conn) -> Backend {
     if conn.backend_name().eq_ignore_ascii_case("postgresql") {

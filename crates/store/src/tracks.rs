@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::insert::{insert_rows, Args, Rows};
+use crate::insert::{backend_of, insert_rows, mark, marks, Args, Rows};
 use crate::{Backend, Conn, Scope, StoreError};
 
 const COLUMNS: &str = "id, account_id, test, created_ms, updated_ms, carrier, tracking_number, transaction_id, carrier_account_id, metadata, detail, status, poll_at_ms, poll_failures";
@@ -262,10 +262,9 @@ pub async fn load_histories(conn: &mut Conn, tracks: &mut [&mut Track]) -> Resul
     if tracks.is_empty() {
         return Ok(());
     }
-    let marks: Vec<String> = (1..=tracks.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT {EVENT_COLUMNS} FROM tracking_events WHERE track_id IN ({}) ORDER BY occurred_ms, id",
-        marks.join(", ")
+        marks(backend_of(conn), 1, tracks.len())
     );
     let mut q = sqlx::query(&sql);
     for t in tracks.iter() {
@@ -335,12 +334,12 @@ pub async fn of_transactions(
     if transactions.is_empty() {
         return Ok(HashMap::new());
     }
-    let marks: Vec<String> = (3..transactions.len() + 3)
-        .map(|i| format!("${i}"))
-        .collect();
+    let b = backend_of(conn);
     let sql = format!(
-        "SELECT {COLUMNS} FROM tracks WHERE account_id = $1 AND test = $2 AND transaction_id IN ({})",
-        marks.join(", ")
+        "SELECT {COLUMNS} FROM tracks WHERE account_id = {} AND test = {} AND transaction_id IN ({})",
+        mark(b, 1),
+        mark(b, 2),
+        marks(b, 3, transactions.len())
     );
     let mut q = sqlx::query(&sql)
         .bind(scope.account_id.to_string())
@@ -370,14 +369,14 @@ pub async fn for_carrier_account(
 ) -> Result<HashMap<String, Owned>, StoreError> {
     let mut out = HashMap::new();
     for chunk in numbers.chunks(900) {
-        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
         let lock = match backend {
             Backend::Postgres => " ORDER BY id FOR UPDATE",
             Backend::Sqlite => "",
         };
         let sql = format!(
-            "SELECT {COLUMNS} FROM tracks WHERE carrier_account_id = $1 AND tracking_number IN ({}){lock}",
-            marks.join(", ")
+            "SELECT {COLUMNS} FROM tracks WHERE carrier_account_id = {} AND tracking_number IN ({}){lock}",
+            mark(backend, 1),
+            marks(backend, 2, chunk.len())
         );
         let mut q = sqlx::query(&sql).bind(carrier_account.to_string());
         for n in chunk {

@@ -408,10 +408,11 @@ pub async fn labels_by_number(
 ) -> Result<Vec<Label>, StoreError> {
     let mut out = Vec::new();
     for chunk in numbers.chunks(900) {
-        let marks: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+        let b = crate::insert::backend_of(conn);
         let sql = format!(
-            "{LABEL_SELECT} WHERE t.carrier_account_id = $1 AND t.tracking_number IN ({})",
-            marks.join(", ")
+            "{LABEL_SELECT} WHERE t.carrier_account_id = {} AND t.tracking_number IN ({})",
+            crate::insert::mark(b, 1),
+            crate::insert::marks(b, 2, chunk.len())
         );
         let mut q = sqlx::query(&sql).bind(carrier_account.to_string());
         for n in chunk {
