@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use domain::text::html_escape as esc;
 use domain::tracking::{Place, Track, TrackStatus};
 use service::{tracking, ServiceError};
 
@@ -16,21 +17,6 @@ use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
     Router::new().route("/track/{number}", get(page))
-}
-
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// City and country only (no street, no postal code).

@@ -259,21 +259,6 @@ pub(crate) fn send_job(id: ObjectId) -> NewJob {
     )
 }
 
-fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Fills a template's placeholders (values HTML-escaped when `html`).
 pub fn render(template: &str, track: &Track, tracking_url: &str, html: bool) -> String {
     let current = track.current();
@@ -306,7 +291,14 @@ pub fn render(template: &str, track: &Track, tracking_url: &str, html: bool) -> 
     ];
     let mut out = template.to_string();
     for (k, v) in values {
-        out = out.replace(k, &if html { html_escape(&v) } else { v });
+        out = out.replace(
+            k,
+            &if html {
+                domain::text::html_escape(&v)
+            } else {
+                v
+            },
+        );
     }
     out
 }

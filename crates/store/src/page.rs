@@ -67,6 +67,15 @@ pub(crate) mod scoped {
     use super::{Page, PageRequest};
     use crate::{Conn, Scope, StoreError};
 
+    /// ` AND condition`, or nothing for an empty condition.
+    fn and(condition: &str) -> String {
+        if condition.is_empty() {
+            String::new()
+        } else {
+            format!(" AND {condition}")
+        }
+    }
+
     /// One row of `table` by id, visible only within `scope`.
     pub async fn get<T>(
         conn: &mut Conn,
@@ -76,8 +85,22 @@ pub(crate) mod scoped {
         id: ObjectId,
         from_row: fn(&AnyRow) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        get_where(conn, table, columns, scope, id, "", from_row).await
+    }
+
+    /// [`get`] of a row that also meets `condition` (SQL with no placeholders; empty for none).
+    pub async fn get_where<T>(
+        conn: &mut Conn,
+        table: &str,
+        columns: &str,
+        scope: Scope,
+        id: ObjectId,
+        condition: &str,
+        from_row: fn(&AnyRow) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let extra = and(condition);
         let row = sqlx::query(&format!(
-            "SELECT {columns} FROM {table} WHERE id = $1 AND account_id = $2 AND test = $3"
+            "SELECT {columns} FROM {table} WHERE id = $1 AND account_id = $2 AND test = $3{extra}"
         ))
         .bind(id.to_string())
         .bind(scope.account_id.to_string())
@@ -110,11 +133,7 @@ pub(crate) mod scoped {
         req: PageRequest,
         from_row: fn(&AnyRow) -> Result<T, StoreError>,
     ) -> Result<Page<T>, StoreError> {
-        let extra = if condition.is_empty() {
-            String::new()
-        } else {
-            format!(" AND {condition}")
-        };
+        let extra = and(condition);
         let total: i64 = sqlx::query(&format!(
             "SELECT COUNT(*) AS n FROM {table} WHERE account_id = $1 AND test = $2{extra}"
         ))

@@ -70,15 +70,16 @@ pub async fn insert(conn: &mut Conn, scope: Scope, w: &Stored) -> Result<(), Sto
 
 /// One subscription of `scope` (deleted ones are gone).
 pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Stored, StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM webhooks WHERE id = $1 AND account_id = $2 AND test = $3 AND deleted_ms IS NULL"
-    ))
-    .bind(id.to_string())
-    .bind(scope.account_id.to_string())
-    .bind(i64::from(scope.test))
-    .fetch_one(conn)
-    .await?;
-    from_row(&row)
+    scoped::get_where(
+        conn,
+        "webhooks",
+        COLUMNS,
+        scope,
+        id,
+        "deleted_ms IS NULL",
+        from_row,
+    )
+    .await
 }
 
 /// A subscription by id in any account, deleted or not (delivery jobs carry the id).
