@@ -502,3 +502,22 @@ async fn shippo_test_numbers_answer_their_status_and_announce_themselves() {
     .await;
     assert!(bad["fields"]["tracking_number"].is_array());
 }
+
+#[tokio::test]
+async fn concurrent_first_registrations_of_one_number_all_succeed() {
+    let app = spawn_app().await;
+    let body =
+        json!({"carrier": "usps", "tracking_number": "9400100000000000000001", "metadata": "race"});
+    let answers =
+        futures_util::future::join_all((0..8).map(|_| app.post_json("/tracks", &body))).await;
+    for res in answers {
+        let t = expect(res, StatusCode::OK).await;
+        assert_eq!(t["tracking_number"], "9400100000000000000001");
+    }
+    let t = expect(
+        app.get("/tracks/usps/9400100000000000000001").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(t["metadata"], "race");
+}

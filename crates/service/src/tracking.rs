@@ -634,67 +634,79 @@ pub async fn register(
     let scope = scope(who);
     let ctx = Effects::of(s);
     let poll_every = s.tracking.poll_interval;
-    let (c2, n2) = (carrier.clone(), number.clone());
-    let track = s
-        .store
-        .write(move |conn| {
-            Box::pin(async move {
-                let now = Timestamp::now();
-                let existing = store::tracks::find(conn, scope, &c2, &n2).await?;
-                let (mut owned, is_new) = match existing {
-                    Some(t) => (store::tracks::Owned { scope, track: t }, false),
-                    None => {
-                        let t = match store::transactions::label_of_number(conn, scope, &n2).await?
-                        {
-                            Some(label) => track_of_label(&label, now),
-                            None => bare(scope, &c2, &n2, now),
-                        };
-                        (store::tracks::Owned { scope, track: t }, true)
-                    }
-                };
-                owned.track.metadata = metadata;
-                let mut added = Vec::new();
-                if let Some((events, eta)) =
-                    test_history(&owned.track.carrier, &n2, owned.track.created)
-                {
-                    for e in events {
-                        if let Offer::Added(_) = offer(&mut owned.track.history, e.clone()) {
-                            added.push(e);
+    // Two first registrations of one number at once: the loser (rolled back whole) retries and
+    // finds the winner's track.
+    let mut tries = 0;
+    let track = loop {
+        tries += 1;
+        let (c2, n2, metadata) = (carrier.clone(), number.clone(), metadata.clone());
+        let ctx = ctx.clone();
+        let written = s
+            .store
+            .write(move |conn| {
+                Box::pin(async move {
+                    let now = Timestamp::now();
+                    let existing = store::tracks::find(conn, scope, &c2, &n2).await?;
+                    let (mut owned, is_new) = match existing {
+                        Some(t) => (store::tracks::Owned { scope, track: t }, false),
+                        None => {
+                            let t = match store::transactions::label_of_number(conn, scope, &n2)
+                                .await?
+                            {
+                                Some(label) => track_of_label(&label, now),
+                                None => bare(scope, &c2, &n2, now),
+                            };
+                            (store::tracks::Owned { scope, track: t }, true)
+                        }
+                    };
+                    owned.track.metadata = metadata;
+                    let mut added = Vec::new();
+                    if let Some((events, eta)) =
+                        test_history(&owned.track.carrier, &n2, owned.track.created)
+                    {
+                        for e in events {
+                            if let Offer::Added(_) = offer(&mut owned.track.history, e.clone()) {
+                                added.push(e);
+                            }
+                        }
+                        owned.track.eta = eta;
+                        if owned.track.original_eta.is_none() {
+                            owned.track.original_eta = eta;
+                        }
+                        if !owned.track.status().is_terminal() {
+                            owned.track.poll_at = Some(Timestamp::from_millis(
+                                now.millis() + poll_every.as_millis() as i64,
+                            ));
                         }
                     }
-                    owned.track.eta = eta;
-                    if owned.track.original_eta.is_none() {
-                        owned.track.original_eta = eta;
-                    }
-                    if !owned.track.status().is_terminal() {
-                        owned.track.poll_at = Some(Timestamp::from_millis(
-                            now.millis() + poll_every.as_millis() as i64,
-                        ));
-                    }
-                }
-                if is_test_number(&owned.track) || !added.is_empty() {
-                    // Test numbers announce themselves on every registration.
-                    apply(
-                        conn,
-                        &ctx,
-                        &mut [Change {
-                            owned: &mut owned,
-                            events: added,
-                        }],
-                    )
-                    .await?;
-                } else {
-                    owned.track.updated = now;
-                    if is_new {
-                        store::tracks::insert(conn, scope, &owned.track).await?;
+                    if is_test_number(&owned.track) || !added.is_empty() {
+                        // Test numbers announce themselves on every registration.
+                        apply(
+                            conn,
+                            &ctx,
+                            &mut [Change {
+                                owned: &mut owned,
+                                events: added,
+                            }],
+                        )
+                        .await?;
                     } else {
-                        store::tracks::save(conn, &owned.track).await?;
+                        owned.track.updated = now;
+                        if is_new {
+                            store::tracks::insert(conn, scope, &owned.track).await?;
+                        } else {
+                            store::tracks::save(conn, &owned.track).await?;
+                        }
                     }
-                }
-                Ok(owned.track)
+                    Ok(owned.track)
+                })
             })
-        })
-        .await?;
+            .await;
+        match written {
+            Err(StoreError::Conflict(_)) if tries < 3 => continue,
+            other => break other?,
+        }
+    };
     s.job_signal.notify_one();
     let messages =
         if track.transaction.is_none() && !is_test_number(&track) && track.history.is_empty() {
