@@ -229,18 +229,7 @@ pub async fn register(
     Auth(who): Auth,
     Body(req): Body<TracksRequest>,
 ) -> Result<Json<TrackResponse>, ApiError> {
-    let mut missing = domain::FieldErrors::new();
-    if req.carrier.as_deref().is_none_or(|c| c.trim().is_empty()) {
-        missing.add("carrier", "This field is required.");
-    }
-    if req
-        .tracking_number
-        .as_deref()
-        .is_none_or(|c| c.trim().is_empty())
-    {
-        missing.add("tracking_number", "This field is required.");
-    }
-    missing.into_result().map_err(service::ServiceError::from)?;
+    // Missing or malformed carrier and number are named by the service's checks.
     let (track, messages) = tracking::register(
         &state.services,
         &who,

@@ -475,13 +475,23 @@ pub(crate) async fn apply(
     })
     .await?;
     if fx.emails {
+        // Each account's on/off setting, read once per batch.
+        let mut enabled: HashMap<ObjectId, bool> = HashMap::new();
         for c in changes.iter() {
             let (track, scope) = (&c.owned.track, c.owned.scope);
             let Some(email) = track.notify_email.as_deref() else {
                 continue;
             };
             for kind in emails_due(&track.history, &c.events) {
-                if !notifications::enabled(conn, scope.account_id).await? {
+                let on = match enabled.get(&scope.account_id) {
+                    Some(on) => *on,
+                    None => {
+                        let on = notifications::enabled(conn, scope.account_id).await?;
+                        enabled.insert(scope.account_id, on);
+                        on
+                    }
+                };
+                if !on {
                     break;
                 }
                 let id = ObjectId::new();

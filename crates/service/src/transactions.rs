@@ -309,7 +309,7 @@ async fn buy(
         )
     };
     let mut jobs: Vec<NewJob> = job.into_iter().collect();
-    jobs.extend(deliveries.iter().map(webhooks::job_of));
+    jobs.extend(deliveries.iter().map(webhooks::deliver_job));
     let rows: Vec<store::webhooks::NewDelivery> = deliveries
         .iter()
         .map(|d| store::webhooks::NewDelivery { scope, delivery: d })

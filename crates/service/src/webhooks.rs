@@ -333,7 +333,8 @@ struct DeliverJob {
     first: usize,
 }
 
-fn deliver_job(d: &Delivery) -> NewJob {
+/// The job that sends `d` (a new round of attempts from its current log).
+pub fn deliver_job(d: &Delivery) -> NewJob {
     let payload = serde_json::to_string(&DeliverJob {
         delivery: d.id.to_string(),
         first: d.attempts.len(),
@@ -415,11 +416,6 @@ pub fn deliveries_for(
         .collect()
 }
 
-/// The job that sends `d`.
-pub fn job_of(d: &Delivery) -> NewJob {
-    deliver_job(d)
-}
-
 /// `t=<unix seconds>,v1=<hex>`: HMAC-SHA256 keyed with the webhook's secret over
 /// `"<t>." + body`, the raw bytes sent.
 pub fn signature(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
@@ -468,7 +464,7 @@ pub async fn run_deliver_job(s: &Services, job: &Job) -> Result<(), ServiceError
     let id = ObjectId::parse(&p.delivery).ok_or(ServiceError::NotFound)?;
     let (d, hook, deleted) = {
         let mut conn = s.store.conn().await?;
-        let (_, d) = store::webhooks::delivery_by_id(&mut conn, id).await?;
+        let d = store::webhooks::delivery_by_id(&mut conn, id).await?;
         let (hook, deleted) = store::webhooks::by_id(&mut conn, d.webhook).await?;
         (d, hook, deleted)
     };

@@ -99,21 +99,6 @@ pub async fn set_status(
     Ok(())
 }
 
-/// The notifications of a track (oldest first), for tests and the delivery log.
-pub async fn of_track(
-    conn: &mut Conn,
-    track: ObjectId,
-) -> Result<Vec<(String, String)>, StoreError> {
-    let rows =
-        sqlx::query("SELECT kind, status FROM notifications WHERE track_id = $1 ORDER BY id")
-            .bind(track.to_string())
-            .fetch_all(conn)
-            .await?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("kind")?, r.try_get("status")?)))
-        .collect()
-}
-
 /// An account's email settings as stored (JSON), if it changed the defaults.
 pub async fn settings(conn: &mut Conn, account: ObjectId) -> Result<Option<String>, StoreError> {
     Ok(

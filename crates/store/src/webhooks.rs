@@ -221,25 +221,15 @@ pub async fn insert_deliveries(
     crate::insert::insert_unscoped(conn, items, 500).await
 }
 
-/// A delivery by id, with its scope (delivery jobs carry the id).
-pub async fn delivery_by_id(
-    conn: &mut Conn,
-    id: ObjectId,
-) -> Result<(Scope, Delivery), StoreError> {
+/// A delivery by id, in any account (delivery jobs carry the id).
+pub async fn delivery_by_id(conn: &mut Conn, id: ObjectId) -> Result<Delivery, StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT account_id, {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
+        "SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE id = $1"
     ))
     .bind(id.to_string())
     .fetch_one(conn)
     .await?;
-    let d = delivery_from_row(&row)?;
-    Ok((
-        Scope {
-            account_id: id_of(row.try_get("account_id")?)?,
-            test: row.try_get::<i64, _>("test")? != 0,
-        },
-        d,
-    ))
+    delivery_from_row(&row)
 }
 
 /// One delivery of `scope`.
