@@ -201,10 +201,12 @@ async fn a_bought_label_is_a_scannable_pdf_behind_a_signed_link_and_the_owners_t
         number.starts_with("92055901755477") && number.len() == 26,
         "a Shippo-style test number: {number}"
     );
-    assert!(t["tracking_url_provider"]
-        .as_str()
-        .unwrap()
-        .ends_with(&format!("/track/{number}")));
+    // The page of this parcel: /track/{carrier account}/{number}.
+    let page = t["tracking_url_provider"].as_str().unwrap();
+    let scoped: Vec<&str> = page.rsplit('/').take(3).collect();
+    assert_eq!(scoped[0], number, "{page}");
+    assert_eq!(scoped[1].len(), 32, "a carrier account id: {page}");
+    assert_eq!(scoped[2], "track", "{page}");
     assert_eq!(t["commercial_invoice_url"], "", "domestic: no invoice");
 
     let url = t["label_url"].as_str().unwrap();
@@ -223,6 +225,11 @@ async fn a_bought_label_is_a_scannable_pdf_behind_a_signed_link_and_the_owners_t
     let text = tool("pdftotext", &[path.to_str().unwrap(), "-"]);
     assert!(
         text.contains("Mr Hippo") && text.contains("SAMPLE") && text.contains("Priority"),
+        "{text}"
+    );
+    // US addresses in USPS order, city and state upper-cased, for sender and recipient.
+    assert!(
+        text.contains("NEW YORK NY 10001") && text.contains("SAN FRANCISCO CA 94117"),
         "{text}"
     );
 
@@ -246,6 +253,18 @@ async fn a_bought_label_is_a_scannable_pdf_behind_a_signed_link_and_the_owners_t
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // A live token of the same account does not read a test label either.
+    let live = app.token_in_mode(domain::account::Mode::Live).await;
+    let res = app
+        .client
+        .get(path_only)
+        .header("Authorization", format!("ShippoToken {live}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "not_found", "{body}");
     let anonymous = app.client.get(path_only).send().await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let forged = url.replace("signature=", "signature=00");
@@ -368,8 +387,8 @@ async fn international_labels_need_a_declaration_and_come_with_a_commercial_invo
     assert_eq!(code128(&label), vec![number.to_string()]);
     let text = tool("pdftotext", &[label.to_str().unwrap(), "-"]);
     assert!(
-        text.contains("Łódź") && text.contains("Łukasz Żółw") && text.contains("90-001"),
-        "{text}"
+        text.contains("90-001 Łódź") && text.contains("Łukasz Żółw"),
+        "Poland: postcode, then the city: {text}"
     );
 
     let (kind, invoice) = download(&app, t["commercial_invoice_url"].as_str().unwrap()).await;
@@ -387,7 +406,8 @@ async fn international_labels_need_a_declaration_and_come_with_a_commercial_invo
         "TOTAL 40.00 EUR",
         "DDU",
         "Ana Conceição",
-        "Łódź",
+        "4000-447 Porto",
+        "90-001 Łódź",
         number,
     ] {
         assert!(text.contains(needle), "invoice lacks {needle}: {text}");
@@ -667,6 +687,8 @@ async fn a_manifest_closes_out_the_days_labels_into_a_signed_pdf_and_they_can_no
 ) {
     let app = spawn_app().await;
     let account = courier(&app).await;
+    // The pickup address printed on the form; the labels send their sender inline, as the SDKs
+    // do, so each shipment has an address object of its own.
     let from = app.create_address(&lisboa()).await;
     let from_id = from["object_id"].as_str().unwrap();
     let mut numbers = Vec::new();
@@ -674,7 +696,7 @@ async fn a_manifest_closes_out_the_days_labels_into_a_signed_pdf_and_they_can_no
     for _ in 0..3 {
         let rate = rate_for(
             &app,
-            json!({"address_from": from_id, "address_to": porto(), "parcels": [parcel()], "carrier_accounts": [account], "shipment_date": "2026-11-23T10:00:00Z"}),
+            json!({"address_from": lisboa(), "address_to": porto(), "parcels": [parcel()], "carrier_accounts": [account], "shipment_date": "2026-11-23T10:00:00Z"}),
             "std",
         )
         .await;

@@ -1,10 +1,11 @@
-//! Manifests: the close-out of a day's labels for one carrier account and sender address
+//! Manifests: the close-out of a day's labels for one carrier account
 //! (seed 002 "Manifests", seed 001's manifest "signed by both the merchant and logistics
 //! company").
 //!
 //! Creating one stores it as QUEUED with a `make_manifest` job in one transaction. The job puts
 //! the labels on it (every eligible label when none are named: successful, not refunded, not on
-//! another manifest, same carrier account, sender address and shipment day), renders the PDF and
+//! another manifest, same carrier account and shipment day; the sender address is the pickup
+//! address printed on the form, not a filter), renders the PDF and
 //! records SUCCESS, or ERROR with the seed's error codes. Manifested labels cannot be refunded.
 
 use documents::manifest::{ManifestData, ManifestRow};
@@ -18,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use store::jobs::{Job, NewJob};
 use store::{Conn, Page, PageRequest, Scope, StoreError};
 
-use crate::labels::{self, address_lines};
+use crate::labels;
 use crate::rating::note;
 use crate::{addresses, files, scope, Principal, ServiceError, Services};
 
@@ -252,7 +253,7 @@ fn address_errors(a: &Address) -> Vec<Note> {
 /// left alone).
 pub(crate) async fn run_manifest_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
     let bad = || {
-        ServiceError::Unavailable(format!(
+        ServiceError::internal(format!(
             "malformed {MANIFEST_JOB} payload {:?}",
             job.payload
         ))
@@ -280,15 +281,7 @@ pub(crate) async fn run_manifest_job(s: &Services, job: &Job) -> Result<(), Serv
     let candidates: Vec<Transaction> = if !already.is_empty() {
         already
     } else if m.transactions.is_empty() {
-        store::transactions::manifestable(
-            &mut conn,
-            scope,
-            m.carrier_account,
-            m.address_from,
-            start,
-            end,
-        )
-        .await?
+        store::transactions::manifestable(&mut conn, scope, m.carrier_account, start, end).await?
     } else {
         let mut chosen = Vec::new();
         for tid in &m.transactions {
@@ -328,7 +321,7 @@ pub(crate) async fn run_manifest_job(s: &Services, job: &Job) -> Result<(), Serv
     let data = manifest_data(&mut conn, s, scope, &m, &from, &candidates).await?;
     drop(conn);
     let doc = documents::manifest::render(&data)
-        .map_err(|e| ServiceError::Unavailable(format!("manifest document: {e}")))?;
+        .map_err(|e| ServiceError::internal(format!("manifest document: {e}")))?;
     let key = files::key(scope.account_id, m.id, "manifest.pdf");
     labels::put(s, &key, doc.bytes).await?;
     m.transactions = candidates.iter().map(|t| t.id).collect();
@@ -404,7 +397,7 @@ async fn manifest_data(
         },
         account: account.carrier_account_id.clone(),
         shipment_date: m.shipment_date.to_datetime().format("%Y-%m-%d").to_string(),
-        from: address_lines(&from.fields),
+        from: domain::address_layout::lines(&from.fields),
         rows,
         total_weight: format!(
             "{} kg",

@@ -9,17 +9,10 @@ use sqlx::Row;
 use crate::insert::{Args, Rows, Script};
 use crate::jobs::NewJob;
 use crate::page::scoped;
+use crate::rows::{corrupt, id_of};
 use crate::{Backend, Conn, Page, PageRequest, Scope, StoreError};
 
 const COLUMNS: &str = "id, test, created_ms, updated_ms, status, rate_id, shipment_id, carrier_account_id, address_from, shipment_date_ms, label_file_type, metadata, tracking_number, tracking_url, eta_ms, label_key, invoice_key, messages, instalabel, idempotency_key, manifest_id";
-
-fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
-    StoreError::Corrupt(format!("transaction {what} {v:?}"))
-}
-
-fn id_of(raw: &str) -> Result<ObjectId, StoreError> {
-    ObjectId::parse(raw).ok_or_else(|| corrupt("id", raw))
-}
 
 fn from_row(row: &AnyRow) -> Result<Transaction, StoreError> {
     let status: String = row.try_get("status")?;
@@ -30,7 +23,8 @@ fn from_row(row: &AnyRow) -> Result<Transaction, StoreError> {
         created: Timestamp::from_millis(row.try_get("created_ms")?),
         updated: Timestamp::from_millis(row.try_get("updated_ms")?),
         test: row.try_get::<i64, _>("test")? != 0,
-        status: TransactionStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        status: TransactionStatus::parse(&status)
+            .ok_or_else(|| corrupt("transaction status", &status))?,
         rate: id_of(row.try_get("rate_id")?)?,
         shipment: id_of(row.try_get("shipment_id")?)?,
         carrier_account: id_of(row.try_get("carrier_account_id")?)?,
@@ -46,7 +40,7 @@ fn from_row(row: &AnyRow) -> Result<Transaction, StoreError> {
         label_key: row.try_get("label_key")?,
         invoice_key: row.try_get("invoice_key")?,
         messages: serde_json::from_str(&messages)
-            .map_err(|e| corrupt("messages", e.to_string()))?,
+            .map_err(|e| corrupt("transaction messages", e.to_string()))?,
         instalabel: row.try_get::<i64, _>("instalabel")? != 0,
         idempotency_key: row.try_get("idempotency_key")?,
         manifest: manifest.as_deref().map(id_of).transpose()?,
@@ -246,23 +240,23 @@ pub async fn move_status(
     Ok(done.rows_affected() == 1)
 }
 
-/// Successful, unmanifested labels of one carrier account and sender address whose shipment
-/// date falls in `[from, until)`, oldest first.
+/// Successful, unmanifested labels of one carrier account whose shipment date falls in
+/// `[from, until)`, oldest first. The sender address is not a filter: as at Shippo, a manifest's
+/// `address_from` is the pickup address printed on the scan form, and clients that send
+/// addresses inline get a new address object per shipment.
 pub async fn manifestable(
     conn: &mut Conn,
     scope: Scope,
     carrier_account: ObjectId,
-    address_from: ObjectId,
     from: Timestamp,
     until: Timestamp,
 ) -> Result<Vec<Transaction>, StoreError> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM transactions WHERE carrier_account_id = $1 AND address_from = $2 \
-         AND shipment_date_ms >= $3 AND shipment_date_ms < $4 AND account_id = $5 AND test = $6 \
+        "SELECT {COLUMNS} FROM transactions WHERE carrier_account_id = $1 \
+         AND shipment_date_ms >= $2 AND shipment_date_ms < $3 AND account_id = $4 AND test = $5 \
          AND status = 'SUCCESS' AND manifest_id IS NULL ORDER BY id"
     ))
     .bind(carrier_account.to_string())
-    .bind(address_from.to_string())
     .bind(from.millis())
     .bind(until.millis())
     .bind(scope.account_id.to_string())
@@ -312,19 +306,16 @@ pub async fn on_manifest(
     rows.iter().map(from_row).collect()
 }
 
-/// Reserves `n` tracking serials of a carrier account and returns the first: the block
-/// `[first, first + n)` is this caller's alone, on every backend and across processes.
-pub async fn reserve_serials(
-    conn: &mut Conn,
-    carrier_account: ObjectId,
-    n: i64,
-) -> Result<i64, StoreError> {
+/// Reserves `n` tracking serials of a series (a carrier account's id, or a series shared by
+/// many accounts) and returns the first: the block `[first, first + n)` is this caller's alone,
+/// on every backend and across processes.
+pub async fn reserve_serials(conn: &mut Conn, series: &str, n: i64) -> Result<i64, StoreError> {
     let next: i64 = sqlx::query(
-        "INSERT INTO tracking_serials (carrier_account_id, next_serial) VALUES ($1, $2 + 1) \
-         ON CONFLICT (carrier_account_id) DO UPDATE SET next_serial = tracking_serials.next_serial + $2 \
+        "INSERT INTO serial_series (series, next_serial) VALUES ($1, $2 + 1) \
+         ON CONFLICT (series) DO UPDATE SET next_serial = serial_series.next_serial + $2 \
          RETURNING next_serial",
     )
-    .bind(carrier_account.to_string())
+    .bind(series.to_string())
     .bind(n)
     .fetch_one(conn)
     .await?
@@ -386,7 +377,8 @@ fn label_from_row(row: &AnyRow) -> Result<Label, StoreError> {
         eta: row
             .try_get::<Option<i64>, _>("eta_ms")?
             .map(Timestamp::from_millis),
-        rate: serde_json::from_str(&quote).map_err(|e| corrupt("rate", e.to_string()))?,
+        rate: serde_json::from_str(&quote)
+            .map_err(|e| corrupt("transaction rate", e.to_string()))?,
         from: four("f")?,
         to: four("t")?,
         to_email: row.try_get("t_email")?,
@@ -444,9 +436,16 @@ pub async fn label_of_number(
 }
 
 /// The newest label with tracking number `number` in any account (the public tracking page).
-pub async fn label_any(conn: &mut Conn, number: &str) -> Result<Option<Label>, StoreError> {
-    let sql = format!("{LABEL_SELECT} WHERE t.tracking_number = $1 ORDER BY t.id DESC LIMIT 1");
+pub async fn label_of_carrier_account(
+    conn: &mut Conn,
+    carrier_account: ObjectId,
+    number: &str,
+) -> Result<Option<Label>, StoreError> {
+    let sql = format!(
+        "{LABEL_SELECT} WHERE t.carrier_account_id = $1 AND t.tracking_number = $2 ORDER BY t.id LIMIT 1"
+    );
     let row = sqlx::query(&sql)
+        .bind(carrier_account.to_string())
         .bind(number.to_string())
         .fetch_optional(conn)
         .await?;
