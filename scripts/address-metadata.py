@@ -11,7 +11,11 @@ import os
 import sys
 
 KEEP = ["name", "require", "zip", "zipex", "sub_keys", "sub_isoids", "sub_names",
-        "sub_lnames", "sub_zips", "state_name_type", "zip_name_type"]
+        "sub_lnames", "sub_zips", "state_name_type", "zip_name_type", "fmt", "lfmt", "upper"]
+
+# Where the postal operator's own rules differ from the published format. USPS Publication 28
+# asks for no punctuation in the last line ("SAN FRANCISCO CA 94103").
+OVERRIDES = {"US": {"fmt": "%N%n%O%n%A%n%C %S %Z"}}
 
 src = sys.argv[1]
 out = {}
@@ -22,6 +26,10 @@ for path in sorted(glob.glob(os.path.join(src, "*.json"))):
         # Locale variants ("CA--fr") and the ZZ default are not countries.
         if "/" not in key and len(key) == 2 and key != "ZZ":
             out[key] = {k: value[k] for k in KEEP if k in value}
+            out[key].update(OVERRIDES.get(key, {}))
+        # The default layout, for countries that publish none.
+        if key == "ZZ":
+            out["ZZ"] = {k: value[k] for k in ("fmt", "upper") if k in value}
 dest = os.path.join(os.path.dirname(__file__), "..", "crates", "domain", "data", "address-metadata.json")
 with open(dest, "w", encoding="utf-8") as f:
     json.dump(out, f, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

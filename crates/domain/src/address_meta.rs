@@ -13,13 +13,44 @@ use serde::Deserialize;
 
 static RAW: &str = include_str!("../data/address-metadata.json");
 
+/// The code under which the metadata publishes its default layout; not a country.
+const DEFAULT_KEY: &str = "ZZ";
+
 static COUNTRIES: LazyLock<HashMap<String, Country>> = LazyLock::new(|| {
     let raw: HashMap<String, RawCountry> =
         serde_json::from_str(RAW).expect("bundled address metadata is valid JSON");
     raw.into_iter()
+        .filter(|(code, _)| code != DEFAULT_KEY)
         .map(|(code, r)| (code.clone(), Country::from_raw(code, r)))
         .collect()
 });
+
+/// The layout of countries that publish none (`ZZ` in the metadata).
+pub static DEFAULT_LAYOUT: LazyLock<Layout> = LazyLock::new(|| {
+    let raw: HashMap<String, RawCountry> =
+        serde_json::from_str(RAW).expect("bundled address metadata is valid JSON");
+    let zz = raw
+        .get(DEFAULT_KEY)
+        .expect("the metadata has its ZZ default");
+    Layout {
+        format: zz.fmt.clone().expect("ZZ has a format"),
+        latin_format: None,
+        upper: zz.upper.clone().unwrap_or_default(),
+    }
+});
+
+/// How a country writes an address, as the metadata publishes it: a format string of `%N`
+/// name, `%O` company, `%A` street lines, `%C` city, `%S` state, `%Z` postal code, `%D`/`%X`
+/// (dependent locality, sorting code, which Consign does not hold) and `%n` line breaks.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// The format in the country's own script and order.
+    pub format: String,
+    /// The format for addresses written in Latin script, where it differs (JP, CN, KR …).
+    pub latin_format: Option<String>,
+    /// The field letters printed in upper case (`CS` for the US: city and state).
+    pub upper: String,
+}
 
 #[derive(Deserialize)]
 struct RawCountry {
@@ -32,6 +63,9 @@ struct RawCountry {
     sub_names: Option<String>,
     sub_lnames: Option<String>,
     sub_zips: Option<String>,
+    fmt: Option<String>,
+    lfmt: Option<String>,
+    upper: Option<String>,
 }
 
 /// What the metadata says about one country.
@@ -48,6 +82,8 @@ pub struct Country {
     pub zip_examples: Vec<String>,
     /// States/provinces, when the country publishes a list.
     pub subdivisions: Vec<Subdivision>,
+    /// How its addresses are laid out, when it publishes that (else [`DEFAULT_LAYOUT`]).
+    pub layout: Option<Layout>,
     zip_regex: OnceLock<Option<Regex>>,
 }
 
@@ -122,6 +158,11 @@ impl Country {
             zip_pattern: r.zip,
             zip_examples: split(&r.zipex.map(|z| z.replace(',', "~"))),
             subdivisions,
+            layout: r.fmt.map(|format| Layout {
+                format,
+                latin_format: r.lfmt,
+                upper: r.upper.unwrap_or_default(),
+            }),
             zip_regex: OnceLock::new(),
         }
     }

@@ -22,6 +22,7 @@ macro_rules! wire_enum {
 
 pub mod account;
 pub mod address;
+pub mod address_layout;
 pub mod address_meta;
 pub mod customs;
 pub mod error;
