@@ -8,7 +8,7 @@
 //! their messages per field, both under `fields` and at the top level, which is the shape
 //! Shippo's own API uses (`{"zip": ["..."]}`) and what its clients print.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::{FieldErrors, ValidationError};
@@ -54,13 +54,25 @@ impl ApiError {
         Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
     }
 
-    /// 500 with an opaque message; the cause is logged, never sent.
+    /// 500 with an opaque message and the request id; the cause (with its chain, for an
+    /// `anyhow::Error` formatted with `{:#}`) is logged under that id, never sent.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
-        tracing::error!(error = %cause, "internal error");
+        tracing::error!(error = %cause, request_id = %crate::request_id::current(), "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal_error",
-            "An internal error occurred; it has been logged.",
+            "An internal error occurred; it has been logged. Quote the request_id when reporting it.",
+        )
+    }
+
+    /// 503: a dependency is down or busy and the same request may succeed later. The cause is
+    /// logged, never sent.
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, request_id = %crate::request_id::current(), "service unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "The service is temporarily unavailable; try again shortly.",
         )
     }
 }
@@ -83,10 +95,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound => Self::not_found("Object"),
             ServiceError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             ServiceError::Unauthorized => Self::unauthorized("Invalid or revoked API token."),
-            ServiceError::Unavailable(m) => {
-                Self::new(StatusCode::SERVICE_UNAVAILABLE, "service_unavailable", m)
-            }
-            ServiceError::Internal(e) => Self::internal(e),
+            ServiceError::Unavailable(m) => Self::unavailable(m),
+            ServiceError::Internal(e) => Self::internal(format!("{e:#}")),
         }
     }
 }
@@ -113,11 +123,18 @@ pub fn body(code: &str, detail: &str, fields: &FieldErrors) -> Value {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(body(self.code, &self.detail, &self.fields)),
-        )
-            .into_response()
+        let mut body = body(self.code, &self.detail, &self.fields);
+        if self.status.is_server_error() {
+            body["request_id"] = crate::request_id::current().into();
+        }
+        let mut res = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from_static("1"),
+            );
+        }
+        res
     }
 }
 
@@ -133,4 +150,7 @@ pub struct ErrorBody {
     detail: String,
     /// Messages per field (validation errors only); also repeated at the top level, Shippo-style.
     fields: Option<std::collections::HashMap<String, Vec<String>>>,
+    /// On 500 and 503 answers: the request's id (also in `X-Request-Id`), under which the cause
+    /// was logged.
+    request_id: Option<String>,
 }

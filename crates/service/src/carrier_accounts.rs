@@ -111,9 +111,9 @@ fn open(
 ) -> Result<CarrierAccount, ServiceError> {
     let plain = cipher
         .decrypt(&row.parameters_sealed, &context(owner, row.id))
-        .map_err(|e| ServiceError::Unavailable(format!("carrier account {}: {e}", row.id)))?;
+        .map_err(|e| ServiceError::internal(format!("carrier account {}: {e}", row.id)))?;
     let parameters: Map<String, Value> = serde_json::from_slice(&plain)
-        .map_err(|e| ServiceError::Unavailable(format!("carrier account {}: {e}", row.id)))?;
+        .map_err(|e| ServiceError::internal(format!("carrier account {}: {e}", row.id)))?;
     Ok(CarrierAccount {
         id: row.id,
         created: row.created,
@@ -414,7 +414,7 @@ pub async fn current_rate_card(
     repo::get(&mut conn, who.account_id, id).await?;
     let (version, json) = repo::current_rate_card(&mut conn, id).await?;
     let card = rate_card::parse_json(&json).map_err(|e| {
-        ServiceError::Unavailable(format!(
+        ServiceError::internal(format!(
             "stored rate card {id} v{version} no longer validates: {e}"
         ))
     })?;

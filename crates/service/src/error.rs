@@ -2,7 +2,7 @@ use domain::ValidationError;
 use store::StoreError;
 use thiserror::Error;
 
-/// Outcomes a caller must tell apart; everything unexpected is `Internal`.
+/// Outcomes a caller must tell apart.
 #[derive(Debug, Error)]
 pub enum ServiceError {
     #[error(transparent)]
@@ -13,10 +13,22 @@ pub enum ServiceError {
     Conflict(String),
     #[error("invalid or revoked API token")]
     Unauthorized,
+    /// Try again later: the database, the mail server or the file store is down or busy. The
+    /// message is for the log; clients get 503 without it.
     #[error("{0}")]
     Unavailable(String),
-    #[error(transparent)]
-    Internal(StoreError),
+    /// A bug or data that no longer decodes (a malformed job payload, a failed decrypt, a stored
+    /// rate card that no longer validates): logged with its cause chain, answered 500 with an
+    /// opaque message. Retrying does not help.
+    #[error("{0:#}")]
+    Internal(anyhow::Error),
+}
+
+impl ServiceError {
+    /// An [`ServiceError::Internal`] from a message (with whatever context it names).
+    pub fn internal(message: impl std::fmt::Display) -> Self {
+        ServiceError::Internal(anyhow::anyhow!("{message}"))
+    }
 }
 
 impl From<StoreError> for ServiceError {
@@ -24,7 +36,8 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
             StoreError::Conflict(m) => ServiceError::Conflict(m),
-            other => ServiceError::Internal(other),
+            e if e.is_transient() => ServiceError::Unavailable(format!("database: {e}")),
+            other => ServiceError::Internal(anyhow::Error::new(other)),
         }
     }
 }

@@ -78,7 +78,7 @@ async fn run_one(s: &Services, job: &Job) {
         manifests::MANIFEST_JOB => manifests::run_manifest_job(s, job).await,
         webhooks::DELIVER_JOB => webhooks::run_deliver_job(s, job).await,
         notifications::EMAIL_JOB => notifications::run_send_job(s, job).await,
-        other => Err(ServiceError::Unavailable(format!(
+        other => Err(ServiceError::internal(format!(
             "unknown job kind {other:?}"
         ))),
     };

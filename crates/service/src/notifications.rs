@@ -197,6 +197,14 @@ impl Settings {
                     );
                 } else if field.ends_with("subject") && v.contains(['\r', '\n']) {
                     e.add(field, "A subject is one line.");
+                } else if v
+                    .chars()
+                    .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+                {
+                    e.add(
+                        field,
+                        "Control characters (NUL and the like) are not allowed in a template.",
+                    );
                 }
             }
         }
@@ -314,7 +322,7 @@ fn carrier_name(t: &Track) -> String {
 /// Runs one `send_email` job.
 pub async fn run_send_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
     let p: EmailJob = serde_json::from_str(&job.payload)
-        .map_err(|e| ServiceError::Unavailable(format!("bad job payload: {e}")))?;
+        .map_err(|e| ServiceError::internal(format!("bad job payload: {e}")))?;
     let id = ObjectId::parse(&p.notification).ok_or(ServiceError::NotFound)?;
     let (n, track, settings) = {
         let mut conn = s.store.conn().await?;
@@ -354,9 +362,9 @@ pub async fn run_send_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
         NotificationKind::Delivered => &settings.delivered,
     };
     let url = format!(
-        "{}/track/{}",
+        "{}{}",
         s.public_url.trim_end_matches('/'),
-        track.tracking_number
+        crate::tracking::public_path(track.carrier_account, &track.tracking_number)
     );
     let to: Mailbox = match n.recipient.parse() {
         Ok(m) => m,
@@ -386,7 +394,7 @@ pub async fn run_send_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
                         .body(render(html, &track, &url, true)),
                 ),
         )
-        .map_err(|e| ServiceError::Unavailable(format!("email: {e}")))?;
+        .map_err(|e| ServiceError::internal(format!("email: {e}")))?;
     match mailer.transport.send(message).await {
         Ok(_) => {
             settle(store::notifications::SENT, None).await?;

@@ -306,7 +306,7 @@ pub(crate) async fn card(
     }
     let json = ca_repo::rate_card_version(conn.get().await?, account, version).await?;
     let card = Arc::new(rate_card::parse_json(&json).map_err(|e| {
-        ServiceError::Unavailable(format!(
+        ServiceError::internal(format!(
             "stored rate card {account} v{version} no longer validates: {e}"
         ))
     })?);

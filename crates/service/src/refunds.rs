@@ -133,7 +133,7 @@ struct RefundJob {
 /// REFUNDREJECTED otherwise. Running it twice changes nothing the second time.
 pub(crate) async fn run_refund_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
     let bad =
-        || ServiceError::Unavailable(format!("malformed {REFUND_JOB} payload {:?}", job.payload));
+        || ServiceError::internal(format!("malformed {REFUND_JOB} payload {:?}", job.payload));
     let p: RefundJob = serde_json::from_str(&job.payload).map_err(|_| bad())?;
     let scope = Scope {
         account_id: ObjectId::parse(&p.account).ok_or_else(bad)?,

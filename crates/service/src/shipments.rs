@@ -626,7 +626,7 @@ struct RateJob {
 
 impl RateJob {
     fn parse(payload: &str) -> Result<(Scope, ObjectId), ServiceError> {
-        let bad = || ServiceError::Unavailable(format!("malformed {RATE_JOB} payload {payload:?}"));
+        let bad = || ServiceError::internal(format!("malformed {RATE_JOB} payload {payload:?}"));
         let job: RateJob = serde_json::from_str(payload).map_err(|_| bad())?;
         let account_id = ObjectId::parse(&job.account).ok_or_else(bad)?;
         let shipment = ObjectId::parse(&job.shipment).ok_or_else(bad)?;
@@ -650,7 +650,7 @@ pub(crate) async fn run_rate_job(s: &Services, job: &Job) -> Result<(), ServiceE
         let v = view(&mut conn, scope, shipment.clone()).await?;
         drop(conn);
         let extra: ShipmentExtra = parse_shipment_extra(Some(&shipment.extra)).map_err(|e| {
-            ServiceError::Unavailable(format!(
+            ServiceError::internal(format!(
                 "stored extra of shipment {id} no longer parses: {e}"
             ))
         })?;

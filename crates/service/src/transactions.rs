@@ -505,8 +505,7 @@ struct BuyJob {
 }
 
 fn parse_job(job: &Job) -> Result<(Scope, ObjectId), ServiceError> {
-    let bad =
-        || ServiceError::Unavailable(format!("malformed {BUY_JOB} payload {:?}", job.payload));
+    let bad = || ServiceError::internal(format!("malformed {BUY_JOB} payload {:?}", job.payload));
     let p: BuyJob = serde_json::from_str(&job.payload).map_err(|_| bad())?;
     let account = ObjectId::parse(&p.account).ok_or_else(bad)?;
     let id = ObjectId::parse(&p.transaction).ok_or_else(bad)?;

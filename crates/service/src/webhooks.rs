@@ -460,7 +460,7 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now_s: i64, tolerance_s: 
 /// run in one transaction.
 pub async fn run_deliver_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
     let p: DeliverJob = serde_json::from_str(&job.payload)
-        .map_err(|e| ServiceError::Unavailable(format!("bad job payload: {e}")))?;
+        .map_err(|e| ServiceError::internal(format!("bad job payload: {e}")))?;
     let id = ObjectId::parse(&p.delivery).ok_or(ServiceError::NotFound)?;
     let (d, hook, deleted) = {
         let mut conn = s.store.conn().await?;
@@ -486,9 +486,9 @@ pub async fn run_deliver_job(s: &Services, job: &Job) -> Result<(), ServiceError
     let secret = String::from_utf8(
         s.cipher
             .decrypt(&hook.secret, &secret_context(hook.webhook.id))
-            .map_err(|e| ServiceError::Unavailable(format!("webhook secret: {e}")))?,
+            .map_err(|e| ServiceError::internal(format!("webhook secret: {e}")))?,
     )
-    .map_err(|_| ServiceError::Unavailable("webhook secret is not text".into()))?;
+    .map_err(|_| ServiceError::internal("webhook secret is not text"))?;
     let attempt = send(s, &hook.webhook, &d, &secret).await;
     let ok = attempt.status_code.is_some_and(|c| (200..300).contains(&c));
     attempts.push(attempt);

@@ -26,6 +26,21 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+impl StoreError {
+    /// Errors that pass by themselves: a busy pool, a dropped connection, a write that did not
+    /// commit. Callers answer "try
+    /// again later" for these; everything else is a bug or bad data.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Commit(_)
+                | StoreError::Database(
+                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+                )
+        )
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
