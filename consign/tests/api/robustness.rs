@@ -96,3 +96,138 @@ async fn nasty_inputs_get_4xx_never_5xx() {
     let list: serde_json::Value = app.get("/shipments").await.json().await.unwrap();
     assert_eq!(list["count"], 0);
 }
+
+#[tokio::test]
+async fn a_form_body_nested_ten_thousand_levels_deep_is_refused_and_the_server_lives_on() {
+    let app = spawn_app().await;
+    let hostile = format!("name{}=x", "[a]".repeat(10_000));
+    assert!(hostile.len() > 30_000);
+    let res = app
+        .client
+        .post(app.url("/addresses"))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(hostile)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "validation_error", "{body}");
+    assert!(body.to_string().contains("levels deep"), "{body}");
+    // Invalid UTF-8 in a form value is refused, not stored with replacement characters.
+    let res = app
+        .client
+        .post(app.url("/addresses"))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=%ff%fe&country=US")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_body", "{body}");
+    let list = app.get("/addresses").await;
+    let list: serde_json::Value = list.json().await.unwrap();
+    assert_eq!(list["results"], json!([]), "nothing was stored");
+    // Still up.
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn invalid_utf8_in_a_path_segment_answers_the_json_error() {
+    let app = spawn_app().await;
+    for path in ["/track/%ff", "/addresses/%ff%fe", "/tracks/usps/%c3"] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .header("Authorization", format!("ShippoToken {}", app.token))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        assert!(status.is_client_error(), "{path} → {status}");
+        assert_eq!(res.headers()["content-type"], "application/json", "{path}");
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert!(body["code"].is_string(), "{path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn email_templates_refuse_nul_and_other_control_characters_and_keep_the_old_ones() {
+    let app = spawn_app().await;
+    let put = |body: serde_json::Value| {
+        app.client
+            .put(app.url("/settings/notifications"))
+            .header("Authorization", format!("ShippoToken {}", app.token))
+            .json(&body)
+            .send()
+    };
+    let ok = put(json!({"enabled": true, "shipped_text": "Hi {{tracking_number}}\n\tThanks"}))
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let res = put(
+        json!({"enabled": true, "shipped_text": "Hi\u{0}there", "delivered_subject": "Done\u{7}"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        body["fields"]["shipped_text"][0]
+            .as_str()
+            .unwrap()
+            .contains("Control characters"),
+        "{body}"
+    );
+    assert!(body["fields"]["delivered_subject"].is_array(), "{body}");
+    let now: serde_json::Value = app
+        .get("/settings/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(now["shipped_text"], "Hi {{tracking_number}}\n\tThanks");
+}
+
+#[tokio::test]
+async fn a_bug_answers_500_with_a_request_id_and_no_internal_detail() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let account = crate::labels::courier(&app).await;
+    // A stored card that no longer validates (a bad manual edit, a bug in an old version).
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    sqlx::query(&format!(
+        "UPDATE rate_cards SET card = '{{\"secret_internal_detail\": 1}}' WHERE carrier_account_id = '{account}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let res = app
+        .client
+        .get(app.url(&format!("/carrier_accounts/{account}/rate_card")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("X-Request-Id", "probe-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(res.headers()["x-request-id"], "probe-42");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "internal_error", "{body}");
+    assert_eq!(body["request_id"], "probe-42", "{body}");
+    let text = body.to_string();
+    assert!(
+        !text.contains("secret_internal_detail") && !text.contains("no longer validates"),
+        "opaque: {body}"
+    );
+    // Every answer carries an id, made up when the client sends none.
+    let health = app.client.get(app.url("/health")).send().await.unwrap();
+    assert_eq!(health.headers()["x-request-id"].len(), 32);
+}

@@ -121,18 +121,47 @@ pub fn nested<T: DeserializeOwned>(prefix: &str, value: Value) -> Result<T, ApiE
     })
 }
 
+/// Deepest nesting a form key may have (`a[b][c]` is 3): deeper than any Shippo field, and
+/// small enough that building and dropping the JSON value never nears the stack's limit.
+pub const MAX_FORM_DEPTH: usize = 8;
+/// Most pairs one form body may hold.
+pub const MAX_FORM_PAIRS: usize = 10_000;
+
+fn bad_form(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", detail)
+}
+
+/// One percent-decoded part of a form pair (`+` is a space); invalid UTF-8 is refused rather
+/// than stored with replacement characters.
+fn decode_form_part(raw: &[u8]) -> Result<String, ApiError> {
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_encoding::percent_decode(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| bad_form("The form body is not valid UTF-8 once percent-decoded."))
+}
+
 /// Turns form pairs into a JSON object: `a=1` → `{"a":"1"}` (the last repeat wins),
-/// `a[]=1&a[]=2` → `{"a":["1","2"]}`, `a[b]=1` → `{"a":{"b":"1"}}`.
+/// `a[]=1&a[]=2` → `{"a":["1","2"]}`, `a[b]=1` → `{"a":{"b":"1"}}`. Keys nest at most
+/// [`MAX_FORM_DEPTH`] deep and a body holds at most [`MAX_FORM_PAIRS`] pairs (400 beyond).
 pub fn form_to_json(bytes: &[u8]) -> Result<Value, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(bytes).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!("The form body is malformed: {e}."),
-        )
-    })?;
     let mut root = Map::new();
-    for (key, value) in pairs {
+    let pairs = bytes.split(|&b| b == b'&').filter(|p| !p.is_empty());
+    for (n, pair) in pairs.enumerate() {
+        if n == MAX_FORM_PAIRS {
+            return Err(bad_form(format!(
+                "The form body has more than {MAX_FORM_PAIRS} fields."
+            )));
+        }
+        let (key, value) = match pair.iter().position(|&b| b == b'=') {
+            Some(i) => (&pair[..i], &pair[i + 1..]),
+            None => (pair, &[][..]),
+        };
+        let key = decode_form_part(key)?;
+        let value = decode_form_part(value)?;
         let (head, rest) = match key.find('[') {
             Some(i) => (&key[..i], &key[i..]),
             None => (key.as_str(), ""),
@@ -141,6 +170,12 @@ pub fn form_to_json(bytes: &[u8]) -> Result<Value, ApiError> {
         let mut rest = rest;
         while let Some(stripped) = rest.strip_prefix('[') {
             let Some(end) = stripped.find(']') else { break };
+            if segments.len() == MAX_FORM_DEPTH {
+                return Err(ApiError::field(
+                    head,
+                    format!("Form keys nest at most {MAX_FORM_DEPTH} levels deep."),
+                ));
+            }
             segments.push(stripped[..end].to_string());
             rest = &stripped[end + 1..];
         }
@@ -204,6 +239,37 @@ mod tests {
             v,
             serde_json::json!({"name": "Shawn Ippotle", "extra": {"COD": {"amount": "5"}}, "tags": ["a", "b"], "zip": "94117"})
         );
+    }
+
+    #[test]
+    fn form_bodies_decode_percent_escapes_and_refuse_invalid_utf8() {
+        let v = form_to_json(b"name=Jos%C3%A9+%26+Co&empty=&bare").unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"name": "José & Co", "empty": "", "bare": ""})
+        );
+        let err = form_to_json(b"name=%ff%fe").unwrap_err();
+        assert_eq!(
+            (err.status, err.code),
+            (StatusCode::BAD_REQUEST, "invalid_body")
+        );
+        assert!(form_to_json(b"%ff=1").is_err(), "keys too");
+    }
+
+    #[test]
+    fn form_keys_nest_a_bounded_depth_and_bodies_hold_bounded_pairs() {
+        let ok = format!("a{}=x", "[b]".repeat(MAX_FORM_DEPTH - 1));
+        assert!(form_to_json(ok.as_bytes()).is_ok());
+        let deep = format!("name{}=x", "[a]".repeat(10_000));
+        let err = form_to_json(deep.as_bytes()).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            err.fields.iter().next().unwrap().1[0],
+            format!("Form keys nest at most {MAX_FORM_DEPTH} levels deep.")
+        );
+        let many = vec!["a[]=1"; MAX_FORM_PAIRS + 1].join("&");
+        let err = form_to_json(many.as_bytes()).unwrap_err();
+        assert!(err.detail.contains("more than"), "{}", err.detail);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod parcel_templates;
 pub mod parcels;
 pub mod rates;
 pub mod refunds;
+pub mod request_id;
 pub mod scans;
 pub mod settings;
 pub mod shipments;
@@ -103,14 +104,13 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))
-        .layer(CatchPanicLayer::custom(|_| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "An internal error occurred; it has been logged.")
-                .into_response()
-        }))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
+        .layer(axum::middleware::from_fn(utf8_paths))
+        .layer(axum::middleware::from_fn(request_id::layer))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
-                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path())
+                    tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = tracing::field::Empty)
                 })
                 .on_request(())
                 .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
@@ -119,6 +119,24 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         )
         .with_state(state);
     NormalizePathLayer::trim_trailing_slash().layer(router)
+}
+
+/// A path whose percent-decoded bytes are not UTF-8 names nothing: the JSON 404, before a path
+/// extractor answers it in plain text.
+async fn utf8_paths(req: Request, next: axum::middleware::Next) -> Response {
+    let path = req.uri().path().as_bytes();
+    if percent_encoding::percent_decode(path)
+        .decode_utf8()
+        .is_err()
+    {
+        return ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "No such object: the path is not valid UTF-8.",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 async fn not_found() -> ApiError {
