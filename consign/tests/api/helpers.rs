@@ -197,6 +197,19 @@ impl TestApp {
             .1
     }
 
+    /// The same server seen by a second account with a token of `mode` (its own objects, its
+    /// own test carrier), for tests that put two merchants side by side.
+    pub async fn other_account(&self, mode: Mode) -> TestApp {
+        TestApp {
+            base: self.base.clone(),
+            client: self.client.clone(),
+            token: self.other_account_token(mode).await,
+            services: self.services.clone(),
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+        }
+    }
+
     /// A token of this app's account in another mode.
     pub async fn token_in_mode(&self, mode: Mode) -> String {
         let p = accounts::authenticate(&self.services, &self.token)

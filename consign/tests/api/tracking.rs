@@ -293,7 +293,11 @@ async fn a_courier_scans_and_the_merchant_and_buyer_hear_of_it() {
     for m in &mails {
         assert_eq!(m.to, ["ana@example.pt"]);
         assert_eq!(m.from, "envios@loja.example");
-        assert!(m.data.contains(&format!("/track/{number}")), "{}", m.data);
+        assert!(
+            m.data.contains(&format!("/track/{account}/{number}")),
+            "{}",
+            m.data
+        );
         assert!(
             m.data.contains("text/html") && m.data.contains("text/plain"),
             "both parts"
@@ -309,10 +313,10 @@ async fn a_courier_scans_and_the_merchant_and_buyer_hear_of_it() {
         delivered_mail.data
     );
 
-    // The public page: no login, the history, cities only.
+    // The public page: no login, the history, cities only; a page for anyone, so locked down.
     let page = app
         .client
-        .get(app.url(&format!("/track/{number}")))
+        .get(app.url(&format!("/track/{account}/{number}")))
         .send()
         .await
         .unwrap();
@@ -321,6 +325,13 @@ async fn a_courier_scans_and_the_merchant_and_buyer_hear_of_it() {
         .to_str()
         .unwrap()
         .starts_with("text/html"));
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
     let html = page.text().await.unwrap();
     assert!(html.contains("data-status=\"DELIVERED\""), "{html}");
     assert!(html.contains("Saiu do centro de Lisboa") && html.contains("Porto, PT"));
@@ -349,7 +360,10 @@ async fn a_new_label_has_a_page_before_its_first_scan_and_scan_keys_can_be_revok
     assert_eq!(t["tracking_status"], "UNKNOWN");
     assert_eq!(t["tracking_history"], json!([]));
     let url = t["tracking_url_provider"].as_str().unwrap();
-    assert!(url.ends_with(&format!("/track/{number}")), "{url}");
+    assert!(
+        url.ends_with(&format!("/track/{account}/{number}")),
+        "{url}"
+    );
     let html = app
         .client
         .get(url)
@@ -520,4 +534,97 @@ async fn concurrent_first_registrations_of_one_number_all_succeed() {
     )
     .await;
     assert_eq!(t["metadata"], "race");
+}
+
+/// Fetches a public page without credentials: (status, html).
+async fn public_page(app: &TestApp, path: &str) -> (StatusCode, String) {
+    let res = app.client.get(app.url(path)).send().await.unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn two_merchants_whose_couriers_issue_the_same_number_each_see_their_own_parcel_only() {
+    let app = spawn_app().await;
+    let (account_a, _, number) = label(&app).await;
+    // While the number names one parcel, the old unscoped link still answers.
+    let (status, html) = public_page(&app, &format!("/track/{number}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("Lisboa, PT → Porto, PT"), "{html}");
+
+    // A second merchant with the same card: its first label gets the same number.
+    let other = app.other_account(domain::account::Mode::Test).await;
+    let account_b = courier(&other).await;
+    let coimbra = json!({"name": "Loja Coimbra", "street1": "Rua Ferreira Borges 1", "city": "Coimbra", "zip": "3000-180", "country": "PT"});
+    let rate = rate_for(
+        &other,
+        json!({"address_from": coimbra, "address_to": porto(), "parcels": [parcel()], "carrier_accounts": [account_b]}),
+        "std",
+    )
+    .await;
+    let t = buy(&other, json!({"rate": rate, "async": false})).await;
+    assert_eq!(
+        t["tracking_number"],
+        number.as_str(),
+        "same card, same series"
+    );
+    assert!(t["tracking_url_provider"]
+        .as_str()
+        .unwrap()
+        .ends_with(&format!("/track/{account_b}/{number}")));
+
+    // The first merchant's parcel moves on; the second's page must not show it.
+    let key = scan_key(&app, &account_a).await;
+    expect(
+        scan(&app, &key, &json!({"tracking_number": number, "status": "DELIVERED", "occurred_at": "2026-11-21T11:30:00Z", "location": {"city": "Porto", "country": "PT"}})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let (status, a) = public_page(&app, &format!("/track/{account_a}/{number}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        a.contains("data-status=\"DELIVERED\"") && a.contains("Lisboa, PT → Porto, PT"),
+        "{a}"
+    );
+    let (status, b) = public_page(&app, &format!("/track/{account_b}/{number}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        b.contains("data-status=\"UNKNOWN\"") && b.contains("Coimbra, PT → Porto, PT"),
+        "{b}"
+    );
+    assert!(!b.contains("Lisboa"), "nothing of the other parcel: {b}");
+    // The unscoped link is now ambiguous: it names no parcel rather than the wrong one.
+    let (status, html) = public_page(&app, &format!("/track/{number}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!html.contains("Porto, PT"), "{html}");
+    // A carrier account that did not issue the number has no page for it.
+    let (status, _) = public_page(
+        &app,
+        &format!("/track/{}/{number}", domain::ObjectId::new()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn test_carrier_numbers_never_repeat_across_accounts() {
+    let app = spawn_app().await;
+    let other = app.other_account(domain::account::Mode::Test).await;
+    let first = test_label_number(&app).await;
+    let second = test_label_number(&other).await;
+    let third = test_label_number(&app).await;
+    assert!(
+        first.starts_with("92055901755477") && first.len() == 26,
+        "{first}"
+    );
+    assert_ne!(first, second, "each account's first test label");
+    assert_ne!(second, third);
+    assert_ne!(first, third);
+}
+
+/// Buys a test-carrier label and returns its tracking number.
+async fn test_label_number(app: &TestApp) -> String {
+    let body = json!({"address_from": crate::labels::us_from(), "address_to": crate::labels::us_to(), "parcels": [parcel()]});
+    let rate = rate_for(app, body, "usps_priority").await;
+    let t = buy(app, json!({"rate": rate, "async": false})).await;
+    t["tracking_number"].as_str().unwrap().to_string()
 }

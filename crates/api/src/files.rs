@@ -1,6 +1,6 @@
 //! `/files/{account}/{object}/{name}`: label, invoice and manifest files. Served to the owning
 //! account's token, or to anyone with a valid signed link (`expires`, `signature`); never across
-//! accounts.
+//! accounts, and a token of one mode never reads the other mode's files.
 
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -54,7 +54,7 @@ pub async fn download(
         }
         _ => {
             let who = crate::auth::principal(&state, &headers).await?;
-            files::owner_of(&key) == Some(who.account_id)
+            files::visible_to(s, &who, &key).await?
         }
     };
     if !allowed {

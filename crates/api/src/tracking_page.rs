@@ -1,22 +1,30 @@
-//! `/track/{tracking_number}`: the public tracking page a buyer opens from an email or from a
-//! label's `tracking_url_provider`. No login; it shows the status, the history and the ETA, and
-//! of addresses only cities and countries.
+//! `/track/{carrier_account}/{tracking_number}`: the public tracking page a buyer opens from an
+//! email or from a label's `tracking_url_provider`. No login; it shows the status, the history and
+//! the ETA, and of addresses only cities and countries. The carrier account in the path makes the
+//! link name exactly one parcel (two accounts' couriers can issue the same number); the old
+//! `/track/{tracking_number}` links answer only while a number names one parcel.
 
 use axum::extract::{Path, State};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::header::{
+    HeaderName, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
+};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use domain::text::html_escape as esc;
 use domain::tracking::{Place, Track, TrackStatus};
+use domain::ObjectId;
 use service::{tracking, ServiceError};
 
 use crate::error::ApiError;
 use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
-    Router::new().route("/track/{number}", get(page))
+    Router::new()
+        .route("/track/{number}", get(unscoped))
+        .route("/track/{carrier_account}/{number}", get(scoped))
 }
 
 /// City and country only (no street, no postal code).
@@ -102,26 +110,50 @@ pub fn render(t: &Track) -> String {
     )
 }
 
-/// The public tracking page.
-pub async fn page(State(state): State<AppState>, Path(number): Path<String>) -> Response {
-    match tracking::public(&state.services, &number).await {
-        Ok(t) => (
-            [
-                (CONTENT_TYPE, "text/html; charset=utf-8"),
-                (CACHE_CONTROL, "no-cache"),
-            ],
-            render(&t),
-        )
-            .into_response(),
-        Err(ServiceError::NotFound) => (
-            StatusCode::NOT_FOUND,
-            [(CONTENT_TYPE, "text/html; charset=utf-8")],
-            format!(
-                "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unknown parcel</title></head><body><p>No parcel with tracking number <strong>{}</strong> is known here yet. Labels appear once the courier has scanned them.</p></body></html>",
-                esc(number.trim())
-            ),
-        )
-            .into_response(),
+/// A page served to anyone: inline styles only, no scripts, never framed, never sniffed.
+const PAGE_HEADERS: [(HeaderName, &str); 5] = [
+    (CONTENT_TYPE, "text/html; charset=utf-8"),
+    (CACHE_CONTROL, "no-cache"),
+    (
+        CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+    ),
+    (X_FRAME_OPTIONS, "DENY"),
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
+
+/// `/track/{carrier_account}/{number}`: the page of one parcel.
+pub async fn scoped(
+    State(state): State<AppState>,
+    Path((carrier_account, number)): Path<(String, String)>,
+) -> Response {
+    match ObjectId::parse(&carrier_account) {
+        Some(id) => page(&state, Some(id), &number).await,
+        None => unknown(&number),
+    }
+}
+
+/// `/track/{number}`: links from before carrier-account-scoped ones.
+pub async fn unscoped(State(state): State<AppState>, Path(number): Path<String>) -> Response {
+    page(&state, None, &number).await
+}
+
+async fn page(state: &AppState, carrier_account: Option<ObjectId>, number: &str) -> Response {
+    match tracking::public(&state.services, carrier_account, number).await {
+        Ok(t) => (PAGE_HEADERS, render(&t)).into_response(),
+        Err(ServiceError::NotFound) => unknown(number),
         Err(e) => ApiError::from(e).into_response(),
     }
+}
+
+fn unknown(number: &str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        PAGE_HEADERS,
+        format!(
+            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unknown parcel</title></head><body><p>No parcel with tracking number <strong>{}</strong> is known here yet. Labels appear once the courier has scanned them.</p></body></html>",
+            esc(number.trim())
+        ),
+    )
+        .into_response()
 }

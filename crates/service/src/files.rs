@@ -130,6 +130,32 @@ pub fn owner_of(key: &str) -> Option<ObjectId> {
     key.split('/').next().and_then(ObjectId::parse)
 }
 
+/// Whether `who` may download `key` with its token: the key is in its account and names an
+/// object (a transaction's label or invoice, a manifest) of its mode. A live token never reads a
+/// test label, as it never sees the test transaction.
+pub async fn visible_to(
+    s: &crate::Services,
+    who: &crate::Principal,
+    key: &str,
+) -> Result<bool, crate::ServiceError> {
+    let object = key.split('/').nth(1).and_then(ObjectId::parse);
+    let (Some(object), true) = (object, owner_of(key) == Some(who.account_id)) else {
+        return Ok(false);
+    };
+    let scope = crate::scope(who);
+    let mut conn = s.store.conn().await?;
+    match store::transactions::get(&mut conn, scope, object).await {
+        Ok(_) => return Ok(true),
+        Err(store::StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    match store::manifests::get(&mut conn, scope, object).await {
+        Ok(_) => Ok(true),
+        Err(store::StoreError::NotFound) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// The content type of a file by its name.
 pub fn content_type(key: &str) -> &'static str {
     match key.rsplit('.').next() {

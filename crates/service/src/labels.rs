@@ -5,11 +5,10 @@ use std::sync::Arc;
 
 use documents::invoice::{InvoiceData, InvoiceItem};
 use documents::{label, LabelData, LabelFormat};
-use domain::address::AddressFields;
 use domain::customs::{CustomsDeclaration, CustomsItem};
 use domain::shipment::{Note, Rate};
 use domain::transaction::Transaction;
-use domain::{ObjectId, Timestamp};
+use domain::Timestamp;
 use rust_decimal::Decimal;
 use store::Scope;
 
@@ -36,29 +35,6 @@ pub(crate) fn is_international(view: &ShipmentView) -> bool {
         .fields
         .country
         .eq_ignore_ascii_case(&view.address_to.fields.country)
-}
-
-/// Address lines as printed: name, company, street lines, "postal code city state", country.
-pub(crate) fn address_lines(a: &AddressFields) -> Vec<String> {
-    let mut lines = Vec::with_capacity(6);
-    let mut push = |s: String| {
-        let s = s.trim().to_string();
-        if !s.is_empty() {
-            lines.push(s);
-        }
-    };
-    push(a.name.clone());
-    push(a.company.clone());
-    push(format!("{} {}", a.street1, a.street_no));
-    push(a.street2.clone());
-    push(a.street3.clone());
-    push(format!("{} {} {}", a.zip, a.city, a.state));
-    push(
-        domain::address_meta::country(&a.country)
-            .map(|c| c.name.clone())
-            .unwrap_or_else(|| a.country.clone()),
-    );
-    lines
 }
 
 fn date(t: Timestamp) -> String {
@@ -124,8 +100,8 @@ pub(crate) fn label_data(src: &Sources, t: &Transaction, tracking_number: &str) 
         service: src.rate.details.service_name.clone(),
         marker: marker(src.rate),
         tracking_number: tracking_number.to_string(),
-        from: address_lines(&view.address_from.fields),
-        to: address_lines(to),
+        from: domain::address_layout::lines(&view.address_from.fields),
+        to: domain::address_layout::lines(to),
         to_postal_code: to.zip.clone(),
         to_country: to.country.to_uppercase(),
         weight: weight(view),
@@ -204,8 +180,8 @@ pub(crate) fn invoice_data(
             src.rate.details.provider, src.rate.details.service_name
         ),
         tracking_number: tracking_number.to_string(),
-        from: address_lines(&src.view.address_from.fields),
-        to: address_lines(&src.view.address_to.fields),
+        from: domain::address_layout::lines(&src.view.address_from.fields),
+        to: domain::address_layout::lines(&src.view.address_to.fields),
         items,
         total_value: format!("{total:.2} {currency}"),
         total_weight: format!("{} g", grams.round_dp(1).normalize()),
@@ -215,43 +191,50 @@ pub(crate) fn invoice_data(
     }
 }
 
-/// The next tracking serial of a carrier account, from this process's reserved block.
-async fn next_serial(s: &Services, carrier_account: ObjectId) -> Result<i64, ServiceError> {
+/// The next serial of a series, from this process's reserved block.
+async fn next_serial(s: &Services, series: String) -> Result<i64, ServiceError> {
     {
         let mut blocks = s.serials.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((next, end)) = blocks.get_mut(&carrier_account) {
+        if let Some((next, end)) = blocks.get_mut(&series) {
             if *next < *end {
                 *next += 1;
                 return Ok(*next - 1);
             }
         }
     }
+    let key = series.clone();
     let first = s
         .store
         .write(move |conn| {
-            Box::pin(async move {
-                store::transactions::reserve_serials(conn, carrier_account, SERIAL_BLOCK).await
-            })
+            Box::pin(
+                async move { store::transactions::reserve_serials(conn, &key, SERIAL_BLOCK).await },
+            )
         })
         .await?;
     s.serials
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .insert(carrier_account, (first + 1, first + SERIAL_BLOCK));
+        .insert(series, (first + 1, first + SERIAL_BLOCK));
     Ok(first)
 }
 
 /// Prefix of the test carrier's numbers: Shippo's test labels carry USPS-style 26-digit numbers.
 const TEST_TRACKING_PREFIX: &str = "92055901755477";
 
-/// A new tracking number for a label bought at `rate`.
+/// The test carrier's one series, shared by every account so no two accounts' test labels
+/// carry the same number.
+const TEST_SERIES: &str = "test_carrier";
+
+/// A new tracking number for a label bought at `rate`: the test carrier's from its shared
+/// series, a rate card's from its carrier account's series in the card's format.
 pub(crate) async fn tracking_number(s: &Services, rate: &Rate) -> Result<String, ServiceError> {
-    let serial = next_serial(s, rate.carrier_account).await?;
     if rate.details.carrier == carriers::test_carrier::meta().id {
+        let serial = next_serial(s, TEST_SERIES.to_string()).await?;
         return Ok(format!("{TEST_TRACKING_PREFIX}{serial:012}"));
     }
+    let serial = next_serial(s, rate.carrier_account.to_string()).await?;
     let version = rate.details.card_version.ok_or_else(|| {
-        ServiceError::Unavailable(format!("rate {} has no rate-card version", rate.id))
+        ServiceError::internal(format!("rate {} has no rate-card version", rate.id))
     })?;
     let card = rating::card(s, &mut s.store.lazy_conn(), rate.carrier_account, version).await?;
     Ok(card.tracking.format(serial as u64))
@@ -305,14 +288,17 @@ pub(crate) async fn produce(
         if let Some(declaration) = &src.view.customs_declaration {
             let invoice =
                 documents::invoice::render(&invoice_data(src, declaration, t, &number))
-                    .map_err(|e| ServiceError::Unavailable(format!("commercial invoice: {e}")))?;
+                    .map_err(|e| ServiceError::internal(format!("commercial invoice: {e}")))?;
             let key = files::key(scope.account_id, t.id, "invoice.pdf");
             put(s, &key, invoice.bytes).await?;
             t.invoice_key = Some(key);
         }
     }
     t.status = domain::transaction::TransactionStatus::Success;
-    t.tracking_url = Some(format!("/track/{number}"));
+    t.tracking_url = Some(crate::tracking::public_path(
+        Some(t.carrier_account),
+        &number,
+    ));
     t.eta = src.rate.details.days.map(|d| {
         Timestamp::from_millis(src.view.shipment.shipment_date.millis() + i64::from(d) * 86_400_000)
     });
@@ -329,7 +315,7 @@ pub(crate) async fn put(s: &Services, key: &str, bytes: Vec<u8>) -> Result<(), S
     let key = key.to_string();
     tokio::task::spawn_blocking(move || blobs.put(&key, &bytes))
         .await
-        .map_err(|e| ServiceError::Unavailable(format!("file store: {e}")))?
+        .map_err(|e| ServiceError::internal(format!("file store task: {e}")))?
         .map_err(|e| ServiceError::Unavailable(format!("file store: {e}")))
 }
 

@@ -55,9 +55,8 @@ pub struct Services {
     pub(crate) job_signal: Arc<tokio::sync::Notify>,
     /// Label, invoice and manifest files.
     pub blobs: Arc<dyn files::BlobStore>,
-    /// Tracking serials reserved by this process: carrier account → (next, end).
-    pub(crate) serials:
-        Arc<std::sync::Mutex<std::collections::HashMap<domain::ObjectId, (i64, i64)>>>,
+    /// Tracking serials reserved by this process: series → (next, end).
+    pub(crate) serials: Arc<std::sync::Mutex<std::collections::HashMap<String, (i64, i64)>>>,
     /// How webhook payloads look on the wire; set by the HTTP layer.
     pub wire: Arc<dyn tracking::Wire>,
     /// Sends webhooks (and decides whether private addresses are allowed).

@@ -741,22 +741,46 @@ pub async fn of_transactions(
     Ok(store::tracks::of_transactions(&mut *s.store.conn().await?, scope, ids).await?)
 }
 
-/// The public view of a tracking number (the tracking page): the most recently updated track
-/// of that number in any account, else the label Consign sold with it.
-pub async fn public(s: &Services, number: &str) -> Result<Track, ServiceError> {
+/// A parcel's public page: the track (or, before its first scan, the label) of `number` issued
+/// by `carrier_account`. A link without a carrier account (the old `/track/{number}`) answers only
+/// while exactly one parcel anywhere carries that number: two accounts can issue the same number,
+/// and one merchant's buyers must never see another's parcel.
+pub async fn public(
+    s: &Services,
+    carrier_account: Option<ObjectId>,
+    number: &str,
+) -> Result<Track, ServiceError> {
     let number = number.trim();
     if number.is_empty() || number.len() > 64 {
         return Err(ServiceError::NotFound);
     }
     let mut conn = s.store.conn().await?;
-    if let Some(o) = store::tracks::latest_by_number(&mut conn, number).await? {
+    let carrier_account = match carrier_account {
+        Some(id) => id,
+        None => match store::tracks::carrier_accounts_of_number(&mut conn, number)
+            .await?
+            .as_slice()
+        {
+            [only] => *only,
+            _ => return Err(ServiceError::NotFound),
+        },
+    };
+    if let Some(o) = store::tracks::public(&mut conn, carrier_account, number).await? {
         return Ok(o.track);
     }
     // A label not scanned yet: its page shows it waiting for the first scan.
-    store::transactions::label_any(&mut conn, number)
+    store::transactions::label_of_carrier_account(&mut conn, carrier_account, number)
         .await?
         .map(|label| track_of_label(&label, Timestamp::now()))
         .ok_or(ServiceError::NotFound)
+}
+
+/// The path of a parcel's public page (relative to the public URL).
+pub fn public_path(carrier_account: Option<ObjectId>, number: &str) -> String {
+    match carrier_account {
+        Some(ca) => format!("/track/{ca}/{number}"),
+        None => format!("/track/{number}"),
+    }
 }
 
 /// How long a poll claim lasts (a poller that dies mid-poll frees the track after this).

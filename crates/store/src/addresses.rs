@@ -10,6 +10,7 @@ use sqlx::Row;
 
 use crate::insert::Args;
 use crate::page::scoped;
+use crate::rows::corrupt;
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
 /// Stored form of a validation message (JSON in the `messages`/`validation` columns).
@@ -60,10 +61,6 @@ fn messages_from(records: Vec<MessageRecord>) -> Result<Vec<Message>, StoreError
 
 const COLUMNS: &str = "id, test, created_ms, updated_ms, purpose, state, source, name, company, street_no, street1, street2, street3, city, state_code, zip, country, phone, email, is_residential, metadata, messages, validation";
 
-fn corrupt(what: &str, v: &str) -> StoreError {
-    StoreError::Corrupt(format!("address {what} {v:?}"))
-}
-
 fn from_row(row: &AnyRow) -> Result<Address, StoreError> {
     let id: String = row.try_get("id")?;
     let purpose: String = row.try_get("purpose")?;
@@ -83,13 +80,13 @@ fn from_row(row: &AnyRow) -> Result<Address, StoreError> {
         }
     };
     Ok(Address {
-        id: ObjectId::parse(&id).ok_or_else(|| corrupt("id", &id))?,
+        id: ObjectId::parse(&id).ok_or_else(|| corrupt("address id", &id))?,
         created: Timestamp::from_millis(row.try_get("created_ms")?),
         updated: Timestamp::from_millis(row.try_get("updated_ms")?),
         test: row.try_get::<i64, _>("test")? != 0,
-        purpose: Purpose::parse(&purpose).ok_or_else(|| corrupt("purpose", &purpose))?,
-        state: AddressState::parse(&state).ok_or_else(|| corrupt("state", &state))?,
-        source: Source::parse(&source).ok_or_else(|| corrupt("source", &source))?,
+        purpose: Purpose::parse(&purpose).ok_or_else(|| corrupt("address purpose", &purpose))?,
+        state: AddressState::parse(&state).ok_or_else(|| corrupt("address state", &state))?,
+        source: Source::parse(&source).ok_or_else(|| corrupt("address source", &source))?,
         messages: messages_from(
             serde_json::from_str(&messages).map_err(|e| StoreError::Corrupt(e.to_string()))?,
         )?,

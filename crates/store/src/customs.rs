@@ -14,15 +14,8 @@ use sqlx::Row;
 
 use crate::insert::{insert_rows, Args, Rows};
 use crate::page::scoped;
+use crate::rows::{corrupt, id_of};
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
-
-fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
-    StoreError::Corrupt(format!("customs {what} {v:?}"))
-}
-
-fn id_of(raw: &str) -> Result<ObjectId, StoreError> {
-    ObjectId::parse(raw).ok_or_else(|| corrupt("id", raw))
-}
 
 const ITEM_COLUMNS: &str = "id, test, created_ms, updated_ms, description, quantity, net_weight, mass_unit, value_amount, value_currency, origin_country, tariff_number, hs_code, sku_code, eccn_ear99, metadata";
 
@@ -39,9 +32,11 @@ fn item_from_row(row: &AnyRow) -> Result<CustomsItem, StoreError> {
         updated: Timestamp::from_millis(row.try_get("updated_ms")?),
         test: row.try_get::<i64, _>("test")? != 0,
         description: row.try_get("description")?,
-        quantity: u32::try_from(quantity).map_err(|_| corrupt("quantity", quantity))?,
+        quantity: u32::try_from(quantity).map_err(|_| corrupt("customs quantity", quantity))?,
         net_weight: decimal("net_weight")?,
-        mass_unit: unit.parse().map_err(|_| corrupt("mass_unit", &unit))?,
+        mass_unit: unit
+            .parse()
+            .map_err(|_| corrupt("customs mass_unit", &unit))?,
         value_amount: decimal("value_amount")?,
         value_currency: row.try_get("value_currency")?,
         origin_country: row.try_get("origin_country")?,
@@ -148,11 +143,13 @@ const DECLARATION_COLUMNS: &str = "id, test, created_ms, updated_ms, items, body
 
 fn declaration_from_row(row: &AnyRow) -> Result<CustomsDeclaration, StoreError> {
     let raw: String = row.try_get("body")?;
-    let b: Body = serde_json::from_str(&raw).map_err(|e| corrupt("declaration", e.to_string()))?;
+    let b: Body =
+        serde_json::from_str(&raw).map_err(|e| corrupt("customs declaration", e.to_string()))?;
     let items: Vec<String> = serde_json::from_str(row.try_get("items")?)
-        .map_err(|e| corrupt("declaration items", e.to_string()))?;
-    let choice =
-        |choices: &[&'static str], v: &str| known(choices, v).ok_or_else(|| corrupt("choice", v));
+        .map_err(|e| corrupt("customs declaration items", e.to_string()))?;
+    let choice = |choices: &[&'static str], v: &str| {
+        known(choices, v).ok_or_else(|| corrupt("customs choice", v))
+    };
     let optional = |choices: &[&'static str], v: &Option<String>| {
         v.as_deref().map(|v| choice(choices, v)).transpose()
     };

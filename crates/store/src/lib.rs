@@ -18,6 +18,7 @@ pub mod notifications;
 pub mod page;
 pub mod parcels;
 pub mod refunds;
+mod rows;
 pub mod scan_keys;
 pub mod shipments;
 pub mod tracks;

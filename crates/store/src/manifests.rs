@@ -7,34 +7,28 @@ use sqlx::Row;
 
 use crate::insert::{Args, Rows};
 use crate::page::scoped;
+use crate::rows::{corrupt, id_of};
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
 const COLUMNS: &str = "id, test, created_ms, updated_ms, status, carrier_account_id, shipment_date_ms, address_from, transactions, document_key, errors";
 
-fn corrupt(v: impl std::fmt::Debug) -> StoreError {
-    StoreError::Corrupt(format!("manifest {v:?}"))
-}
-
-fn id_of(raw: &str) -> Result<ObjectId, StoreError> {
-    ObjectId::parse(raw).ok_or_else(|| corrupt(raw))
-}
-
 fn from_row(row: &AnyRow) -> Result<Manifest, StoreError> {
     let status: String = row.try_get("status")?;
-    let ids: Vec<String> =
-        serde_json::from_str(row.try_get("transactions")?).map_err(|e| corrupt(e.to_string()))?;
+    let ids: Vec<String> = serde_json::from_str(row.try_get("transactions")?)
+        .map_err(|e| corrupt("manifest", e.to_string()))?;
     Ok(Manifest {
         id: id_of(row.try_get("id")?)?,
         created: Timestamp::from_millis(row.try_get("created_ms")?),
         updated: Timestamp::from_millis(row.try_get("updated_ms")?),
         test: row.try_get::<i64, _>("test")? != 0,
-        status: ManifestStatus::parse(&status).ok_or_else(|| corrupt(&status))?,
+        status: ManifestStatus::parse(&status).ok_or_else(|| corrupt("manifest", &status))?,
         carrier_account: id_of(row.try_get("carrier_account_id")?)?,
         shipment_date: Timestamp::from_millis(row.try_get("shipment_date_ms")?),
         address_from: id_of(row.try_get("address_from")?)?,
         transactions: ids.iter().map(|s| id_of(s)).collect::<Result<_, _>>()?,
         document_key: row.try_get("document_key")?,
-        errors: serde_json::from_str(row.try_get("errors")?).map_err(|e| corrupt(e.to_string()))?,
+        errors: serde_json::from_str(row.try_get("errors")?)
+            .map_err(|e| corrupt("manifest", e.to_string()))?,
     })
 }
 

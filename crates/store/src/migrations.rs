@@ -48,6 +48,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0006_tracking.sql"),
         include_str!("../migrations/postgres/0006_tracking.sql"),
     ),
+    (
+        7,
+        "tracking serials by series",
+        include_str!("../migrations/sqlite/0007_serial_series.sql"),
+        include_str!("../migrations/postgres/0007_serial_series.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -12,6 +12,7 @@ use sqlx::Row;
 
 use crate::insert::Args;
 use crate::page::scoped;
+use crate::rows::corrupt;
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
 /// Stored form of the parcel extras (JSON in the `extra` column).
@@ -50,16 +51,13 @@ fn extra_to_json(e: &ParcelExtra) -> String {
     serde_json::to_string(&record).expect("extras serialise")
 }
 
-fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
-    StoreError::Corrupt(format!("parcel {what} {v:?}"))
-}
-
 fn decimal(s: &str) -> Result<Decimal, StoreError> {
-    Decimal::from_str(s).map_err(|_| corrupt("decimal", s))
+    Decimal::from_str(s).map_err(|_| corrupt("parcel decimal", s))
 }
 
 fn extra_from_json(json: &str) -> Result<ParcelExtra, StoreError> {
-    let r: ExtraRecord = serde_json::from_str(json).map_err(|e| corrupt("extra", e.to_string()))?;
+    let r: ExtraRecord =
+        serde_json::from_str(json).map_err(|e| corrupt("parcel extra", e.to_string()))?;
     let cod = match r.cod {
         None => None,
         Some((amount, currency, method)) => Some(Cod {
@@ -82,7 +80,7 @@ fn extra_from_json(json: &str) -> Result<ParcelExtra, StoreError> {
                 Some("FEDEX") => Some(InsuranceProvider::Fedex),
                 Some("UPS") => Some(InsuranceProvider::Ups),
                 Some("ONTRAC") => Some(InsuranceProvider::Ontrac),
-                Some(other) => return Err(corrupt("insurance provider", other)),
+                Some(other) => return Err(corrupt("parcel insurance provider", other)),
             },
             content,
         }),
@@ -104,7 +102,7 @@ fn from_row(row: &AnyRow) -> Result<Parcel, StoreError> {
     let mass_unit: String = row.try_get("mass_unit")?;
     let template: Option<String> = row.try_get("template")?;
     Ok(Parcel {
-        id: ObjectId::parse(&id).ok_or_else(|| corrupt("id", &id))?,
+        id: ObjectId::parse(&id).ok_or_else(|| corrupt("parcel id", &id))?,
         created: Timestamp::from_millis(row.try_get("created_ms")?),
         updated: Timestamp::from_millis(row.try_get("updated_ms")?),
         test: row.try_get::<i64, _>("test")? != 0,
@@ -113,14 +111,16 @@ fn from_row(row: &AnyRow) -> Result<Parcel, StoreError> {
         height: decimal(row.try_get("height")?)?,
         distance_unit: distance_unit
             .parse()
-            .map_err(|_| corrupt("distance_unit", &distance_unit))?,
+            .map_err(|_| corrupt("parcel distance_unit", &distance_unit))?,
         weight: decimal(row.try_get("weight")?)?,
         mass_unit: mass_unit
             .parse()
-            .map_err(|_| corrupt("mass_unit", &mass_unit))?,
+            .map_err(|_| corrupt("parcel mass_unit", &mass_unit))?,
         template: match template {
             None => None,
-            Some(t) => Some(parcel_templates::find(&t).ok_or_else(|| corrupt("template", &t))?),
+            Some(t) => {
+                Some(parcel_templates::find(&t).ok_or_else(|| corrupt("parcel template", &t))?)
+            }
         },
         metadata: row.try_get("metadata")?,
         extra: extra_from_json(row.try_get("extra")?)?,

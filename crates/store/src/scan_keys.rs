@@ -5,6 +5,7 @@ use domain::{ObjectId, Timestamp};
 use sqlx::Row;
 
 use crate::accounts::hash_token;
+use crate::rows::id_of;
 use crate::{Conn, StoreError};
 
 /// A key as listed (never the key itself).
@@ -17,10 +18,6 @@ pub struct ScanKey {
     /// The first characters, to tell keys apart.
     pub prefix: String,
     pub revoked: Option<Timestamp>,
-}
-
-fn id_of(raw: &str) -> Result<ObjectId, StoreError> {
-    ObjectId::parse(raw).ok_or_else(|| StoreError::Corrupt(format!("scan key id {raw:?}")))
 }
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<ScanKey, StoreError> {

@@ -11,6 +11,7 @@ use sqlx::Row;
 use crate::insert::{insert_rows, Args, Rows, Script};
 use crate::jobs::NewJob;
 use crate::page::scoped;
+use crate::rows::{corrupt, id_of};
 use crate::{Backend, Conn, Page, PageRequest, Scope, StoreError};
 
 /// The seed's date-range filters of `GET /shipments` (creation time, milliseconds).
@@ -22,21 +23,14 @@ pub struct CreatedFilter {
     pub lte: Option<i64>,
 }
 
-fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
-    StoreError::Corrupt(format!("shipment {what} {v:?}"))
-}
-
-fn id_of(raw: &str) -> Result<ObjectId, StoreError> {
-    ObjectId::parse(raw).ok_or_else(|| corrupt("id", raw))
-}
-
 fn ids_to_json(ids: &[ObjectId]) -> String {
     serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())
         .expect("strings serialise")
 }
 
 fn ids_from_json(json: &str) -> Result<Vec<ObjectId>, StoreError> {
-    let raw: Vec<String> = serde_json::from_str(json).map_err(|e| corrupt("id list", e))?;
+    let raw: Vec<String> =
+        serde_json::from_str(json).map_err(|e| corrupt("shipment id list", e))?;
     raw.iter().map(|s| id_of(s)).collect()
 }
 
@@ -56,8 +50,9 @@ fn from_row(row: &AnyRow) -> Result<Shipment, StoreError> {
         created: Timestamp::from_millis(row.try_get("created_ms")?),
         updated: Timestamp::from_millis(row.try_get("updated_ms")?),
         test: row.try_get::<i64, _>("test")? != 0,
-        status: ShipmentStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-        purpose: Purpose::parse(&purpose).ok_or_else(|| corrupt("purpose", &purpose))?,
+        status: ShipmentStatus::parse(&status)
+            .ok_or_else(|| corrupt("shipment status", &status))?,
+        purpose: Purpose::parse(&purpose).ok_or_else(|| corrupt("shipment purpose", &purpose))?,
         address_from: id_of(row.try_get("address_from")?)?,
         address_to: id_of(row.try_get("address_to")?)?,
         address_return: address_return.as_deref().map(id_of).transpose()?,

@@ -13,6 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::insert::{backend_of, insert_rows, mark, marks, Args, Rows};
+use crate::rows::{corrupt, id_of};
 use crate::{Backend, Conn, Scope, StoreError};
 
 const COLUMNS: &str = "id, account_id, test, created_ms, updated_ms, carrier, tracking_number, transaction_id, carrier_account_id, metadata, detail, status, poll_at_ms, poll_failures";
@@ -36,14 +37,6 @@ struct Detail {
     notify_email: Option<String>,
 }
 
-fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
-    StoreError::Corrupt(format!("track {what} {v:?}"))
-}
-
-fn id_of(raw: &str) -> Result<ObjectId, StoreError> {
-    ObjectId::parse(raw).ok_or_else(|| corrupt("id", raw))
-}
-
 /// A track row and the account it belongs to (scans arrive without a scope).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Owned {
@@ -53,7 +46,8 @@ pub struct Owned {
 
 fn from_row(row: &AnyRow) -> Result<Owned, StoreError> {
     let detail: String = row.try_get("detail")?;
-    let d: Detail = serde_json::from_str(&detail).map_err(|e| corrupt("detail", e.to_string()))?;
+    let d: Detail =
+        serde_json::from_str(&detail).map_err(|e| corrupt("track detail", e.to_string()))?;
     let opt_id = |col: &str| -> Result<Option<ObjectId>, StoreError> {
         row.try_get::<Option<String>, _>(col)?
             .as_deref()
@@ -113,7 +107,7 @@ fn event_from_row(row: &AnyRow) -> Result<(ObjectId, TrackEvent), StoreError> {
             id: id_of(row.try_get("id")?)?,
             created: Timestamp::from_millis(row.try_get("created_ms")?),
             occurred: Timestamp::from_millis(row.try_get("occurred_ms")?),
-            status: TrackStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+            status: TrackStatus::parse(&status).ok_or_else(|| corrupt("track status", &status))?,
             substatus: if substatus.is_empty() {
                 None
             } else {
@@ -128,7 +122,7 @@ fn event_from_row(row: &AnyRow) -> Result<(ObjectId, TrackEvent), StoreError> {
                 .as_deref()
                 .map(serde_json::from_str)
                 .transpose()
-                .map_err(|e| corrupt("location", e.to_string()))?,
+                .map_err(|e| corrupt("track location", e.to_string()))?,
         },
     ))
 }
@@ -317,12 +311,39 @@ pub async fn by_id(conn: &mut Conn, id: ObjectId) -> Result<Option<Owned>, Store
     one(conn, sqlx::query(&sql).bind(id.to_string())).await
 }
 
-/// The most recently updated track of a tracking number in any account (the public page).
-pub async fn latest_by_number(conn: &mut Conn, number: &str) -> Result<Option<Owned>, StoreError> {
+/// The track of `number` issued by `carrier_account` (the public page: a carrier account
+/// belongs to one account and issues a number once).
+pub async fn public(
+    conn: &mut Conn,
+    carrier_account: ObjectId,
+    number: &str,
+) -> Result<Option<Owned>, StoreError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM tracks WHERE tracking_number = $1 ORDER BY updated_ms DESC LIMIT 1"
+        "SELECT {COLUMNS} FROM tracks WHERE carrier_account_id = $1 AND tracking_number = $2 \
+         ORDER BY id LIMIT 1"
     );
-    one(conn, sqlx::query(&sql).bind(number.to_string())).await
+    let q = sqlx::query(&sql)
+        .bind(carrier_account.to_string())
+        .bind(number.to_string());
+    one(conn, q).await
+}
+
+/// The carrier accounts whose tracks or labels carry `number`, at most two (the old unscoped
+/// public links: they answer only while a number names one parcel).
+pub async fn carrier_accounts_of_number(
+    conn: &mut Conn,
+    number: &str,
+) -> Result<Vec<ObjectId>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT carrier_account_id FROM tracks WHERE tracking_number = $1 AND carrier_account_id IS NOT NULL \
+         UNION SELECT carrier_account_id FROM transactions WHERE tracking_number = $1 LIMIT 2",
+    )
+    .bind(number.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| crate::rows::id_of(r.try_get("carrier_account_id")?))
+        .collect()
 }
 
 /// The tracks of `transactions` (of `scope`), with histories, by transaction.

@@ -7,19 +7,12 @@ use sqlx::Row;
 
 use crate::insert::{insert_rows, Args, Rows};
 use crate::page::scoped;
+use crate::rows::{corrupt, id_of};
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
 const COLUMNS: &str = "id, test, created_ms, updated_ms, url, event, active, secret";
 const DELIVERY_COLUMNS: &str =
     "id, test, created_ms, updated_ms, webhook_id, event, payload, status, attempts";
-
-fn corrupt(what: &str, v: impl std::fmt::Debug) -> StoreError {
-    StoreError::Corrupt(format!("webhook {what} {v:?}"))
-}
-
-fn id_of(raw: &str) -> Result<ObjectId, StoreError> {
-    ObjectId::parse(raw).ok_or_else(|| corrupt("id", raw))
-}
 
 /// A subscription with its signing secret as stored (encrypted by the service layer).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +30,7 @@ fn from_row(row: &AnyRow) -> Result<Stored, StoreError> {
             updated: Timestamp::from_millis(row.try_get("updated_ms")?),
             is_test: row.try_get::<i64, _>("test")? != 0,
             url: row.try_get("url")?,
-            event: WebhookEvent::parse(&event).ok_or_else(|| corrupt("event", &event))?,
+            event: WebhookEvent::parse(&event).ok_or_else(|| corrupt("webhook event", &event))?,
             active: row.try_get::<i64, _>("active")? != 0,
         },
         secret: row.try_get("secret")?,
@@ -178,11 +171,11 @@ fn delivery_from_row(row: &AnyRow) -> Result<Delivery, StoreError> {
         created: Timestamp::from_millis(row.try_get("created_ms")?),
         updated: Timestamp::from_millis(row.try_get("updated_ms")?),
         webhook: id_of(row.try_get("webhook_id")?)?,
-        event: WebhookEvent::parse(&event).ok_or_else(|| corrupt("event", &event))?,
+        event: WebhookEvent::parse(&event).ok_or_else(|| corrupt("webhook event", &event))?,
         payload: row.try_get("payload")?,
-        status: DeliveryStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
+        status: DeliveryStatus::parse(&status).ok_or_else(|| corrupt("webhook status", &status))?,
         attempts: serde_json::from_str(&attempts)
-            .map_err(|e| corrupt("attempts", e.to_string()))?,
+            .map_err(|e| corrupt("webhook attempts", e.to_string()))?,
     })
 }
 
