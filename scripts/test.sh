@@ -3,7 +3,7 @@
 # official Python SDK against a real `consign serve` on each backend.
 #
 #   PG_URL      PostgreSQL server for the PostgreSQL run (default postgres://postgres@127.0.0.1:5432/postgres)
-#   SKIP_SDK=1  skip the Python SDK check (it needs PyPI the first time)
+#   SKIP_SDK=1  skip the Python SDK check and schemathesis (they need PyPI the first time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,5 +66,11 @@ run_sdk_check "SQLite" ""
 e2e_db="consign_e2e_$$"
 psql "$PG_URL" -qc "CREATE DATABASE $e2e_db"
 run_sdk_check "PostgreSQL" "${PG_URL%/*}/$e2e_db"
+
+echo "== schemathesis against /openapi.json (SQLite, then PostgreSQL)"
+ST_MAX_TIME="${ST_MAX_TIME:-90}" ./scripts/schemathesis.sh ""
+st_db="consign_e2e_st_$$"
+psql "$PG_URL" -qc "CREATE DATABASE $st_db"
+ST_MAX_TIME="${ST_MAX_TIME:-90}" ./scripts/schemathesis.sh "${PG_URL%/*}/$st_db"
 drop_test_databases
 echo "== all tests passed"

@@ -58,6 +58,30 @@ async fn openapi_document_describes_the_endpoints() {
         "#/components/schemas/AddressResponse"
     );
     assert!(doc["components"]["securitySchemes"]["ShippoToken"].is_object());
+    // Every operation behind a token documents 401, every one with an id 404, every list 400.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = &op["responses"];
+            let secured = op["security"].as_array().is_some_and(|s| !s.is_empty());
+            assert_eq!(
+                secured,
+                responses["401"].is_object(),
+                "{method} {path}: 401 documented iff secured"
+            );
+            if path.contains('{') {
+                assert!(responses["404"].is_object(), "{method} {path}: 404");
+            }
+            assert!(responses["503"].is_object(), "{method} {path}: 503");
+        }
+    }
+    assert!(doc["paths"]["/addresses"]["get"]["responses"]["400"].is_object());
+    assert!(
+        doc["paths"]["/carrier_accounts/{id}/scan_keys"]["get"]["responses"]["404"].is_object()
+    );
+    // A transaction's rate is its id, or the rate object in an instalabel answer.
+    let rate = &doc["components"]["schemas"]["TransactionResponse"]["properties"]["rate"];
+    assert_eq!(rate["oneOf"][0]["type"], "string", "{rate}");
+    assert_eq!(rate["oneOf"][1]["type"], "object", "{rate}");
 
     let page = app.client.get(app.url("/docs")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);

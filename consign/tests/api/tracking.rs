@@ -433,6 +433,19 @@ async fn a_new_label_has_a_page_before_its_first_scan_and_scan_keys_can_be_revok
         )
         .await;
     expect(res, StatusCode::NOT_FOUND).await;
+    // Nor list them: another account's (or an unknown) carrier account is a 404, not [].
+    let res = app
+        .get_as(&other, &format!("/carrier_accounts/{account}/scan_keys"))
+        .await;
+    let body = expect(res, StatusCode::NOT_FOUND).await;
+    assert_eq!(body["code"], "not_found");
+    let res = app
+        .get(&format!(
+            "/carrier_accounts/{}/scan_keys",
+            domain::ObjectId::new()
+        ))
+        .await;
+    expect(res, StatusCode::NOT_FOUND).await;
 
     let res = app
         .client

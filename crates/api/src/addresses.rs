@@ -232,7 +232,7 @@ pub struct AddressList {
 
 /// Create a new address.
 #[utoipa::path(post, path = "/addresses", tag = "Addresses",
-    request_body(content((AddressCreateRequest = "application/json"), (AddressCreateRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((AddressCreateRequest = "application/json"))),
     responses((status = 201, description = "Created", body = AddressResponse),
                (status = 400, description = "Invalid input", body = ErrorBody),
                (status = 401, description = "Missing or invalid token", body = ErrorBody)),
@@ -278,7 +278,7 @@ pub async fn list(
 }
 
 /// Validate an existing address: values are normalised and `validation_results` filled in.
-#[utoipa::path(get, path = "/addresses/{id}/validate", tag = "Addresses", params(("id" = String, Path)),
+#[utoipa::path(method(get, post), path = "/addresses/{id}/validate", tag = "Addresses", params(("id" = String, Path)),
     responses((status = 200, body = AddressResponse), (status = 404, body = ErrorBody)),
     security(("ShippoToken" = [])))]
 pub async fn validate(

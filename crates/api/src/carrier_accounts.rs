@@ -132,7 +132,7 @@ pub struct CarrierAccountList {
 
 /// Create a carrier account.
 #[utoipa::path(post, path = "/carrier_accounts", tag = "Carrier Accounts",
-    request_body(content((CarrierAccountRequest = "application/json"), (CarrierAccountRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((CarrierAccountRequest = "application/json"))),
     responses((status = 201, body = CarrierAccountResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("ShippoToken" = [])))]
 pub async fn create(
@@ -165,7 +165,7 @@ pub async fn retrieve(
 /// Update a carrier account; parameters sent back masked keep their stored values.
 #[utoipa::path(put, path = "/carrier_accounts/{id}", tag = "Carrier Accounts", params(("id" = String, Path)),
     request_body(content = CarrierAccountRequest, content_type = "application/json"),
-    responses((status = 200, body = CarrierAccountResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = CarrierAccountResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Another carrier account of this account already has that carrier and account_id")),
     security(("ShippoToken" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -193,9 +193,18 @@ pub async fn list(
         carrier: q.param("carrier").map(|c| c.to_ascii_lowercase()),
         carrier_account_id: q.param("account_id").map(str::to_string),
     };
-    let with_levels = q
-        .param("service_levels")
-        .is_some_and(|v| domain::text::parse_flag(v) == Ok(Some(true)));
+    // A query boolean as the SDKs send it: true or false.
+    let with_levels = match q.param("service_levels").map(str::trim) {
+        None | Some("") => false,
+        Some(v) if v.eq_ignore_ascii_case("true") => true,
+        Some(v) if v.eq_ignore_ascii_case("false") => false,
+        Some(v) => {
+            return Err(ApiError::field(
+                "service_levels",
+                format!("\"{v}\" is not a boolean; use true or false."),
+            ))
+        }
+    };
     let page = carrier_accounts::list(&state.services, &who, filter, q.page).await?;
     let mut levels = Vec::new();
     if with_levels {
@@ -295,7 +304,7 @@ enum CardFormat {
 
 /// Upload a new version of the account's rate card: `application/json` (Consign's card
 /// document) or `text/csv` (one record per row). Rates already quoted keep their card.
-#[utoipa::path(put, path = "/carrier_accounts/{id}/rate_card", tag = "Carrier Accounts", params(("id" = String, Path)),
+#[utoipa::path(method(put, post), path = "/carrier_accounts/{id}/rate_card", tag = "Carrier Accounts", params(("id" = String, Path)),
     request_body(content((String = "application/json"), (String = "text/csv"))),
     responses((status = 200, body = RateCardSummary), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("ShippoToken" = [])))]

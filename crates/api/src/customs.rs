@@ -369,7 +369,7 @@ pub struct CustomsDeclarationList {
 
 /// Create a customs item.
 #[utoipa::path(post, path = "/customs/items", tag = "Customs",
-    request_body(content((CustomsItemCreateRequest = "application/json"), (CustomsItemCreateRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((CustomsItemCreateRequest = "application/json"))),
     responses((status = 201, body = CustomsItemResponse), (status = 400, body = ErrorBody)),
     security(("ShippoToken" = [])))]
 pub async fn create_item(
@@ -414,7 +414,7 @@ pub async fn list_items(
 
 /// Create a customs declaration (with items given by id or as objects).
 #[utoipa::path(post, path = "/customs/declarations", tag = "Customs",
-    request_body(content((CustomsDeclarationCreateRequest = "application/json"), (CustomsDeclarationCreateRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((CustomsDeclarationCreateRequest = "application/json"))),
     responses((status = 201, body = CustomsDeclarationResponse), (status = 400, body = ErrorBody)),
     security(("ShippoToken" = [])))]
 pub async fn create_declaration(

@@ -14,7 +14,8 @@ use crate::error::ApiError;
 
 /// A request body as `T`, from `application/json` (the default when no content type is sent) or
 /// `application/x-www-form-urlencoded` (what `curl -d` sends; `a[b]=1` nests, `a[]=1` appends).
-/// Unknown fields are ignored, as Shippo does.
+/// Unknown fields are ignored, as Shippo does. An empty POST body reads as `{}` (`curl -X POST`
+/// without data); an empty PUT body is refused, since a PUT replaces what it names.
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
@@ -22,6 +23,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let content_type = media_type(req.headers());
+        let is_put = req.method() == axum::http::Method::PUT;
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
@@ -37,6 +39,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 )
             }
         })?;
+        if is_put && bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                "A PUT needs a body: the new state of what it replaces.",
+            ));
+        }
         let value = match content_type.as_str() {
             "" | "application/json" | "text/json" => parse_json(&bytes)?,
             ct if ct.starts_with("application/") && ct.ends_with("+json") => parse_json(&bytes)?,

@@ -112,7 +112,7 @@ impl ManifestResponse {
 
 /// Create a manifest: answers QUEUED; the document follows.
 #[utoipa::path(post, path = "/manifests", tag = "Manifests",
-    request_body(content((ManifestCreateRequest = "application/json"), (ManifestCreateRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((ManifestCreateRequest = "application/json"))),
     responses((status = 201, body = ManifestResponse), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn create(
     State(state): State<AppState>,

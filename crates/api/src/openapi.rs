@@ -38,7 +38,7 @@ use crate::{
         scans::create_key, scans::list_keys, scans::revoke_key, scans::ingest,
     ),
     components(schemas(error::ErrorBody)),
-    modifiers(&TokenAuth),
+    modifiers(&TokenAuth, &StandardErrors),
     tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Customs"), (name = "Shipments"), (name = "Rates"), (name = "Transactions"), (name = "Refunds"), (name = "Manifests"), (name = "Tracking"), (name = "Webhooks"), (name = "Scans"), (name = "Settings"), (name = "Health"))
 )]
 struct ApiDoc;
@@ -64,6 +64,101 @@ impl Modify for TokenAuth {
             );
         }
     }
+}
+
+/// The error answers every operation can give, added where a handler's annotation leaves them
+/// out, so the document lists every status the server really sends: 401 for operations behind a
+/// token or key, 404 for those with an id in the path, 400 for those with query parameters or a
+/// body, 413/415 for those with a body, and 503 (try again later) everywhere.
+struct StandardErrors;
+
+impl Modify for StandardErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let ops = [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
+            ];
+            for (method, op) in ops {
+                let Some(op) = op else { continue };
+                // Unique by construction (handler names repeat across resources: `create`, `list`).
+                op.operation_id = Some(operation_id(method, path));
+                for p in op.parameters.iter_mut().flatten() {
+                    bound_paging(p);
+                }
+                let params = op.parameters.as_deref().unwrap_or_default();
+                let has_in = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
+                let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+                let body = op.request_body.is_some();
+                let mut wanted = vec![(
+                    "503",
+                    "Temporarily unavailable (the database is busy); try again.",
+                )];
+                if secured {
+                    wanted.push(("401", "Missing, invalid or revoked credentials."));
+                }
+                if has_in(ParameterIn::Path) {
+                    wanted.push(("404", "No such object for this token."));
+                }
+                if has_in(ParameterIn::Query) || body {
+                    wanted.push(("400", "Invalid parameters or body."));
+                }
+                if body {
+                    wanted.push(("413", "The body is larger than the limit."));
+                    wanted.push(("415", "The body's content type is not accepted."));
+                }
+                for (code, description) in wanted {
+                    op.responses
+                        .responses
+                        .entry(code.to_string())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
+    }
+}
+
+/// `post_addresses`, `get_addresses_id_validate`: the method and the path's words.
+fn operation_id(method: &str, path: &str) -> String {
+    let words: Vec<String> = path
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect();
+    format!("{method}_{}", words.join("_"))
+}
+
+/// `page` and `results` as the list extractor checks them: whole numbers from 1, and at most
+/// `MAX_RESULTS` results a page.
+fn bound_paging(p: &mut utoipa::openapi::path::Parameter) {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let schema = match p.name.as_str() {
+        "page" => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1)),
+        "results" => ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(store::page::MAX_RESULTS)),
+        _ => return,
+    };
+    p.schema = Some(schema.build().into());
 }
 
 /// The OpenAPI document as pretty JSON.

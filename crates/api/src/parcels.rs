@@ -239,7 +239,7 @@ pub struct ParcelList {
 
 /// Create a new parcel.
 #[utoipa::path(post, path = "/parcels", tag = "Parcels",
-    request_body(content((ParcelCreateRequest = "application/json"), (ParcelCreateRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((ParcelCreateRequest = "application/json"))),
     responses((status = 201, body = ParcelResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ShippoToken" = [])))]
 pub async fn create(

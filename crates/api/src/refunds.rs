@@ -67,7 +67,7 @@ impl RefundResponse {
 
 /// Ask for a refund: answers QUEUED; the transaction is REFUNDPENDING until it is settled.
 #[utoipa::path(post, path = "/refunds", tag = "Refunds",
-    request_body(content((RefundRequest = "application/json"), (RefundRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((RefundRequest = "application/json"))),
     responses((status = 201, body = RefundResponse), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn create(
     State(state): State<AppState>,

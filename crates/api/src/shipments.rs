@@ -371,7 +371,7 @@ pub struct ShipmentList {
 
 /// Create a shipment and get its rates.
 #[utoipa::path(post, path = "/shipments", tag = "Shipments",
-    request_body(content((ShipmentCreateRequest = "application/json"), (ShipmentCreateRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((ShipmentCreateRequest = "application/json"))),
     params(("Shippo-API-Version" = Option<String>, Header, description = "`2014-02-11` or older answers in the seed's shape")),
     responses((status = 201, body = ShipmentResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("ShippoToken" = [])))]

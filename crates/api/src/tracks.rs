@@ -222,7 +222,7 @@ pub async fn retrieve(
 /// Register a tracking number for `track_updated` webhooks (answers 200, as Shippo does). A
 /// Shippo test number (`SHIPPO_TRANSIT`, …) sends its webhook right away.
 #[utoipa::path(post, path = "/tracks", tag = "Tracking",
-    request_body(content((TracksRequest = "application/json"), (TracksRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((TracksRequest = "application/json"))),
     responses((status = 200, body = TrackResponse), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn register(
     State(state): State<AppState>,

@@ -85,7 +85,7 @@ pub struct TransactionResponse {
     pub created_by: Option<Value>,
     pub test: bool,
     /// The rate's id, or (instalabel answer) the rate as an object.
-    #[schema(value_type = Object)]
+    #[schema(schema_with = id_or_object)]
     pub rate: Value,
     pub tracking_number: String,
     /// UNKNOWN until tracking events arrive; null before the label exists.
@@ -181,6 +181,16 @@ fn links(cipher: &service::Cipher, t: &Transaction, base: &str) -> Links {
             .map(|p| format!("{base}{p}"))
             .unwrap_or_default(),
     }
+}
+
+/// `rate` in the document: a string (the rate's id) or an object (the instalabel answer).
+fn id_or_object() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::String))
+        .item(ObjectBuilder::new().schema_type(Type::Object))
+        .build()
+        .into()
 }
 
 /// The rate as the instalabel answer carries it (the SDK's CoreRate).
@@ -286,7 +296,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
 
 /// Buy a label.
 #[utoipa::path(post, path = "/transactions", tag = "Transactions",
-    request_body(content((TransactionCreateRequest = "application/json"), (TransactionCreateRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((TransactionCreateRequest = "application/json"))),
     params(("Idempotency-Key" = Option<String>, Header, description = "Retries with the same key answer the first purchase")),
     responses((status = 201, body = TransactionBody), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("ShippoToken" = [])))]

@@ -147,7 +147,7 @@ impl From<Delivery> for DeliveryResponse {
 
 /// Create a webhook. The answer carries its signing `secret`, once.
 #[utoipa::path(post, path = "/webhooks", tag = "Webhooks",
-    request_body(content((WebhookRequest = "application/json"), (WebhookRequest = "application/x-www-form-urlencoded"))),
+    request_body(content((WebhookRequest = "application/json"))),
     responses((status = 201, body = WebhookResponse), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn create(
     State(state): State<AppState>,

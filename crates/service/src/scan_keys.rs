@@ -58,10 +58,10 @@ pub async fn list(
     who: &Principal,
     carrier_account: ObjectId,
 ) -> Result<Vec<ScanKey>, ServiceError> {
-    Ok(
-        store::scan_keys::list(&mut *s.store.conn().await?, who.account_id, carrier_account)
-            .await?,
-    )
+    let mut conn = s.store.conn().await?;
+    // An unknown or another account's carrier account is a 404, not an empty list.
+    store::carrier_accounts::get(&mut conn, who.account_id, carrier_account).await?;
+    Ok(store::scan_keys::list(&mut conn, who.account_id, carrier_account).await?)
 }
 
 /// Revokes a key at once.
