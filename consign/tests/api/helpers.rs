@@ -1,4 +1,6 @@
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use consign::config::Layer;
@@ -330,4 +332,57 @@ pub fn is_object_id(v: &Value) -> bool {
     s.len() == 32
         && s.bytes()
             .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
+}
+
+/// A child server, killed if the test fails before it does.
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A `consign serve` child process on `database_url` with `env` set; returns it, its base URL and
+/// (on the first start, marked by a file `fresh` in `data_dir`) the demo token it printed.
+pub fn serve(
+    database_url: &str,
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (Server, String, Option<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_consign"))
+        .arg("serve")
+        .env_remove("CONSIGN_DATABASE_URL")
+        .env("DATABASE_URL", database_url)
+        .env("CONSIGN_DATA_DIR", data_dir)
+        .env("CONSIGN_LISTEN", "127.0.0.1:0")
+        .env("CONSIGN_LOG", "warn")
+        .env("CONSIGN_ALLOW_PRIVATE_WEBHOOKS", "true")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("consign serve starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut base = None;
+    let mut token = None;
+    while let Some(Ok(line)) = lines.next() {
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            base = Some(rest.trim().to_string());
+            if token.is_some() || !data_dir.join("fresh").exists() {
+                break;
+            }
+        }
+        if let Some(t) = line.trim().strip_prefix("shippo_test_") {
+            token = Some(format!("shippo_test_{t}"));
+            break;
+        }
+    }
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    (
+        Server(child),
+        base.expect("the server prints its address"),
+        token,
+    )
 }

@@ -7,6 +7,7 @@ mod auth;
 mod carrier_accounts;
 mod cli;
 mod conventions;
+mod crash;
 mod customs;
 mod fakes;
 mod health;

@@ -2,15 +2,13 @@
 //! was down comes back, the delivery log, redelivery by hand, and no delivery lost to kill -9.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 
 use consign::config::Layer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::fakes::Receiver;
-use crate::helpers::{expect, fresh_database, is_object_id, spawn_app, spawn_app_with};
+use crate::helpers::{expect, fresh_database, is_object_id, serve, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn webhooks_are_created_listed_updated_and_deleted() {
@@ -270,55 +268,8 @@ async fn wait_for_delivered(app: &crate::helpers::TestApp, webhook: &str) -> Val
     panic!("the delivery never reached DELIVERED");
 }
 
-/// A child server, killed if the test fails before it does.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A `consign serve` child process on `database_url`; returns it, its base URL and (on the
-/// first start) the demo token it printed.
-fn serve(database_url: &str, data_dir: &std::path::Path) -> (Server, String, Option<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_consign"))
-        .arg("serve")
-        .env_remove("CONSIGN_DATABASE_URL")
-        .env("DATABASE_URL", database_url)
-        .env("CONSIGN_DATA_DIR", data_dir)
-        .env("CONSIGN_LISTEN", "127.0.0.1:0")
-        .env("CONSIGN_LOG", "warn")
-        .env("CONSIGN_ALLOW_PRIVATE_WEBHOOKS", "true")
-        // A crashed worker's deliveries are picked up again after 2 s instead of a minute.
-        .env("CONSIGN_JOB_LEASE_S", "2")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("consign serve starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut base = None;
-    let mut token = None;
-    while let Some(Ok(line)) = lines.next() {
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            base = Some(rest.trim().to_string());
-            if token.is_some() || !data_dir.join("fresh").exists() {
-                break;
-            }
-        }
-        if let Some(t) = line.trim().strip_prefix("shippo_test_") {
-            token = Some(format!("shippo_test_{t}"));
-            break;
-        }
-    }
-    // Keep draining stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (
-        Server(child),
-        base.expect("the server prints its address"),
-        token,
-    )
-}
+/// On PostgreSQL a crashed worker's deliveries are picked up again after 2 s.
+const LEASE_2S: &[(&str, &str)] = &[("CONSIGN_JOB_LEASE_S", "2")];
 
 #[tokio::test]
 async fn kill_9_in_the_middle_of_deliveries_loses_none() {
@@ -326,7 +277,7 @@ async fn kill_9_in_the_middle_of_deliveries_loses_none() {
     std::fs::create_dir_all(&data_dir).unwrap();
     std::fs::write(data_dir.join("fresh"), b"").unwrap();
     let database_url = fresh_database(&data_dir).await;
-    let (mut first, base, token) = serve(&database_url, &data_dir);
+    let (mut first, base, token) = serve(&database_url, &data_dir, LEASE_2S);
     let token = token.expect("the first start prints the demo token");
     let client = reqwest::Client::new();
     let receiver = Receiver::start().await;
@@ -367,7 +318,7 @@ async fn kill_9_in_the_middle_of_deliveries_loses_none() {
     );
 
     std::fs::remove_file(data_dir.join("fresh")).unwrap();
-    let (_second, _, _) = serve(&database_url, &data_dir);
+    let (_second, _, _) = serve(&database_url, &data_dir, LEASE_2S);
     receiver.slow(0);
     let got = receiver
         .wait_until(60, |g| {

@@ -27,8 +27,9 @@ pub trait BlobStore: Send + Sync {
     fn delete(&self, key: &str) -> io::Result<()>;
 }
 
-/// Files in a local directory, one file per key. A file is written to a temporary name and
-/// renamed, so a reader never sees half a file.
+/// Files in a local directory, one file per key. A file is written to a temporary name, flushed
+/// to disk (`fsync`), renamed and its directory flushed, so a reader never sees half a file and a
+/// crash after `put` returns never loses one: the purchase that names the file commits after.
 pub struct LocalBlobs {
     root: PathBuf,
 }
@@ -54,10 +55,24 @@ impl BlobStore for LocalBlobs {
     fn put(&self, key: &str, bytes: &[u8]) -> io::Result<()> {
         let path = self.path(key)?;
         let dir = path.parent().unwrap_or(Path::new("."));
+        let new_dir = !dir.exists();
         std::fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(".{}.tmp", ObjectId::new()));
-        std::fs::write(&tmp, bytes)?;
-        std::fs::rename(&tmp, &path)
+        {
+            use std::io::Write;
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_data()?;
+        }
+        std::fs::rename(&tmp, &path)?;
+        // The rename (and a directory made for it) is durable once the directories are flushed.
+        std::fs::File::open(dir)?.sync_all()?;
+        if new_dir {
+            for parent in dir.ancestors().skip(1).take(2) {
+                std::fs::File::open(parent)?.sync_all()?;
+            }
+        }
+        Ok(())
     }
 
     fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>> {

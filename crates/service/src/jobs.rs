@@ -4,8 +4,12 @@
 //! in its own task. A request that enqueues work wakes it at once; otherwise it looks for due
 //! jobs every [`POLL`]. A failed job is retried with
 //! exponential backoff (1 s, 2 s, 4 s, … capped at 5 min) up to [`MAX_ATTEMPTS`] claims, then
-//! abandoned and its owner told (a shipment goes to ERROR with a message). A job whose worker
-//! died (crash, kill -9) is claimed again when its lease expires.
+//! abandoned and its owner told (a shipment goes to ERROR with a message).
+//!
+//! Leases are short ([`LEASE`], 15 s by default) and renewed by a heartbeat every third of a
+//! lease while a job runs, so a slow job keeps its claim and a job whose worker died (crash,
+//! kill -9) is claimed again within one lease. On SQLite the server is the queue's only worker,
+//! so at start-up it frees every lease left by a process that died, at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +23,9 @@ use crate::{
 
 /// How often the worker looks for due jobs when nobody wakes it.
 pub const POLL: Duration = Duration::from_millis(500);
-/// How long a claim lasts before another worker may take the job (default of `job_lease_s`).
-pub const LEASE: Duration = Duration::from_secs(60);
+/// How long a claim lasts unless renewed (default of `job_lease_s`); the heartbeat renews the
+/// claims of running jobs every third of it.
+pub const LEASE: Duration = Duration::from_secs(15);
 /// Claims before a job is abandoned.
 pub const MAX_ATTEMPTS: i64 = 8;
 /// Jobs run at once: each runs in its own task, and a free slot is refilled as soon as a job
@@ -30,7 +35,16 @@ const SLOTS: usize = 64;
 /// Runs the worker until the task is dropped or aborted. Work is never lost by stopping it:
 /// unfinished jobs keep their lease and run again after it expires.
 pub async fn run_worker(s: Services) {
+    if s.store.backend() == store::Backend::Sqlite {
+        match jobs::release_all(&s.store).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(jobs = n, "freed the leases of a process that stopped"),
+            Err(e) => tracing::warn!(error = %e, "could not free old leases; they expire"),
+        }
+    }
     let slots = Arc::new(tokio::sync::Semaphore::new(SLOTS));
+    let held = Held::default();
+    let _heartbeat = AbortOnDrop(tokio::spawn(heartbeat(s.clone(), held.clone())));
     loop {
         // Wait for a free slot, then claim as many jobs as there are free slots.
         match slots.clone().acquire_owned().await {
@@ -46,9 +60,11 @@ pub async fn run_worker(s: Services) {
                     let Ok(permit) = slots.clone().acquire_owned().await else {
                         return;
                     };
-                    let s = s.clone();
+                    let (s, held) = (s.clone(), held.clone());
+                    held.lock().insert(job.id, job.attempts);
                     tokio::spawn(async move {
                         run_one(&s, &job).await;
+                        held.lock().remove(&job.id);
                         drop(permit);
                     });
                 }
@@ -57,6 +73,38 @@ pub async fn run_worker(s: Services) {
                 tracing::warn!(error = %e, "job queue unavailable; retrying");
                 tokio::time::sleep(POLL).await;
             }
+        }
+    }
+}
+
+/// The jobs this worker is running: id → the claim (`attempts`) it holds.
+#[derive(Clone, Default)]
+struct Held(Arc<std::sync::Mutex<std::collections::HashMap<domain::ObjectId, i64>>>);
+
+impl Held {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<domain::ObjectId, i64>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Ends a task when the worker that started it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Renews the leases of the running jobs every third of a lease, in one statement.
+async fn heartbeat(s: Services, held: Held) {
+    let lease = s.job_lease;
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let running: Vec<(domain::ObjectId, i64)> =
+            held.lock().iter().map(|(id, a)| (*id, *a)).collect();
+        if let Err(e) = jobs::renew(&s.store, &running, lease.as_millis() as i64).await {
+            tracing::warn!(error = %e, "could not renew job leases");
         }
     }
 }

@@ -134,6 +134,60 @@ pub async fn claim(store: &Store, limit: i64, lease_ms: i64) -> Result<Vec<Job>,
         .await
 }
 
+/// Extends by `lease_ms` the leases of jobs a worker still holds: each named by its id and the
+/// claim (`attempts`) that gave it to this worker, so a lease another worker has since taken
+/// is left alone. Returns how many were extended.
+pub async fn renew(
+    store: &Store,
+    held: &[(ObjectId, i64)],
+    lease_ms: i64,
+) -> Result<u64, StoreError> {
+    if held.is_empty() {
+        return Ok(0);
+    }
+    let held = held.to_vec();
+    store
+        .write(move |conn| {
+            Box::pin(async move {
+                let b = crate::insert::backend_of(conn);
+                let mark = |i| crate::insert::mark(b, i);
+                let held_by_us: Vec<String> = (0..held.len())
+                    .map(|i| format!("(id = {} AND attempts = {})", mark(3 + 2 * i), mark(4 + 2 * i)))
+                    .collect();
+                let sql = format!(
+                    "UPDATE jobs SET locked_until_ms = {} WHERE done_ms IS NULL AND locked_until_ms >= {} AND ({})",
+                    mark(1),
+                    mark(2),
+                    held_by_us.join(" OR ")
+                );
+                let now = Timestamp::now().millis();
+                let mut q = sqlx::query(&sql).bind(now + lease_ms).bind(now);
+                for (id, attempts) in &held {
+                    q = q.bind(id.to_string()).bind(*attempts);
+                }
+                Ok(q.execute(&mut *conn).await?.rows_affected())
+            })
+        })
+        .await
+}
+
+/// Frees every lease at once. Only for a process that knows it is the queue's only worker (the
+/// SQLite server at start-up): every lease left then belongs to a process that died.
+pub async fn release_all(store: &Store) -> Result<u64, StoreError> {
+    store
+        .write(|conn| {
+            Box::pin(async move {
+                Ok(sqlx::query(
+                    "UPDATE jobs SET locked_until_ms = NULL WHERE done_ms IS NULL AND locked_until_ms IS NOT NULL",
+                )
+                .execute(&mut *conn)
+                .await?
+                .rows_affected())
+            })
+        })
+        .await
+}
+
 /// Marks a job done (in the transaction that recorded its effect).
 pub async fn complete(conn: &mut Conn, id: ObjectId) -> Result<(), StoreError> {
     sqlx::query("UPDATE jobs SET done_ms = $1, locked_until_ms = NULL WHERE id = $2")

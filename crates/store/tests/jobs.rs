@@ -134,3 +134,40 @@ async fn concurrent_claimers_never_share_a_job() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_renewed_lease_holds_and_a_released_one_is_claimed_at_once() {
+    for store in stores().await {
+        let a = enqueue(&store, "a", Timestamp::now()).await;
+        let b = enqueue(&store, "b", Timestamp::now()).await;
+        let claimed = jobs::claim(&store, 10, 300).await.unwrap();
+        assert_eq!(claimed.len(), 2);
+        let of = |id| claimed.iter().find(|j| j.id == id).unwrap().attempts;
+        // The worker renews a; b's worker "died" and its lease runs out.
+        let renewed = jobs::renew(&store, &[(a, of(a))], 60_000).await.unwrap();
+        assert_eq!(renewed, 1);
+        // A renewal for a claim this worker no longer holds changes nothing.
+        assert_eq!(
+            jobs::renew(&store, &[(b, of(b) + 7)], 60_000)
+                .await
+                .unwrap(),
+            0
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        let again = jobs::claim(&store, 10, 60_000).await.unwrap();
+        assert_eq!(
+            again.iter().map(|j| j.id).collect::<Vec<_>>(),
+            vec![b],
+            "a's renewed lease holds, b's expired one is claimed"
+        );
+        // At start-up, the only worker frees every lease at once: both are due again now.
+        assert_eq!(jobs::release_all(&store).await.unwrap(), 2);
+        let after_restart: HashSet<_> = jobs::claim(&store, 10, 60_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|j| j.id)
+            .collect();
+        assert_eq!(after_restart, HashSet::from([a, b]));
+    }
+}
