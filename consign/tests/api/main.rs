@@ -16,5 +16,6 @@ mod labels;
 mod parcels;
 mod robustness;
 mod shipments;
+mod tenancy;
 mod tracking;
 mod webhooks;

@@ -315,6 +315,8 @@ pub async fn upload_card(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<RateCardSummary>, ApiError> {
+    // Another account's (or an unknown) carrier account is a 404 whatever the body holds.
+    carrier_accounts::get(&state.services, &who, id).await?;
     let content_type = media_type(&headers);
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::field("card", "The card must be UTF-8 text."))?;
