@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::helpers::{expect, is_object_id, spawn_app, TestApp};
 
 /// A courier's card with S10 tracking numbers (CT········PT, UPU mod-11 check digit).
-const CARD: &str = "\
+pub(crate) const CARD: &str = "\
 record,fields
 card,Correio Teste,EUR,kg,cm
 service,std,Normal,2-3 dias úteis,2,yes,yes,5000,30,150,

@@ -15,6 +15,7 @@ mod helpers;
 mod labels;
 mod parcels;
 mod robustness;
+mod scale;
 mod shipments;
 mod tenancy;
 mod tracking;
