@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: unit and HTTP integration tests on SQLite and on PostgreSQL, then Shippo's
-# official Python SDK against a real `consign serve` on each backend.
+# Runs every test: unit and HTTP integration tests on SQLite and on PostgreSQL (with a real S3
+# server for object storage), then Shippo's official Python SDK and schemathesis against a real
+# `consign serve` on each backend.
 #
 #   PG_URL      PostgreSQL server for the PostgreSQL run (default postgres://postgres@127.0.0.1:5432/postgres)
 #   SKIP_SDK=1  skip the Python SDK check and schemathesis (they need PyPI the first time)
@@ -17,6 +18,14 @@ ensure_postgres() {
   fi
   pg_isready -h 127.0.0.1 -p 5432 || { echo "PostgreSQL is not reachable at 127.0.0.1:5432" >&2; exit 1; }
 }
+
+# A real S3-protocol server for the object-storage tests (moto's, from PyPI).
+S3_VENV=target/s3-venv
+if [[ ! -x "$S3_VENV/bin/moto_server" ]]; then
+  echo "== installing an S3 server for the storage tests (moto, from PyPI)"
+  python3 -m venv "$S3_VENV"
+  "$S3_VENV/bin/pip" install -q --disable-pip-version-check "moto[server]==5.1.*"
+fi
 
 echo "== tests on SQLite"
 cargo test --workspace

@@ -50,8 +50,11 @@ pub struct Config {
     pub smtp: Option<service::notifications::SmtpConfig>,
     /// Percent of the standard webhook retry delays waited (100).
     pub webhook_retry_scale_percent: u32,
-    /// Seconds a claimed job stays its worker's (60).
+    /// Seconds a claimed job stays its worker's unless its heartbeat renews it (15).
     pub job_lease_s: u64,
+    /// Label and document files in an S3-compatible bucket; `None` keeps them in
+    /// `<data_dir>/files`.
+    pub s3: Option<service::files::S3Config>,
 }
 
 impl fmt::Debug for Config {
@@ -76,6 +79,7 @@ impl fmt::Debug for Config {
                 &self.webhook_retry_scale_percent,
             )
             .field("job_lease_s", &self.job_lease_s)
+            .field("s3", &self.s3)
             .finish()
     }
 }
@@ -105,6 +109,13 @@ pub struct Layer {
     pub smtp_from: Option<String>,
     pub webhook_retry_scale_percent: Option<u32>,
     pub job_lease_s: Option<u64>,
+    pub s3_bucket: Option<String>,
+    pub s3_region: Option<String>,
+    pub s3_endpoint: Option<String>,
+    pub s3_access_key_id: Option<String>,
+    pub s3_secret_access_key: Option<String>,
+    pub s3_path_style: Option<bool>,
+    pub s3_prefix: Option<String>,
 }
 
 impl Layer {
@@ -138,6 +149,13 @@ impl Layer {
                 .webhook_retry_scale_percent
                 .or(self.webhook_retry_scale_percent),
             job_lease_s: higher.job_lease_s.or(self.job_lease_s),
+            s3_bucket: higher.s3_bucket.or(self.s3_bucket),
+            s3_region: higher.s3_region.or(self.s3_region),
+            s3_endpoint: higher.s3_endpoint.or(self.s3_endpoint),
+            s3_access_key_id: higher.s3_access_key_id.or(self.s3_access_key_id),
+            s3_secret_access_key: higher.s3_secret_access_key.or(self.s3_secret_access_key),
+            s3_path_style: higher.s3_path_style.or(self.s3_path_style),
+            s3_prefix: higher.s3_prefix.or(self.s3_prefix),
         }
     }
 
@@ -192,6 +210,13 @@ impl Layer {
             webhook_retry_scale_percent: parse_num("CONSIGN_WEBHOOK_RETRY_SCALE_PERCENT")?
                 .map(|v| v as u32),
             job_lease_s: parse_num("CONSIGN_JOB_LEASE_S")?,
+            s3_bucket: get("CONSIGN_S3_BUCKET"),
+            s3_region: get("CONSIGN_S3_REGION"),
+            s3_endpoint: get("CONSIGN_S3_ENDPOINT"),
+            s3_access_key_id: get("CONSIGN_S3_ACCESS_KEY_ID"),
+            s3_secret_access_key: get("CONSIGN_S3_SECRET_ACCESS_KEY"),
+            s3_path_style: flag("CONSIGN_S3_PATH_STYLE")?,
+            s3_prefix: get("CONSIGN_S3_PREFIX"),
         })
     }
 
@@ -273,7 +298,31 @@ impl Layer {
         if !(1..=3600).contains(&job_lease_s) {
             bail!("job_lease_s must be from 1 to 3600, not {job_lease_s}");
         }
+        let s3 = match self.s3_bucket.filter(|b| !b.trim().is_empty()) {
+            None => None,
+            Some(bucket) => {
+                let endpoint = self.s3_endpoint.filter(|e| !e.trim().is_empty());
+                if let Some(e) = &endpoint {
+                    if !(e.starts_with("http://") || e.starts_with("https://")) {
+                        bail!("s3_endpoint must start with http:// or https://, not {e:?}");
+                    }
+                }
+                let s3 = service::files::S3Config {
+                    bucket: bucket.trim().to_string(),
+                    region: self.s3_region.unwrap_or_default(),
+                    // Self-hosted stores (an endpoint is set) want path-style requests.
+                    path_style: self.s3_path_style.unwrap_or(endpoint.is_some()),
+                    endpoint,
+                    access_key_id: self.s3_access_key_id.filter(|k| !k.is_empty()),
+                    secret_access_key: self.s3_secret_access_key.filter(|k| !k.is_empty()),
+                    prefix: self.s3_prefix.unwrap_or_default(),
+                };
+                service::files::S3Blobs::new(&s3).map_err(|e| anyhow::anyhow!("s3: {e}"))?;
+                Some(s3)
+            }
+        };
         Ok(Config {
+            s3,
             listen,
             data_dir,
             database_url,

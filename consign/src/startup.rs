@@ -51,10 +51,14 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         services.exchange_rates = Arc::new(table);
     }
     services.rate_timeout = Duration::from_millis(config.rate_timeout_ms);
-    // Label, invoice and manifest files live beside the database: <data_dir>/files.
-    services.blobs = Arc::new(service::files::LocalBlobs::new(
-        config.data_dir.join("files"),
-    ));
+    // Label, invoice and manifest files: the configured bucket, else beside the database in
+    // <data_dir>/files.
+    services.blobs = match &config.s3 {
+        Some(s3) => Arc::new(service::files::S3Blobs::new(s3)?),
+        None => Arc::new(service::files::LocalBlobs::new(
+            config.data_dir.join("files"),
+        )),
+    };
     services.wire = Arc::new(api::tracks::ShippoWire);
     services.webhooks = service::webhooks::WebhookSender::new(config.allow_private_webhooks);
     services.webhooks.retry_scale_percent = config.webhook_retry_scale_percent;

@@ -17,6 +17,7 @@ mod parcels;
 mod robustness;
 mod scale;
 mod shipments;
+mod storage;
 mod tenancy;
 mod tracking;
 mod webhooks;

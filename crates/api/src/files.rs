@@ -60,12 +60,11 @@ pub async fn download(
     if !allowed {
         return Err(not_found());
     }
-    let blobs = s.blobs.clone();
-    let lookup = key.clone();
-    let bytes = tokio::task::spawn_blocking(move || blobs.get(&lookup))
+    let bytes = s
+        .blobs
+        .get(&key)
         .await
-        .map_err(|e| ApiError::internal(format!("file store: {e}")))?
-        .map_err(|e| ApiError::internal(format!("file store: {e}")))?
+        .map_err(|e| ApiError::unavailable(format!("file store: {e}")))?
         .ok_or_else(not_found)?;
     Ok((
         [

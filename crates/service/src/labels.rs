@@ -1,8 +1,6 @@
 //! From a purchase to its documents: the label's and the commercial invoice's contents, the
 //! tracking number, and the files in the blob store.
 
-use std::sync::Arc;
-
 use documents::invoice::{InvoiceData, InvoiceItem};
 use documents::{label, LabelData, LabelFormat};
 use domain::customs::{CustomsDeclaration, CustomsItem};
@@ -309,19 +307,17 @@ pub(crate) async fn produce(
     Ok(())
 }
 
-/// Stores a file, off the async workers (the local store writes to disk).
+/// Stores a file (durable when this returns).
 pub(crate) async fn put(s: &Services, key: &str, bytes: Vec<u8>) -> Result<(), ServiceError> {
-    let blobs: Arc<dyn files::BlobStore> = s.blobs.clone();
-    let key = key.to_string();
-    tokio::task::spawn_blocking(move || blobs.put(&key, &bytes))
+    s.blobs
+        .put(key, bytes)
         .await
-        .map_err(|e| ServiceError::internal(format!("file store task: {e}")))?
         .map_err(|e| ServiceError::Unavailable(format!("file store: {e}")))
 }
 
 /// Removes files written for a purchase that lost a race (best effort; an orphan is harmless).
-pub(crate) fn discard(s: &Services, t: &Transaction) {
+pub(crate) async fn discard(s: &Services, t: &Transaction) {
     for key in [&t.label_key, &t.invoice_key].into_iter().flatten() {
-        let _ = s.blobs.delete(key);
+        let _ = s.blobs.delete(key).await;
     }
 }

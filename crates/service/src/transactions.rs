@@ -325,7 +325,7 @@ async fn buy(
         }
         Err(StoreError::Conflict(_)) => {
             // Another request bought this rate (or used this key) first: answer its purchase.
-            labels::discard(s, &t);
+            labels::discard(s, &t).await;
             let mut conn = s.store.conn().await?;
             earlier(&mut conn, scope, rate.id, checked.key.as_deref())
                 .await?
@@ -334,7 +334,7 @@ async fn buy(
                 })
         }
         Err(e) => {
-            labels::discard(s, &t);
+            labels::discard(s, &t).await;
             Err(e.into())
         }
     }
@@ -567,7 +567,7 @@ pub(crate) async fn run_buy_job(s: &Services, job: &Job) -> Result<(), ServiceEr
         .await?;
     s.job_signal.notify_one();
     if !changed {
-        labels::discard(s, &t);
+        labels::discard(s, &t).await;
     }
     Ok(())
 }

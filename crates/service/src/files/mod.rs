@@ -1,122 +1,38 @@
-//! Where label, invoice and manifest files live: a blob store behind [`BlobStore`] (a local
-//! directory by default; an S3-compatible store can implement the same three calls), and the
-//! signed, expiring links that let anyone holding a link download one file.
+//! Where label, invoice and manifest files live: a blob store behind [`BlobStore`] — a local
+//! directory by default ([`local`]), an S3-compatible bucket when configured ([`s3`]), memory in
+//! tests ([`memory`]) — and the signed, expiring links that let anyone holding a link download one
+//! file.
 //!
 //! Keys are `{account id}/{object id}/{name}`: the account prefix is how a token's downloads
-//! are confined to its own account's files.
+//! are confined to its own account's files, in every store.
 
-use std::collections::HashMap;
+pub mod local;
+pub mod memory;
+pub mod s3;
+
 use std::io;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use domain::{ObjectId, Timestamp};
+use futures_util::future::BoxFuture;
 
 use crate::Cipher;
+
+pub use local::LocalBlobs;
+pub use memory::MemoryBlobs;
+pub use s3::{S3Blobs, S3Config};
 
 /// How long a signed link works: 7 days (each read of the object signs a fresh one).
 pub const LINK_TTL_SECS: i64 = 7 * 24 * 3600;
 
-/// A store of immutable files by key.
+/// A store of immutable files by key. `put` returns once the file is durable: the purchase that
+/// names it commits after.
 pub trait BlobStore: Send + Sync {
     /// Stores `bytes` under `key`, replacing any earlier file.
-    fn put(&self, key: &str, bytes: &[u8]) -> io::Result<()>;
+    fn put<'a>(&'a self, key: &'a str, bytes: Vec<u8>) -> BoxFuture<'a, io::Result<()>>;
     /// The file under `key`, or `None`.
-    fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>>;
+    fn get<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<Option<Vec<u8>>>>;
     /// Removes the file under `key` (no error when missing).
-    fn delete(&self, key: &str) -> io::Result<()>;
-}
-
-/// Files in a local directory, one file per key. A file is written to a temporary name, flushed
-/// to disk (`fsync`), renamed and its directory flushed, so a reader never sees half a file and a
-/// crash after `put` returns never loses one: the purchase that names the file commits after.
-pub struct LocalBlobs {
-    root: PathBuf,
-}
-
-impl LocalBlobs {
-    /// Files under `root` (created when first written).
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
-    }
-
-    fn path(&self, key: &str) -> io::Result<PathBuf> {
-        if !valid_key(key) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "invalid blob key",
-            ));
-        }
-        Ok(self.root.join(key))
-    }
-}
-
-impl BlobStore for LocalBlobs {
-    fn put(&self, key: &str, bytes: &[u8]) -> io::Result<()> {
-        let path = self.path(key)?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        let new_dir = !dir.exists();
-        std::fs::create_dir_all(dir)?;
-        let tmp = dir.join(format!(".{}.tmp", ObjectId::new()));
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_data()?;
-        }
-        std::fs::rename(&tmp, &path)?;
-        // The rename (and a directory made for it) is durable once the directories are flushed.
-        std::fs::File::open(dir)?.sync_all()?;
-        if new_dir {
-            for parent in dir.ancestors().skip(1).take(2) {
-                std::fs::File::open(parent)?.sync_all()?;
-            }
-        }
-        Ok(())
-    }
-
-    fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>> {
-        match std::fs::read(self.path(key)?) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn delete(&self, key: &str) -> io::Result<()> {
-        match std::fs::remove_file(self.path(key)?) {
-            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
-        }
-    }
-}
-
-/// Files in memory (tests, and services built without a data directory).
-#[derive(Default)]
-pub struct MemoryBlobs(Mutex<HashMap<String, Vec<u8>>>);
-
-impl BlobStore for MemoryBlobs {
-    fn put(&self, key: &str, bytes: &[u8]) -> io::Result<()> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key.to_string(), bytes.to_vec());
-        Ok(())
-    }
-
-    fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-            .cloned())
-    }
-
-    fn delete(&self, key: &str) -> io::Result<()> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
-        Ok(())
-    }
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, io::Result<()>>;
 }
 
 /// Whether `key` is `{32 hex}/{32 hex}/{name}` with a plain file name: nothing that could
@@ -201,6 +117,8 @@ pub fn check_link(
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
 
     fn cipher() -> Cipher {
@@ -252,19 +170,5 @@ mod tests {
             params["signature"],
             now
         ));
-    }
-
-    #[test]
-    fn local_files_round_trip() {
-        let dir = std::env::temp_dir().join(format!("consign-blobs-{}", ObjectId::new()));
-        let blobs = LocalBlobs::new(&dir);
-        let k = key(ObjectId::new(), ObjectId::new(), "label.png");
-        assert_eq!(blobs.get(&k).unwrap(), None);
-        blobs.put(&k, b"png").unwrap();
-        assert_eq!(blobs.get(&k).unwrap().as_deref(), Some(&b"png"[..]));
-        blobs.delete(&k).unwrap();
-        assert_eq!(blobs.get(&k).unwrap(), None);
-        assert!(blobs.put("../x", b"no").is_err());
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
