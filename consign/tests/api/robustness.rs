@@ -231,3 +231,42 @@ async fn a_bug_answers_500_with_a_request_id_and_no_internal_detail() {
     let health = app.client.get(app.url("/health")).send().await.unwrap();
     assert_eq!(health.headers()["x-request-id"].len(), 32);
 }
+
+#[tokio::test]
+async fn a_job_whose_payload_no_longer_decodes_is_abandoned_once_with_its_id_not_retried() {
+    use sqlx::{Connection, Row};
+    let app = spawn_app().await;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let id = domain::ObjectId::new().to_string();
+    let now = domain::Timestamp::now().millis();
+    sqlx::query(&format!(
+        "INSERT INTO jobs (id, kind, payload, created_ms, run_at_ms, attempts) \
+         VALUES ('{id}', 'buy_label', '{{\"account\": 42}}', {now}, {now}, 0)"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let row = loop {
+        let row = sqlx::query(&format!(
+            "SELECT done_ms, attempts, last_error FROM jobs WHERE id = '{id}'"
+        ))
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if row.try_get::<Option<i64>, _>("done_ms").unwrap().is_some() {
+            break row;
+        }
+        assert!(std::time::Instant::now() < deadline, "the job never ended");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(row.try_get::<i64, _>("attempts").unwrap(), 1, "not retried");
+    let error: String = row.try_get("last_error").unwrap();
+    assert!(
+        error.contains(&id) && error.contains("does not decode"),
+        "{error}"
+    );
+}

@@ -94,6 +94,21 @@ impl fmt::Display for ObjectId {
     }
 }
 
+/// Serialised as its 32-hex text, as on the wire and in the database.
+impl serde::Serialize for ObjectId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ObjectId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        ObjectId::parse(&raw)
+            .ok_or_else(|| serde::de::Error::custom(format!("{raw:?} is not an object id")))
+    }
+}
+
 impl fmt::Debug for ObjectId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ObjectId({self})")

@@ -14,8 +14,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::Timestamp;
-use store::jobs::{self, Job};
+use domain::{ObjectId, Timestamp};
+use serde::{Deserialize, Serialize};
+use store::jobs::{self, Claim, NewJob};
+use store::Scope;
 
 use crate::{
     manifests, notifications, refunds, shipments, transactions, webhooks, ServiceError, Services,
@@ -31,6 +33,78 @@ pub const MAX_ATTEMPTS: i64 = 8;
 /// Jobs run at once: each runs in its own task, and a free slot is refilled as soon as a job
 /// ends, so one slow job (a webhook receiver taking its full timeout) never holds up the rest.
 const SLOTS: usize = 64;
+
+/// Every kind of background work and what it needs. Stored as the `kind` column (the variant's
+/// name below) and the `payload` column (its fields as JSON); the names and fields are the
+/// stored format, so a variant is renamed only with a migration of the rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum Job {
+    /// Price a QUEUED shipment (`async: true`).
+    RateShipment {
+        account: ObjectId,
+        test: bool,
+        shipment: ObjectId,
+    },
+    /// Make a QUEUED transaction's label.
+    BuyLabel {
+        account: ObjectId,
+        test: bool,
+        transaction: ObjectId,
+    },
+    /// Settle a refund.
+    RefundLabel {
+        account: ObjectId,
+        test: bool,
+        refund: ObjectId,
+    },
+    /// Put the day's labels on a QUEUED manifest and render it.
+    MakeManifest {
+        account: ObjectId,
+        test: bool,
+        manifest: ObjectId,
+    },
+    /// One attempt at a webhook delivery; `first` is how many attempts the log held when this
+    /// round began (a redelivery starts a new round).
+    DeliverWebhook { delivery: ObjectId, first: usize },
+    /// Send a buyer email.
+    SendEmail { notification: ObjectId },
+}
+
+impl Job {
+    /// The stored row: due now.
+    pub fn due_now(&self) -> NewJob {
+        let v = serde_json::to_value(self).expect("a job serialises");
+        let kind = v["kind"].as_str().expect("a job has a kind");
+        NewJob::now(kind, v["payload"].to_string())
+    }
+
+    /// The job a stored row holds; a payload that no longer decodes is a bug, not a retry.
+    pub fn decode(claim: &Claim) -> Result<Job, ServiceError> {
+        let payload: serde_json::Value = serde_json::from_str(&claim.payload).map_err(|e| {
+            ServiceError::internal(format!(
+                "job {} ({}): payload is not JSON: {e}",
+                claim.id, claim.kind
+            ))
+        })?;
+        serde_json::from_value(serde_json::json!({"kind": claim.kind, "payload": payload})).map_err(
+            |e| {
+                ServiceError::internal(format!(
+                    "job {} ({}): payload does not decode: {e}",
+                    claim.id, claim.kind
+                ))
+            },
+        )
+    }
+}
+
+/// The scope of an account's job.
+pub(crate) fn scope_of(account: ObjectId, test: bool) -> Scope {
+    Scope {
+        account_id: account,
+        test,
+    }
+}
 
 /// Runs the worker until the task is dropped or aborted. Work is never lost by stopping it:
 /// unfinished jobs keep their lease and run again after it expires.
@@ -110,44 +184,82 @@ async fn heartbeat(s: Services, held: Held) {
 }
 
 /// Claims up to `limit` due jobs (none without a write when nothing is due).
-async fn claim_due(s: &Services, limit: i64) -> Result<Vec<Job>, ServiceError> {
+async fn claim_due(s: &Services, limit: i64) -> Result<Vec<Claim>, ServiceError> {
     if limit == 0 || !jobs::any_due(&mut *s.store.conn().await?).await? {
         return Ok(Vec::new());
     }
     Ok(jobs::claim(&s.store, limit, s.job_lease.as_millis() as i64).await?)
 }
 
-#[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind, attempt = job.attempts))]
-async fn run_one(s: &Services, job: &Job) {
-    let outcome = match job.kind.as_str() {
-        shipments::RATE_JOB => shipments::run_rate_job(s, job).await,
-        transactions::BUY_JOB => transactions::run_buy_job(s, job).await,
-        refunds::REFUND_JOB => refunds::run_refund_job(s, job).await,
-        manifests::MANIFEST_JOB => manifests::run_manifest_job(s, job).await,
-        webhooks::DELIVER_JOB => webhooks::run_deliver_job(s, job).await,
-        notifications::EMAIL_JOB => notifications::run_send_job(s, job).await,
-        other => Err(ServiceError::internal(format!(
-            "unknown job kind {other:?}"
-        ))),
+#[tracing::instrument(skip_all, fields(job = %claim.id, kind = %claim.kind, attempt = claim.attempts))]
+async fn run_one(s: &Services, claim: &Claim) {
+    let job = match Job::decode(claim) {
+        Ok(job) => job,
+        Err(e) => {
+            // Running it again would fail the same way: abandoned at once, kept for the record.
+            tracing::error!(error = %e, "job abandoned: its payload does not decode");
+            if let Err(e) = abandon(s, claim, &e.to_string()).await {
+                tracing::warn!(error = %e, "could not record the job's failure");
+            }
+            return;
+        }
+    };
+    let outcome = match &job {
+        Job::RateShipment {
+            account,
+            test,
+            shipment,
+        } => shipments::run_rate_job(s, claim, scope_of(*account, *test), *shipment).await,
+        Job::BuyLabel {
+            account,
+            test,
+            transaction,
+        } => transactions::run_buy_job(s, claim, scope_of(*account, *test), *transaction).await,
+        Job::RefundLabel {
+            account,
+            test,
+            refund,
+        } => refunds::run_refund_job(s, claim, scope_of(*account, *test), *refund).await,
+        Job::MakeManifest {
+            account,
+            test,
+            manifest,
+        } => manifests::run_manifest_job(s, claim, scope_of(*account, *test), *manifest).await,
+        Job::DeliverWebhook { delivery, first } => {
+            webhooks::run_deliver_job(s, claim, *delivery, *first).await
+        }
+        Job::SendEmail { notification } => {
+            notifications::run_send_job(s, claim, *notification).await
+        }
     };
     let Err(e) = outcome else { return };
     let error = e.to_string();
-    let recorded = if job.attempts >= MAX_ATTEMPTS || matches!(e, ServiceError::NotFound) {
+    let give_up = claim.attempts >= MAX_ATTEMPTS || matches!(e, ServiceError::NotFound);
+    let recorded = if give_up {
         tracing::error!(%error, "job abandoned");
-        match job.kind.as_str() {
-            shipments::RATE_JOB if !matches!(e, ServiceError::NotFound) => {
-                shipments::fail_rate_job(s, job, &error).await
+        match (&job, &e) {
+            (_, ServiceError::NotFound) => abandon(s, claim, &error).await,
+            (
+                Job::RateShipment {
+                    account,
+                    test,
+                    shipment,
+                },
+                _,
+            ) => {
+                shipments::fail_rate_job(s, claim, scope_of(*account, *test), *shipment, &error)
+                    .await
             }
-            transactions::BUY_JOB if !matches!(e, ServiceError::NotFound) => {
-                transactions::fail_buy_job(s, job, &error).await
+            (Job::BuyLabel { transaction, .. }, _) => {
+                transactions::fail_buy_job(s, claim, *transaction, &error).await
             }
-            _ => abandon(s, job, &error).await,
+            _ => abandon(s, claim, &error).await,
         }
     } else {
-        let delay = backoff(job.attempts);
+        let delay = backoff(claim.attempts);
         tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "job failed; will retry");
         let (id, at) = (
-            job.id,
+            claim.id,
             Timestamp::from_millis(Timestamp::now().millis() + delay.as_millis() as i64),
         );
         s.store
@@ -161,8 +273,8 @@ async fn run_one(s: &Services, job: &Job) {
     }
 }
 
-async fn abandon(s: &Services, job: &Job, error: &str) -> Result<(), ServiceError> {
-    let (id, error) = (job.id, error.to_string());
+async fn abandon(s: &Services, claim: &Claim, error: &str) -> Result<(), ServiceError> {
+    let (id, error) = (claim.id, error.to_string());
     Ok(s.store
         .write(move |conn| Box::pin(async move { jobs::abandon(conn, id, &error).await }))
         .await?)
@@ -177,6 +289,51 @@ pub fn backoff(attempts: i64) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn jobs_round_trip_through_their_stored_kind_and_payload() {
+        let job = Job::BuyLabel {
+            account: ObjectId::new(),
+            test: true,
+            transaction: ObjectId::new(),
+        };
+        let row = job.due_now();
+        assert_eq!(row.kind, "buy_label");
+        let claim = Claim {
+            id: row.id,
+            kind: row.kind.clone(),
+            payload: row.payload.clone(),
+            attempts: 1,
+        };
+        assert_eq!(Job::decode(&claim).unwrap(), job);
+        // The stored shape of earlier versions still decodes.
+        let old = Claim {
+            kind: "deliver_webhook".into(),
+            payload: format!("{{\"delivery\":\"{}\",\"first\":2}}", ObjectId::new()),
+            ..claim.clone()
+        };
+        assert!(matches!(
+            Job::decode(&old),
+            Ok(Job::DeliverWebhook { first: 2, .. })
+        ));
+        for (kind, payload) in [
+            ("buy_label", "{\"account\": 1}"),
+            ("no_such", "{}"),
+            ("send_email", "not json"),
+        ] {
+            let bad = Claim {
+                kind: kind.into(),
+                payload: payload.into(),
+                ..claim.clone()
+            };
+            let err = Job::decode(&bad).unwrap_err();
+            assert!(matches!(err, ServiceError::Internal(_)), "{kind}: {err}");
+            assert!(
+                err.to_string().contains(&claim.id.to_string()),
+                "the job's id: {err}"
+            );
+        }
+    }
 
     #[test]
     fn backoff_doubles_up_to_five_minutes() {

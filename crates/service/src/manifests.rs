@@ -15,16 +15,15 @@ use domain::shipment::Note;
 use domain::transaction::{Manifest, ManifestStatus, Transaction, TransactionStatus};
 use domain::{ObjectId, Timestamp};
 use rust_decimal::Decimal;
-use serde::{Deserialize, Serialize};
-use store::jobs::{Job, NewJob};
+use store::jobs::Claim;
+
+use crate::jobs::Job;
 use store::{Conn, Page, PageRequest, Scope, StoreError};
 
 use crate::labels;
 use crate::rating::note;
 use crate::{addresses, files, scope, Principal, ServiceError, Services};
 
-/// The job kind that makes a manifest.
-pub const MANIFEST_JOB: &str = "make_manifest";
 /// Most transactions one manifest may name.
 pub const MAX_TRANSACTIONS: usize = 10_000;
 
@@ -175,12 +174,12 @@ pub async fn create(
         document_key: None,
         errors: Vec::new(),
     };
-    let payload = serde_json::to_string(&ManifestJob {
-        account: scope.account_id.to_string(),
+    let job = Job::MakeManifest {
+        account: scope.account_id,
         test: scope.test,
-        manifest: manifest.id.to_string(),
-    })
-    .expect("payload serialises");
+        manifest: manifest.id,
+    }
+    .due_now();
     let stored = manifest.clone();
     s.store
         .write(move |conn| {
@@ -189,7 +188,7 @@ pub async fn create(
                     store::addresses::insert(conn, scope, a).await?;
                 }
                 store::manifests::insert(conn, scope, &stored).await?;
-                store::jobs::enqueue(conn, NewJob::now(MANIFEST_JOB, payload)).await?;
+                store::jobs::enqueue(conn, job).await?;
                 Ok(())
             })
         })
@@ -210,13 +209,6 @@ pub async fn list(
     page: PageRequest,
 ) -> Result<Page<Manifest>, ServiceError> {
     Ok(store::manifests::list(&mut *s.store.conn().await?, scope(who), page).await?)
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct ManifestJob {
-    account: String,
-    test: bool,
-    manifest: String,
 }
 
 /// The UTC day `[start, end)` containing `t`.
@@ -251,19 +243,12 @@ fn address_errors(a: &Address) -> Vec<Note> {
 
 /// Makes a QUEUED manifest (idempotent: labels already on it stay on it; a finished manifest is
 /// left alone).
-pub(crate) async fn run_manifest_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
-    let bad = || {
-        ServiceError::internal(format!(
-            "malformed {MANIFEST_JOB} payload {:?}",
-            job.payload
-        ))
-    };
-    let p: ManifestJob = serde_json::from_str(&job.payload).map_err(|_| bad())?;
-    let scope = Scope {
-        account_id: ObjectId::parse(&p.account).ok_or_else(bad)?,
-        test: p.test,
-    };
-    let id = ObjectId::parse(&p.manifest).ok_or_else(bad)?;
+pub(crate) async fn run_manifest_job(
+    s: &Services,
+    job: &Claim,
+    scope: Scope,
+    id: ObjectId,
+) -> Result<(), ServiceError> {
     let job_id = job.id;
     let mut conn = s.store.conn().await?;
     let mut m = store::manifests::get(&mut conn, scope, id).await?;

@@ -15,13 +15,12 @@ use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
-use store::jobs::{Job, NewJob};
+use store::jobs::{Claim, NewJob};
+
+use crate::jobs::Job;
 use store::{Conn, StoreError};
 
 use crate::{Principal, ServiceError, Services};
-
-/// The job kind that sends one notification.
-pub const EMAIL_JOB: &str = "send_email";
 
 /// How the connection to the mail server is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,19 +251,8 @@ pub async fn put_settings(
     Ok((settings, eff))
 }
 
-#[derive(Serialize, Deserialize)]
-struct EmailJob {
-    notification: String,
-}
-
 pub(crate) fn send_job(id: ObjectId) -> NewJob {
-    NewJob::now(
-        EMAIL_JOB,
-        serde_json::to_string(&EmailJob {
-            notification: id.to_string(),
-        })
-        .expect("payload serialises"),
-    )
+    Job::SendEmail { notification: id }.due_now()
 }
 
 /// Fills a template's placeholders (values HTML-escaped when `html`).
@@ -320,10 +308,7 @@ fn carrier_name(t: &Track) -> String {
 }
 
 /// Runs one `send_email` job.
-pub async fn run_send_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
-    let p: EmailJob = serde_json::from_str(&job.payload)
-        .map_err(|e| ServiceError::internal(format!("bad job payload: {e}")))?;
-    let id = ObjectId::parse(&p.notification).ok_or(ServiceError::NotFound)?;
+pub async fn run_send_job(s: &Services, job: &Claim, id: ObjectId) -> Result<(), ServiceError> {
     let (n, track, settings) = {
         let mut conn = s.store.conn().await?;
         let n = store::notifications::get(&mut conn, id).await?;

@@ -10,14 +10,12 @@ use domain::tracking::TrackStatus;
 use domain::transaction::{Refund, RefundStatus, TransactionStatus};
 use domain::webhook::WebhookEvent;
 use domain::{ObjectId, Timestamp, ValidationError};
-use serde::{Deserialize, Serialize};
-use store::jobs::{Job, NewJob};
+use store::jobs::Claim;
+
+use crate::jobs::Job;
 use store::{Page, PageRequest, Scope, StoreError};
 
 use crate::{scope, webhooks, Principal, ServiceError, Services};
-
-/// The job kind that settles a refund.
-pub const REFUND_JOB: &str = "refund_label";
 
 /// Asks for a refund of one of the principal's labels.
 pub async fn create(
@@ -67,12 +65,12 @@ pub async fn create(
         status: RefundStatus::Queued,
         transaction: id,
     };
-    let payload = serde_json::to_string(&RefundJob {
-        account: scope.account_id.to_string(),
+    let job = Job::RefundLabel {
+        account: scope.account_id,
         test: scope.test,
-        refund: refund.id.to_string(),
-    })
-    .expect("payload serialises");
+        refund: refund.id,
+    }
+    .due_now();
     let stored = refund.clone();
     let outcome = s
         .store
@@ -85,7 +83,7 @@ pub async fn create(
                     ));
                 }
                 store::refunds::insert(conn, scope, &stored).await?;
-                store::jobs::enqueue(conn, NewJob::now(REFUND_JOB, payload)).await?;
+                store::jobs::enqueue(conn, job).await?;
                 Ok(())
             })
         })
@@ -122,24 +120,14 @@ pub async fn list(
     Ok(store::refunds::list(&mut *s.store.conn().await?, scope(who), page).await?)
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct RefundJob {
-    account: String,
-    test: bool,
-    refund: String,
-}
-
 /// Settles a refund: SUCCESS and REFUNDED when the label is still pending its refund, ERROR and
 /// REFUNDREJECTED otherwise. Running it twice changes nothing the second time.
-pub(crate) async fn run_refund_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
-    let bad =
-        || ServiceError::internal(format!("malformed {REFUND_JOB} payload {:?}", job.payload));
-    let p: RefundJob = serde_json::from_str(&job.payload).map_err(|_| bad())?;
-    let scope = Scope {
-        account_id: ObjectId::parse(&p.account).ok_or_else(bad)?,
-        test: p.test,
-    };
-    let id = ObjectId::parse(&p.refund).ok_or_else(bad)?;
+pub(crate) async fn run_refund_job(
+    s: &Services,
+    job: &Claim,
+    scope: Scope,
+    id: ObjectId,
+) -> Result<(), ServiceError> {
     let job_id = job.id;
     let owner = store::accounts::name_of(&mut *s.store.conn().await?, scope.account_id).await?;
     let (wire, cipher, base) = (s.wire.clone(), s.cipher.clone(), s.public_url.clone());

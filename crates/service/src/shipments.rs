@@ -14,9 +14,10 @@ use domain::shipment::{purpose_of, Money, Rate, Shipment, ShipmentStatus};
 use domain::shipment_extra::{parse_shipment_extra, ShipmentExtra};
 use domain::text::{check_text, pick};
 use domain::{ObjectId, Timestamp, ValidationError};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use store::jobs::{self, Job, NewJob};
+use store::jobs::{self, Claim};
+
+use crate::jobs::Job;
 use store::shipments::{self as repo, CreatedFilter, NewShipment};
 use store::{
     addresses as address_repo, parcels as parcel_repo, Conn, LazyConn, Page, PageRequest, Scope,
@@ -28,8 +29,6 @@ use crate::{addresses, parcels, scope, Principal, ServiceError, Services};
 
 /// Most parcels one shipment may hold.
 pub const MAX_PARCELS: usize = 100;
-/// The job kind that prices an `async` shipment.
-pub const RATE_JOB: &str = "rate_shipment";
 
 /// An address given by id or as a new object.
 #[derive(Debug, Clone)]
@@ -250,15 +249,12 @@ pub async fn create(
         .map(|p| p.value.clone())
         .collect();
     let job = input.asynchronous.then(|| {
-        let payload = RateJob {
-            account: scope.account_id.to_string(),
+        Job::RateShipment {
+            account: scope.account_id,
             test: scope.test,
-            shipment: shipment.id.to_string(),
-        };
-        NewJob::now(
-            RATE_JOB,
-            serde_json::to_string(&payload).expect("job payload serialises"),
-        )
+            shipment: shipment.id,
+        }
+        .due_now()
     });
     let new = NewShipment {
         addresses: &new_addresses,
@@ -616,34 +612,14 @@ pub fn price_in(s: &Services, rate: &Rate, currency: &str) -> Money {
     }
 }
 
-/// The payload of a [`RATE_JOB`].
-#[derive(Debug, Serialize, Deserialize)]
-struct RateJob {
-    account: String,
-    test: bool,
-    shipment: String,
-}
-
-impl RateJob {
-    fn parse(payload: &str) -> Result<(Scope, ObjectId), ServiceError> {
-        let bad = || ServiceError::internal(format!("malformed {RATE_JOB} payload {payload:?}"));
-        let job: RateJob = serde_json::from_str(payload).map_err(|_| bad())?;
-        let account_id = ObjectId::parse(&job.account).ok_or_else(bad)?;
-        let shipment = ObjectId::parse(&job.shipment).ok_or_else(bad)?;
-        Ok((
-            Scope {
-                account_id,
-                test: job.test,
-            },
-            shipment,
-        ))
-    }
-}
-
-/// Runs a [`RATE_JOB`]: prices the queued shipment and records its rates, SUCCESS and the job's
+/// Runs a [`Job::RateShipment`]: prices the queued shipment and records its rates, SUCCESS and the job's
 /// completion in one transaction. Idempotent: a shipment no longer QUEUED is left alone.
-pub(crate) async fn run_rate_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
-    let (scope, id) = RateJob::parse(&job.payload)?;
+pub(crate) async fn run_rate_job(
+    s: &Services,
+    job: &Claim,
+    scope: Scope,
+    id: ObjectId,
+) -> Result<(), ServiceError> {
     let mut conn = s.store.conn().await?;
     let shipment = repo::get(&mut conn, scope, id).await?;
     let priced = if shipment.status == ShipmentStatus::Queued {
@@ -693,10 +669,11 @@ pub(crate) async fn run_rate_job(s: &Services, job: &Job) -> Result<(), ServiceE
 /// Marks a queued shipment ERROR after its job gave up, saying why.
 pub(crate) async fn fail_rate_job(
     s: &Services,
-    job: &Job,
+    job: &Claim,
+    scope: Scope,
+    id: ObjectId,
     error: &str,
 ) -> Result<(), ServiceError> {
-    let (scope, id) = RateJob::parse(&job.payload)?;
     let (job_id, error) = (job.id, error.to_string());
     s.store
         .write(move |conn| {

@@ -16,8 +16,9 @@ use domain::shipment::Rate;
 use domain::transaction::{Transaction, TransactionStatus};
 use domain::webhook::WebhookEvent;
 use domain::{ObjectId, Timestamp, ValidationError};
-use serde::{Deserialize, Serialize};
-use store::jobs::{Job, NewJob};
+use store::jobs::{Claim, NewJob};
+
+use crate::jobs::Job;
 use store::transactions::{self as repo, TransactionFilter};
 use store::{Conn, Page, PageRequest, Scope, StoreError};
 
@@ -26,8 +27,6 @@ use crate::rating::{note, CONSIGN};
 use crate::shipments::{self, ShipmentInput, ShipmentView};
 use crate::{scope, webhooks, Principal, ServiceError, Services};
 
-/// The job kind that buys a QUEUED label.
-pub const BUY_JOB: &str = "buy_label";
 /// A rate can be bought for this long after it was priced (seed 002: 7 days).
 pub const RATE_VALID_MS: i64 = 7 * 24 * 3600 * 1000;
 /// Longest `metadata` (seed 002: 100 characters).
@@ -274,13 +273,14 @@ async fn buy(
     };
     drop(pooled);
     let job = if asynchronous {
-        let payload = serde_json::to_string(&BuyJob {
-            account: scope.account_id.to_string(),
-            test: scope.test,
-            transaction: t.id.to_string(),
-        })
-        .expect("job payload serialises");
-        Some(NewJob::now(BUY_JOB, payload))
+        Some(
+            Job::BuyLabel {
+                account: scope.account_id,
+                test: scope.test,
+                transaction: t.id,
+            }
+            .due_now(),
+        )
     } else {
         labels::produce(
             s,
@@ -496,31 +496,13 @@ pub async fn rate_of(s: &Services, who: &Principal, t: &Transaction) -> Result<R
     Ok(store::shipments::get_rate(&mut *s.store.conn().await?, scope(who), t.rate).await?)
 }
 
-/// The payload of a [`BUY_JOB`].
-#[derive(Debug, Serialize, Deserialize)]
-struct BuyJob {
-    account: String,
-    test: bool,
-    transaction: String,
-}
-
-fn parse_job(job: &Job) -> Result<(Scope, ObjectId), ServiceError> {
-    let bad = || ServiceError::internal(format!("malformed {BUY_JOB} payload {:?}", job.payload));
-    let p: BuyJob = serde_json::from_str(&job.payload).map_err(|_| bad())?;
-    let account = ObjectId::parse(&p.account).ok_or_else(bad)?;
-    let id = ObjectId::parse(&p.transaction).ok_or_else(bad)?;
-    Ok((
-        Scope {
-            account_id: account,
-            test: p.test,
-        },
-        id,
-    ))
-}
-
 /// Makes a QUEUED transaction's label (idempotent: a transaction no longer QUEUED is left alone).
-pub(crate) async fn run_buy_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
-    let (scope, id) = parse_job(job)?;
+pub(crate) async fn run_buy_job(
+    s: &Services,
+    job: &Claim,
+    scope: Scope,
+    id: ObjectId,
+) -> Result<(), ServiceError> {
     let mut conn = s.store.conn().await?;
     let mut t = repo::get(&mut conn, scope, id).await?;
     let job_id = job.id;
@@ -573,8 +555,12 @@ pub(crate) async fn run_buy_job(s: &Services, job: &Job) -> Result<(), ServiceEr
 }
 
 /// Gives up on a QUEUED transaction after its retries: ERROR with a message, job abandoned.
-pub(crate) async fn fail_buy_job(s: &Services, job: &Job, error: &str) -> Result<(), ServiceError> {
-    let (_, id) = parse_job(job)?;
+pub(crate) async fn fail_buy_job(
+    s: &Services,
+    job: &Claim,
+    id: ObjectId,
+    error: &str,
+) -> Result<(), ServiceError> {
     let (job_id, error) = (job.id, error.to_string());
     s.store
         .write(move |conn| {

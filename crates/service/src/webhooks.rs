@@ -19,16 +19,15 @@ use domain::webhook::{
 use domain::{ObjectId, Timestamp, ValidationError};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use sha2::Sha256;
-use store::jobs::{Job, NewJob};
+use store::jobs::{Claim, NewJob};
+
+use crate::jobs::Job;
 use store::webhooks::{NewDelivery, Stored};
 use store::{Conn, Page, PageRequest, Scope, StoreError};
 
 use crate::{scope, Principal, ServiceError, Services};
 
-/// The job kind that sends one delivery.
-pub const DELIVER_JOB: &str = "deliver_webhook";
 /// Header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.
 pub const SIGNATURE_HEADER: &str = "Consign-Signature";
 /// Header carrying the delivery's id (the same on every retry of it).
@@ -326,21 +325,13 @@ pub async fn redeliver(
     Ok(d)
 }
 
-#[derive(Serialize, Deserialize)]
-struct DeliverJob {
-    delivery: String,
-    /// Attempts already in the log when this round began (a redelivery starts a new round).
-    first: usize,
-}
-
 /// The job that sends `d` (a new round of attempts from its current log).
 pub fn deliver_job(d: &Delivery) -> NewJob {
-    let payload = serde_json::to_string(&DeliverJob {
-        delivery: d.id.to_string(),
+    Job::DeliverWebhook {
+        delivery: d.id,
         first: d.attempts.len(),
-    })
-    .expect("job payload serialises");
-    NewJob::now(DELIVER_JOB, payload)
+    }
+    .due_now()
 }
 
 /// Writes `event` for every subscription that wants it: delivery rows and their jobs, on the
@@ -458,10 +449,12 @@ pub fn verify(secret: &str, header: &str, body: &[u8], now_s: i64, tolerance_s: 
 
 /// Runs one `deliver_webhook` job: one attempt, recorded with the job's completion or its next
 /// run in one transaction.
-pub async fn run_deliver_job(s: &Services, job: &Job) -> Result<(), ServiceError> {
-    let p: DeliverJob = serde_json::from_str(&job.payload)
-        .map_err(|e| ServiceError::internal(format!("bad job payload: {e}")))?;
-    let id = ObjectId::parse(&p.delivery).ok_or(ServiceError::NotFound)?;
+pub async fn run_deliver_job(
+    s: &Services,
+    job: &Claim,
+    id: ObjectId,
+    first: usize,
+) -> Result<(), ServiceError> {
     let (d, hook, deleted) = {
         let mut conn = s.store.conn().await?;
         let d = store::webhooks::delivery_by_id(&mut conn, id).await?;
@@ -492,7 +485,7 @@ pub async fn run_deliver_job(s: &Services, job: &Job) -> Result<(), ServiceError
     let attempt = send(s, &hook.webhook, &d, &secret).await;
     let ok = attempt.status_code.is_some_and(|c| (200..300).contains(&c));
     attempts.push(attempt);
-    let round = attempts.len().saturating_sub(p.first);
+    let round = attempts.len().saturating_sub(first);
     if ok {
         finish(s, job_id, Some((id, DeliveryStatus::Delivered, attempts))).await
     } else if round >= MAX_ATTEMPTS {

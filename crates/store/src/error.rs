@@ -31,13 +31,19 @@ impl StoreError {
     /// commit. Callers answer "try
     /// again later" for these; everything else is a bug or bad data.
     pub fn is_transient(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Commit(_)
-                | StoreError::Database(
-                    sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-                )
-        )
+        match self {
+            StoreError::Commit(_) => true,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_),
+            ) => true,
+            // SQLite busy or locked; PostgreSQL connection exceptions (08…) and shutdowns (57P…).
+            StoreError::Database(sqlx::Error::Database(db)) => db.code().is_some_and(|c| {
+                matches!(c.as_ref(), "5" | "6" | "517")
+                    || c.starts_with("08")
+                    || c.starts_with("57P")
+            }),
+            _ => false,
+        }
     }
 }
 

@@ -13,9 +13,9 @@ use sqlx::Row;
 use crate::insert::{insert_rows, Args, Rows};
 use crate::{Backend, Conn, Scope, Store, StoreError};
 
-/// A claimed job.
+/// A claimed job as stored: its kind and payload are decoded by the service's `jobs::Job`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Job {
+pub struct Claim {
     pub id: ObjectId,
     pub kind: String,
     pub payload: String,
@@ -95,7 +95,7 @@ pub async fn any_due(conn: &mut Conn) -> Result<bool, StoreError> {
 }
 
 /// Claims up to `limit` due jobs for `lease_ms` milliseconds.
-pub async fn claim(store: &Store, limit: i64, lease_ms: i64) -> Result<Vec<Job>, StoreError> {
+pub async fn claim(store: &Store, limit: i64, lease_ms: i64) -> Result<Vec<Claim>, StoreError> {
     let lock = match store.backend() {
         Backend::Postgres => "FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
@@ -120,7 +120,7 @@ pub async fn claim(store: &Store, limit: i64, lease_ms: i64) -> Result<Vec<Job>,
                 rows.iter()
                     .map(|row| {
                         let id: String = row.try_get("id")?;
-                        Ok(Job {
+                        Ok(Claim {
                             id: ObjectId::parse(&id)
                                 .ok_or_else(|| StoreError::Corrupt(format!("job id {id:?}")))?,
                             kind: row.try_get("kind")?,
