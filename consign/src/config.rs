@@ -55,6 +55,8 @@ pub struct Config {
     /// Label and document files in an S3-compatible bucket; `None` keeps them in
     /// `<data_dir>/files`.
     pub s3: Option<service::files::S3Config>,
+    /// Request budgets per token and per client IP (429 past them).
+    pub rate_limits: api::rate_limit::RateLimits,
 }
 
 impl fmt::Debug for Config {
@@ -80,6 +82,7 @@ impl fmt::Debug for Config {
             )
             .field("job_lease_s", &self.job_lease_s)
             .field("s3", &self.s3)
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }
@@ -116,6 +119,11 @@ pub struct Layer {
     pub s3_secret_access_key: Option<String>,
     pub s3_path_style: Option<bool>,
     pub s3_prefix: Option<String>,
+    pub rate_limit_per_token: Option<u32>,
+    pub rate_limit_token_burst: Option<u32>,
+    pub rate_limit_per_ip: Option<u32>,
+    pub rate_limit_ip_burst: Option<u32>,
+    pub rate_limit_loopback: Option<bool>,
 }
 
 impl Layer {
@@ -156,6 +164,13 @@ impl Layer {
             s3_secret_access_key: higher.s3_secret_access_key.or(self.s3_secret_access_key),
             s3_path_style: higher.s3_path_style.or(self.s3_path_style),
             s3_prefix: higher.s3_prefix.or(self.s3_prefix),
+            rate_limit_per_token: higher.rate_limit_per_token.or(self.rate_limit_per_token),
+            rate_limit_token_burst: higher
+                .rate_limit_token_burst
+                .or(self.rate_limit_token_burst),
+            rate_limit_per_ip: higher.rate_limit_per_ip.or(self.rate_limit_per_ip),
+            rate_limit_ip_burst: higher.rate_limit_ip_burst.or(self.rate_limit_ip_burst),
+            rate_limit_loopback: higher.rate_limit_loopback.or(self.rate_limit_loopback),
         }
     }
 
@@ -217,6 +232,11 @@ impl Layer {
             s3_secret_access_key: get("CONSIGN_S3_SECRET_ACCESS_KEY"),
             s3_path_style: flag("CONSIGN_S3_PATH_STYLE")?,
             s3_prefix: get("CONSIGN_S3_PREFIX"),
+            rate_limit_per_token: parse_num("CONSIGN_RATE_LIMIT_PER_TOKEN")?.map(|v| v as u32),
+            rate_limit_token_burst: parse_num("CONSIGN_RATE_LIMIT_TOKEN_BURST")?.map(|v| v as u32),
+            rate_limit_per_ip: parse_num("CONSIGN_RATE_LIMIT_PER_IP")?.map(|v| v as u32),
+            rate_limit_ip_burst: parse_num("CONSIGN_RATE_LIMIT_IP_BURST")?.map(|v| v as u32),
+            rate_limit_loopback: flag("CONSIGN_RATE_LIMIT_LOOPBACK")?,
         })
     }
 
@@ -321,7 +341,30 @@ impl Layer {
                 Some(s3)
             }
         };
+        // 0 turns a budget off. Defaults: 100 requests/s per token (bursts of 500: a batch
+        // import), 200/s per address (bursts of 1,000).
+        let budget = |rate: Option<u32>, burst: Option<u32>, default: (u32, u32)| {
+            let per_second = rate.unwrap_or(default.0);
+            (per_second > 0).then(|| api::rate_limit::Budget {
+                per_second,
+                burst: burst.unwrap_or(default.1.max(per_second)),
+            })
+        };
+        let rate_limits = api::rate_limit::RateLimits {
+            per_token: budget(
+                self.rate_limit_per_token,
+                self.rate_limit_token_burst,
+                (100, 500),
+            ),
+            per_ip: budget(
+                self.rate_limit_per_ip,
+                self.rate_limit_ip_burst,
+                (200, 1000),
+            ),
+            limit_loopback: self.rate_limit_loopback.unwrap_or(false),
+        };
         Ok(Config {
+            rate_limits,
             s3,
             listen,
             data_dir,

@@ -135,6 +135,7 @@ impl Application {
             api::HttpConfig {
                 public_url: self.config.public_url.clone(),
                 body_limit: self.config.body_limit,
+                rate_limits: self.config.rate_limits.clone(),
             },
         );
         // Accounts from before the test carrier existed get theirs; then the job worker starts.
@@ -147,7 +148,11 @@ impl Application {
             .config
             .run_jobs
             .then(|| tokio::spawn(service::tracking::run_poller(self.services.clone())));
-        let make_service = axum::ServiceExt::<axum::extract::Request>::into_make_service(app);
+        // The peer's address reaches the rate limiter.
+        let make_service =
+            axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+                std::net::SocketAddr,
+            >(app);
         axum::serve(self.listener, make_service)
             .with_graceful_shutdown(shutdown)
             .await?;

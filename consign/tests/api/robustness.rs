@@ -270,3 +270,37 @@ async fn a_job_whose_payload_no_longer_decodes_is_abandoned_once_with_its_id_not
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn past_its_budget_a_token_gets_429_with_retry_after_and_others_carry_on() {
+    let app = crate::helpers::spawn_app_with(consign::config::Layer {
+        rate_limit_per_token: Some(1),
+        rate_limit_token_burst: Some(3),
+        rate_limit_per_ip: Some(0),
+        rate_limit_loopback: Some(true),
+        ..Default::default()
+    })
+    .await;
+    for _ in 0..3 {
+        assert_eq!(app.get("/addresses").await.status(), StatusCode::OK);
+    }
+    let res = app.get("/addresses").await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "rate_limited", "{body}");
+    // Another token has a budget of its own.
+    let other = app.other_account_token(domain::account::Mode::Test).await;
+    assert_eq!(
+        app.get_as(&other, "/addresses").await.status(),
+        StatusCode::OK
+    );
+    // The budget refills.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(app.get("/addresses").await.status(), StatusCode::OK);
+}

@@ -18,6 +18,7 @@ mod openapi;
 pub mod pagination;
 pub mod parcel_templates;
 pub mod parcels;
+pub mod rate_limit;
 pub mod rates;
 pub mod refunds;
 pub mod request_id;
@@ -63,6 +64,7 @@ pub struct AppState {
 pub struct HttpConfig {
     pub public_url: Option<String>,
     pub body_limit: usize,
+    pub rate_limits: rate_limit::RateLimits,
 }
 
 impl Default for HttpConfig {
@@ -70,6 +72,7 @@ impl Default for HttpConfig {
         Self {
             public_url: None,
             body_limit: DEFAULT_BODY_LIMIT,
+            rate_limits: rate_limit::RateLimits::default(),
         }
     }
 }
@@ -81,6 +84,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         services,
         public_url: config.public_url,
     };
+    let limiter = rate_limit::Limiter::new(&config.rate_limits);
     let router = Router::new()
         .merge(health::router())
         .merge(openapi::router())
@@ -106,6 +110,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
         .layer(axum::middleware::from_fn(utf8_paths))
+        .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::layer))
         .layer(axum::middleware::from_fn(request_id::layer))
         .layer(
             TraceLayer::new_for_http()

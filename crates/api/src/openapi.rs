@@ -69,7 +69,7 @@ impl Modify for TokenAuth {
 /// The error answers every operation can give, added where a handler's annotation leaves them
 /// out, so the document lists every status the server really sends: 401 for operations behind a
 /// token or key, 404 for those with an id in the path, 400 for those with query parameters or a
-/// body, 413/415 for those with a body, and 503 (try again later) everywhere.
+/// body, 413/415 for those with a body, and 429 (rate limited) and 503 (try again later) everywhere.
 struct StandardErrors;
 
 impl Modify for StandardErrors {
@@ -106,10 +106,16 @@ impl Modify for StandardErrors {
                 let has_in = |place: ParameterIn| params.iter().any(|p| p.parameter_in == place);
                 let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
                 let body = op.request_body.is_some();
-                let mut wanted = vec![(
-                    "503",
-                    "Temporarily unavailable (the database is busy); try again.",
-                )];
+                let mut wanted = vec![
+                    (
+                        "503",
+                        "Temporarily unavailable (the database is busy); try again.",
+                    ),
+                    (
+                        "429",
+                        "Past the token's or the address's request budget; see Retry-After.",
+                    ),
+                ];
                 if secured {
                     wanted.push(("401", "Missing, invalid or revoked credentials."));
                 }

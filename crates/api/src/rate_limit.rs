@@ -1,0 +1,189 @@
+//! Request rate limits (DESIGN §7): one budget per API token (the `Authorization` header) and
+//! one per client IP, each a token bucket (GCRA, the `governor` crate) refilled at a steady rate
+//! with room for a burst. Past a budget the answer is `429` with `Retry-After` and the error
+//! shape. Loopback clients are not limited unless asked (a reverse proxy on the same machine
+//! would otherwise put every user in one bucket; tests and benchmarks run on loopback); the
+//! token budget still applies to everyone once loopback is limited.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::error::ApiError;
+
+/// One budget: a steady rate and a burst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub per_second: u32,
+    pub burst: u32,
+}
+
+/// The limits of a server; a `None` budget is unlimited.
+#[derive(Debug, Clone, Default)]
+pub struct RateLimits {
+    pub per_token: Option<Budget>,
+    pub per_ip: Option<Budget>,
+    /// Whether clients on loopback (127.0.0.0/8, ::1) are limited too.
+    pub limit_loopback: bool,
+}
+
+/// The live buckets.
+#[derive(Clone)]
+pub struct Limiter(Arc<Inner>);
+
+struct Inner {
+    per_token: Option<DefaultKeyedRateLimiter<u64>>,
+    per_ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    limit_loopback: bool,
+}
+
+fn quota(b: Budget) -> Option<Quota> {
+    let rate = NonZeroU32::new(b.per_second)?;
+    let burst = NonZeroU32::new(b.burst.max(b.per_second))?;
+    Some(Quota::per_second(rate).allow_burst(burst))
+}
+
+impl Limiter {
+    /// Buckets for `limits`; `None` when nothing is limited.
+    pub fn new(limits: &RateLimits) -> Option<Self> {
+        let per_token = limits.per_token.and_then(quota).map(RateLimiter::keyed);
+        let per_ip = limits.per_ip.and_then(quota).map(RateLimiter::keyed);
+        if per_token.is_none() && per_ip.is_none() {
+            return None;
+        }
+        let limiter = Limiter(Arc::new(Inner {
+            per_token,
+            per_ip,
+            limit_loopback: limits.limit_loopback,
+        }));
+        // Forget idle clients now and then, so the buckets stay as many as the active clients.
+        let weak = Arc::downgrade(&limiter.0);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                let Some(inner) = weak.upgrade() else { return };
+                if let Some(l) = &inner.per_token {
+                    l.retain_recent();
+                }
+                if let Some(l) = &inner.per_ip {
+                    l.retain_recent();
+                }
+            }
+        });
+        Some(limiter)
+    }
+
+    /// How long to wait before the next request is allowed, or `None` to let it through.
+    fn check(&self, ip: Option<IpAddr>, authorization: Option<&[u8]>) -> Option<Duration> {
+        let inner = &self.0;
+        if ip.is_some_and(|ip| ip.is_loopback()) && !inner.limit_loopback {
+            return None;
+        }
+        let clock = DefaultClock::default();
+        if let (Some(l), Some(ip)) = (&inner.per_ip, ip) {
+            if let Err(not_until) = l.check_key(&ip) {
+                return Some(not_until.wait_time_from(clock.now()));
+            }
+        }
+        if let (Some(l), Some(auth)) = (&inner.per_token, authorization) {
+            let mut h = DefaultHasher::new();
+            auth.hash(&mut h);
+            if let Err(not_until) = l.check_key(&h.finish()) {
+                return Some(not_until.wait_time_from(clock.now()));
+            }
+        }
+        None
+    }
+}
+
+/// The middleware (a pass-through when nothing is limited).
+pub async fn layer(State(limiter): State<Option<Limiter>>, req: Request, next: Next) -> Response {
+    let Some(limiter) = limiter else {
+        return next.run(req).await;
+    };
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    let auth = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
+    if let Some(wait) = limiter.check(ip, auth) {
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        let mut res = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("Too many requests; try again in {secs} s."),
+        )
+        .into_response();
+        res.headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+        return res;
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_budget_lets_its_burst_through_then_refuses_with_a_wait() {
+        let limiter = Limiter::new(&RateLimits {
+            per_token: Some(Budget {
+                per_second: 1,
+                burst: 3,
+            }),
+            per_ip: Some(Budget {
+                per_second: 1,
+                burst: 5,
+            }),
+            limit_loopback: false,
+        })
+        .unwrap();
+        let ip: IpAddr = "203.0.113.7".parse().unwrap();
+        for _ in 0..3 {
+            assert_eq!(limiter.check(Some(ip), Some(b"ShippoToken a")), None);
+        }
+        let wait = limiter.check(Some(ip), Some(b"ShippoToken a")).unwrap();
+        assert!(
+            wait <= Duration::from_secs(1) && wait > Duration::ZERO,
+            "{wait:?}"
+        );
+        // Another token from the same address has its own budget, until the address's runs out.
+        assert_eq!(limiter.check(Some(ip), Some(b"ShippoToken b")), None);
+        assert!(
+            limiter.check(Some(ip), Some(b"ShippoToken c")).is_some(),
+            "the IP's burst of 5 is spent"
+        );
+        // Loopback is not limited unless asked.
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        for _ in 0..10 {
+            assert_eq!(limiter.check(Some(lo), Some(b"ShippoToken a")), None);
+        }
+    }
+
+    #[test]
+    fn no_budget_means_no_limiter() {
+        assert!(Limiter::new(&RateLimits::default()).is_none());
+        let zero = Budget {
+            per_second: 0,
+            burst: 10,
+        };
+        assert!(Limiter::new(&RateLimits {
+            per_token: Some(zero),
+            per_ip: None,
+            limit_loopback: true
+        })
+        .is_none());
+    }
+}
