@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use carriers::rate_card::{self, RateCard};
+use domain::carrier_account::CarrierAccountFilter;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use service::carrier_accounts::{self, mask, CarrierAccount, CarrierAccountInput, InstalledCard};
-use store::carrier_accounts::Filter;
 use utoipa::ToSchema;
 
 use crate::auth::Auth;
@@ -189,7 +189,7 @@ pub async fn list(
     Auth(who): Auth,
     q: ListQuery,
 ) -> Result<Json<Paginated<CarrierAccountResponse>>, ApiError> {
-    let filter = Filter {
+    let filter = CarrierAccountFilter {
         carrier: q.param("carrier").map(|c| c.to_ascii_lowercase()),
         carrier_account_id: q.param("account_id").map(str::to_string),
     };

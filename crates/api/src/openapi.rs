@@ -161,7 +161,7 @@ fn bound_paging(p: &mut utoipa::openapi::path::Parameter) {
         "results" => ObjectBuilder::new()
             .schema_type(Type::Integer)
             .minimum(Some(1))
-            .maximum(Some(store::page::MAX_RESULTS)),
+            .maximum(Some(domain::page::MAX_RESULTS)),
         _ => return,
     };
     p.schema = Some(schema.build().into());

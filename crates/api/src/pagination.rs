@@ -5,8 +5,8 @@ use axum::extract::FromRequestParts;
 use axum::http::header::HOST;
 use axum::http::request::Parts;
 use axum::http::HeaderMap;
+use domain::page::{Page, PageRequest, DEFAULT_RESULTS, MAX_RESULTS};
 use serde::Serialize;
-use store::page::{Page, PageRequest, DEFAULT_RESULTS, MAX_RESULTS};
 
 use crate::error::ApiError;
 use crate::AppState;

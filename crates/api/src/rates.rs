@@ -4,11 +4,11 @@
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
+use domain::page::Page;
 use domain::shipment::{Money, Note, Rate};
 use domain::ObjectId;
 use serde::Serialize;
 use service::shipments;
-use store::Page;
 use utoipa::ToSchema;
 
 use crate::auth::Auth;

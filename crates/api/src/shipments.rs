@@ -10,11 +10,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
+use domain::shipment::CreatedFilter;
 use domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use service::shipments::{self, AddressRef, ParcelRef, ShipmentInput, ShipmentView};
-use store::shipments::CreatedFilter;
 use utoipa::ToSchema;
 
 use crate::addresses::{AddressCreateRequest, AddressResponse};

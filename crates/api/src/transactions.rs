@@ -13,13 +13,13 @@ use axum::routing::get;
 use axum::{Json, Router};
 use domain::shipment::Rate;
 use domain::tracking::{Track, TrackStatus};
+use domain::transaction::TransactionFilter;
 use domain::transaction::{Transaction, TransactionStatus};
 use domain::{ObjectId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use service::transactions::{self, InstalabelInput, PurchaseInput};
 use service::{files, scope, tracking};
-use store::transactions::TransactionFilter;
 use utoipa::ToSchema;
 
 use crate::auth::Auth;

@@ -122,3 +122,12 @@ pub fn purpose_of(from: Purpose, to: Purpose) -> Purpose {
         Purpose::Quote
     }
 }
+
+/// The seed's date-range filters of `GET /shipments` (creation time, milliseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CreatedFilter {
+    pub gt: Option<i64>,
+    pub gte: Option<i64>,
+    pub lt: Option<i64>,
+    pub lte: Option<i64>,
+}

@@ -421,3 +421,15 @@ mod tests {
         assert_eq!(NotificationKind::for_status(Failure), None);
     }
 }
+
+/// A courier's scan key as listed (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanKey {
+    pub id: crate::ObjectId,
+    pub account_id: crate::ObjectId,
+    pub carrier_account: crate::ObjectId,
+    pub created: crate::Timestamp,
+    /// The first characters, to tell keys apart.
+    pub prefix: String,
+    pub revoked: Option<crate::Timestamp>,
+}

@@ -139,3 +139,12 @@ pub struct Manifest {
     /// Error codes of the seed (`manifest_no_transactions`, …) with their messages.
     pub errors: Vec<Note>,
 }
+
+/// Filters of `GET /transactions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransactionFilter {
+    pub rate: Option<crate::ObjectId>,
+    pub status: Option<TransactionStatus>,
+    /// The label's tracking status (UNKNOWN: a label with no tracking events yet).
+    pub tracking: Option<crate::tracking::TrackStatus>,
+}

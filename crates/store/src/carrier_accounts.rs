@@ -21,12 +21,7 @@ pub struct CarrierAccountRow {
     pub parameters_sealed: String,
 }
 
-/// Filters of the list endpoint.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    pub carrier: Option<String>,
-    pub carrier_account_id: Option<String>,
-}
+pub use domain::carrier_account::CarrierAccountFilter as Filter;
 
 const COLUMNS: &str =
     "id, created_ms, updated_ms, carrier, carrier_account_id, test, active, metadata, parameters";

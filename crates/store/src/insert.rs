@@ -229,6 +229,55 @@ mod tests {
         }
     }
 
+    /// A table's declared columns: as many as it binds, and every one in the migrated schema.
+    async fn check<T: Rows>(conn: &mut Conn) {
+        let listed = T::COLUMNS.split(',').count() + usize::from(T::SCOPED);
+        assert_eq!(
+            listed,
+            T::WIDTH,
+            "{}: {} columns listed, WIDTH {}",
+            T::TABLE,
+            listed,
+            T::WIDTH
+        );
+        let account = if T::SCOPED { "account_id, " } else { "" };
+        let sql = format!("SELECT {account}{} FROM {} LIMIT 0", T::COLUMNS, T::TABLE);
+        if let Err(e) = sqlx::query(&sql).fetch_all(&mut *conn).await {
+            panic!("{}: the columns are not the schema's: {e}", T::TABLE);
+        }
+    }
+
+    #[tokio::test]
+    async fn every_tables_column_list_matches_its_width_and_the_schema() {
+        use crate::{jobs, tracks, webhooks};
+        let dir = std::env::temp_dir().join(format!("consign-columns-{}", domain::ObjectId::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = crate::Store::connect(
+            &format!("sqlite://{}?mode=rwc", dir.join("t.db").display()),
+            1,
+        )
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let mut pooled = store.conn().await.unwrap();
+        let conn: &mut Conn = &mut pooled;
+        check::<domain::transaction::Transaction>(conn).await;
+        check::<domain::transaction::Refund>(conn).await;
+        check::<domain::transaction::Manifest>(conn).await;
+        check::<jobs::NewJob>(conn).await;
+        check::<domain::customs::CustomsItem>(conn).await;
+        check::<domain::customs::CustomsDeclaration>(conn).await;
+        check::<webhooks::Stored>(conn).await;
+        check::<webhooks::NewDelivery<'static>>(conn).await;
+        check::<domain::tracking::Track>(conn).await;
+        check::<tracks::NewEvent<'static>>(conn).await;
+        check::<tracks::ScopedTrack<'static>>(conn).await;
+        check::<domain::shipment::Shipment>(conn).await;
+        check::<domain::shipment::Rate>(conn).await;
+        drop(pooled);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
     #[test]
     fn placeholders_number_on_across_rows_and_statements() {
         assert_eq!(

@@ -8,17 +8,7 @@ use crate::accounts::hash_token;
 use crate::rows::id_of;
 use crate::{Conn, StoreError};
 
-/// A key as listed (never the key itself).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanKey {
-    pub id: ObjectId,
-    pub account_id: ObjectId,
-    pub carrier_account: ObjectId,
-    pub created: Timestamp,
-    /// The first characters, to tell keys apart.
-    pub prefix: String,
-    pub revoked: Option<Timestamp>,
-}
+pub use domain::tracking::ScanKey;
 
 fn from_row(row: &sqlx::any::AnyRow) -> Result<ScanKey, StoreError> {
     Ok(ScanKey {

@@ -14,14 +14,7 @@ use crate::page::scoped;
 use crate::rows::{corrupt, id_of};
 use crate::{Backend, Conn, Page, PageRequest, Scope, StoreError};
 
-/// The seed's date-range filters of `GET /shipments` (creation time, milliseconds).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct CreatedFilter {
-    pub gt: Option<i64>,
-    pub gte: Option<i64>,
-    pub lt: Option<i64>,
-    pub lte: Option<i64>,
-}
+pub use domain::shipment::CreatedFilter;
 
 fn ids_to_json(ids: &[ObjectId]) -> String {
     serde_json::to_string(&ids.iter().map(ToString::to_string).collect::<Vec<_>>())

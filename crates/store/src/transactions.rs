@@ -133,14 +133,7 @@ pub async fn find_by_key(
     row.as_ref().map(from_row).transpose()
 }
 
-/// Filters of `GET /transactions`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TransactionFilter {
-    pub rate: Option<ObjectId>,
-    pub status: Option<TransactionStatus>,
-    /// The label's tracking status (UNKNOWN: a label with no tracking events yet).
-    pub tracking: Option<domain::tracking::TrackStatus>,
-}
+pub use domain::transaction::TransactionFilter;
 
 /// A page of `scope`'s transactions, newest first.
 pub async fn list(
