@@ -16,11 +16,12 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{delete, post};
 use axum::{Json, Router};
+use domain::tracking::ScanInput;
 use domain::tracking::ScanKey;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use service::scan_keys;
-use service::tracking::{self, ScanInput, ScanOutcome};
+use service::tracking::{self, ScanOutcome};
 use utoipa::ToSchema;
 
 use crate::auth::{token_from_header, Auth};

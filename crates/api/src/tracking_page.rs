@@ -93,7 +93,7 @@ pub fn render(t: &Track) -> String {
     let details = t
         .current()
         .map(|e| esc(&e.details))
-        .unwrap_or_else(|| esc(tracking::status_text(TrackStatus::Unknown)));
+        .unwrap_or_else(|| esc(domain::tracking::status_text(TrackStatus::Unknown)));
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>Parcel {number}: {status_label}</title><style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}}\

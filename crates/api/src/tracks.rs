@@ -104,7 +104,7 @@ impl TrackingStatusResponse {
             object_id: t.id.to_string(),
             status: TrackStatus::Unknown.as_str(),
             substatus: None,
-            status_details: tracking::status_text(TrackStatus::Unknown).to_string(),
+            status_details: domain::tracking::status_text(TrackStatus::Unknown).to_string(),
             status_date: None,
             location: None,
         }

@@ -7,7 +7,11 @@
 //! substatus), and a history must make sense: nothing follows DELIVERED except RETURNED, and
 //! nothing follows RETURNED.
 
+pub mod scan;
+
 use serde::{Deserialize, Serialize};
+
+pub use scan::{parse_scan, status_text, Scan, ScanInput};
 
 use crate::{ObjectId, Timestamp};
 

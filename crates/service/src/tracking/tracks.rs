@@ -1,0 +1,273 @@
+//! Tracks: registration (`POST /tracks`), lookups, a label's tracks and the public page.
+
+use std::collections::HashMap;
+
+use domain::tracking::{offer, Offer, Track, TrackEvent};
+use domain::{FieldErrors, ObjectId, Timestamp, ValidationError};
+use store::{Scope, StoreError};
+
+use crate::{scope, Principal, ServiceError, Services};
+
+use super::effects::{apply, Change, Effects};
+use super::scans::track_of_label;
+
+/// The tracking of `carrier`/`number` for the principal: its track when it follows the number,
+/// else what Consign knows (a label it sold, a Shippo test number), else UNKNOWN with a message.
+pub async fn get(
+    s: &Services,
+    who: &Principal,
+    carrier: &str,
+    number: &str,
+) -> Result<(Track, Vec<String>), ServiceError> {
+    let (carrier, number) = checked_pair(carrier, number)?;
+    let scope = scope(who);
+    let mut conn = s.store.conn().await?;
+    if let Some(t) = store::tracks::find(&mut conn, scope, &carrier, &number).await? {
+        return Ok((t, Vec::new()));
+    }
+    let now = Timestamp::now();
+    if let Some(label) = store::transactions::label_of_number(&mut conn, scope, &number).await? {
+        let mut t = track_of_label(&label, now);
+        t.history.clear();
+        return Ok((t, Vec::new()));
+    }
+    let mut t = bare(scope, &carrier, &number, now);
+    if let Some((events, eta)) = test_history(&carrier, &number, now) {
+        t.history = events;
+        t.eta = eta;
+        t.original_eta = eta;
+        return Ok((t, Vec::new()));
+    }
+    Ok((t, vec![no_source(&carrier, &number)]))
+}
+
+fn no_source(carrier: &str, number: &str) -> String {
+    format!(
+        "Consign has no tracking information for {carrier} {number}: it was not issued by one of your carrier accounts and Consign has no {carrier} tracking connection. Register it with POST /tracks to receive updates when they arrive."
+    )
+}
+
+fn checked_pair(carrier: &str, number: &str) -> Result<(String, String), ValidationError> {
+    let mut e = FieldErrors::new();
+    let (carrier, number) = (
+        carrier.trim().to_ascii_lowercase(),
+        number.trim().to_string(),
+    );
+    if carrier.is_empty() {
+        e.add("carrier", "This field is required.");
+    } else if carrier.len() > 50
+        || !carrier
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        e.add(
+            "carrier",
+            "Use a carrier token such as shippo, usps or ratecard.",
+        );
+    }
+    if number.is_empty() {
+        e.add("tracking_number", "This field is required.");
+    } else if number.len() > 64 || number.chars().any(char::is_control) {
+        e.add(
+            "tracking_number",
+            "Ensure this field has no more than 64 characters.",
+        );
+    }
+    e.into_result()?;
+    Ok((carrier, number))
+}
+
+fn bare(scope: Scope, carrier: &str, number: &str, now: Timestamp) -> Track {
+    Track {
+        id: ObjectId::at(now.millis()),
+        created: now,
+        updated: now,
+        test: scope.test,
+        carrier: carrier.to_string(),
+        tracking_number: number.to_string(),
+        transaction: None,
+        carrier_account: None,
+        metadata: String::new(),
+        servicelevel: None,
+        address_from: None,
+        address_to: None,
+        eta: None,
+        original_eta: None,
+        notify_email: None,
+        history: Vec::new(),
+        poll_at: None,
+        poll_failures: 0,
+    }
+}
+
+/// A Shippo test number's history (carrier `shippo`, any mode).
+pub(super) fn test_history(
+    carrier: &str,
+    number: &str,
+    anchor: Timestamp,
+) -> Option<(Vec<TrackEvent>, Option<Timestamp>)> {
+    (carrier == carriers::test_carrier::meta().id)
+        .then(|| carriers::test_tracking::history(number, anchor))
+        .flatten()
+}
+
+/// Registers a number for `track_updated` webhooks (`POST /tracks`) and answers its tracking.
+/// A Shippo test number gets its history at once, and with it a `track_updated` delivery, as
+/// Shippo does, so a receiver can be tested end to end. Registering again updates `metadata`.
+pub async fn register(
+    s: &Services,
+    who: &Principal,
+    carrier: &str,
+    number: &str,
+    metadata: Option<String>,
+) -> Result<(Track, Vec<String>), ServiceError> {
+    let (carrier, number) = checked_pair(carrier, number)?;
+    let metadata = metadata.unwrap_or_default();
+    if metadata.chars().count() > 100 {
+        return Err(ValidationError::field(
+            "metadata",
+            "Ensure this field has no more than 100 characters.",
+        )
+        .into());
+    }
+    let scope = scope(who);
+    let ctx = Effects::of(s);
+    let poll_every = s.tracking.poll_interval;
+    // Two first registrations of one number at once: the loser (rolled back whole) retries and
+    // finds the winner's track.
+    let mut tries = 0;
+    let track = loop {
+        tries += 1;
+        let (c2, n2, metadata) = (carrier.clone(), number.clone(), metadata.clone());
+        let ctx = ctx.clone();
+        let written = s
+            .store
+            .write(move |conn| {
+                Box::pin(async move {
+                    let now = Timestamp::now();
+                    let existing = store::tracks::find(conn, scope, &c2, &n2).await?;
+                    let (mut owned, is_new) = match existing {
+                        Some(t) => (store::tracks::Owned { scope, track: t }, false),
+                        None => {
+                            let t = match store::transactions::label_of_number(conn, scope, &n2)
+                                .await?
+                            {
+                                Some(label) => track_of_label(&label, now),
+                                None => bare(scope, &c2, &n2, now),
+                            };
+                            (store::tracks::Owned { scope, track: t }, true)
+                        }
+                    };
+                    owned.track.metadata = metadata;
+                    let mut added = Vec::new();
+                    if let Some((events, eta)) =
+                        test_history(&owned.track.carrier, &n2, owned.track.created)
+                    {
+                        for e in events {
+                            if let Offer::Added(_) = offer(&mut owned.track.history, e.clone()) {
+                                added.push(e);
+                            }
+                        }
+                        owned.track.eta = eta;
+                        if owned.track.original_eta.is_none() {
+                            owned.track.original_eta = eta;
+                        }
+                        if !owned.track.status().is_terminal() {
+                            owned.track.poll_at = Some(Timestamp::from_millis(
+                                now.millis() + poll_every.as_millis() as i64,
+                            ));
+                        }
+                    }
+                    if is_test_number(&owned.track) || !added.is_empty() {
+                        // Test numbers announce themselves on every registration.
+                        apply(
+                            conn,
+                            &ctx,
+                            &mut [Change {
+                                owned: &mut owned,
+                                events: added,
+                            }],
+                        )
+                        .await?;
+                    } else {
+                        owned.track.updated = now;
+                        if is_new {
+                            store::tracks::insert(conn, scope, &owned.track).await?;
+                        } else {
+                            store::tracks::save(conn, &owned.track).await?;
+                        }
+                    }
+                    Ok(owned.track)
+                })
+            })
+            .await;
+        match written {
+            Err(StoreError::Conflict(_)) if tries < 3 => continue,
+            other => break other?,
+        }
+    };
+    s.job_signal.notify_one();
+    let messages =
+        if track.transaction.is_none() && !is_test_number(&track) && track.history.is_empty() {
+            vec![no_source(&carrier, &number)]
+        } else {
+            Vec::new()
+        };
+    Ok((track, messages))
+}
+
+pub(super) fn is_test_number(t: &Track) -> bool {
+    t.carrier == carriers::test_carrier::meta().id
+        && carriers::test_tracking::status_of(&t.tracking_number).is_some()
+}
+
+/// The tracks of some of the principal's transactions (for their `tracking_status`).
+pub async fn of_transactions(
+    s: &Services,
+    scope: Scope,
+    ids: &[ObjectId],
+) -> Result<HashMap<ObjectId, Track>, ServiceError> {
+    Ok(store::tracks::of_transactions(&mut *s.store.conn().await?, scope, ids).await?)
+}
+
+/// A parcel's public page: the track (or, before its first scan, the label) of `number` issued
+/// by `carrier_account`. A link without a carrier account (the old `/track/{number}`) answers only
+/// while exactly one parcel anywhere carries that number: two accounts can issue the same number,
+/// and one merchant's buyers must never see another's parcel.
+pub async fn public(
+    s: &Services,
+    carrier_account: Option<ObjectId>,
+    number: &str,
+) -> Result<Track, ServiceError> {
+    let number = number.trim();
+    if number.is_empty() || number.len() > 64 {
+        return Err(ServiceError::NotFound);
+    }
+    let mut conn = s.store.conn().await?;
+    let carrier_account = match carrier_account {
+        Some(id) => id,
+        None => match store::tracks::carrier_accounts_of_number(&mut conn, number)
+            .await?
+            .as_slice()
+        {
+            [only] => *only,
+            _ => return Err(ServiceError::NotFound),
+        },
+    };
+    if let Some(o) = store::tracks::public(&mut conn, carrier_account, number).await? {
+        return Ok(o.track);
+    }
+    // A label not scanned yet: its page shows it waiting for the first scan.
+    store::transactions::label_of_carrier_account(&mut conn, carrier_account, number)
+        .await?
+        .map(|label| track_of_label(&label, Timestamp::now()))
+        .ok_or(ServiceError::NotFound)
+}
+
+/// The path of a parcel's public page (relative to the public URL).
+pub fn public_path(carrier_account: Option<ObjectId>, number: &str) -> String {
+    match carrier_account {
+        Some(ca) => format!("/track/{ca}/{number}"),
+        None => format!("/track/{number}"),
+    }
+}
