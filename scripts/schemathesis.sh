@@ -61,47 +61,22 @@ sleep 1 # the webhook's first deliveries are written by then
 delivery=$(api GET "/webhooks/$hook/deliveries" | field '["results"][0]["object_id"]')
 
 CONFIG=$(mktemp)
-cat >"$CONFIG" <<EOF
-[[operations]]
-include-path-regex = "^/addresses/"
-parameters = { id = "$address" }
-[[operations]]
-include-path-regex = "^/parcels/"
-parameters = { id = "$parcel" }
-[[operations]]
-include-path-regex = "^/customs/items/"
-parameters = { id = "$item" }
-[[operations]]
-include-path-regex = "^/customs/declarations/"
-parameters = { id = "$declaration" }
-[[operations]]
-include-path-regex = "^/shipments/"
-parameters = { id = "$shipment", currency = "EUR" }
-[[operations]]
-include-path-regex = "^/rates/"
-parameters = { id = "$rate" }
-[[operations]]
-include-path-regex = "^/transactions/"
-parameters = { id = "$transaction" }
-[[operations]]
-include-path-regex = "^/refunds/"
-parameters = { id = "$refund" }
-[[operations]]
-include-path-regex = "^/manifests/"
-parameters = { id = "$manifest" }
-[[operations]]
-include-path-regex = "^/carrier_accounts/"
-parameters = { id = "$courier" }
-[[operations]]
-include-path-regex = "^/scan_keys/"
-parameters = { id = "$scan_key" }
-[[operations]]
-include-path-regex = "^/webhooks/"
-parameters = { id = "$hook", delivery = "$delivery" }
-[[operations]]
-include-path-regex = "^/tracks/"
-parameters = { carrier = "shippo", tracking_number = "SHIPPO_DELIVERED" }
-EOF
+op() { # PATH_PREFIX PARAMETERS: operations under the prefix reach these objects
+  printf '[[operations]]\ninclude-path-regex = "^%s"\nparameters = { %s }\n' "$1" "$2" >>"$CONFIG"
+}
+op /addresses/ "id = \"$address\""
+op /parcels/ "id = \"$parcel\""
+op /customs/items/ "id = \"$item\""
+op /customs/declarations/ "id = \"$declaration\""
+op /shipments/ "id = \"$shipment\", currency = \"EUR\""
+op /rates/ "id = \"$rate\""
+op /transactions/ "id = \"$transaction\""
+op /refunds/ "id = \"$refund\""
+op /manifests/ "id = \"$manifest\""
+op /carrier_accounts/ "id = \"$courier\""
+op /scan_keys/ "id = \"$scan_key\""
+op /webhooks/ "id = \"$hook\", delivery = \"$delivery\""
+op /tracks/ 'carrier = "shippo", tracking_number = "SHIPPO_DELIVERED"'
 
 echo "-- schemathesis ${1:+on $1}"
 status=0
