@@ -10,11 +10,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
+use domain::address::parse_purpose;
 use domain::shipment::CreatedFilter;
+use domain::shipment_extra::{parse_shipment_extra, ShipmentExtra};
+use domain::text::pick;
+use domain::FieldErrors;
 use domain::Timestamp;
 use serde::{Deserialize, Serialize};
+use serde_json::Map;
 use serde_json::Value;
-use service::shipments::{self, AddressRef, ParcelRef, ShipmentInput, ShipmentView};
+use service::shipments::{self, AddressRef, CreateShipment, ParcelRef, ShipmentView};
 use utoipa::ToSchema;
 
 use crate::addresses::{AddressCreateRequest, AddressResponse};
@@ -178,30 +183,115 @@ fn carrier_account_ids(v: Option<Value>) -> Result<Vec<String>, ApiError> {
     }
 }
 
-impl TryFrom<ShipmentCreateRequest> for ShipmentInput {
+/// The wire request as the service's command: references kept to resolve, the seed-era fields
+/// folded in, everything else read and checked here; what is wrong travels in `errors`, so the
+/// service names it together with what it finds (every problem at once).
+impl TryFrom<ShipmentCreateRequest> for CreateShipment {
     type Error = ApiError;
 
     fn try_from(r: ShipmentCreateRequest) -> Result<Self, ApiError> {
-        Ok(ShipmentInput {
+        let mut errors = FieldErrors::new();
+        let extra_json = extra_with_legacy_fields(&r, &mut errors);
+        let extra = parse_shipment_extra(Some(&extra_json)).unwrap_or_else(|e| {
+            errors.absorb(e);
+            ShipmentExtra::default()
+        });
+        let shipment_date = match r
+            .shipment_date
+            .as_deref()
+            .or(r.submission_date.as_deref())
+            .map(str::trim)
+        {
+            None | Some("") => None,
+            Some(raw) => Timestamp::parse(raw).or_else(|| {
+                errors.add(
+                    "shipment_date",
+                    format!(
+                        "\"{raw}\" is not an ISO 8601 date-time such as 2014-01-18T00:35:03.463Z."
+                    ),
+                );
+                None
+            }),
+        };
+        // Seed-era: `DROPOFF` or `PICKUP` (checked, not used for pricing).
+        if let Err(m) = pick(
+            r.submission_type.as_deref().unwrap_or(""),
+            &["DROPOFF", "PICKUP"],
+        ) {
+            errors.add("submission_type", m);
+        }
+        // Seed-era scan-based returns name an outbound transaction; none exists to return yet.
+        if let Some(id) = r
+            .return_of
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
+            errors.add("return_of", format!("No transaction with id \"{id}\"."));
+        }
+        let purpose = parse_purpose(r.object_purpose.as_deref()).unwrap_or_else(|m| {
+            errors.add("object_purpose", m);
+            None
+        });
+        Ok(CreateShipment {
             address_from: address_ref("address_from", r.address_from)?,
             address_to: address_ref("address_to", r.address_to)?,
             address_return: address_ref("address_return", r.address_return)?,
             parcels: parcel_refs(r.parcels, r.parcel)?,
             customs_declaration: declaration_ref("customs_declaration", r.customs_declaration)?,
-            extra: r.extra,
+            extra,
+            extra_json,
             carrier_accounts: carrier_account_ids(r.carrier_accounts)?,
-            shipment_date: r.shipment_date.or(r.submission_date),
-            metadata: r.metadata,
-            purpose: r.object_purpose,
+            shipment_date,
+            metadata: r.metadata.unwrap_or_default(),
+            purpose,
             asynchronous: r.asynchronous.unwrap_or(false),
-            insurance_amount: r.insurance_amount,
-            insurance_currency: r.insurance_currency,
-            reference_1: r.reference_1,
-            reference_2: r.reference_2,
-            submission_type: r.submission_type,
-            return_of: r.return_of,
+            errors,
         })
     }
+}
+
+/// `extra` with the seed's top-level `insurance_amount`/`insurance_currency` and
+/// `reference_1`/`reference_2` folded in where today's API has them (values in `extra` win).
+fn extra_with_legacy_fields(input: &ShipmentCreateRequest, errors: &mut FieldErrors) -> Value {
+    let mut extra = match &input.extra {
+        None | Some(Value::Null) => Map::new(),
+        Some(Value::Object(m)) => m.clone(),
+        Some(other) => {
+            errors.add("extra", format!("Expected an object, found {other}."));
+            Map::new()
+        }
+    };
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    match (
+        given(&input.insurance_amount),
+        given(&input.insurance_currency),
+    ) {
+        (Some(amount), Some(currency)) => {
+            extra
+                .entry("insurance")
+                .or_insert_with(|| serde_json::json!({"amount": amount, "currency": currency}));
+        }
+        (Some(_), None) => errors.add(
+            "insurance_currency",
+            "Required when insurance_amount is set.",
+        ),
+        _ => {}
+    }
+    for (key, value) in [
+        ("reference_1", &input.reference_1),
+        ("reference_2", &input.reference_2),
+    ] {
+        if let Some(v) = given(value) {
+            extra.entry(key).or_insert(Value::String(v));
+        }
+    }
+    Value::Object(extra)
 }
 
 /// A Shipment in the current shape (what the official SDKs parse).

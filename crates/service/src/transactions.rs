@@ -24,7 +24,7 @@ use store::{Conn, Page, PageRequest, Scope, StoreError};
 
 use crate::labels::{self, Sources};
 use crate::rating::{note, CONSIGN};
-use crate::shipments::{self, ShipmentInput, ShipmentView};
+use crate::shipments::{self, CreateShipment, ShipmentView};
 use crate::{scope, webhooks, Principal, ServiceError, Services};
 
 /// A rate can be bought for this long after it was priced (seed 002: 7 days).
@@ -49,7 +49,7 @@ pub struct PurchaseInput {
 /// The one-call purchase ("instalabel"): a shipment, a carrier account and a service level.
 #[derive(Debug, Clone, Default)]
 pub struct InstalabelInput {
-    pub shipment: ShipmentInput,
+    pub shipment: CreateShipment,
     pub carrier_account: Option<String>,
     pub servicelevel_token: Option<String>,
     pub label_file_type: Option<String>,

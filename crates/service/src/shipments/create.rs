@@ -1,15 +1,12 @@
 //! Creating a shipment: checked, resolved, priced (or queued) and stored in one statement.
 
-use domain::address::{parse_purpose, Address, Purpose};
-use domain::error::FieldErrors;
+use domain::address::{Address, Purpose};
 use domain::parcel::Parcel;
 use domain::shipment::{purpose_of, Shipment, ShipmentStatus};
-use domain::shipment_extra::parse_shipment_extra;
-use domain::text::{check_text, pick};
+use domain::text::check_text;
 use domain::{ObjectId, Timestamp};
-use serde_json::{Map, Value};
 
-use super::{ShipmentInput, ShipmentView};
+use super::{CreateShipment, ShipmentView};
 use crate::jobs::Job;
 use store::shipments::{self as repo, NewShipment};
 
@@ -25,21 +22,17 @@ use super::resolve::{
 pub async fn create(
     s: &Services,
     who: &Principal,
-    input: ShipmentInput,
+    mut input: CreateShipment,
 ) -> Result<ShipmentView, ServiceError> {
     let scope = scope(who);
-    let mut errors = FieldErrors::new();
+    let mut errors = std::mem::take(&mut input.errors);
     let mut conn = s.store.lazy_conn();
-
-    let extra_value = extra_with_legacy_fields(&input, &mut errors);
-    check_stored_json(&mut errors, "extra", &extra_value);
-    let extra = match parse_shipment_extra(Some(&extra_value)) {
-        Ok(x) => Some(x),
-        Err(e) => {
-            errors.absorb(e);
-            None
-        }
-    };
+    if input.extra_json.to_string().len() > STORED_JSON_MAX {
+        errors.add(
+            "extra",
+            format!("Must be at most {STORED_JSON_MAX} bytes of JSON."),
+        );
+    }
     let from = resolve_address(
         s,
         who,
@@ -74,39 +67,13 @@ pub async fn create(
     let carrier_accounts =
         check_carrier_accounts(s, &mut conn, scope, &input.carrier_accounts, &mut errors).await?;
 
-    let shipment_date = match input.shipment_date.as_deref().map(str::trim) {
-        None | Some("") => Timestamp::now(),
-        Some(raw) => Timestamp::parse(raw).unwrap_or_else(|| {
-            errors.add(
-                "shipment_date",
-                format!("\"{raw}\" is not an ISO 8601 date-time such as 2014-01-18T00:35:03.463Z."),
-            );
-            Timestamp::now()
-        }),
-    };
-    let metadata = input.metadata.unwrap_or_default().trim().to_string();
+    let shipment_date = input.shipment_date.unwrap_or_else(Timestamp::now);
+    let metadata = input.metadata.trim().to_string();
     check_text(&mut errors, "metadata", &metadata, 100);
     let (customs_declaration, new_declaration, new_customs_items) =
         resolve_declaration(who, &mut conn, input.customs_declaration, &mut errors).await?;
     drop(conn);
-    if let Err(m) = pick(
-        input.submission_type.as_deref().unwrap_or(""),
-        &["DROPOFF", "PICKUP"],
-    ) {
-        errors.add("submission_type", m);
-    }
-    if let Some(id) = input
-        .return_of
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-    {
-        errors.add("return_of", format!("No transaction with id \"{id}\"."));
-    }
-    let requested = parse_purpose(input.purpose.as_deref()).unwrap_or_else(|m| {
-        errors.add("object_purpose", m);
-        None
-    });
+    let requested = input.purpose;
     if requested == Some(Purpose::Purchase) {
         for (field, a) in [("address_from", &from), ("address_to", &to)] {
             if let Some(a) = a.as_ref().filter(|a| a.value.purpose == Purpose::Quote) {
@@ -118,11 +85,7 @@ pub async fn create(
         }
     }
     errors.into_result()?;
-    let (from, to, extra) = (
-        from.expect("checked"),
-        to.expect("checked"),
-        extra.expect("checked"),
-    );
+    let (from, to, extra) = (from.expect("checked"), to.expect("checked"), input.extra);
 
     let now = Timestamp::now();
     let mut shipment = Shipment {
@@ -146,7 +109,7 @@ pub async fn create(
         shipment_date,
         carrier_accounts,
         customs_declaration: customs_declaration.as_ref().map(|d| d.id),
-        extra: extra_value,
+        extra: input.extra_json,
         metadata,
         messages: Vec::new(),
     };
@@ -212,55 +175,3 @@ pub async fn create(
 
 /// Largest `extra` object stored as sent, serialised.
 pub const STORED_JSON_MAX: usize = 32 * 1024;
-
-fn check_stored_json(errors: &mut FieldErrors, field: &str, value: &Value) {
-    if value.to_string().len() > STORED_JSON_MAX {
-        errors.add(
-            field,
-            format!("Must be at most {STORED_JSON_MAX} bytes of JSON."),
-        );
-    }
-}
-
-/// `extra` with the seed's top-level `insurance_amount`/`insurance_currency` and
-/// `reference_1`/`reference_2` folded in where today's API has them (values in `extra` win).
-fn extra_with_legacy_fields(input: &ShipmentInput, errors: &mut FieldErrors) -> Value {
-    let mut extra = match &input.extra {
-        None | Some(Value::Null) => Map::new(),
-        Some(Value::Object(m)) => m.clone(),
-        Some(other) => {
-            errors.add("extra", format!("Expected an object, found {other}."));
-            Map::new()
-        }
-    };
-    let given = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    match (
-        given(&input.insurance_amount),
-        given(&input.insurance_currency),
-    ) {
-        (Some(amount), Some(currency)) => {
-            extra
-                .entry("insurance")
-                .or_insert_with(|| serde_json::json!({"amount": amount, "currency": currency}));
-        }
-        (Some(_), None) => errors.add(
-            "insurance_currency",
-            "Required when insurance_amount is set.",
-        ),
-        _ => {}
-    }
-    for (key, value) in [
-        ("reference_1", &input.reference_1),
-        ("reference_2", &input.reference_2),
-    ] {
-        if let Some(v) = given(value) {
-            extra.entry(key).or_insert(Value::String(v));
-        }
-    }
-    Value::Object(extra)
-}

@@ -10,6 +10,11 @@ mod rate_job;
 mod resolve;
 
 pub use create::{create, STORED_JSON_MAX};
+
+use domain::address::Purpose;
+use domain::error::FieldErrors;
+use domain::shipment_extra::ShipmentExtra;
+use domain::Timestamp;
 pub(crate) use rate_job::{fail_rate_job, run_rate_job};
 
 use domain::address::{Address, AddressInput};
@@ -43,34 +48,33 @@ pub enum ParcelRef {
     New(Box<ParcelInput>),
 }
 
-/// What a caller sends to create a shipment (current and seed-era fields alike).
+/// A shipment to create, as the service takes it: the objects it names still to resolve (by id
+/// or given whole), everything else already read and checked by the caller's wire layer.
 #[derive(Debug, Clone, Default)]
-pub struct ShipmentInput {
+pub struct CreateShipment {
     pub address_from: Option<AddressRef>,
     pub address_to: Option<AddressRef>,
     pub address_return: Option<AddressRef>,
-    /// `parcels`, or the seed's single `parcel`.
     pub parcels: Vec<ParcelRef>,
     /// A customs declaration by id or as a new object.
     pub customs_declaration: Option<DeclarationRef>,
-    pub extra: Option<Value>,
+    /// The extras, checked.
+    pub extra: ShipmentExtra,
+    /// The `extra` object they were read from, kept and answered as sent (at most
+    /// [`STORED_JSON_MAX`] bytes).
+    pub extra_json: Value,
+    /// Carrier accounts to ask (ids to resolve); none = every active one.
     pub carrier_accounts: Vec<String>,
-    /// `shipment_date`, or the seed's `submission_date`.
-    pub shipment_date: Option<String>,
-    pub metadata: Option<String>,
-    /// The seed's `object_purpose`.
-    pub purpose: Option<String>,
+    /// None = now.
+    pub shipment_date: Option<Timestamp>,
+    pub metadata: String,
+    /// The seed's `object_purpose`, when given.
+    pub purpose: Option<Purpose>,
     /// Answer at once with QUEUED and price in the background.
     pub asynchronous: bool,
-    /// Seed-era top-level fields, folded into `extra`.
-    pub insurance_amount: Option<String>,
-    pub insurance_currency: Option<String>,
-    pub reference_1: Option<String>,
-    pub reference_2: Option<String>,
-    /// Seed-era: `DROPOFF` or `PICKUP` (checked, not used for pricing).
-    pub submission_type: Option<String>,
-    /// Seed-era scan-based returns: the outbound transaction.
-    pub return_of: Option<String>,
+    /// What the wire layer already found wrong while reading the request: reported together
+    /// with what the service finds resolving it, so a client hears of every field at once.
+    pub errors: FieldErrors,
 }
 
 /// A shipment with the objects it is made of and its rates.
