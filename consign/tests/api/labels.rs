@@ -891,3 +891,59 @@ async fn tracking_numbers_stay_unique_across_concurrent_purchases_in_two_process
     let (kind, _) = download(&app, &url).await;
     assert_eq!(kind, "application/pdf");
 }
+
+#[tokio::test]
+async fn references_print_from_the_checked_extras_also_for_shipments_stored_before_them() {
+    use sqlx::Connection;
+    let app = spawn_app().await;
+    let mut labels = Vec::new();
+    for (reference, forget_checked) in [("PO-1", false), ("PO-2", true)] {
+        let s = expect(
+            app.post_json(
+                "/shipments",
+                &json!({"address_from": us_from(), "address_to": us_to(), "parcels": [parcel()],
+                "extra": {"reference_1": reference}, "reference_2": "seed-era field"}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(s["extra"]["reference_1"], reference, "answered as sent");
+        if forget_checked {
+            // A shipment stored before the checked extras had a column of their own.
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&app.database_url)
+                .await
+                .unwrap();
+            sqlx::query(&format!(
+                "UPDATE shipments SET extras = NULL WHERE id = '{}'",
+                s["object_id"].as_str().unwrap()
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+        let rate = s["rates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["servicelevel"]["token"] == "usps_priority")
+            .unwrap()["object_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let t = buy(&app, json!({"rate": rate, "async": false})).await;
+        labels.push((reference, t));
+    }
+    for (reference, t) in labels {
+        let (_, pdf) = download(&app, t["label_url"].as_str().unwrap()).await;
+        let text = tool(
+            "pdftotext",
+            &[scratch("label.pdf", &pdf).to_str().unwrap(), "-"],
+        );
+        assert!(
+            text.contains(&format!("REF 1: {reference}")) && text.contains("REF 2: seed-era field"),
+            "{text}"
+        );
+    }
+}

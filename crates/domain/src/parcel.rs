@@ -16,7 +16,7 @@ pub const REFERENCE_MAX: usize = 50;
 pub const CONTENT_MAX: usize = 255;
 
 /// How a COD amount may be paid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum CodPaymentMethod {
     SecuredFunds,
     Cash,
@@ -35,7 +35,7 @@ impl CodPaymentMethod {
 }
 
 /// Who insures the parcel when not Consign's default.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum InsuranceProvider {
     Fedex,
     Ups,
@@ -54,7 +54,7 @@ impl InsuranceProvider {
 }
 
 /// Collect on delivery.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Cod {
     pub amount: Decimal,
     pub currency: String,
@@ -62,7 +62,7 @@ pub struct Cod {
 }
 
 /// Declared-value insurance.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Insurance {
     pub amount: Decimal,
     pub currency: String,

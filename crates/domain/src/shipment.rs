@@ -56,8 +56,10 @@ pub struct Shipment {
     /// Its customs declaration (international shipments).
     pub customs_declaration: Option<ObjectId>,
     /// The `extra` object as sent, after [`crate::shipment_extra::parse_shipment_extra`]
-    /// accepted it.
+    /// accepted it (answered back as sent).
     pub extra: Value,
+    /// What it asks for, checked: what rating and labels read.
+    pub extras: crate::shipment_extra::ShipmentExtra,
     pub metadata: String,
     pub messages: Vec<Note>,
 }

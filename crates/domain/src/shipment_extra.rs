@@ -4,6 +4,7 @@
 //! does, so newer clients keep working.
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::FieldErrors;
@@ -50,7 +51,7 @@ pub const DANGEROUS_GOODS_CODES: [&str; 9] = ["01", "02", "03", "04", "05", "06"
 pub const ALCOHOL_RECIPIENTS: [&str; 2] = ["licensee", "consumer"];
 
 /// Billing details (UPS, FedEx, DHL Germany).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Billing {
     /// One of [`BILLING_TYPES`], if given.
     pub kind: Option<String>,
@@ -61,7 +62,7 @@ pub struct Billing {
 }
 
 /// Alcohol declaration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alcohol {
     pub contains_alcohol: bool,
     /// One of [`ALCOHOL_RECIPIENTS`].
@@ -69,14 +70,17 @@ pub struct Alcohol {
 }
 
 /// Dry-ice declaration; weight in kilograms.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DryIce {
     pub contains_dry_ice: bool,
     pub weight: Decimal,
 }
 
-/// Every extra a shipment can ask for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Every extra a shipment can ask for, checked. Stored with the shipment in its own serde shape
+/// (the `extras` column), so it is parsed once, when the shipment is created; fields added
+/// later default.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ShipmentExtra {
     pub signature_confirmation: Option<String>,
     pub authority_to_leave: Option<bool>,
@@ -419,6 +423,10 @@ mod tests {
             "some_future_extra": {"x": 1}
         })))
         .unwrap();
+        // Stored in its own shape and read back unchanged (what the rate job and labels read).
+        let stored = serde_json::to_string(&x).unwrap();
+        assert_eq!(serde_json::from_str::<ShipmentExtra>(&stored).unwrap(), x);
+        assert_eq!(serde_json::from_str::<ShipmentExtra>("{}").unwrap(), ShipmentExtra::default());
         assert_eq!(x.signature_confirmation.as_deref(), Some("ADULT"));
         assert!(x.saturday_delivery && x.premium && x.carbon_neutral && x.request_retail_rates);
         assert_eq!(x.authority_to_leave, Some(false));

@@ -67,23 +67,17 @@ fn marker(rate: &Rate) -> String {
         .to_uppercase()
 }
 
-fn extra_text(view: &ShipmentView, field: &str) -> String {
-    view.shipment
-        .extra
-        .get(field)
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .trim()
-        .to_string()
-}
-
 /// The label's contents.
 pub(crate) fn label_data(src: &Sources, t: &Transaction, tracking_number: &str) -> LabelData {
     let view = src.view;
     let to = &view.address_to.fields;
     let mut references = Vec::new();
-    for (label, field) in [("REF 1", "reference_1"), ("REF 2", "reference_2")] {
-        let v = extra_text(view, field);
+    let extras = &view.shipment.extras;
+    for (label, v) in [
+        ("REF 1", &extras.reference_1),
+        ("REF 2", &extras.reference_2),
+    ] {
+        let v = v.trim();
         if !v.is_empty() {
             references.push(format!("{label}: {v}"));
         }

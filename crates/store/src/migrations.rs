@@ -54,6 +54,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0007_serial_series.sql"),
         include_str!("../migrations/postgres/0007_serial_series.sql"),
     ),
+    (
+        8,
+        "shipments' checked extras",
+        include_str!("../migrations/sqlite/0008_shipment_extras.sql"),
+        include_str!("../migrations/postgres/0008_shipment_extras.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -13,6 +13,7 @@ use crate::jobs::NewJob;
 use crate::page::scoped;
 use crate::rows::{corrupt, id_of};
 use crate::{Backend, Conn, Page, PageRequest, Scope, StoreError};
+use domain::shipment_extra::{parse_shipment_extra, ShipmentExtra};
 
 pub use domain::shipment::CreatedFilter;
 
@@ -31,7 +32,19 @@ fn json<T: serde::de::DeserializeOwned>(what: &str, raw: &str) -> Result<T, Stor
     serde_json::from_str(raw).map_err(|e| corrupt(what, e.to_string()))
 }
 
-const COLUMNS: &str = "id, test, created_ms, updated_ms, status, purpose, address_from, address_to, address_return, parcels, shipment_date_ms, carrier_accounts, customs_declaration, extra, metadata, messages";
+const COLUMNS: &str = "id, test, created_ms, updated_ms, status, purpose, address_from, address_to, address_return, parcels, shipment_date_ms, carrier_accounts, customs_declaration, extra, metadata, messages, extras";
+
+/// The checked extras: their stored shape, or (a shipment from before migration 8) read again
+/// from the `extra` object as sent.
+fn extras_of(row: &AnyRow) -> Result<ShipmentExtra, StoreError> {
+    match row.try_get::<Option<String>, _>("extras")? {
+        Some(raw) => json("shipment extras", &raw),
+        None => {
+            let sent: serde_json::Value = json("extra", row.try_get("extra")?)?;
+            parse_shipment_extra(Some(&sent)).map_err(|e| corrupt("shipment extra", e.to_string()))
+        }
+    }
+}
 
 fn from_row(row: &AnyRow) -> Result<Shipment, StoreError> {
     let status: String = row.try_get("status")?;
@@ -53,6 +66,7 @@ fn from_row(row: &AnyRow) -> Result<Shipment, StoreError> {
         shipment_date: Timestamp::from_millis(row.try_get("shipment_date_ms")?),
         carrier_accounts: ids_from_json(row.try_get("carrier_accounts")?)?,
         customs_declaration: customs.as_deref().map(id_of).transpose()?,
+        extras: extras_of(row)?,
         extra: json("extra", row.try_get("extra")?)?,
         metadata: row.try_get("metadata")?,
         messages: json("messages", row.try_get("messages")?)?,
@@ -93,7 +107,7 @@ pub struct NewShipment<'a> {
 impl Rows for Shipment {
     const TABLE: &'static str = "shipments";
     const COLUMNS: &'static str = COLUMNS;
-    const WIDTH: usize = 17;
+    const WIDTH: usize = 18;
 
     fn bind(&self, a: &mut Args, scope: Scope) {
         a.add(scope.account_id.to_string())
@@ -112,7 +126,8 @@ impl Rows for Shipment {
             .add(self.customs_declaration.map(|c| c.to_string()))
             .add(self.extra.to_string())
             .add(self.metadata.clone())
-            .add(serde_json::to_string(&self.messages).expect("notes serialise"));
+            .add(serde_json::to_string(&self.messages).expect("notes serialise"))
+            .add(serde_json::to_string(&self.extras).expect("extras serialise"));
     }
 }
 

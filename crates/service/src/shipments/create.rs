@@ -110,6 +110,7 @@ pub async fn create(
         carrier_accounts,
         customs_declaration: customs_declaration.as_ref().map(|d| d.id),
         extra: input.extra_json,
+        extras: extra.clone(),
         metadata,
         messages: Vec::new(),
     };

@@ -1,7 +1,6 @@
 //! The job that prices an `async` shipment.
 
 use domain::shipment::ShipmentStatus;
-use domain::shipment_extra::{parse_shipment_extra, ShipmentExtra};
 use domain::{ObjectId, Timestamp};
 use store::jobs::{self, Claim};
 
@@ -25,11 +24,7 @@ pub(crate) async fn run_rate_job(
     let priced = if shipment.status == ShipmentStatus::Queued {
         let v = view(&mut conn, scope, shipment.clone()).await?;
         drop(conn);
-        let extra: ShipmentExtra = parse_shipment_extra(Some(&shipment.extra)).map_err(|e| {
-            ServiceError::internal(format!(
-                "stored extra of shipment {id} no longer parses: {e}"
-            ))
-        })?;
+        let extra = shipment.extras.clone();
         let parts = Parts {
             from: &v.address_from,
             to: &v.address_to,
