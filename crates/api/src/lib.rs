@@ -109,9 +109,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
-        .layer(axum::middleware::from_fn(utf8_paths))
-        .layer(axum::middleware::from_fn_with_state(limiter, rate_limit::layer))
-        .layer(axum::middleware::from_fn(request_id::layer))
+        .layer(axum::middleware::from_fn_with_state(limiter, edge))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|req: &Request| {
@@ -126,22 +124,31 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
     NormalizePathLayer::trim_trailing_slash().layer(router)
 }
 
-/// A path whose percent-decoded bytes are not UTF-8 names nothing: the JSON 404, before a path
-/// extractor answers it in plain text.
-async fn utf8_paths(req: Request, next: axum::middleware::Next) -> Response {
-    let path = req.uri().path().as_bytes();
-    if percent_encoding::percent_decode(path)
+/// What every request passes first, in one layer: its id (answered in `X-Request-Id` and put on
+/// 5xx bodies), the rate limits (429), and a path whose percent-decoded bytes are not UTF-8
+/// answered with the JSON 404 before a path extractor answers it in plain text.
+async fn edge(
+    axum::extract::State(limiter): axum::extract::State<Option<rate_limit::Limiter>>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let id = request_id::of(&req);
+    if let Some(refused) = limiter.as_ref().and_then(|l| rate_limit::refuse(l, &req)) {
+        return request_id::scoped(id, async { refused }).await;
+    }
+    if percent_encoding::percent_decode(req.uri().path().as_bytes())
         .decode_utf8()
         .is_err()
     {
-        return ApiError::new(
+        let res = ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
             "No such object: the path is not valid UTF-8.",
         )
         .into_response();
+        return request_id::scoped(id, async { res }).await;
     }
-    next.run(req).await
+    request_id::scoped(id, next.run(req)).await
 }
 
 async fn not_found() -> ApiError {

@@ -12,10 +12,9 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{ConnectInfo, Request};
 use axum::http::header::{AUTHORIZATION, RETRY_AFTER};
 use axum::http::{HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -107,29 +106,24 @@ impl Limiter {
     }
 }
 
-/// The middleware (a pass-through when nothing is limited).
-pub async fn layer(State(limiter): State<Option<Limiter>>, req: Request, next: Next) -> Response {
-    let Some(limiter) = limiter else {
-        return next.run(req).await;
-    };
+/// The 429 answer for `req` when it is past a budget, `None` to let it through.
+pub fn refuse(limiter: &Limiter, req: &Request) -> Option<Response> {
     let ip = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
     let auth = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
-    if let Some(wait) = limiter.check(ip, auth) {
-        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        let mut res = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("Too many requests; try again in {secs} s."),
-        )
-        .into_response();
-        res.headers_mut()
-            .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
-        return res;
-    }
-    next.run(req).await
+    let wait = limiter.check(ip, auth)?;
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    let mut res = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("Too many requests; try again in {secs} s."),
+    )
+    .into_response();
+    res.headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(secs.max(1)));
+    Some(res)
 }
 
 #[cfg(test)]

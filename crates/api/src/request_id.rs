@@ -4,7 +4,6 @@
 
 use axum::extract::Request;
 use axum::http::{HeaderName, HeaderValue};
-use axum::middleware::Next;
 use axum::response::Response;
 
 /// The header carrying the id, both ways.
@@ -25,16 +24,32 @@ fn acceptable(v: &HeaderValue) -> Option<String> {
         .then(|| s.to_string())
 }
 
-/// The middleware: picks the id, runs the request with it, and answers it in the header.
-pub async fn layer(req: Request, next: Next) -> Response {
-    let id = req
-        .headers()
+/// A new id: 16 hex digits fixed per process (random) and 16 counting requests, so ids are
+/// unique across processes and cheap to make.
+fn fresh() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::LazyLock;
+    // The random tail of an object id.
+    static PROCESS: LazyLock<String> =
+        LazyLock::new(|| domain::ObjectId::new().to_string()[16..].to_string());
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{}{:016x}", *PROCESS, NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The request's id: the client's when sane, else a new one.
+pub fn of(req: &Request) -> String {
+    req.headers()
         .get(&HEADER)
         .and_then(acceptable)
-        .unwrap_or_else(|| domain::ObjectId::new().to_string());
+        .unwrap_or_else(fresh)
+}
+
+/// Runs `handle` with `id` as the current request id and answers the id in the header.
+pub async fn scoped(id: String, handle: impl std::future::Future<Output = Response>) -> Response {
     tracing::Span::current().record("request_id", id.as_str());
-    let mut res = CURRENT.scope(id.clone(), next.run(req)).await;
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    let header = HeaderValue::from_str(&id).ok();
+    let mut res = CURRENT.scope(id, handle).await;
+    if let Some(v) = header {
         res.headers_mut().insert(HEADER.clone(), v);
     }
     res

@@ -426,7 +426,10 @@ mod tests {
         // Stored in its own shape and read back unchanged (what the rate job and labels read).
         let stored = serde_json::to_string(&x).unwrap();
         assert_eq!(serde_json::from_str::<ShipmentExtra>(&stored).unwrap(), x);
-        assert_eq!(serde_json::from_str::<ShipmentExtra>("{}").unwrap(), ShipmentExtra::default());
+        assert_eq!(
+            serde_json::from_str::<ShipmentExtra>("{}").unwrap(),
+            ShipmentExtra::default()
+        );
         assert_eq!(x.signature_confirmation.as_deref(), Some("ADULT"));
         assert!(x.saturday_delivery && x.premium && x.carbon_neutral && x.request_retail_rates);
         assert_eq!(x.authority_to_leave, Some(false));

@@ -37,7 +37,9 @@ impl LocalBlobs {
     fn put_now(&self, key: &str, bytes: &[u8]) -> io::Result<()> {
         let path = self.path(key)?;
         let dir = path.parent().unwrap_or(Path::new("."));
+        // What this write creates: the object's directory, and the account's on its first file.
         let new_dir = !dir.exists();
+        let new_parent = new_dir && dir.parent().is_some_and(|p| !p.exists());
         std::fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(".{}.tmp", ObjectId::new()));
         {
@@ -47,10 +49,11 @@ impl LocalBlobs {
             f.sync_data()?;
         }
         std::fs::rename(&tmp, &path)?;
-        // The rename (and a directory made for it) is durable once the directories are flushed.
+        // The rename, and each directory made for it, is durable once its parent is flushed.
         std::fs::File::open(dir)?.sync_all()?;
-        if new_dir {
-            for parent in dir.ancestors().skip(1).take(2) {
+        let made = [new_dir, new_parent];
+        for (parent, made) in dir.ancestors().skip(1).zip(made) {
+            if made {
                 std::fs::File::open(parent)?.sync_all()?;
             }
         }
