@@ -6,6 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
 use domain::transaction::Manifest;
+use domain::FieldErrors;
 use domain::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -127,11 +128,29 @@ pub async fn create(
             nested::<AddressCreateRequest>("address_from", v)?.into(),
         ))),
     };
+    // `shipment_date`, or the seed's `submission_date`.
+    let mut errors = FieldErrors::new();
+    let shipment_date = match req
+        .shipment_date
+        .or(req.submission_date)
+        .as_deref()
+        .map(str::trim)
+    {
+        None | Some("") => None,
+        Some(raw) => Timestamp::parse(raw).or_else(|| {
+            errors.add(
+                "shipment_date",
+                format!("\"{raw}\" is not an ISO 8601 date and time."),
+            );
+            None
+        }),
+    };
     let input = ManifestInput {
         carrier_account: req.carrier_account,
-        shipment_date: req.shipment_date.or(req.submission_date),
+        shipment_date,
         address_from,
         transactions: req.transactions,
+        errors,
     };
     let m = manifests::create(&state.services, &who, input).await?;
     Ok((

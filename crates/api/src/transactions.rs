@@ -11,14 +11,16 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use axum::{Json, Router};
+use documents::LabelFormat;
 use domain::shipment::Rate;
 use domain::tracking::{Track, TrackStatus};
 use domain::transaction::TransactionFilter;
 use domain::transaction::{Transaction, TransactionStatus};
+use domain::FieldErrors;
 use domain::{ObjectId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use service::transactions::{self, InstalabelInput, PurchaseInput};
+use service::transactions::{self, InstalabelInput, LabelOptions, PurchaseInput};
 use service::{files, scope, tracking};
 use utoipa::ToSchema;
 
@@ -284,6 +286,82 @@ impl TransactionBody {
     }
 }
 
+/// What a purchase says about its label, read and checked (problems added to `errors`).
+fn label_options(
+    label_file_type: Option<String>,
+    metadata: Option<String>,
+    key: Option<String>,
+    errors: &mut FieldErrors,
+) -> LabelOptions {
+    let format = match label_file_type
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(raw) => match LabelFormat::parse(raw) {
+            Some(f) => Some(f),
+            None => {
+                let names: Vec<&str> = LabelFormat::ALL.iter().map(|f| f.as_str()).collect();
+                errors.add(
+                    "label_file_type",
+                    format!(
+                        "\"{raw}\" is not a label file type; use one of {}.",
+                        names.join(", ")
+                    ),
+                );
+                None
+            }
+        },
+    };
+    let metadata = metadata.unwrap_or_default();
+    if metadata.chars().count() > transactions::METADATA_MAX {
+        errors.add(
+            "metadata",
+            format!("At most {} characters.", transactions::METADATA_MAX),
+        );
+    }
+    let key = key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
+    if let Some(k) = &key {
+        if k.len() > transactions::IDEMPOTENCY_KEY_MAX || k.chars().any(char::is_control) {
+            errors.add(
+                "Idempotency-Key",
+                format!(
+                    "At most {} printable characters.",
+                    transactions::IDEMPOTENCY_KEY_MAX
+                ),
+            );
+        }
+    }
+    LabelOptions {
+        format,
+        metadata,
+        key,
+    }
+}
+
+/// A required object id: "required" when absent, "No {what} with id" when it cannot be one.
+fn required_id(
+    errors: &mut FieldErrors,
+    field: &str,
+    what: &str,
+    raw: Option<&str>,
+) -> Option<domain::ObjectId> {
+    match raw.map(str::trim) {
+        None | Some("") => {
+            errors.add(field, "This field is required.");
+            None
+        }
+        Some(raw) => {
+            let id = domain::ObjectId::parse(raw);
+            if id.is_none() {
+                errors.add(field, format!("No {what} with id \"{raw}\"."));
+            }
+            id
+        }
+    }
+}
+
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     match headers.get("idempotency-key") {
         None => Ok(None),
@@ -313,14 +391,29 @@ pub async fn create(
     let body = match req.shipment {
         Some(shipment) => {
             let shipment: ShipmentCreateRequest = nested("shipment", shipment)?;
+            let mut errors = FieldErrors::new();
+            let account = required_id(
+                &mut errors,
+                "carrier_account",
+                "carrier account",
+                req.carrier_account.as_deref(),
+            );
+            let token = req
+                .servicelevel_token
+                .unwrap_or_default()
+                .trim()
+                .to_string();
+            if token.is_empty() {
+                errors.add("servicelevel_token", "This field is required.");
+            }
+            let options = label_options(req.label_file_type, req.metadata, key, &mut errors);
+            errors.into_result()?;
             let input = InstalabelInput {
                 shipment: shipment.try_into()?,
-                carrier_account: req.carrier_account,
-                servicelevel_token: req.servicelevel_token,
-                label_file_type: req.label_file_type,
-                metadata: req.metadata,
+                carrier_account: account.expect("checked above"),
+                servicelevel_token: token,
+                options,
                 asynchronous: req.asynchronous.unwrap_or(false),
-                idempotency_key: key,
             };
             let (t, rate) = transactions::instalabel(s, &who, input).await?;
             TransactionBody::new(
@@ -334,12 +427,14 @@ pub async fn create(
             )
         }
         None => {
+            let mut errors = FieldErrors::new();
+            let rate = required_id(&mut errors, "rate", "rate", req.rate.as_deref());
+            let options = label_options(req.label_file_type, req.metadata, key, &mut errors);
+            errors.into_result()?;
             let input = PurchaseInput {
-                rate: req.rate,
-                label_file_type: req.label_file_type,
-                metadata: req.metadata,
+                rate: rate.expect("checked above"),
+                options,
                 asynchronous: req.asynchronous.unwrap_or(true),
-                idempotency_key: key,
             };
             let t = transactions::purchase(s, &who, input).await?;
             TransactionBody::new(&s.cipher, t, &who.account_name, shape, &base, None, None)

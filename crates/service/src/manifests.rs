@@ -34,14 +34,18 @@ pub enum AddressGiven {
     New(Box<AddressInput>),
 }
 
-/// What a caller sends to create a manifest.
+/// A manifest to create: the objects it names still to resolve, its day read by the wire layer.
 #[derive(Debug, Clone, Default)]
 pub struct ManifestInput {
+    /// The carrier account (an id to resolve).
     pub carrier_account: Option<String>,
-    /// `shipment_date`, or the seed's `submission_date`.
-    pub shipment_date: Option<String>,
+    /// Its day (any time within it); required.
+    pub shipment_date: Option<Timestamp>,
     pub address_from: Option<AddressGiven>,
+    /// Exactly these labels (ids to resolve), instead of the whole day's.
     pub transactions: Option<Vec<String>>,
+    /// What the wire layer already found wrong: reported with what the service finds.
+    pub errors: FieldErrors,
 }
 
 /// Creates a manifest (QUEUED); the job makes it.
@@ -52,7 +56,7 @@ pub async fn create(
     input: ManifestInput,
 ) -> Result<Manifest, ServiceError> {
     let scope = scope(who);
-    let mut errors = FieldErrors::new();
+    let mut errors = input.errors;
     let mut conn = s.store.conn().await?;
     let carrier_account = match input.carrier_account.as_deref().map(str::trim) {
         None | Some("") => {
@@ -79,25 +83,13 @@ pub async fn create(
             found
         }
     };
-    let shipment_date = match input.shipment_date.as_deref().map(str::trim) {
-        None | Some("") => {
-            errors.add(
-                "shipment_date",
-                "This field is required (ISO 8601, e.g. 2026-11-23T00:00:00Z).",
-            );
-            None
-        }
-        Some(raw) => {
-            let t = Timestamp::parse(raw);
-            if t.is_none() {
-                errors.add(
-                    "shipment_date",
-                    format!("\"{raw}\" is not an ISO 8601 date and time."),
-                );
-            }
-            t
-        }
-    };
+    let shipment_date = input.shipment_date;
+    if shipment_date.is_none() && !errors.iter().any(|(f, _)| f == "shipment_date") {
+        errors.add(
+            "shipment_date",
+            "This field is required (ISO 8601, e.g. 2026-11-23T00:00:00Z).",
+        );
+    }
     let mut new_address: Option<Address> = None;
     let address_from = match input.address_from {
         None => {

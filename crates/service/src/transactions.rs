@@ -11,7 +11,6 @@
 use documents::LabelFormat;
 use domain::address::Purpose;
 use domain::customs::CustomsItem;
-use domain::error::FieldErrors;
 use domain::shipment::Rate;
 use domain::transaction::{Transaction, TransactionStatus};
 use domain::webhook::WebhookEvent;
@@ -34,82 +33,35 @@ pub const METADATA_MAX: usize = 100;
 /// Longest `Idempotency-Key`.
 pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 
-/// A purchase of a rate.
+/// What every purchase may say about its label, read and checked by the wire layer.
 #[derive(Debug, Clone, Default)]
+pub struct LabelOptions {
+    /// The file type; `None` = the account's default.
+    pub format: Option<LabelFormat>,
+    /// At most [`METADATA_MAX`] characters.
+    pub metadata: String,
+    /// The request's `Idempotency-Key` (at most [`IDEMPOTENCY_KEY_MAX`] printable characters).
+    pub key: Option<String>,
+}
+
+/// A purchase of a rate.
+#[derive(Debug, Clone)]
 pub struct PurchaseInput {
-    pub rate: Option<String>,
-    pub label_file_type: Option<String>,
-    pub metadata: Option<String>,
+    /// The rate to buy (looked up in the buyer's scope).
+    pub rate: ObjectId,
+    pub options: LabelOptions,
     /// Answer QUEUED and make the label in the background (the SDK's default).
     pub asynchronous: bool,
-    /// The request's `Idempotency-Key` header.
-    pub idempotency_key: Option<String>,
 }
 
 /// The one-call purchase ("instalabel"): a shipment, a carrier account and a service level.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct InstalabelInput {
     pub shipment: CreateShipment,
-    pub carrier_account: Option<String>,
-    pub servicelevel_token: Option<String>,
-    pub label_file_type: Option<String>,
-    pub metadata: Option<String>,
+    pub carrier_account: ObjectId,
+    pub servicelevel_token: String,
+    pub options: LabelOptions,
     pub asynchronous: bool,
-    pub idempotency_key: Option<String>,
-}
-
-/// What the checks of a purchase request produce.
-struct Checked {
-    format: Option<LabelFormat>,
-    metadata: String,
-    key: Option<String>,
-}
-
-fn check_common(
-    label_file_type: Option<String>,
-    metadata: Option<String>,
-    key: Option<String>,
-    errors: &mut FieldErrors,
-) -> Checked {
-    let format = match label_file_type
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        None => None,
-        Some(raw) => match LabelFormat::parse(raw) {
-            Some(f) => Some(f),
-            None => {
-                let names: Vec<&str> = LabelFormat::ALL.iter().map(|f| f.as_str()).collect();
-                errors.add(
-                    "label_file_type",
-                    format!(
-                        "\"{raw}\" is not a label file type; use one of {}.",
-                        names.join(", ")
-                    ),
-                );
-                None
-            }
-        },
-    };
-    let metadata = metadata.unwrap_or_default();
-    if metadata.chars().count() > METADATA_MAX {
-        errors.add("metadata", format!("At most {METADATA_MAX} characters."));
-    }
-    let key = key.map(|k| k.trim().to_string()).filter(|k| !k.is_empty());
-    if let Some(k) = &key {
-        if k.len() > IDEMPOTENCY_KEY_MAX || k.chars().any(char::is_control) {
-            errors.add(
-                "Idempotency-Key",
-                format!("At most {IDEMPOTENCY_KEY_MAX} printable characters."),
-            );
-        }
-    }
-    Checked {
-        format,
-        metadata,
-        key,
-    }
 }
 
 /// Buys a rate's label (or answers the transaction that already bought it).
@@ -119,28 +71,7 @@ pub async fn purchase(
     who: &Principal,
     input: PurchaseInput,
 ) -> Result<Transaction, ServiceError> {
-    let mut errors = FieldErrors::new();
-    let rate_id = match input.rate.as_deref().map(str::trim) {
-        None | Some("") => {
-            errors.add("rate", "This field is required.");
-            None
-        }
-        Some(raw) => {
-            let id = ObjectId::parse(raw);
-            if id.is_none() {
-                errors.add("rate", format!("No rate with id \"{raw}\"."));
-            }
-            id
-        }
-    };
-    let checked = check_common(
-        input.label_file_type,
-        input.metadata,
-        input.idempotency_key,
-        &mut errors,
-    );
-    errors.into_result()?;
-    let rate_id = rate_id.expect("checked above");
+    let (rate_id, checked) = (input.rate, input.options);
     let scope = scope(who);
     let mut conn = s.store.conn().await?;
     let rate = {
@@ -220,7 +151,7 @@ async fn buy(
     mut pooled: store::PooledConn,
     default_format: &str,
     rate: Rate,
-    checked: Checked,
+    checked: LabelOptions,
     asynchronous: bool,
     instalabel: bool,
 ) -> Result<Transaction, ServiceError> {
@@ -382,38 +313,8 @@ pub async fn instalabel(
     who: &Principal,
     input: InstalabelInput,
 ) -> Result<(Transaction, Rate), ServiceError> {
-    let mut errors = FieldErrors::new();
-    let account = input
-        .carrier_account
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or("");
-    let token = input
-        .servicelevel_token
-        .as_deref()
-        .map(str::trim)
-        .unwrap_or("");
-    if account.is_empty() {
-        errors.add("carrier_account", "This field is required.");
-    }
-    if token.is_empty() {
-        errors.add("servicelevel_token", "This field is required.");
-    }
-    let account_id = ObjectId::parse(account);
-    if !account.is_empty() && account_id.is_none() {
-        errors.add(
-            "carrier_account",
-            format!("No carrier account with id \"{account}\"."),
-        );
-    }
-    let checked = check_common(
-        input.label_file_type,
-        input.metadata,
-        input.idempotency_key,
-        &mut errors,
-    );
-    errors.into_result()?;
-    let account_id = account_id.expect("checked above");
+    let (account_id, checked) = (input.carrier_account, input.options);
+    let token = input.servicelevel_token.trim().to_string();
     let scope = scope(who);
     if let Some(key) = &checked.key {
         let mut conn = s.store.conn().await?;
@@ -435,7 +336,7 @@ pub async fn instalabel(
         .rates
         .iter()
         .find(|r| {
-            r.carrier_account == account_id && r.details.service_token.eq_ignore_ascii_case(token)
+            r.carrier_account == account_id && r.details.service_token.eq_ignore_ascii_case(&token)
         })
         .cloned()
     else {
