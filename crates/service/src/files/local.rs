@@ -31,9 +31,7 @@ impl LocalBlobs {
         }
         Ok(self.root.join(key))
     }
-}
 
-impl LocalBlobs {
     fn put_now(&self, key: &str, bytes: &[u8]) -> io::Result<()> {
         let path = self.path(key)?;
         let dir = path.parent().unwrap_or(Path::new("."));
