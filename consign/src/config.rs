@@ -46,6 +46,7 @@ pub struct Config {
     pub allow_private_webhooks: bool,
     /// How often polled tracking numbers are refreshed, in seconds.
     pub tracking_poll_interval_s: u64,
+    pub refund_recheck_s: u64,
     /// The mail server for buyer emails; `None` sends none.
     pub smtp: Option<service::notifications::SmtpConfig>,
     /// Percent of the standard webhook retry delays waited (100).
@@ -75,6 +76,7 @@ impl fmt::Debug for Config {
             .field("run_jobs", &self.run_jobs)
             .field("allow_private_webhooks", &self.allow_private_webhooks)
             .field("tracking_poll_interval_s", &self.tracking_poll_interval_s)
+            .field("refund_recheck_s", &self.refund_recheck_s)
             .field("smtp", &self.smtp)
             .field(
                 "webhook_retry_scale_percent",
@@ -104,6 +106,7 @@ pub struct Layer {
     pub run_jobs: Option<bool>,
     pub allow_private_webhooks: Option<bool>,
     pub tracking_poll_interval_s: Option<u64>,
+    pub refund_recheck_s: Option<u64>,
     pub smtp_host: Option<String>,
     pub smtp_port: Option<u16>,
     pub smtp_tls: Option<String>,
@@ -147,6 +150,7 @@ impl Layer {
             tracking_poll_interval_s: higher
                 .tracking_poll_interval_s
                 .or(self.tracking_poll_interval_s),
+            refund_recheck_s: higher.refund_recheck_s.or(self.refund_recheck_s),
             smtp_host: higher.smtp_host.or(self.smtp_host),
             smtp_port: higher.smtp_port.or(self.smtp_port),
             smtp_tls: higher.smtp_tls.or(self.smtp_tls),
@@ -214,6 +218,7 @@ impl Layer {
             run_jobs: flag("CONSIGN_RUN_JOBS")?,
             allow_private_webhooks: flag("CONSIGN_ALLOW_PRIVATE_WEBHOOKS")?,
             tracking_poll_interval_s: parse_num("CONSIGN_TRACKING_POLL_INTERVAL_S")?,
+            refund_recheck_s: parse_num("CONSIGN_REFUND_RECHECK_S")?,
             smtp_host: get("CONSIGN_SMTP_HOST"),
             smtp_port: parse_num("CONSIGN_SMTP_PORT")?
                 .map(|p| u16::try_from(p).context("CONSIGN_SMTP_PORT must be a port number"))
@@ -278,6 +283,10 @@ impl Layer {
             bail!("rate_timeout_ms must be from 1 to 120000, not {rate_timeout_ms}");
         }
         let is_sqlite = database_url.starts_with("sqlite:");
+        let refund_recheck_s = self.refund_recheck_s.unwrap_or(900);
+        if !(1..=86_400).contains(&refund_recheck_s) {
+            bail!("refund_recheck_s must be from 1 to 86400 (a day), not {refund_recheck_s}");
+        }
         let tracking_poll_interval_s = self.tracking_poll_interval_s.unwrap_or(3 * 3600);
         if !(60..=30 * 86_400).contains(&tracking_poll_interval_s) {
             bail!("tracking_poll_interval_s must be from 60 (a minute) to 2592000 (30 days), not {tracking_poll_interval_s}");
@@ -383,6 +392,7 @@ impl Layer {
             run_jobs: self.run_jobs.unwrap_or(true),
             allow_private_webhooks: self.allow_private_webhooks.unwrap_or(false),
             tracking_poll_interval_s,
+            refund_recheck_s,
             smtp,
             webhook_retry_scale_percent,
             job_lease_s,

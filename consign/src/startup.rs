@@ -70,6 +70,7 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         .transpose()
         .map_err(|e| anyhow::anyhow!(e))?;
     services.tracking.poll_interval = Duration::from_secs(config.tracking_poll_interval_s);
+    services.refund_recheck = Duration::from_secs(config.refund_recheck_s);
     if let Some(url) = &config.public_url {
         services.public_url = url.clone();
     }

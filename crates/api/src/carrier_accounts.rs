@@ -94,12 +94,25 @@ pub struct CarrierAccountResponse {
     /// Only with `?service_levels=true` on the list.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_levels: Option<Vec<crate::carriers::ServiceLevelResponse>>,
+    /// Where the provider pushes tracking events for this account (carriers that push only; a
+    /// Consign extension): give it to EasyPost or Shippo as the webhook URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events_url: Option<String>,
 }
 
 impl CarrierAccountResponse {
-    /// The wire form of `a`, owned by `owner`.
-    pub fn new(a: CarrierAccount, owner: &str) -> Self {
+    /// The wire form of `a`, owned by `owner`, on a server at `base`.
+    pub fn new(a: CarrierAccount, owner: &str, base: &str) -> Self {
+        let pushes = carriers::registry::find(&a.carrier)
+            .is_some_and(|m| m.can(carriers::Capability::TrackingPush));
         Self {
+            events_url: pushes.then(|| {
+                format!(
+                    "{}{}",
+                    base.trim_end_matches('/'),
+                    crate::inbound::events_path(&a.id.to_string())
+                )
+            }),
             object_id: a.id.to_string(),
             object_owner: owner.into(),
             object_created: a.created.to_string(),
@@ -143,7 +156,11 @@ pub async fn create(
     let account = carrier_accounts::create(&state.services, &who, req.into()).await?;
     Ok((
         StatusCode::CREATED,
-        Json(CarrierAccountResponse::new(account, &who.account_name)),
+        Json(CarrierAccountResponse::new(
+            account,
+            &who.account_name,
+            &state.services.public_url,
+        )),
     ))
 }
 
@@ -159,6 +176,7 @@ pub async fn retrieve(
     Ok(Json(CarrierAccountResponse::new(
         account,
         &who.account_name,
+        &state.services.public_url,
     )))
 }
 
@@ -177,6 +195,7 @@ pub async fn update(
     Ok(Json(CarrierAccountResponse::new(
         account,
         &who.account_name,
+        &state.services.public_url,
     )))
 }
 
@@ -214,7 +233,7 @@ pub async fn list(
     }
     let mut levels = levels.into_iter();
     Ok(Json(Paginated::new(&q, page, |a| {
-        let mut r = CarrierAccountResponse::new(a, &who.account_name);
+        let mut r = CarrierAccountResponse::new(a, &who.account_name, &state.services.public_url);
         r.service_levels = levels.next().map(|l| {
             l.into_iter()
                 .map(|(token, name)| crate::carriers::ServiceLevelResponse { token, name })

@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod files;
 mod health;
+pub mod inbound;
 mod lenient;
 pub mod manifests;
 mod openapi;
@@ -104,6 +105,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(tracks::router())
         .merge(webhooks::router())
         .merge(scans::router())
+        .merge(inbound::router())
         .merge(tracking_page::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

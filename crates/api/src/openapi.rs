@@ -8,8 +8,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    addresses, carrier_accounts, carriers, customs, error, health, manifests, parcel_templates,
-    parcels, rates, refunds, scans, settings, shipments, tracks, transactions, webhooks, AppState,
+    addresses, carrier_accounts, carriers, customs, error, health, inbound, manifests,
+    parcel_templates, parcels, rates, refunds, scans, settings, shipments, tracks, transactions,
+    webhooks, AppState,
 };
 
 #[derive(OpenApi)]
@@ -35,7 +36,7 @@ use crate::{
         tracks::retrieve, tracks::register,
         webhooks::create, webhooks::retrieve, webhooks::update, webhooks::remove, webhooks::list,
         webhooks::deliveries, webhooks::delivery, webhooks::redeliver,
-        scans::create_key, scans::list_keys, scans::revoke_key, scans::ingest,
+        scans::create_key, scans::list_keys, scans::revoke_key, scans::ingest, inbound::receive,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth, &StandardErrors),
@@ -60,6 +61,13 @@ impl Modify for TokenAuth {
                 SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                     "Authorization",
                     "`Bearer consign_scan_…`: a courier's scan key (POST /carrier_accounts/{id}/scan_keys)",
+                ))),
+            );
+            components.add_security_scheme(
+                "ProviderSignature",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    "X-Hmac-Signature",
+                    "The provider's signature of the raw body with the carrier account's webhook_secret: EasyPost's `X-Hmac-Signature` (or `X-Hmac-Signature-256`) `hmac-sha256-hex=…`, Shippo's `X-Shippo-Signature` (hex), or another Consign's `Consign-Signature`",
                 ))),
             );
         }

@@ -62,6 +62,7 @@ fn bench(c: &mut Criterion) {
             insured_value: Some("250".parse().unwrap()),
             ..Default::default()
         },
+        ..Default::default()
     };
     assert_eq!(rate_shipment(&card, &shipment).quotes.len(), 5);
     c.bench_function("rate_card_5x10x30_one_shipment", |b| {

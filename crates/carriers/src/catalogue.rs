@@ -6,14 +6,7 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use crate::{registry, test_carrier, Capability};
-
-/// A service level token and its name.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ServiceLevel {
-    pub token: String,
-    pub name: String,
-}
+use crate::{registry, Capability, ServiceLevel};
 
 /// A carrier known by token.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -33,19 +26,8 @@ static CATALOGUE: LazyLock<Vec<KnownCarrier>> = LazyLock::new(|| {
     let ours = registry::all().into_iter().map(|meta| KnownCarrier {
         token: meta.id.to_string(),
         name: meta.name.to_string(),
-        // A rate card's services are per account; the test carrier's are fixed.
-        service_levels: if meta.id == test_carrier::meta().id {
-            test_carrier::TestCarrier::card()
-                .services
-                .iter()
-                .map(|s| ServiceLevel {
-                    token: s.token.clone(),
-                    name: s.name.clone(),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        },
+        // A rate card's services are per account; the others' are fixed.
+        service_levels: registry::service_levels(meta.id),
         capabilities: meta.capabilities.to_vec(),
     });
     ours.chain(
@@ -73,6 +55,9 @@ impl Capability {
             Capability::Rates => "rates",
             Capability::Labels => "labels",
             Capability::Tracking => "tracking",
+            Capability::TrackingPush => "tracking_push",
+            Capability::ScanEvents => "scan_events",
+            Capability::RateCard => "rate_card",
             Capability::Refunds => "refunds",
             Capability::Manifests => "manifests",
             Capability::AddressValidation => "address_validation",

@@ -1,7 +1,10 @@
 //! The carrier-neutral description of a shipment that adapters price, and what they answer.
 
+use domain::address::AddressFields;
+use domain::customs::{CustomsDeclaration, CustomsItem};
 use domain::units::{DistanceUnit, MassUnit};
 use rust_decimal::Decimal;
+use serde_json::Value;
 
 /// Where a parcel leaves from or goes to, as far as pricing cares.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -13,6 +16,9 @@ pub struct Location {
     /// Postal code as entered (may be empty).
     pub zip: String,
     pub residential: bool,
+    /// The whole address (names, streets, phone, email): what labels and upstream providers
+    /// need; rating reads the fields above.
+    pub address: AddressFields,
 }
 
 /// One parcel's size and weight in its own units.
@@ -36,13 +42,24 @@ pub struct Options {
 }
 
 /// A shipment to price.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShipmentSpec {
     pub from: Location,
     pub to: Location,
     /// One or more parcels (multi-piece shipments are priced per piece and summed).
     pub parcels: Vec<ParcelSpec>,
     pub options: Options,
+    /// The customs declaration with its items (international shipments that have one).
+    pub customs: Option<Customs>,
+    /// The shipment's own reference (its metadata), passed to providers that keep one.
+    pub reference: String,
+}
+
+/// A customs declaration and its items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customs {
+    pub declaration: CustomsDeclaration,
+    pub items: Vec<CustomsItem>,
 }
 
 /// A priced component of a quote (`base`, `fuel`, `residential`, …).
@@ -77,6 +94,12 @@ pub struct Quote {
     pub trackable: bool,
     /// What insuring the declared value adds (included in `amount`), when it was asked for.
     pub insurance: Option<Decimal>,
+    /// The carrier that carries it, when not the adapter's [`crate::Carrier::provider`] (an
+    /// upstream provider's USPS or UPS).
+    pub provider: Option<String>,
+    /// What the adapter needs to buy it later (a provider's shipment and rate ids, its raw
+    /// service name); kept with the rate as given.
+    pub remote: Option<Value>,
 }
 
 /// Quotes plus messages about services that could not quote.

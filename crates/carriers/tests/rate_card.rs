@@ -38,6 +38,7 @@ fn ship(from: Location, to: Location, parcels: Vec<ParcelSpec>) -> ShipmentSpec 
         to,
         parcels,
         options: Options::default(),
+        ..Default::default()
     }
 }
 
@@ -383,6 +384,7 @@ fn the_test_carrier_is_predictable() {
         state: state.into(),
         zip: zip.into(),
         residential: false,
+        address: Default::default(),
     };
     let r = answered(TestCarrier.rates(&ship(
         us("94117", "CA"),
@@ -407,6 +409,7 @@ fn the_demo_card_prices_domestic_and_international() {
         state: state.into(),
         zip: zip.into(),
         residential: false,
+        address: Default::default(),
     };
     let parcel = ParcelSpec {
         length: d("10"),
@@ -466,12 +469,14 @@ fn a_csv_price_list_in_clp_prices_by_region_and_postal_range() {
         state: "RM".into(),
         zip: zip.into(),
         residential: false,
+        address: Default::default(),
     };
     let cl = |state: &str, zip: &str| Location {
         country: "CL".into(),
         state: state.into(),
         zip: zip.into(),
         residential: false,
+        address: Default::default(),
     };
     // Santiago → Santiago, 2 kg: 3990 + 7.5 % (299.25) = 4289.25 → 4289 (CLP has no decimals).
     let r = consign_carriers::rate_card::rate_shipment(

@@ -103,6 +103,9 @@ pub struct RateDetails {
     pub card_version: Option<i64>,
     pub attributes: Vec<Attribute>,
     pub messages: Vec<Note>,
+    /// What the carrier adapter needs to buy it (an upstream provider's shipment and rate ids).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<Value>,
 }
 
 /// A stored rate.

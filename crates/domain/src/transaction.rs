@@ -68,6 +68,9 @@ pub struct Transaction {
     pub idempotency_key: Option<String>,
     /// The manifest that closed it out.
     pub manifest: Option<ObjectId>,
+    /// What the carrier adapter keeps about the label (an upstream provider's shipment, tracker
+    /// or transaction ids), for refunds and tracking.
+    pub remote: Option<serde_json::Value>,
 }
 
 impl Transaction {

@@ -104,16 +104,26 @@ fn parameters_of(input: Option<Value>, errors: &mut FieldErrors) -> Option<Map<S
     })
 }
 
+/// The clear parameters of carrier account `id` of `owner`.
+pub(crate) fn unseal(
+    cipher: &Cipher,
+    owner: ObjectId,
+    id: ObjectId,
+    sealed: &str,
+) -> Result<Map<String, Value>, ServiceError> {
+    let plain = cipher
+        .decrypt(sealed, &context(owner, id))
+        .map_err(|e| ServiceError::internal(format!("carrier account {id}: {e}")))?;
+    serde_json::from_slice(&plain)
+        .map_err(|e| ServiceError::internal(format!("carrier account {id}: {e}")))
+}
+
 fn open(
     cipher: &Cipher,
     owner: ObjectId,
     row: CarrierAccountRow,
 ) -> Result<CarrierAccount, ServiceError> {
-    let plain = cipher
-        .decrypt(&row.parameters_sealed, &context(owner, row.id))
-        .map_err(|e| ServiceError::internal(format!("carrier account {}: {e}", row.id)))?;
-    let parameters: Map<String, Value> = serde_json::from_slice(&plain)
-        .map_err(|e| ServiceError::internal(format!("carrier account {}: {e}", row.id)))?;
+    let parameters = unseal(cipher, owner, row.id, &row.parameters_sealed)?;
     Ok(CarrierAccount {
         id: row.id,
         created: row.created,
@@ -179,6 +189,12 @@ pub async fn create(
     let metadata = input.metadata.unwrap_or_default().trim().to_string();
     check_text(&mut errors, "metadata", &metadata, 100);
     let parameters = parameters_of(input.parameters, &mut errors);
+    let test = input.test.unwrap_or(false);
+    if let Some(p) = &parameters {
+        for (field, message) in registry::check_parameters(&carrier, p, test) {
+            errors.add(field, message);
+        }
+    }
     errors.into_result()?;
     let now = Timestamp::now();
     let account = CarrierAccount {
@@ -188,7 +204,7 @@ pub async fn create(
         carrier,
         account_id,
         parameters: parameters.expect("checked"),
-        test: input.test.unwrap_or(false),
+        test,
         active: input.active.unwrap_or(true),
         metadata,
     };
@@ -197,7 +213,7 @@ pub async fn create(
     s.store
         .write(move |conn| Box::pin(async move { repo::insert(conn, owner, &row).await }))
         .await?;
-    crate::rating::forget_accounts(s, owner);
+    crate::adapters::forget(s, owner);
     Ok(account)
 }
 
@@ -252,7 +268,7 @@ pub async fn update(
             })
         })
         .await?;
-    crate::rating::forget_accounts(s, owner);
+    crate::adapters::forget(s, owner);
     updated
 }
 
@@ -289,8 +305,13 @@ fn apply_update(
             account.parameters = new;
         }
     }
-    errors.into_result()?;
     account.test = input.test.unwrap_or(account.test);
+    for (field, message) in
+        registry::check_parameters(&account.carrier, &account.parameters, account.test)
+    {
+        errors.add(field, message);
+    }
+    errors.into_result()?;
     account.active = input.active.unwrap_or(account.active);
     account.updated = Timestamp::now();
     Ok(())
@@ -308,7 +329,7 @@ pub(crate) async fn seed_demo(
         id: ObjectId::at(now.millis()),
         created: now,
         updated: now,
-        carrier: rate_card::meta().id.to_string(),
+        carrier: registry::demo_carrier().id.to_string(),
         account_id: "demo-courier".into(),
         parameters: Map::new(),
         test: true,
@@ -338,7 +359,7 @@ pub(crate) async fn seed_test_carrier(
         id: ObjectId::at(now.millis()),
         created: now,
         updated: now,
-        carrier: carriers::test_carrier::meta().id.to_string(),
+        carrier: registry::test_mode_carrier().id.to_string(),
         account_id: "shippo_test".into(),
         parameters: Map::new(),
         test: true,
@@ -355,7 +376,7 @@ pub async fn ensure_test_carriers(s: &Services) -> Result<usize, ServiceError> {
     Ok(s.store
         .write(move |conn| {
             Box::pin(async move {
-                let owners = repo::owners_without(conn, carriers::test_carrier::meta().id).await?;
+                let owners = repo::owners_without(conn, registry::test_mode_carrier().id).await?;
                 for owner in &owners {
                     seed_test_carrier(&cipher, conn, *owner).await?;
                 }
@@ -386,10 +407,12 @@ pub async fn upload_rate_card(
         .write(move |conn| {
             Box::pin(async move {
                 let row = repo::get(conn, owner, id).await?;
-                let ratecard = rate_card::meta().id;
-                if row.carrier != ratecard {
+                let takes_card = registry::find(&row.carrier)
+                    .is_some_and(|m| m.can(carriers::Capability::RateCard));
+                if !takes_card {
                     let message = format!(
-                        "Only {ratecard} carrier accounts take a rate card; this one is {}.",
+                        "Only {} carrier accounts take a rate card; this one is {}.",
+                        registry::demo_carrier().id,
                         row.carrier
                     );
                     return Ok(Err(ServiceError::from(ValidationError::field(
@@ -400,7 +423,7 @@ pub async fn upload_rate_card(
             })
         })
         .await??;
-    crate::rating::forget_accounts(s, owner);
+    crate::adapters::forget(s, owner);
     Ok(InstalledCard { version, card })
 }
 
@@ -421,28 +444,20 @@ pub async fn current_rate_card(
     Ok(InstalledCard { version, card })
 }
 
-/// The service levels a carrier account offers, `(token, name)`: the test carrier's fixed ones,
-/// or those of a rate-card account's current card (none before a card is uploaded).
+/// The service levels a carrier account offers, `(token, name)`, as its adapter tells them (a
+/// rate-card account's are its current card's: none before one is uploaded).
 pub async fn service_levels(
     s: &Services,
     who: &Principal,
     account: &CarrierAccount,
 ) -> Result<Vec<(String, String)>, ServiceError> {
-    let services = |card: &RateCard| {
-        card.services
-            .iter()
-            .map(|sv| (sv.token.clone(), sv.name.clone()))
-            .collect()
-    };
-    if account.carrier == carriers::test_carrier::meta().id {
-        return Ok(services(carriers::test_carrier::TestCarrier::card()));
-    }
-    if account.carrier != rate_card::meta().id {
-        return Ok(Vec::new());
-    }
-    match current_rate_card(s, who, account.id).await {
-        Ok(installed) => Ok(services(&installed.card)),
-        Err(ServiceError::NotFound) => Ok(Vec::new()),
+    match crate::adapters::of_account(s, who.account_id, account.id).await {
+        Ok(adapter) => Ok(adapter
+            .service_levels()
+            .into_iter()
+            .map(|l| (l.token, l.name))
+            .collect()),
+        Err(ServiceError::Validation(_)) => Ok(Vec::new()),
         Err(e) => Err(e),
     }
 }

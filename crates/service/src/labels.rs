@@ -1,18 +1,19 @@
 //! From a purchase to its documents: the label's and the commercial invoice's contents, the
 //! tracking number, and the files in the blob store.
 
+use carriers::{BoughtRate, CarrierError, PurchaseRequest};
 use documents::invoice::{InvoiceData, InvoiceItem};
-use documents::{label, LabelData, LabelFormat};
+use documents::{LabelData, LabelFormat};
 use domain::customs::{CustomsDeclaration, CustomsItem};
-use domain::shipment::{Note, Rate};
+use domain::shipment::Rate;
 use domain::transaction::Transaction;
 use domain::Timestamp;
 use rust_decimal::Decimal;
 use store::Scope;
 
-use crate::files;
-use crate::rating::{self, note, CONSIGN};
+use crate::rating::{self, note, Parts};
 use crate::shipments::ShipmentView;
+use crate::{adapters, files};
 use crate::{ServiceError, Services};
 
 /// Serials a process reserves at a time per carrier account (gaps after a restart are fine:
@@ -210,95 +211,130 @@ async fn next_serial(s: &Services, series: String) -> Result<i64, ServiceError> 
     Ok(first)
 }
 
-/// Prefix of the test carrier's numbers: Shippo's test labels carry USPS-style 26-digit numbers.
-const TEST_TRACKING_PREFIX: &str = "92055901755477";
+/// Tracking serials from the database, for adapters that number their own labels.
+struct StoreSerials<'a>(&'a Services);
 
-/// The test carrier's one series, shared by every account so no two accounts' test labels
-/// carry the same number.
-const TEST_SERIES: &str = "test_carrier";
-
-/// A new tracking number for a label bought at `rate`: the test carrier's from its shared
-/// series, a rate card's from its carrier account's series in the card's format.
-pub(crate) async fn tracking_number(s: &Services, rate: &Rate) -> Result<String, ServiceError> {
-    if rate.details.carrier == carriers::test_carrier::meta().id {
-        let serial = next_serial(s, TEST_SERIES.to_string()).await?;
-        return Ok(format!("{TEST_TRACKING_PREFIX}{serial:012}"));
+impl carriers::Serials for StoreSerials<'_> {
+    fn next<'a>(&'a self, series: &'a str) -> carriers::CarrierFuture<'a, u64> {
+        Box::pin(async move {
+            next_serial(self.0, series.to_string())
+                .await
+                .map(|n| n as u64)
+                .map_err(|e| CarrierError::Unavailable(e.to_string()))
+        })
     }
-    let serial = next_serial(s, rate.carrier_account.to_string()).await?;
-    let version = rate.details.card_version.ok_or_else(|| {
-        ServiceError::internal(format!("rate {} has no rate-card version", rate.id))
-    })?;
-    let card = rating::card(s, &mut s.store.lazy_conn(), rate.carrier_account, version).await?;
-    Ok(card.tracking.format(serial as u64))
 }
 
-/// Buys the label: a tracking number, the label file and (international) the commercial
-/// invoice, stored in the blob store. Fills `t` in (SUCCESS, or ERROR with messages when the
-/// documents cannot be made).
+/// Buys the label from the rate's carrier account through the port: the tracking number, the
+/// label file and (international) the commercial invoice, stored in the blob store. Fills `t` in
+/// (SUCCESS, or ERROR with the carrier's reason when it refused). A carrier that could not be
+/// reached is an error (the purchase answers 503 and a retry, or the job, tries again: the
+/// provider sees the same idempotency key, so it never sells the label twice). Answers whether
+/// the adapter asks for the label to be followed by polling.
 pub(crate) async fn produce(
     s: &Services,
     scope: Scope,
     src: &Sources<'_>,
     t: &mut Transaction,
-) -> Result<(), ServiceError> {
-    let number = tracking_number(s, src.rate).await?;
+) -> Result<bool, ServiceError> {
+    let adapter = adapters::of_account(s, scope.account_id, src.rate.carrier_account).await?;
     let format = LabelFormat::parse(&t.label_file_type).unwrap_or(LabelFormat::Pdf4x6);
-    let data = label_data(src, t, &number);
-    let mut messages: Vec<Note> = Vec::new();
-    let missing =
-        documents::fonts::missing_glyphs(&format!("{}{}", data.from.join(""), data.to.join("")));
-    if !missing.is_empty() {
-        messages.push(note(
-            CONSIGN,
-            "label_missing_glyphs",
-            format!(
-                "The label font has no glyph for {}; printed as '?'.",
-                missing.iter().collect::<String>()
-            ),
-        ));
-    }
-    let label = match label::render(&data, format) {
-        Ok(doc) => doc,
-        Err(e) => {
+    let view = src.view;
+    let customs = view
+        .customs_declaration
+        .as_ref()
+        .map(|d| carriers::Customs {
+            declaration: d.clone(),
+            items: src.items.to_vec(),
+        });
+    let invoice = match (&view.customs_declaration, is_international(view)) {
+        (Some(declaration), true) => Some(invoice_data(src, declaration, t, "")),
+        _ => None,
+    };
+    let spec = rating::spec(
+        &Parts {
+            from: &view.address_from,
+            to: &view.address_to,
+            parcels: &view.parcels,
+            extra: &view.shipment.extras,
+            customs,
+        },
+        &view.shipment.metadata,
+    );
+    let sheet = label_data(src, t, "");
+    // One purchase per rate, ever: the rate's id is the provider's idempotency key.
+    let key = format!("consign-{}", src.rate.id);
+    let bought = adapter
+        .purchase(PurchaseRequest {
+            shipment: &spec,
+            rate: BoughtRate {
+                service_token: &src.rate.details.service_token,
+                service_name: &src.rate.details.service_name,
+                remote: src.rate.details.remote.as_ref(),
+            },
+            format,
+            idempotency_key: &key,
+            sheet: &sheet,
+            invoice: invoice.as_ref(),
+            serials: &StoreSerials(s),
+        })
+        .await;
+    let p = match bought {
+        Ok(p) => p,
+        Err(CarrierError::Unavailable(why)) => return Err(ServiceError::Unavailable(why)),
+        Err(refused) => {
             t.status = domain::transaction::TransactionStatus::Error;
             t.messages = vec![note(
-                CONSIGN,
+                &src.rate.details.provider,
                 "label_failed",
-                format!("The label could not be made: {e}."),
+                refused.to_string(),
             )];
-            return Ok(());
+            t.updated = Timestamp::now();
+            return Ok(false);
         }
     };
     let label_key = files::key(
         scope.account_id,
         t.id,
-        &format!("label.{}", label.extension),
+        &format!("label.{}", p.label.extension),
     );
-    put(s, &label_key, label.bytes).await?;
+    put(s, &label_key, p.label.bytes).await?;
     t.invoice_key = None;
-    if is_international(src.view) {
-        if let Some(declaration) = &src.view.customs_declaration {
-            let invoice =
-                documents::invoice::render(&invoice_data(src, declaration, t, &number))
-                    .map_err(|e| ServiceError::internal(format!("commercial invoice: {e}")))?;
-            let key = files::key(scope.account_id, t.id, "invoice.pdf");
-            put(s, &key, invoice.bytes).await?;
-            t.invoice_key = Some(key);
-        }
+    if let Some(invoice) = p.invoice {
+        let key = files::key(
+            scope.account_id,
+            t.id,
+            &format!("invoice.{}", invoice.extension),
+        );
+        put(s, &key, invoice.bytes).await?;
+        t.invoice_key = Some(key);
     }
     t.status = domain::transaction::TransactionStatus::Success;
     t.tracking_url = Some(crate::tracking::public_path(
         Some(t.carrier_account),
-        &number,
+        &p.tracking_number,
     ));
-    t.eta = src.rate.details.days.map(|d| {
-        Timestamp::from_millis(src.view.shipment.shipment_date.millis() + i64::from(d) * 86_400_000)
+    t.eta = p.eta.or_else(|| {
+        src.rate.details.days.map(|d| {
+            Timestamp::from_millis(view.shipment.shipment_date.millis() + i64::from(d) * 86_400_000)
+        })
     });
-    t.tracking_number = Some(number);
+    t.remote = match (p.remote, p.tracking_url_provider) {
+        (Some(mut r), Some(url)) => {
+            r["tracking_url_provider"] = url.into();
+            Some(r)
+        }
+        (r, _) => r,
+    };
+    t.tracking_number = Some(p.tracking_number);
     t.label_key = Some(label_key);
-    t.messages = messages;
+    t.messages = p
+        .messages
+        .into_iter()
+        .map(|m| note(&src.rate.details.provider, &m.code, m.text))
+        .collect();
     t.updated = Timestamp::now();
-    Ok(())
+    Ok(p.follow)
 }
 
 /// Stores a file (durable when this returns).

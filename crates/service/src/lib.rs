@@ -2,6 +2,7 @@
 //! database transaction; handlers (HTTP, CLI) call these and never the store directly.
 
 pub mod accounts;
+mod adapters;
 pub mod addresses;
 pub mod carrier_accounts;
 pub mod crypto;
@@ -48,9 +49,11 @@ pub struct Services {
     /// How long each carrier may take to answer for rates.
     pub rate_timeout: Duration,
     /// Parsed rate cards by carrier account and version (cards never change once stored).
-    cards: rating::CardCache,
-    /// Carrier accounts by owner, for rating (see `rating::ACCOUNTS_TTL`).
-    accounts: rating::AccountCache,
+    cards: adapters::CardCache,
+    /// Carrier accounts and their adapters by owner (see `adapters::ACCOUNTS_TTL`).
+    accounts: adapters::AccountCache,
+    /// The outbound HTTP client every remote carrier adapter shares.
+    pub http: carriers::http::Client,
     /// Wakes the job worker when a request enqueues work.
     pub(crate) job_signal: Arc<tokio::sync::Notify>,
     /// Label, invoice and manifest files.
@@ -67,6 +70,8 @@ pub struct Services {
     pub public_url: String,
     /// Tracking poll schedule.
     pub tracking: tracking::TrackingConfig,
+    /// How long a refund pending at the carrier waits before it is asked again.
+    pub refund_recheck: Duration,
     /// How long a claimed job is the claimer's before another worker may run it (a crashed
     /// worker's jobs run again after this).
     pub job_lease: Duration,
@@ -84,8 +89,9 @@ impl Services {
             cipher,
             exchange_rates: Arc::new(ExchangeRates::bundled().clone()),
             rate_timeout: DEFAULT_RATE_TIMEOUT,
-            cards: rating::CardCache::default(),
-            accounts: rating::AccountCache::default(),
+            cards: adapters::CardCache::default(),
+            accounts: adapters::AccountCache::default(),
+            http: carriers::http::Client::default(),
             job_signal: Arc::new(tokio::sync::Notify::new()),
             blobs: Arc::new(files::MemoryBlobs::default()),
             serials: Arc::default(),
@@ -95,6 +101,7 @@ impl Services {
             public_url: "http://127.0.0.1:8080".into(),
             tracking: tracking::TrackingConfig::default(),
             job_lease: jobs::LEASE,
+            refund_recheck: Duration::from_secs(900),
         }
     }
 }

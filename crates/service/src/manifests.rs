@@ -8,6 +8,7 @@
 //! address printed on the form, not a filter), renders the PDF and
 //! records SUCCESS, or ERROR with the seed's error codes. Manifested labels cannot be refunded.
 
+use carriers::Capability;
 use documents::manifest::{ManifestData, ManifestRow};
 use domain::address::{Address, AddressInput};
 use domain::error::FieldErrors;
@@ -67,7 +68,22 @@ pub async fn create(
             let found = match ObjectId::parse(raw) {
                 Some(id) => {
                     match store::carrier_accounts::get(&mut conn, scope.account_id, id).await {
-                        Ok(_) => Some(id),
+                        Ok(row) => {
+                            let meta = carriers::registry::find(&row.carrier);
+                            if let Some(m) = meta.filter(|m| !m.can(Capability::Manifests)) {
+                                errors.add(
+                                    "carrier_account",
+                                    carriers::CarrierError::unsupported(m, Capability::Manifests)
+                                        .to_string()
+                                        + " Close out its labels at the provider (e.g. an EasyPost scan form).",
+                                );
+                                return Err(errors
+                                    .into_result()
+                                    .expect_err("an error was added")
+                                    .into());
+                            }
+                            Some(id)
+                        }
                         Err(StoreError::NotFound) => None,
                         Err(e) => return Err(e.into()),
                     }

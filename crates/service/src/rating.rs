@@ -3,13 +3,13 @@
 //! shipment. Quotes become rates in the sender's and the recipient's currencies, marked
 //! CHEAPEST/FASTEST/BESTVALUE across the shipment.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use carriers::rate_card::{self, RateCard, RateCardCarrier};
-use carriers::test_carrier::{self, TestCarrier};
-use carriers::{Carrier, Location, Options, ParcelSpec, RateResult, ShipmentSpec};
+use carriers::{
+    Capability, Carrier, CarrierError, Customs, Location, Options, ParcelSpec, RateResult,
+    ShipmentSpec,
+};
 use domain::address::{Address, Purpose};
 use domain::money::country_currency;
 use domain::parcel::Parcel;
@@ -18,50 +18,13 @@ use domain::shipment::{Money, Note, Rate, RateDetails, Shipment};
 use domain::shipment_extra::ShipmentExtra;
 use domain::{ObjectId, Timestamp};
 use futures_util::future::join_all;
-use store::carrier_accounts::{self as ca_repo, RatingAccount};
-use store::{LazyConn, Scope};
+use store::Scope;
 
+use crate::adapters::{self, Ready};
 use crate::{ServiceError, Services};
 
 /// Who signs messages that come from Consign rather than a carrier.
 pub(crate) const CONSIGN: &str = "Consign";
-
-/// Parsed rate cards by carrier account: `(version, card)`. A stored version never changes, so
-/// an entry is only replaced when a newer version is uploaded.
-pub(crate) type CardCache = Arc<Mutex<HashMap<ObjectId, (i64, Arc<RateCard>)>>>;
-
-/// How long a process trusts its copy of an account's carrier accounts. Changes made through
-/// this process apply at once (they clear the copy); changes made by another process (the
-/// `ratecard upload` CLI, another node on PostgreSQL) apply within this time.
-pub(crate) const ACCOUNTS_TTL: Duration = Duration::from_secs(2);
-
-/// Each owner's carrier accounts as rating sees them, with when they were read: saves a query
-/// per shipment.
-pub(crate) type AccountCache = Arc<Mutex<HashMap<ObjectId, (Instant, Arc<Vec<RatingAccount>>)>>>;
-
-/// `owner`'s carrier accounts, from the cache when fresh.
-pub(crate) async fn rating_accounts(
-    s: &Services,
-    conn: &mut LazyConn<'_>,
-    owner: ObjectId,
-) -> Result<Arc<Vec<RatingAccount>>, ServiceError> {
-    if let Some((at, accounts)) = s.accounts.lock().expect("account cache").get(&owner) {
-        if at.elapsed() < ACCOUNTS_TTL {
-            return Ok(accounts.clone());
-        }
-    }
-    let accounts = Arc::new(ca_repo::for_rating(conn.get().await?, owner).await?);
-    s.accounts
-        .lock()
-        .expect("account cache")
-        .insert(owner, (Instant::now(), accounts.clone()));
-    Ok(accounts)
-}
-
-/// Drops the cached carrier accounts of `owner` (after it changed one).
-pub(crate) fn forget_accounts(s: &Services, owner: ObjectId) {
-    s.accounts.lock().expect("account cache").remove(&owner);
-}
 
 /// What rating a shipment produced.
 #[derive(Debug, Default)]
@@ -76,6 +39,8 @@ pub(crate) struct Parts<'a> {
     pub to: &'a Address,
     pub parcels: &'a [Parcel],
     pub extra: &'a ShipmentExtra,
+    /// The customs declaration with its items, when the shipment has one.
+    pub customs: Option<Customs>,
 }
 
 pub(crate) fn note(source: &str, code: &str, text: impl Into<String>) -> Note {
@@ -89,9 +54,7 @@ pub(crate) fn note(source: &str, code: &str, text: impl Into<String>) -> Note {
 /// One carrier account ready to be asked.
 struct Asked {
     account: ObjectId,
-    carrier: Box<dyn Carrier>,
-    /// The currency its prices are in (insured values are converted into it).
-    currency: String,
+    carrier: Arc<dyn Carrier>,
     card_version: Option<i64>,
 }
 
@@ -104,17 +67,17 @@ pub(crate) async fn price(
 ) -> Result<Priced, ServiceError> {
     let mut messages = Vec::new();
     let asked = carriers_for(s, scope, shipment, &mut messages).await?;
-    let base = spec(parts);
+    let base = spec(parts, &shipment.metadata);
     let specs: Vec<ShipmentSpec> = asked
         .iter()
-        .map(|a| with_insurance(s, &base, parts.extra, &a.currency, &mut messages))
+        .map(|a| with_insurance(s, &base, parts.extra, a.carrier.currency(), &mut messages))
         .collect();
     let carriers: Vec<&dyn Carrier> = asked.iter().map(|a| a.carrier.as_ref()).collect();
     let answers = ask_all(&carriers, &specs, s.rate_timeout).await;
     let now = Timestamp::now();
     let mut rates = Vec::new();
     for (a, answer) in asked.iter().zip(answers) {
-        let provider = a.carrier.provider().to_string();
+        let adapter_name = a.carrier.provider().to_string();
         let result = match answer {
             Ok(result) => result,
             Err(failure) => {
@@ -126,9 +89,10 @@ pub(crate) async fn price(
             result
                 .messages
                 .into_iter()
-                .map(|m| note(&provider, &m.code, m.text)),
+                .map(|m| note(&adapter_name, &m.code, m.text)),
         );
         for q in result.quotes {
+            let provider = q.provider.clone().unwrap_or_else(|| adapter_name.clone());
             let quoted = Money {
                 amount: q.amount,
                 currency: q.currency,
@@ -167,6 +131,7 @@ pub(crate) async fn price(
                     card_version: a.card_version,
                     attributes: Vec::new(),
                     messages: rate_messages,
+                    remote: q.remote,
                 },
             });
         }
@@ -213,27 +178,26 @@ async fn ask_all(
 }
 
 /// The carrier accounts to ask: those the shipment names, or every active one usable in this
-/// mode (live tokens never use test accounts; test tokens use all).
+/// mode (live tokens never use test accounts; test tokens use all) that can rate.
 async fn carriers_for(
     s: &Services,
     scope: Scope,
     shipment: &Shipment,
     messages: &mut Vec<Note>,
 ) -> Result<Vec<Asked>, ServiceError> {
-    let mut conn = s.store.lazy_conn();
-    let accounts = rating_accounts(s, &mut conn, scope.account_id).await?;
-    let usable = |a: &RatingAccount| a.active && (scope.test || !a.test);
-    let chosen: Vec<&RatingAccount> = if shipment.carrier_accounts.is_empty() {
-        accounts.iter().filter(|a| usable(a)).collect()
+    let accounts = adapters::of_owner(s, &mut s.store.lazy_conn(), scope.account_id).await?;
+    let usable = |r: &Ready| r.account.active && (scope.test || !r.account.test);
+    let chosen: Vec<&Ready> = if shipment.carrier_accounts.is_empty() {
+        accounts.iter().filter(|r| usable(r)).collect()
     } else {
         let mut chosen = Vec::new();
         for id in &shipment.carrier_accounts {
-            match accounts.iter().find(|a| a.id == *id) {
-                Some(a) if usable(a) => chosen.push(a),
-                Some(a) => messages.push(note(
+            match accounts.iter().find(|r| r.account.id == *id) {
+                Some(r) if usable(r) => chosen.push(r),
+                Some(r) => messages.push(note(
                     CONSIGN,
                     "carrier_account_unusable",
-                    if a.active {
+                    if r.account.active {
                         format!(
                             "Carrier account {id} is a test account; live shipments cannot use it."
                         )
@@ -251,79 +215,60 @@ async fn carriers_for(
         chosen
     };
     let mut asked = Vec::with_capacity(chosen.len());
-    for a in chosen {
-        if a.carrier == test_carrier::meta().id {
-            asked.push(Asked {
-                account: a.id,
-                carrier: Box::new(TestCarrier),
-                currency: TestCarrier::card().currency.clone(),
-                card_version: None,
-            });
-        } else if a.carrier == rate_card::meta().id {
-            let Some(version) = a.card_version else {
-                messages.push(note(
-                    CONSIGN,
-                    "no_rate_card",
-                    format!(
-                        "Carrier account {} has no rate card yet; upload one at /carrier_accounts/{}/rate_card.",
-                        a.id, a.id
-                    ),
-                ));
-                continue;
-            };
-            let card = card(s, &mut conn, a.id, version).await?;
-            asked.push(Asked {
-                account: a.id,
-                currency: card.currency.clone(),
-                carrier: Box::new(RateCardCarrier { card }),
-                card_version: Some(version),
-            });
-        } else {
-            messages.push(note(
+    for r in chosen {
+        match &r.adapter {
+            Ok(carrier) if carrier.meta().can(Capability::Rates) => asked.push(Asked {
+                account: r.account.id,
+                carrier: carrier.clone(),
+                card_version: r
+                    .account
+                    .card_version
+                    .filter(|_| carrier.meta().can(Capability::RateCard)),
+            }),
+            Ok(carrier) => messages.push(note(
                 CONSIGN,
                 "carrier_unsupported",
-                format!(
-                    "Carrier {} cannot rate shipments in this version.",
-                    a.carrier
-                ),
-            ));
+                CarrierError::unsupported(carrier.meta(), Capability::Rates).to_string(),
+            )),
+            Err(why) => messages.push(note(CONSIGN, "carrier_not_ready", why.clone())),
         }
     }
     Ok(asked)
 }
 
-/// A carrier account's card at `version`, parsed once per process.
-pub(crate) async fn card(
+/// A declaration with its items: those in `fresh` (made by this request, not stored yet), the
+/// others read from the store.
+pub(crate) async fn customs_of(
     s: &Services,
-    conn: &mut LazyConn<'_>,
-    account: ObjectId,
-    version: i64,
-) -> Result<Arc<RateCard>, ServiceError> {
-    if let Some((v, card)) = s.cards.lock().expect("card cache").get(&account) {
-        if *v == version {
-            return Ok(card.clone());
+    scope: Scope,
+    declaration: Option<&domain::customs::CustomsDeclaration>,
+    fresh: &[domain::customs::CustomsItem],
+) -> Result<Option<Customs>, ServiceError> {
+    let Some(d) = declaration else {
+        return Ok(None);
+    };
+    let mut conn = s.store.lazy_conn();
+    let mut items = Vec::with_capacity(d.items.len());
+    for id in &d.items {
+        match fresh.iter().find(|i| i.id == *id) {
+            Some(i) => items.push(i.clone()),
+            None => items.push(store::customs::get_item(conn.get().await?, scope, *id).await?),
         }
     }
-    let json = ca_repo::rate_card_version(conn.get().await?, account, version).await?;
-    let card = Arc::new(rate_card::parse_json(&json).map_err(|e| {
-        ServiceError::internal(format!(
-            "stored rate card {account} v{version} no longer validates: {e}"
-        ))
-    })?);
-    s.cards
-        .lock()
-        .expect("card cache")
-        .insert(account, (version, card.clone()));
-    Ok(card)
+    Ok(Some(Customs {
+        declaration: d.clone(),
+        items,
+    }))
 }
 
-/// The carrier-neutral shipment: locations, parcels and priced options.
-fn spec(parts: &Parts<'_>) -> ShipmentSpec {
+/// The carrier-neutral shipment: locations, parcels, priced options, customs.
+pub(crate) fn spec(parts: &Parts<'_>, reference: &str) -> ShipmentSpec {
     let location = |a: &Address| Location {
         country: a.fields.country.clone(),
         state: a.fields.state.to_ascii_uppercase(),
         zip: a.fields.zip.clone(),
         residential: a.fields.is_residential.unwrap_or(false),
+        address: a.fields.clone(),
     };
     ShipmentSpec {
         from: location(parts.from),
@@ -345,6 +290,8 @@ fn spec(parts: &Parts<'_>) -> ShipmentSpec {
             saturday_delivery: parts.extra.saturday_delivery,
             insured_value: None,
         },
+        customs: parts.customs.clone(),
+        reference: reference.to_string(),
     }
 }
 
@@ -437,7 +384,8 @@ fn mark_attributes(rates: &mut [Rate]) {
 
 #[cfg(test)]
 mod tests {
-    use carriers::{CarrierError, CarrierMeta, RateFuture};
+    use carriers::test_carrier::{self, TestCarrier};
+    use carriers::{CarrierMeta, RateFuture};
 
     use super::*;
 
@@ -462,7 +410,9 @@ mod tests {
             Box::pin(async move {
                 tokio::time::sleep(self.delay).await;
                 if self.fails {
-                    Err(CarrierError("503 from the carrier's API".into()))
+                    Err(CarrierError::Unavailable(
+                        "503 from the carrier's API".into(),
+                    ))
                 } else {
                     TestCarrier.rates(shipment).await
                 }
@@ -476,6 +426,7 @@ mod tests {
             state: state.into(),
             zip: zip.into(),
             residential: false,
+            address: Default::default(),
         };
         ShipmentSpec {
             from: us("94117", "CA"),
@@ -489,6 +440,7 @@ mod tests {
                 mass_unit: domain::units::MassUnit::Lb,
             }],
             options: Options::default(),
+            ..Default::default()
         }
     }
 

@@ -25,7 +25,9 @@ pub async fn create(
                 StoreError::NotFound => ServiceError::NotFound,
                 e => e.into(),
             })?;
-    if account.carrier != carriers::rate_card::meta().id {
+    if !carriers::registry::find(&account.carrier)
+        .is_some_and(|m| m.can(carriers::Capability::ScanEvents))
+    {
         return Err(ValidationError::field(
             "carrier_account",
             "Scan keys are for rate-card carrier accounts (your own courier); other carriers report tracking themselves.",

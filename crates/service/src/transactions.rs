@@ -75,9 +75,8 @@ pub async fn purchase(
     let scope = scope(who);
     let mut conn = s.store.conn().await?;
     let rate = {
-        // A retry with the same key answers at once. A retry without one is caught by the unique
-        // index on the rate when it is stored (and answered with the first purchase then), so the
-        // common case, a first purchase, costs no lookup.
+        // A retry with the same key answers at once; one without a key is answered by `buy`,
+        // which looks the rate's purchase up before asking the carrier.
         if checked.key.is_some() {
             if let Some(found) = earlier(&mut conn, scope, rate_id, checked.key.as_deref()).await? {
                 return Ok(found);
@@ -159,11 +158,14 @@ async fn buy(
     let shipment = store::shipments::get(conn, scope, rate.shipment).await?;
     let view = shipments::parts(conn, scope, shipment).await?;
     let now = Timestamp::now();
+    // A retry answers the first purchase before any carrier is asked again (an upstream
+    // provider would be asked to sell a second label). Two purchases racing past this check
+    // both reach the carrier with the same idempotency key (the rate's), and the unique index
+    // keeps one transaction.
+    if let Some(t) = earlier(conn, scope, rate.id, checked.key.as_deref()).await? {
+        return Ok(t);
+    }
     if let Some(reason) = refusal(&rate, &view, now) {
-        // A retry of a purchase made while the rate was still buyable answers that purchase.
-        if let Some(t) = earlier(conn, scope, rate.id, checked.key.as_deref()).await? {
-            return Ok(t);
-        }
         return Err(ValidationError::field("rate", reason).into());
     }
     let format = checked
@@ -192,6 +194,7 @@ async fn buy(
         instalabel,
         idempotency_key: checked.key.clone(),
         manifest: None,
+        remote: None,
     };
     let (items, subscribers) = if asynchronous {
         (Vec::new(), Vec::new())
@@ -203,6 +206,7 @@ async fn buy(
         )
     };
     drop(pooled);
+    let mut followed = None;
     let job = if asynchronous {
         Some(
             Job::BuyLabel {
@@ -213,7 +217,7 @@ async fn buy(
             .due_now(),
         )
     } else {
-        labels::produce(
+        let follow = labels::produce(
             s,
             scope,
             &Sources {
@@ -224,6 +228,9 @@ async fn buy(
             &mut t,
         )
         .await?;
+        if follow {
+            followed = crate::tracking::followed(s, scope, &t, &view, &rate);
+        }
         None
     };
     let queued = job.is_some();
@@ -245,7 +252,8 @@ async fn buy(
         .iter()
         .map(|d| store::webhooks::NewDelivery { scope, delivery: d })
         .collect();
-    let script = repo::purchase_script(s.store.backend(), scope, &t, &jobs, &rows);
+    let tracks: Vec<_> = followed.into_iter().collect();
+    let script = repo::purchase_script(s.store.backend(), scope, &t, &jobs, &rows, &tracks);
     let queued = queued || !deliveries.is_empty();
     match s.store.write_script(script).await {
         Ok(()) => {
@@ -419,7 +427,7 @@ pub(crate) async fn run_buy_job(
     let items = items_of(&mut conn, scope, &view).await?;
     let owner = store::accounts::name_of(&mut conn, scope.account_id).await?;
     drop(conn);
-    labels::produce(
+    let follow = labels::produce(
         s,
         scope,
         &Sources {
@@ -430,6 +438,9 @@ pub(crate) async fn run_buy_job(
         &mut t,
     )
     .await?;
+    let followed = follow
+        .then(|| crate::tracking::followed(s, scope, &t, &view, &rate))
+        .flatten();
     let done = t.clone();
     let data = s.wire.transaction(&s.cipher, &s.public_url, &owner, &t);
     let changed = s
@@ -437,6 +448,9 @@ pub(crate) async fn run_buy_job(
         .write(move |conn| {
             Box::pin(async move {
                 let changed = repo::finish_purchase(conn, &done).await?;
+                if let Some(track) = followed.filter(|_| changed) {
+                    store::tracks::insert(conn, scope, &track).await?;
+                }
                 if changed {
                     webhooks::outbox(conn, WebhookEvent::TransactionCreated, &[scope], |_| {
                         data.clone()

@@ -188,7 +188,26 @@ pub async fn current_rate_card(
     Ok((row.try_get("version")?, row.try_get("card")?))
 }
 
-/// What rating needs of a carrier account: no credentials, and the newest card version.
+/// The account that owns carrier account `id` (for requests that arrive without a token: a
+/// carrier's pushed events).
+pub async fn owner_of(conn: &mut Conn, id: ObjectId) -> Result<Option<ObjectId>, StoreError> {
+    let row = sqlx::query("SELECT account_id FROM carrier_accounts WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(conn)
+        .await?;
+    match row {
+        Some(r) => {
+            let raw: String = r.try_get("account_id")?;
+            Ok(Some(ObjectId::parse(&raw).ok_or_else(|| {
+                StoreError::Corrupt(format!("account id {raw:?}"))
+            })?))
+        }
+        None => Ok(None),
+    }
+}
+
+/// What building a carrier account's adapter needs: its sealed parameters and the newest card
+/// version.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RatingAccount {
     pub id: ObjectId,
@@ -197,6 +216,8 @@ pub struct RatingAccount {
     pub active: bool,
     /// The current rate-card version (rate-card accounts with a card only).
     pub card_version: Option<i64>,
+    /// The encrypted parameters (as in [`CarrierAccountRow`]).
+    pub parameters_sealed: String,
 }
 
 /// All of `owner`'s carrier accounts, oldest first, with their current card versions.
@@ -205,7 +226,7 @@ pub async fn for_rating(
     owner: ObjectId,
 ) -> Result<Vec<RatingAccount>, StoreError> {
     let rows = sqlx::query(
-        "SELECT ca.id, ca.carrier, ca.test, ca.active, \
+        "SELECT ca.id, ca.carrier, ca.test, ca.active, ca.parameters, \
             (SELECT MAX(r.version) FROM rate_cards r WHERE r.carrier_account_id = ca.id) AS card_version \
          FROM carrier_accounts ca WHERE ca.account_id = $1 ORDER BY ca.id",
     )
@@ -222,6 +243,7 @@ pub async fn for_rating(
                 test: row.try_get::<i64, _>("test")? != 0,
                 active: row.try_get::<i64, _>("active")? != 0,
                 card_version: row.try_get("card_version")?,
+                parameters_sealed: row.try_get("parameters")?,
             })
         })
         .collect()

@@ -199,6 +199,26 @@ pub async fn complete(conn: &mut Conn, id: ObjectId) -> Result<(), StoreError> {
 }
 
 /// Releases a failed job to run again from `run_at`, recording why it failed.
+/// Runs a job again at `run_at` with its attempts reset: it is waiting on someone else (a refund
+/// pending at the carrier), not failing.
+pub async fn defer(
+    conn: &mut Conn,
+    id: ObjectId,
+    run_at: Timestamp,
+    why: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE jobs SET run_at_ms = $1, locked_until_ms = NULL, attempts = 0, last_error = $2 WHERE id = $3",
+    )
+    .bind(run_at.millis())
+    .bind(why)
+    .bind(id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Runs a failed job again at `run_at`.
 pub async fn retry(
     conn: &mut Conn,
     id: ObjectId,

@@ -60,6 +60,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0008_shipment_extras.sql"),
         include_str!("../migrations/postgres/0008_shipment_extras.sql"),
     ),
+    (
+        9,
+        "what carrier adapters keep about labels",
+        include_str!("../migrations/sqlite/0009_transaction_remote.sql"),
+        include_str!("../migrations/postgres/0009_transaction_remote.sql"),
+    ),
 ];
 
 #[derive(Debug)]

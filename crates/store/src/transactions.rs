@@ -12,7 +12,7 @@ use crate::page::scoped;
 use crate::rows::{corrupt, id_of};
 use crate::{Backend, Conn, Page, PageRequest, Scope, StoreError};
 
-const COLUMNS: &str = "id, test, created_ms, updated_ms, status, rate_id, shipment_id, carrier_account_id, address_from, shipment_date_ms, label_file_type, metadata, tracking_number, tracking_url, eta_ms, label_key, invoice_key, messages, instalabel, idempotency_key, manifest_id";
+const COLUMNS: &str = "id, test, created_ms, updated_ms, status, rate_id, shipment_id, carrier_account_id, address_from, shipment_date_ms, label_file_type, metadata, tracking_number, tracking_url, eta_ms, label_key, invoice_key, messages, instalabel, idempotency_key, manifest_id, remote";
 
 fn from_row(row: &AnyRow) -> Result<Transaction, StoreError> {
     let status: String = row.try_get("status")?;
@@ -44,13 +44,18 @@ fn from_row(row: &AnyRow) -> Result<Transaction, StoreError> {
         instalabel: row.try_get::<i64, _>("instalabel")? != 0,
         idempotency_key: row.try_get("idempotency_key")?,
         manifest: manifest.as_deref().map(id_of).transpose()?,
+        remote: row
+            .try_get::<Option<String>, _>("remote")?
+            .map(|r| serde_json::from_str(&r))
+            .transpose()
+            .map_err(|e| corrupt("transaction remote", e.to_string()))?,
     })
 }
 
 impl Rows for Transaction {
     const TABLE: &'static str = "transactions";
     const COLUMNS: &'static str = COLUMNS;
-    const WIDTH: usize = 22;
+    const WIDTH: usize = 23;
 
     fn bind(&self, a: &mut Args, scope: Scope) {
         a.add(scope.account_id.to_string())
@@ -74,11 +79,13 @@ impl Rows for Transaction {
             .add(serde_json::to_string(&self.messages).expect("notes serialise"))
             .add(i64::from(self.instalabel))
             .add(self.idempotency_key.clone())
-            .add(self.manifest.map(|m| m.to_string()));
+            .add(self.manifest.map(|m| m.to_string()))
+            .add(self.remote.as_ref().map(|r| r.to_string()));
     }
 }
 
-/// The writes of a purchase: the transaction, its `transaction_created` deliveries and the jobs
+/// The writes of a purchase: the transaction, the track that follows it (labels an adapter asks
+/// Consign to poll), its `transaction_created` deliveries and the jobs
 /// (the background purchase, the deliveries'), in one statement. Fails with a conflict when the
 /// rate (or the idempotency key) was already used.
 pub fn purchase_script(
@@ -87,9 +94,11 @@ pub fn purchase_script(
     t: &Transaction,
     jobs: &[NewJob],
     deliveries: &[crate::webhooks::NewDelivery<'_>],
+    tracks: &[domain::tracking::Track],
 ) -> Script {
     let mut script = Script::new(backend);
     script.insert(scope, std::slice::from_ref(t));
+    script.insert(scope, tracks);
     script.insert(scope, deliveries);
     script.insert(scope, jobs);
     script
@@ -195,7 +204,7 @@ pub async fn list(
 pub async fn finish_purchase(conn: &mut Conn, t: &Transaction) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE transactions SET status = $1, updated_ms = $2, tracking_number = $3, tracking_url = $4, eta_ms = $5, \
-         label_key = $6, invoice_key = $7, messages = $8 WHERE id = $9 AND status = 'QUEUED'",
+         label_key = $6, invoice_key = $7, messages = $8, remote = $9 WHERE id = $10 AND status = 'QUEUED'",
     )
     .bind(t.status.as_str())
     .bind(t.updated.millis())
@@ -205,6 +214,7 @@ pub async fn finish_purchase(conn: &mut Conn, t: &Transaction) -> Result<bool, S
     .bind(t.label_key.clone())
     .bind(t.invoice_key.clone())
     .bind(serde_json::to_string(&t.messages).expect("notes serialise"))
+    .bind(t.remote.as_ref().map(|r| r.to_string()))
     .bind(t.id.to_string())
     .execute(conn)
     .await?;

@@ -23,7 +23,10 @@ pub use tracking::{CheckDigit, TrackingFormat};
 
 use std::sync::Arc;
 
-use crate::{Capability, Carrier, CarrierMeta, RateFuture, ShipmentSpec};
+use crate::{
+    local, Capability, Carrier, CarrierFuture, CarrierMeta, PurchaseRequest, Purchased, RateFuture,
+    RefundRequest, RefundState, ServiceLevel, ShipmentSpec,
+};
 
 /// A validated rate card.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,9 +244,10 @@ static META: CarrierMeta = CarrierMeta {
     capabilities: &[
         Capability::Rates,
         Capability::Labels,
-        Capability::Tracking,
+        Capability::ScanEvents,
         Capability::Refunds,
         Capability::Manifests,
+        Capability::RateCard,
     ],
 };
 
@@ -256,6 +260,8 @@ pub fn meta() -> &'static CarrierMeta {
 #[derive(Debug, Clone)]
 pub struct RateCardCarrier {
     pub card: Arc<RateCard>,
+    /// The series its tracking numbers are drawn from (one per carrier account).
+    pub series: String,
 }
 
 impl Carrier for RateCardCarrier {
@@ -267,7 +273,27 @@ impl Carrier for RateCardCarrier {
         &self.card.name
     }
 
+    fn currency(&self) -> &str {
+        &self.card.currency
+    }
+
     fn rates<'a>(&'a self, shipment: &'a ShipmentSpec) -> RateFuture<'a> {
         Box::pin(std::future::ready(Ok(rate_shipment(&self.card, shipment))))
+    }
+
+    fn purchase<'a>(&'a self, request: PurchaseRequest<'a>) -> CarrierFuture<'a, Purchased> {
+        Box::pin(async move {
+            let serial = request.serials.next(&self.series).await?;
+            local::make(&request, self.card.tracking.format(serial))
+        })
+    }
+
+    fn refund<'a>(&'a self, _: RefundRequest<'a>) -> CarrierFuture<'a, RefundState> {
+        // The courier bills only labels it carries: an unused label is void at once.
+        Box::pin(std::future::ready(Ok(RefundState::Refunded)))
+    }
+
+    fn service_levels(&self) -> Vec<ServiceLevel> {
+        crate::test_carrier::service_levels(&self.card)
     }
 }

@@ -240,6 +240,8 @@ fn rate_service(
         lines,
         trackable: service.trackable,
         insurance: insurance.map(|i| round_to_currency(i, &card.currency)),
+        provider: None,
+        remote: None,
     })
 }
 

@@ -118,11 +118,14 @@ pub async fn create(
     let rates = if input.asynchronous {
         Vec::new()
     } else {
+        let customs =
+            rating::customs_of(s, scope, customs_declaration.as_ref(), &new_customs_items).await?;
         let parts = Parts {
             from: &from.value,
             to: &to.value,
             parcels: &parcel_values,
             extra: &extra,
+            customs,
         };
         let priced = rating::price(s, scope, &shipment, &parts).await?;
         shipment.messages = priced.messages;

@@ -25,11 +25,13 @@ pub(crate) async fn run_rate_job(
         let v = view(&mut conn, scope, shipment.clone()).await?;
         drop(conn);
         let extra = shipment.extras.clone();
+        let customs = rating::customs_of(s, scope, v.customs_declaration.as_ref(), &[]).await?;
         let parts = Parts {
             from: &v.address_from,
             to: &v.address_to,
             parcels: &v.parcels,
             extra: &extra,
+            customs,
         };
         Some(rating::price(s, scope, &shipment, &parts).await?)
     } else {

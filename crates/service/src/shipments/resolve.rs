@@ -11,7 +11,6 @@ use store::{addresses as address_repo, parcels as parcel_repo, LazyConn, Scope};
 
 use super::{AddressRef, ParcelRef, MAX_PARCELS};
 use crate::customs::{self, DeclarationRef};
-use crate::rating::{self};
 use crate::{addresses, parcels, scope, Principal, ServiceError, Services};
 
 /// Which address field and whether it was made by this request.
@@ -160,10 +159,10 @@ pub(super) async fn check_carrier_accounts(
     if given.is_empty() {
         return Ok(Vec::new());
     }
-    let known = rating::rating_accounts(s, conn, scope.account_id).await?;
+    let known = crate::adapters::of_owner(s, conn, scope.account_id).await?;
     let mut ids = Vec::with_capacity(given.len());
     for (i, raw) in given.iter().enumerate() {
-        match ObjectId::parse(raw.trim()).filter(|id| known.iter().any(|k| k.id == *id)) {
+        match ObjectId::parse(raw.trim()).filter(|id| known.iter().any(|k| k.account.id == *id)) {
             Some(id) if !ids.contains(&id) => ids.push(id),
             Some(_) => {}
             None => errors.add(

@@ -11,11 +11,14 @@
 
 mod effects;
 mod poller;
+mod pushed;
 mod scans;
 mod tracks;
 
 pub use poller::{poll_due, run_poller};
+pub use pushed::{pushed, PushOutcome};
 pub use scans::{ingest, ScanOutcome, MAX_BATCH};
+pub(crate) use tracks::followed;
 pub use tracks::{get, of_transactions, public, public_path, register};
 
 use std::time::Duration;

@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
-use domain::tracking::{offer, Offer, Track, TrackEvent};
+use domain::tracking::{offer, Offer, TrackEvent};
 use domain::{ObjectId, Timestamp};
 
-use crate::{ServiceError, Services};
+use carriers::TrackRequest;
+
+use crate::{adapters, ServiceError, Services};
 
 use super::effects::{apply, Change, Effects};
 use super::tracks::test_history;
@@ -57,7 +59,7 @@ async fn poll_one(s: &Services, id: ObjectId) -> Result<(), ServiceError> {
     let Some(owned) = store::tracks::by_id(&mut *s.store.conn().await?, id).await? else {
         return Ok(());
     };
-    let answer = fetch(&owned.track);
+    let answer = fetch(s, &owned).await;
     let ctx = Effects::of(s);
     let every = s.tracking.poll_interval.as_millis() as i64;
     s.store
@@ -107,10 +109,41 @@ async fn poll_one(s: &Services, id: ObjectId) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// The carrier's current answer for a polled track. Consign's pollable adapter today is the
-/// test carrier; rate-card couriers push scans instead of being polled.
+/// The carrier's current answer for a polled track: the adapter of the carrier account that sold
+/// the label (with what it kept about it), else a scripted history (Shippo's test numbers).
 #[allow(clippy::type_complexity)]
-fn fetch(t: &Track) -> Result<(Vec<TrackEvent>, Option<Timestamp>), String> {
-    test_history(&t.carrier, &t.tracking_number, t.created)
-        .ok_or_else(|| format!("{} numbers cannot be polled", t.carrier))
+async fn fetch(
+    s: &Services,
+    owned: &store::tracks::Owned,
+) -> Result<(Vec<TrackEvent>, Option<Timestamp>), String> {
+    let t = &owned.track;
+    let Some(account) = t.carrier_account else {
+        return test_history(&t.carrier, &t.tracking_number, t.created)
+            .ok_or_else(|| format!("{} numbers cannot be polled", t.carrier));
+    };
+    let adapter = adapters::of_account(s, owned.scope.account_id, account)
+        .await
+        .map_err(|e| e.to_string())?;
+    let remote = match t.transaction {
+        Some(id) => {
+            store::transactions::get(
+                &mut *s.store.conn().await.map_err(|e| e.to_string())?,
+                owned.scope,
+                id,
+            )
+            .await
+            .map_err(|e| e.to_string())?
+            .remote
+        }
+        None => None,
+    };
+    let answer = adapter
+        .track(TrackRequest {
+            tracking_number: &t.tracking_number,
+            remote: remote.as_ref(),
+            since: t.created,
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((answer.events, answer.eta))
 }

@@ -94,27 +94,56 @@ pub async fn ingest(
         }
     }
     if !scans.is_empty() {
-        // Two first scans of one parcel at once both create its track, and on PostgreSQL two
-        // uploads touching the same parcels can deadlock: the loser (rolled back whole) retries.
-        let mut tries = 0;
-        let decided = loop {
-            tries += 1;
-            match ingest_once(s, key.carrier_account, scans.clone()).await {
-                Err(ServiceError::Conflict(_)) if tries < 5 => {
-                    tokio::time::sleep(Duration::from_millis(5 * tries)).await;
-                }
-                other => break other?,
-            }
-        };
-        for (i, outcome) in decided {
+        for (i, outcome) in decide(s, key.carrier_account, scans).await? {
             outcomes[i] = Some(outcome);
         }
-        s.job_signal.notify_one();
     }
     Ok(outcomes
         .into_iter()
         .map(|o| o.expect("every scan decided"))
         .collect())
+}
+
+/// Applies checked scans (a courier's, or events a carrier pushed) for labels of
+/// `carrier_account`, one outcome per scan in order.
+pub(super) async fn ingest_scans(
+    s: &Services,
+    carrier_account: ObjectId,
+    scans: Vec<Scan>,
+) -> Result<Vec<ScanOutcome>, ServiceError> {
+    if scans.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = scans.len();
+    let mut outcomes: Vec<Option<ScanOutcome>> = vec![None; n];
+    for (i, outcome) in decide(s, carrier_account, scans.into_iter().enumerate().collect()).await? {
+        outcomes[i] = Some(outcome);
+    }
+    Ok(outcomes
+        .into_iter()
+        .map(|o| o.expect("every scan decided"))
+        .collect())
+}
+
+async fn decide(
+    s: &Services,
+    carrier_account: ObjectId,
+    scans: Vec<(usize, Scan)>,
+) -> Result<Vec<(usize, ScanOutcome)>, ServiceError> {
+    // Two first scans of one parcel at once both create its track, and on PostgreSQL two
+    // uploads touching the same parcels can deadlock: the loser (rolled back whole) retries.
+    let mut tries = 0;
+    let decided = loop {
+        tries += 1;
+        match ingest_once(s, carrier_account, scans.clone()).await {
+            Err(ServiceError::Conflict(_)) if tries < 5 => {
+                tokio::time::sleep(Duration::from_millis(5 * tries)).await;
+            }
+            other => break other?,
+        }
+    };
+    s.job_signal.notify_one();
+    Ok(decided)
 }
 
 async fn ingest_once(

@@ -27,6 +27,12 @@ pub async fn get(
     }
     let now = Timestamp::now();
     if let Some(label) = store::transactions::label_of_number(&mut conn, scope, &number).await? {
+        // Asked by the real carrier's token (`usps`) for a label an upstream provider sold.
+        let mut known =
+            store::tracks::of_transactions(&mut conn, scope, &[label.transaction]).await?;
+        if let Some(t) = known.remove(&label.transaction) {
+            return Ok((t, Vec::new()));
+        }
         let mut t = track_of_label(&label, now);
         t.history.clear();
         return Ok((t, Vec::new()));
@@ -100,15 +106,13 @@ fn bare(scope: Scope, carrier: &str, number: &str, now: Timestamp) -> Track {
     }
 }
 
-/// A Shippo test number's history (carrier `shippo`, any mode).
+/// A scripted number's history (Shippo's test numbers, any mode), as the carriers crate plays it.
 pub(super) fn test_history(
     carrier: &str,
     number: &str,
     anchor: Timestamp,
 ) -> Option<(Vec<TrackEvent>, Option<Timestamp>)> {
-    (carrier == carriers::test_carrier::meta().id)
-        .then(|| carriers::test_tracking::history(number, anchor))
-        .flatten()
+    carriers::registry::scripted_history(carrier, number, anchor).map(|a| (a.events, a.eta))
 }
 
 /// Registers a number for `track_updated` webhooks (`POST /tracks`) and answers its tracking.
@@ -217,8 +221,7 @@ pub async fn register(
 }
 
 pub(super) fn is_test_number(t: &Track) -> bool {
-    t.carrier == carriers::test_carrier::meta().id
-        && carriers::test_tracking::status_of(&t.tracking_number).is_some()
+    carriers::registry::is_scripted(&t.carrier, &t.tracking_number)
 }
 
 /// The tracks of some of the principal's transactions (for their `tracking_status`).
@@ -262,6 +265,45 @@ pub async fn public(
         .await?
         .map(|label| track_of_label(&label, Timestamp::now()))
         .ok_or(ServiceError::NotFound)
+}
+
+/// The track of a label just bought from an adapter that asked for it to be followed: polled
+/// from one poll interval on (pushed events usually come first).
+pub(crate) fn followed(
+    s: &Services,
+    scope: Scope,
+    t: &domain::transaction::Transaction,
+    view: &crate::shipments::ShipmentView,
+    rate: &domain::shipment::Rate,
+) -> Option<Track> {
+    let number = t.tracking_number.clone()?;
+    let four = |a: &domain::address::Address| {
+        let f = &a.fields;
+        [
+            f.city.clone(),
+            f.state.clone(),
+            f.zip.clone(),
+            f.country.clone(),
+        ]
+    };
+    let label = store::transactions::Label {
+        scope,
+        transaction: t.id,
+        carrier_account: t.carrier_account,
+        carrier: rate.details.carrier.clone(),
+        tracking_number: number,
+        eta: t.eta,
+        rate: rate.details.clone(),
+        from: four(&view.address_from),
+        to: four(&view.address_to),
+        to_email: view.address_to.fields.email.clone(),
+    };
+    let now = Timestamp::now();
+    let mut track = track_of_label(&label, now);
+    track.poll_at = Some(Timestamp::from_millis(
+        now.millis() + s.tracking.poll_interval.as_millis() as i64,
+    ));
+    Some(track)
 }
 
 /// The path of a parcel's public page (relative to the public URL).
