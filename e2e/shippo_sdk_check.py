@@ -380,6 +380,42 @@ check(sdk.transactions.get(label.object_id).tracking_status == components.Tracki
 moved = sdk.tracking_status.get(label.tracking_number, "ratecard")
 check(moved.tracking_status.substatus.code == "package_accepted" and moved.transaction == label.object_id and moved.address_to.city == "Porto", "tracking_status.get shows the courier's scans")
 
+# An upstream provider: the merchant's own EasyPost account (a fake answering with EasyPost's
+# recorded traffic, FAKE_EASYPOST), its USPS rates beside the test carrier's, a label bought and
+# downloaded from Consign, and tracking arriving by EasyPost's signed webhook.
+FAKE = os.environ.get("FAKE_EASYPOST")
+if FAKE:
+    import hashlib, hmac as hmac_mod, unicodedata
+    ep = sdk.carrier_accounts.create(components.ConnectExistingOwnAccountRequest(
+        account_id="e2e-easypost", carrier="easypost", test=True,
+        parameters={"api_key": "EZTK_bench_key", "api_base": FAKE, "webhook_secret": "s\u00e9cret"}))
+    check(ep.carrier == "easypost" and ep.parameters["api_key"].startswith("****"), "carrier_accounts.create connects an EasyPost account (key masked)")
+    us_from = components.AddressCreateRequest(name="Shawn Ippotle", street1="215 Clayton St.", city="San Francisco", state="CA", zip="94117", country="US")
+    us_to = components.AddressCreateRequest(name="Mr Hippo", street1="965 Mission St", city="New York", state="NY", zip="10001", country="US", email="hippo@example.com")
+    us_box = components.ParcelCreateRequest(length="10", width="8", height="4", distance_unit=components.DistanceUnitEnum.IN, weight="2", mass_unit=components.WeightUnitEnum.LB)
+    both = sdk.shipments.create(components.ShipmentCreateRequest(address_from=us_from, address_to=us_to, parcels=[us_box], async_=False))
+    ep_rates = [r for r in both.rates if r.carrier_account == ep.object_id]
+    check(ep_rates and all(r.provider == "USPS" for r in ep_rates) and any(r.carrier_account != ep.object_id for r in both.rates), "EasyPost's USPS rates come beside the test carrier's")
+    ground = next(r for r in ep_rates if r.servicelevel.token == "usps_ground_advantage")
+    bought = sdk.transactions.create(components.TransactionCreateRequest(rate=ground.object_id, label_file_type=components.LabelFileTypeEnum.PNG, async_=False))
+    check(bought.status == components.TransactionStatusEnum.SUCCESS and bought.tracking_number, "transactions.create buys the EasyPost label")
+    got = requests.get(bought.label_url)
+    check(bought.label_url.startswith(URL) and got.status_code == 200 and got.content == requests.get(f"{FAKE}/files/postage_label/x.png").content, "the label downloads from Consign, the provider's file byte for byte")
+    account_json = requests.get(f"{URL}/carrier_accounts/{ep.object_id}", headers={"Authorization": f"ShippoToken {TOKEN}"}).json()
+    event = json.load(open(os.path.join(os.path.dirname(__file__), "../../shared/fixtures/easypost/event-body.json")))
+    event["result"]["tracking_code"] = bought.tracking_number
+    delivery = dict(event["result"]["tracking_details"][1], status="delivered", status_detail="arrived_at_destination", message="Delivered", datetime="2024-08-02T19:26:00Z")
+    event["result"]["tracking_details"] = event["result"]["tracking_details"][:2] + [delivery]
+    raw = json.dumps(event, separators=(",", ":")).encode()
+    sig = hmac_mod.new(unicodedata.normalize("NFKD", "s\u00e9cret").encode(), raw, hashlib.sha256).hexdigest()
+    forged = requests.post(account_json["events_url"], data=raw, headers={"Content-Type": "application/json", "X-Hmac-Signature": "hmac-sha256-hex=" + "0" * 64})
+    check(forged.status_code == 401, "a forged EasyPost event is refused")
+    pushed = requests.post(account_json["events_url"], data=raw, headers={"Content-Type": "application/json", "X-Hmac-Signature": "hmac-sha256-hex=" + sig})
+    check(pushed.status_code == 200 and pushed.json()["accepted"] == 3, "EasyPost's signed tracker event is taken" + ("" if pushed.status_code == 200 else f": {pushed.text}"))
+    tracked = sdk.tracking_status.get(bought.tracking_number, "usps")
+    check(tracked.tracking_status.status == components.TrackingStatusEnum.DELIVERED and tracked.transaction == bought.object_id, "tracking_status.get shows the pushed delivery")
+    check(sdk.transactions.get(bought.object_id).tracking_status == components.TrackingStatusEnum.DELIVERED, "the transaction's tracking_status follows the webhook")
+
 # Auth: a wrong token is a 401 the SDK reports.
 try:
     shippo.Shippo(api_key_header="shippo_test_" + "0" * 40, server_url=URL).addresses.list()

@@ -52,10 +52,19 @@ if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import shippo' 2>/d
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --disable-pip-version-check "shippo==3.9.0"
 fi
-cargo build -q -p consign
+cargo build -q -p consign --bin consign --example fake_provider
 BIN=target/debug/consign
 
 source scripts/lib.sh
+# A fake EasyPost (the tests' fake, answering with EasyPost's recorded traffic) for the SDK check's
+# upstream-provider part.
+FAKE_OUT=$(mktemp)
+target/debug/examples/fake_provider EZTK_bench_key >"$FAKE_OUT" 2>&1 &
+FAKE_PID=$!
+trap 'kill $FAKE_PID 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do [[ -s "$FAKE_OUT" ]] && break; sleep 0.1; done
+export FAKE_EASYPOST
+FAKE_EASYPOST=$(head -1 "$FAKE_OUT")
 run_sdk_check() { # $1 = label, $2 = database URL or empty for SQLite
   # The check's webhook receiver listens on loopback.
   export CONSIGN_ALLOW_PRIVATE_WEBHOOKS=true
