@@ -411,6 +411,24 @@ async fn a_slow_or_refusing_provider_is_a_message_and_the_shipment_keeps_its_oth
         .as_str()
         .unwrap()
         .to_string();
+    // A live EasyPost account: real postage, so test-mode shipments never ask it.
+    let live = providers::easypost("EZAK_live_key").await;
+    let live_id = expect(
+        app.post_json(
+            "/carrier_accounts",
+            &json!({"carrier": "easypost", "account_id": "live", "test": false,
+                    "parameters": {"api_key": "EZAK_live_key", "api_base": live.base}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let named = rates_of(&app, &us_shipment(&live_id)).await;
+    assert!(named["rates"].as_array().unwrap().is_empty());
+    assert!(named["messages"][0]["text"].as_str().unwrap().contains("buys real postage"), "{named}");
     let mut body = us_shipment(&slow_id);
     body.as_object_mut().unwrap().remove("carrier_accounts");
     let started = std::time::Instant::now();
@@ -441,6 +459,7 @@ async fn a_slow_or_refusing_provider_is_a_message_and_the_shipment_keeps_its_oth
         .all(|r| r["carrier_account"] != slow_id.as_str()
             && r["carrier_account"] != wrong_id.as_str()));
     assert_eq!(wrong.buys(), 0);
+    assert!(live.seen().is_empty(), "the live account was never asked: {:?}", live.seen());
 
     // Accounts are checked when made: no key, a live key on a test account, a bad base URL.
     let bad = expect(

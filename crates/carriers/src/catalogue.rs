@@ -58,6 +58,7 @@ impl Capability {
             Capability::TrackingPush => "tracking_push",
             Capability::ScanEvents => "scan_events",
             Capability::RateCard => "rate_card",
+            Capability::PaidPostage => "paid_postage",
             Capability::Refunds => "refunds",
             Capability::Manifests => "manifests",
             Capability::AddressValidation => "address_validation",

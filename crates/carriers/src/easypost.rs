@@ -48,6 +48,7 @@ static META: CarrierMeta = CarrierMeta {
         Capability::Refunds,
         Capability::Tracking,
         Capability::TrackingPush,
+        Capability::PaidPostage,
     ],
 };
 

@@ -51,6 +51,9 @@ pub enum Capability {
     AddressValidation,
     /// Prices from a rate card the user uploads.
     RateCard,
+    /// Its labels are postage bought with the user's money (an upstream provider's live
+    /// account): test-mode tokens never use its live accounts.
+    PaidPostage,
 }
 
 /// What the API needs to know about a carrier without calling it.

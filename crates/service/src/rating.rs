@@ -178,7 +178,8 @@ async fn ask_all(
 }
 
 /// The carrier accounts to ask: those the shipment names, or every active one usable in this
-/// mode (live tokens never use test accounts; test tokens use all) that can rate.
+/// mode that can rate. Live tokens never use test accounts; test tokens use all but the live
+/// accounts of carriers whose labels cost money (a provider's live key).
 async fn carriers_for(
     s: &Services,
     scope: Scope,
@@ -186,7 +187,19 @@ async fn carriers_for(
     messages: &mut Vec<Note>,
 ) -> Result<Vec<Asked>, ServiceError> {
     let accounts = adapters::of_owner(s, &mut s.store.lazy_conn(), scope.account_id).await?;
-    let usable = |r: &Ready| r.account.active && (scope.test || !r.account.test);
+    let paid = |r: &Ready| {
+        r.adapter
+            .as_ref()
+            .is_ok_and(|a| a.meta().can(Capability::PaidPostage))
+    };
+    let usable = |r: &Ready| {
+        r.account.active
+            && if scope.test {
+                r.account.test || !paid(r)
+            } else {
+                !r.account.test
+            }
+    };
     let chosen: Vec<&Ready> = if shipment.carrier_accounts.is_empty() {
         accounts.iter().filter(|r| usable(r)).collect()
     } else {
@@ -197,7 +210,11 @@ async fn carriers_for(
                 Some(r) => messages.push(note(
                     CONSIGN,
                     "carrier_account_unusable",
-                    if r.account.active {
+                    if r.account.active && scope.test {
+                        format!(
+                            "Carrier account {id} buys real postage; test shipments cannot use it (use a test account with the provider's test key)."
+                        )
+                    } else if r.account.active {
                         format!(
                             "Carrier account {id} is a test account; live shipments cannot use it."
                         )
