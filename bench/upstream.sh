@@ -66,3 +66,20 @@ echo "$numbers" | python3 bench/events.py "$SECRET" 40 >"$EVENTS_FILE"
 run_wrk "POST /carrier_accounts/{id}/events (1 new event each)" "$SERVER_URL/carrier_accounts/$ACCOUNT/events" bench/push_events.lua
 echo
 echo "events file: $(wc -l <"$EVENTS_FILE") distinct signed events (more requests than that replay them)"
+# Latency without queueing: one connection, so p50/p99 are one request's own time and Consign's
+# overhead is its latency minus the provider's.
+echo
+echo "One connection (wrk -t1 -c1):"
+echo
+echo "| endpoint | req/s | p50 ms | p99 ms |"
+echo "|---|---|---|---|"
+CONNECTIONS=1 THREADS=1
+export THREADS
+TEST_CARRIER=$(curl -sf "$SERVER_URL/carrier_accounts?carrier=shippo" -H "Authorization: ShippoToken $token" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["results"][0]["object_id"])')
+run_wrk "fake EasyPost POST /v2/shipments (provider alone)" "$FAKE/v2/shipments" bench/post_provider.lua
+CARRIER_ACCOUNT="$TEST_CARRIER" run_wrk "POST /shipments, the test carrier only (no provider)" "$SERVER_URL/shipments" bench/post_shipment.lua
+run_wrk "POST /shipments, one EasyPost account" "$SERVER_URL/shipments" bench/post_shipment.lua
+run_wrk "fake EasyPost POST …/buy (provider alone)" "$FAKE/v2/shipments/shp_x/buy" bench/post_provider_buy.lua
+run_wrk "fake EasyPost GET label file (provider alone)" "$FAKE/files/postage_label/x.png"
+run_wrk "POST /transactions, EasyPost label" "$SERVER_URL/transactions" bench/post_transaction.lua
