@@ -428,7 +428,13 @@ async fn a_slow_or_refusing_provider_is_a_message_and_the_shipment_keeps_its_oth
         .to_string();
     let named = rates_of(&app, &us_shipment(&live_id)).await;
     assert!(named["rates"].as_array().unwrap().is_empty());
-    assert!(named["messages"][0]["text"].as_str().unwrap().contains("buys real postage"), "{named}");
+    assert!(
+        named["messages"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("buys real postage"),
+        "{named}"
+    );
     let mut body = us_shipment(&slow_id);
     body.as_object_mut().unwrap().remove("carrier_accounts");
     let started = std::time::Instant::now();
@@ -459,7 +465,11 @@ async fn a_slow_or_refusing_provider_is_a_message_and_the_shipment_keeps_its_oth
         .all(|r| r["carrier_account"] != slow_id.as_str()
             && r["carrier_account"] != wrong_id.as_str()));
     assert_eq!(wrong.buys(), 0);
-    assert!(live.seen().is_empty(), "the live account was never asked: {:?}", live.seen());
+    assert!(
+        live.seen().is_empty(),
+        "the live account was never asked: {:?}",
+        live.seen()
+    );
 
     // Accounts are checked when made: no key, a live key on a test account, a bad base URL.
     let bad = expect(
