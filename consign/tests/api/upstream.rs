@@ -241,6 +241,13 @@ async fn easypost_rates_beside_ours_a_label_downloaded_from_consign_and_tracking
     );
     let res = push(&app, &id, ("x-other", "1"), &event).await;
     expect(res, StatusCode::UNAUTHORIZED).await;
+    // Unsigned requests learn nothing about which accounts exist; signed ones to an unknown
+    // account, or to one whose carrier does not push, find nothing.
+    let nobody = "0123456789abcdef0123456789abcdef";
+    let res = push(&app, nobody, ("x-other", "1"), &event).await;
+    expect(res, StatusCode::UNAUTHORIZED).await;
+    let res = push(&app, nobody, ("x-hmac-signature", &signature), &event).await;
+    expect(res, StatusCode::NOT_FOUND).await;
     let before = expect(
         app.get(&format!("/tracks/usps/{number}")).await,
         StatusCode::OK,

@@ -36,6 +36,9 @@ use crate::{
     RefundRequest, RefundState, ServiceLevel, ShipmentSpec, TrackAnswer, TrackRequest,
 };
 
+/// The headers EasyPost signs its events in (the documented spelling and the one it sends).
+pub const SIGNATURE_HEADERS: &[&str] = &["x-hmac-signature", "x-hmac-signature-256"];
+
 /// EasyPost's production API.
 pub const DEFAULT_BASE: &str = "https://api.easypost.com";
 

@@ -34,6 +34,8 @@ struct Entry {
     build: fn(AccountContext<'_>) -> Result<Box<dyn Carrier>, CarrierError>,
     /// The services every account of the carrier offers (empty: they depend on the account).
     levels: fn() -> Vec<ServiceLevel>,
+    /// The headers its pushed events are signed in (lower case; none: it pushes nothing).
+    signature_headers: &'static [&'static str],
 }
 
 fn no_parameters(_: &Map<String, Value>, _: bool) -> Vec<(String, String)> {
@@ -61,12 +63,14 @@ static ENTRIES: [Entry; 4] = [
         }
         },
         levels: none,
+        signature_headers: &[],
     },
     Entry {
         meta: test_carrier::meta,
         check: no_parameters,
         build: |_| Ok(Box::new(test_carrier::TestCarrier)),
         levels: || test_carrier::service_levels(test_carrier::TestCarrier::card()),
+        signature_headers: &[],
     },
     Entry {
         meta: easypost::meta,
@@ -78,6 +82,7 @@ static ENTRIES: [Entry; 4] = [
             )?))
         },
         levels: easypost::service_levels,
+        signature_headers: easypost::SIGNATURE_HEADERS,
     },
     Entry {
         meta: shippo_upstream::meta,
@@ -91,6 +96,7 @@ static ENTRIES: [Entry; 4] = [
             )?))
         },
         levels: easypost::service_levels,
+        signature_headers: shippo_upstream::SIGNATURE_HEADERS,
     },
 ];
 
@@ -131,6 +137,15 @@ pub fn build(carrier: &str, ctx: AccountContext<'_>) -> Result<Box<dyn Carrier>,
 /// The fixed service levels of `carrier` (for the carriers list).
 pub fn service_levels(carrier: &str) -> Vec<ServiceLevel> {
     entry(carrier).map_or_else(Vec::new, |e| (e.levels)())
+}
+
+/// Whether a request carries any carrier's signature header (`headers` lower-case names): an
+/// unsigned push is refused before anything is looked up.
+pub fn carries_signature(headers: &[(String, String)]) -> bool {
+    ENTRIES
+        .iter()
+        .flat_map(|e| e.signature_headers.iter())
+        .any(|h| headers.iter().any(|(k, _)| k == h))
 }
 
 /// The carrier whose account every Consign account gets in test mode (Shippo's test carrier).

@@ -33,6 +33,9 @@ use crate::{
     RefundRequest, RefundState, ServiceLevel, ShipmentSpec, TrackAnswer, TrackRequest,
 };
 
+/// The headers a pushed `track_updated` is signed in: Shippo's, or another Consign's.
+pub const SIGNATURE_HEADERS: &[&str] = &["x-shippo-signature", "consign-signature"];
+
 /// Shippo's production API.
 pub const DEFAULT_BASE: &str = "https://api.goshippo.com";
 

@@ -24,15 +24,20 @@ pub struct PushOutcome {
     pub ignored: usize,
 }
 
-/// Reads and applies one pushed request for `carrier_account`. An unknown account or one whose
-/// carrier does not push answers not found; a missing or wrong signature answers unauthorized
-/// and changes nothing.
+/// Reads and applies one pushed request for `carrier_account`. A request without any carrier's
+/// signature header answers unauthorized at once; then an unknown account or one whose carrier
+/// does not push answers not found, and a signature that does not verify unauthorized; nothing
+/// changes unless the signature verifies.
 pub async fn pushed(
     s: &Services,
     carrier_account: ObjectId,
     headers: &[(String, String)],
     body: &[u8],
 ) -> Result<PushOutcome, ServiceError> {
+    // Unsigned requests learn nothing, not even whether the carrier account exists.
+    if !carriers::registry::carries_signature(headers) {
+        return Err(ServiceError::Unauthorized);
+    }
     let owner = store::carrier_accounts::owner_of(&mut *s.store.conn().await?, carrier_account)
         .await?
         .ok_or(ServiceError::NotFound)?;
