@@ -72,7 +72,23 @@ async fn build(
         }
         _ => None,
     };
-    let parameters = crate::carrier_accounts::unseal(&s.cipher, owner, a.id, &a.parameters_sealed)?;
+    // An account whose parameters cannot be read (a changed secret key) has no adapter; the
+    // owner's other accounts still work.
+    let parameters = match crate::carrier_accounts::unseal(
+        &s.cipher,
+        owner,
+        a.id,
+        &a.parameters_sealed,
+    ) {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(carrier_account = %a.id, error = %e, "carrier account parameters do not decrypt");
+            return Ok(Err(format!(
+                    "Carrier account {} cannot be used: its stored credentials cannot be read with this server's secret key.",
+                    a.id
+                )));
+        }
+    };
     let id = a.id.to_string();
     Ok(registry::build(
         &a.carrier,
