@@ -28,8 +28,8 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::http::{join, Answer, Call, Client};
-use crate::upstream::{self, decimal, param};
+use crate::http::{Answer, Client};
+use crate::upstream::{self, decimal, param, Api};
 use crate::{
     Capability, Carrier, CarrierError, CarrierFuture, CarrierMeta, Inbound, LabelFormat, Location,
     Message, PurchaseRequest, Purchased, PushError, PushedTrack, Quote, RateFuture, RateResult,
@@ -63,10 +63,8 @@ pub fn meta() -> &'static CarrierMeta {
 /// One EasyPost account.
 #[derive(Debug, Clone)]
 pub struct EasyPost {
-    base: String,
-    authorization: String,
+    api: Api,
     webhook_secret: Option<String>,
-    http: Client,
 }
 
 impl EasyPost {
@@ -76,30 +74,20 @@ impl EasyPost {
             CarrierError::Rejected("This EasyPost account has no api_key.".into())
         })?;
         Ok(Self {
-            base: param(parameters, "api_base")
-                .unwrap_or(DEFAULT_BASE)
-                .to_string(),
-            authorization: format!(
-                "Basic {}",
-                base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
-            ),
+            api: Api {
+                base: param(parameters, "api_base")
+                    .unwrap_or(DEFAULT_BASE)
+                    .to_string(),
+                authorization: format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
+                ),
+                headers: &[],
+                error_text,
+                http,
+            },
             webhook_secret: param(parameters, "webhook_secret").map(str::to_string),
-            http,
         })
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        idempotency_key: Option<&str>,
-    ) -> Result<Answer, CarrierError> {
-        let mut call = Call::new(method, join(&self.base, path));
-        call.authorization = Some(&self.authorization);
-        call.json = body;
-        call.idempotency_key = idempotency_key;
-        self.http.send(&call).await
     }
 
     /// A 2xx answer's JSON, or EasyPost's error as a refusal.
@@ -110,11 +98,7 @@ impl EasyPost {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> Result<Value, CarrierError> {
-        let answer = self.call(method, path, body, idempotency_key).await?;
-        if answer.ok() {
-            return Ok(answer.json());
-        }
-        Err(CarrierError::Rejected(error_text(&answer)))
+        self.api.ok(method, path, body, idempotency_key).await
     }
 
     async fn buy(&self, request: &PurchaseRequest<'_>) -> Result<Purchased, CarrierError> {
@@ -160,7 +144,7 @@ impl EasyPost {
             ));
         }
         let label_url = self.label_in(first, request.format).await?;
-        let label = upstream::fetch(&self.http, &label_url, "label").await?;
+        let label = self.api.fetch(&label_url, "label").await?;
         let invoice = match first["forms"].as_array().and_then(|forms| {
             forms.iter().find_map(|f| {
                 (f["form_type"].as_str() == Some("commercial_invoice"))
@@ -168,7 +152,7 @@ impl EasyPost {
                     .flatten()
             })
         }) {
-            Some(url) => Some(upstream::fetch(&self.http, url, "commercial invoice").await?),
+            Some(url) => Some(self.api.fetch(url, "commercial invoice").await?),
             None => None,
         };
         let mut messages = Vec::new();

@@ -20,13 +20,11 @@
 
 use domain::tracking::{Place, Substatus, TrackEvent, TrackStatus};
 use domain::{ObjectId, Timestamp};
-use hmac::{Hmac, Mac};
 use reqwest::Method;
 use serde_json::{json, Map, Value};
-use sha2::Sha256;
 
-use crate::http::{join, Answer, Call, Client};
-use crate::upstream::{self, decimal, param};
+use crate::http::{Answer, Client};
+use crate::upstream::{self, decimal, param, Api};
 use crate::{
     Capability, Carrier, CarrierError, CarrierFuture, CarrierMeta, Inbound, Location, Message,
     PurchaseRequest, Purchased, PushError, PushedTrack, Quote, RateFuture, RateResult,
@@ -63,10 +61,8 @@ pub fn meta() -> &'static CarrierMeta {
 /// One Shippo account.
 #[derive(Debug, Clone)]
 pub struct ShippoUpstream {
-    base: String,
-    authorization: String,
+    api: Api,
     webhook_secret: Option<String>,
-    http: Client,
 }
 
 impl ShippoUpstream {
@@ -75,15 +71,20 @@ impl ShippoUpstream {
         let key = param(parameters, "api_key")
             .ok_or_else(|| CarrierError::Rejected("This Shippo account has no api_key.".into()))?;
         Ok(Self {
-            base: param(parameters, "api_base")
-                .unwrap_or(DEFAULT_BASE)
-                .to_string(),
-            authorization: format!("ShippoToken {key}"),
+            api: Api {
+                base: param(parameters, "api_base")
+                    .unwrap_or(DEFAULT_BASE)
+                    .to_string(),
+                authorization: format!("ShippoToken {key}"),
+                headers: &[("Shippo-API-Version", "2018-02-08")],
+                error_text,
+                http,
+            },
             webhook_secret: param(parameters, "webhook_secret").map(str::to_string),
-            http,
         })
     }
 
+    /// A 2xx answer's JSON, or Shippo's error as a refusal.
     async fn ok(
         &self,
         method: Method,
@@ -91,17 +92,7 @@ impl ShippoUpstream {
         body: Option<&Value>,
         idempotency_key: Option<&str>,
     ) -> Result<Value, CarrierError> {
-        let mut call = Call::new(method, join(&self.base, path));
-        call.authorization = Some(&self.authorization);
-        call.json = body;
-        call.idempotency_key = idempotency_key;
-        let headers = [("Shippo-API-Version", "2018-02-08")];
-        call.headers = &headers;
-        let answer = self.http.send(&call).await?;
-        if answer.ok() {
-            return Ok(answer.json());
-        }
-        Err(CarrierError::Rejected(error_text(&answer)))
+        self.api.ok(method, path, body, idempotency_key).await
     }
 
     async fn buy(&self, request: &PurchaseRequest<'_>) -> Result<Purchased, CarrierError> {
@@ -147,12 +138,12 @@ impl ShippoUpstream {
                 "Shippo answered SUCCESS without a label or tracking number.".into(),
             ));
         }
-        let label = upstream::fetch(&self.http, url, "label").await?;
+        let label = self.api.fetch(url, "label").await?;
         let invoice = match t["commercial_invoice_url"]
             .as_str()
             .filter(|u| !u.is_empty())
         {
-            Some(u) => Some(upstream::fetch(&self.http, u, "commercial invoice").await?),
+            Some(u) => Some(self.api.fetch(u, "commercial invoice").await?),
             None => None,
         };
         let carrier = request
@@ -393,27 +384,14 @@ pub fn signed(secret: &str, inbound: &Inbound<'_>) -> bool {
     if let Some(h) = inbound.header("x-shippo-signature") {
         return upstream::hmac_hex_matches(secret.as_bytes(), inbound.body, h);
     }
-    let Some(h) = inbound.header("consign-signature") else {
-        return false;
-    };
-    let mut t = None;
-    let mut sigs = Vec::new();
-    for part in h.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", v)) => t = v.parse::<i64>().ok(),
-            Some(("v1", v)) => sigs.extend(hex::decode(v).ok()),
-            _ => {}
-        }
-    }
-    let Some(t) = t.filter(|t| (inbound.now_s - t).abs() <= SIGNATURE_TOLERANCE_S) else {
-        return false;
-    };
-    sigs.iter().any(|sig| {
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
-        mac.update(t.to_string().as_bytes());
-        mac.update(b".");
-        mac.update(inbound.body);
-        mac.verify_slice(sig).is_ok()
+    inbound.header("consign-signature").is_some_and(|h| {
+        domain::signing::verify(
+            secret,
+            h,
+            inbound.body,
+            inbound.now_s,
+            SIGNATURE_TOLERANCE_S,
+        )
     })
 }
 
@@ -532,6 +510,9 @@ impl Carrier for ShippoUpstream {
 
 #[cfg(test)]
 mod tests {
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
+
     use super::*;
 
     #[test]

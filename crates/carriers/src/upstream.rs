@@ -7,7 +7,50 @@ use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
+use reqwest::Method;
+
+use crate::http::{join, Answer, Call, Client};
 use crate::{CarrierError, Document};
+
+/// One account's connection to a provider's JSON API: its base URL, credentials and fixed
+/// headers, and how the provider words its errors.
+#[derive(Debug, Clone)]
+pub(crate) struct Api {
+    pub base: String,
+    /// The `Authorization` value (never logged).
+    pub authorization: String,
+    pub headers: &'static [(&'static str, &'static str)],
+    pub error_text: fn(&Answer) -> String,
+    pub http: Client,
+}
+
+impl Api {
+    /// A 2xx answer's JSON, or the provider's error as a refusal (429 and 5xx are retried by
+    /// the client first, then unavailable).
+    pub async fn ok(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Value, CarrierError> {
+        let mut call = Call::new(method, join(&self.base, path));
+        call.authorization = Some(&self.authorization);
+        call.json = body;
+        call.idempotency_key = idempotency_key;
+        call.headers = self.headers;
+        let answer = self.http.send(&call).await?;
+        if answer.ok() {
+            return Ok(answer.json());
+        }
+        Err(CarrierError::Rejected((self.error_text)(&answer)))
+    }
+
+    /// Downloads one of the provider's files.
+    pub async fn fetch(&self, url: &str, what: &str) -> Result<Document, CarrierError> {
+        fetch(&self.http, url, what).await
+    }
+}
 
 /// A string parameter, trimmed (`None` when absent or empty).
 pub(crate) fn param<'a>(parameters: &'a Map<String, Value>, key: &str) -> Option<&'a str> {

@@ -36,6 +36,7 @@ pub mod parcel_templates;
 pub mod rate_attributes;
 pub mod shipment;
 pub mod shipment_extra;
+pub mod signing;
 pub mod text;
 pub mod time;
 pub mod tracking;

@@ -12,13 +12,12 @@
 mod delivery;
 mod outbox;
 mod sender;
-mod signing;
 mod subscriptions;
 
 pub use delivery::{deliveries, delivery, redeliver, run_deliver_job};
+pub use domain::signing::{signature, verify};
 pub use outbox::{deliver_job, deliveries_for, outbox};
 pub use sender::{WebhookSender, TIMEOUT};
-pub use signing::{signature, verify};
 pub use subscriptions::{create, delete, get, list, update, Created, WebhookInput};
 
 /// Header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`.

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use domain::webhook::{self, Attempt, Delivery, Webhook, RESPONSE_EXCERPT};
 use domain::Timestamp;
 
-use super::signing::signature;
 use super::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
 use crate::Services;
+use domain::signing::signature;
 
 /// How long a receiver has to answer.
 pub const TIMEOUT: Duration = Duration::from_secs(10);

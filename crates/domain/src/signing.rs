@@ -1,4 +1,6 @@
-//! Signing: `Consign-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")` and its check.
+//! Consign's webhook signature, `Consign-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`, and
+//! its check: one implementation for the deliveries Consign signs and for those another Consign
+//! pushes to it (the Shippo-upstream carrier).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
