@@ -105,7 +105,7 @@ pub(crate) async fn buy(app: &TestApp, body: Value) -> Value {
 }
 
 /// Downloads a URL with no credentials (a signed link).
-async fn download(app: &TestApp, url: &str) -> (String, Vec<u8>) {
+pub(crate) async fn download(app: &TestApp, url: &str) -> (String, Vec<u8>) {
     let res = app.client.get(url).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK, "{url}");
     let kind = res.headers()["content-type"].to_str().unwrap().to_string();

@@ -276,6 +276,39 @@ async fn files(State(s): State<FakeState>, uri: Uri) -> Response {
         .into_response()
 }
 
+/// A loopback listener and a fresh state for a fake whose API takes `Authorization: key`.
+async fn bind(key: String) -> (TcpListener, FakeState) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let state = FakeState {
+        recording: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+        base: format!("http://{}", listener.local_addr().unwrap()),
+        key,
+        seen: Arc::default(),
+        knobs: Arc::default(),
+        refunded: Arc::default(),
+        label: Arc::new(label_png()),
+        buys: Arc::default(),
+    };
+    (listener, state)
+}
+
+/// Serves the provider's API (`handler`) and its label files.
+fn start<H, T>(listener: TcpListener, state: FakeState, handler: H) -> Fake
+where
+    H: axum::handler::Handler<T, FakeState>,
+    T: 'static,
+{
+    let app = axum::Router::new()
+        .route("/files/{*rest}", axum::routing::get(files))
+        .fallback(handler)
+        .with_state(state.clone());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Fake {
+        base: state.base.clone(),
+        state,
+    }
+}
+
 /// EasyPost: `POST /v2/shipments` and `/v2/orders` (rates), `…/buy`, `…/refund`,
 /// `GET /v2/shipments/{id}`, `GET /v2/trackers/{id}`, `POST /v2/trackers`.
 pub async fn easypost(api_key: &str) -> Fake {
@@ -299,21 +332,11 @@ pub async fn easypost(api_key: &str) -> Fake {
     );
     let tracker_made = find(&tracker, "POST", "/v2/trackers");
     let invalid = error[0].clone();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = FakeState {
-        recording: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-        base: base.clone(),
-        key: format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{api_key}:"))
-        ),
-        seen: Arc::default(),
-        knobs: Arc::default(),
-        refunded: Arc::default(),
-        label: Arc::new(label_png()),
-        buys: Arc::default(),
-    };
+    let (listener, state) = bind(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{api_key}:"))
+    ))
+    .await;
     let handler = move |State(s): State<FakeState>,
                         method: Method,
                         uri: Uri,
@@ -407,12 +430,7 @@ pub async fn easypost(api_key: &str) -> Fake {
             }
         }
     };
-    let app = axum::Router::new()
-        .route("/files/{*rest}", axum::routing::get(files))
-        .fallback(handler)
-        .with_state(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Fake { base, state }
+    start(listener, state, handler)
 }
 
 /// Shippo: `POST /shipments` (rates), `POST /transactions` (purchase), `GET /tracks/{carrier}/{n}`
@@ -425,18 +443,7 @@ pub async fn shippo(token: &str) -> Fake {
     let transaction = find(&pickup, "POST", "/transactions");
     let tracked = track[0].clone();
     let invalid = invalid[0].clone();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let state = FakeState {
-        recording: Arc::new(std::sync::atomic::AtomicBool::new(true)),
-        base: base.clone(),
-        key: format!("ShippoToken {token}"),
-        seen: Arc::default(),
-        knobs: Arc::default(),
-        refunded: Arc::default(),
-        label: Arc::new(label_png()),
-        buys: Arc::default(),
-    };
+    let (listener, state) = bind(format!("ShippoToken {token}")).await;
     let handler = move |State(s): State<FakeState>,
                         method: Method,
                         uri: Uri,
@@ -475,10 +482,5 @@ pub async fn shippo(token: &str) -> Fake {
             }
         }
     };
-    let app = axum::Router::new()
-        .route("/files/{*rest}", axum::routing::get(files))
-        .fallback(handler)
-        .with_state(state.clone());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Fake { base, state }
+    start(listener, state, handler)
 }

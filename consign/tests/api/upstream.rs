@@ -14,17 +14,28 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::fakes::SmtpServer;
 use crate::helpers::{expect, spawn_app, spawn_app_with, TestApp};
-use crate::labels::{buy, courier, lisboa, parcel, porto, us_from, us_to};
+use crate::labels::{buy, courier, download, lisboa, parcel, porto, us_from, us_to};
 use crate::providers::{self, Fake};
 
 const EASYPOST_KEY: &str = "EZTK_consign_test_key";
 const EASYPOST_SECRET: &str = "s\u{e9}cret";
 
 async fn easypost_account(app: &TestApp, fake: &Fake, key: &str) -> Value {
+    easypost_account_as(app, fake, "my-easypost", true, key).await
+}
+
+/// An EasyPost carrier account (test or live) with `key`, pointing at `fake`.
+async fn easypost_account_as(
+    app: &TestApp,
+    fake: &Fake,
+    account_id: &str,
+    test: bool,
+    key: &str,
+) -> Value {
     expect(
         app.post_json(
             "/carrier_accounts",
-            &json!({"carrier": "easypost", "account_id": "my-easypost", "test": true,
+            &json!({"carrier": "easypost", "account_id": account_id, "test": test,
                     "parameters": {"api_key": key, "api_base": fake.base, "webhook_secret": EASYPOST_SECRET}}),
         )
         .await,
@@ -50,12 +61,6 @@ fn rate<'a>(shipment: &'a Value, account: &str, token: &str) -> &'a Value {
         .iter()
         .find(|r| r["carrier_account"] == account && r["servicelevel"]["token"] == token)
         .unwrap_or_else(|| panic!("no {token} rate of {account}: {shipment}"))
-}
-
-async fn download(app: &TestApp, url: &str) -> Vec<u8> {
-    let res = app.client.get(url).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK, "{url}");
-    res.bytes().await.unwrap().to_vec()
 }
 
 /// An EasyPost `tracker.updated` event for `number`, built from the published fixture: its two
@@ -201,7 +206,7 @@ async fn easypost_rates_beside_ours_a_label_downloaded_from_consign_and_tracking
         "Consign's own signed link: {label_url}"
     );
     assert_eq!(
-        download(&app, label_url).await,
+        download(&app, label_url).await.1,
         fake.label(),
         "the provider's label, byte for byte"
     );
@@ -405,31 +410,15 @@ async fn a_slow_or_refusing_provider_is_a_message_and_the_shipment_keeps_its_oth
         .unwrap()
         .to_string();
     let wrong = providers::easypost("EZTK_the_real_key").await;
-    let wrong_id = expect(
-        app.post_json(
-            "/carrier_accounts",
-            &json!({"carrier": "easypost", "account_id": "typo", "test": true,
-                    "parameters": {"api_key": "EZTK_a_typo", "api_base": wrong.base}}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["object_id"]
+    let wrong_id = easypost_account_as(&app, &wrong, "typo", true, "EZTK_a_typo").await
+        ["object_id"]
         .as_str()
         .unwrap()
         .to_string();
     // A live EasyPost account: real postage, so test-mode shipments never ask it.
     let live = providers::easypost("EZAK_live_key").await;
-    let live_id = expect(
-        app.post_json(
-            "/carrier_accounts",
-            &json!({"carrier": "easypost", "account_id": "live", "test": false,
-                    "parameters": {"api_key": "EZAK_live_key", "api_base": live.base}}),
-        )
-        .await,
-        StatusCode::CREATED,
-    )
-    .await["object_id"]
+    let live_id = easypost_account_as(&app, &live, "live", false, "EZAK_live_key").await
+        ["object_id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -602,7 +591,7 @@ async fn a_shippo_account_upstream_rates_sells_and_tracks_through_its_signed_web
     assert_eq!(t["status"], "SUCCESS", "{t}");
     assert_eq!(t["tracking_number"], "92108901755477000000000018");
     assert_eq!(
-        download(&app, t["label_url"].as_str().unwrap()).await,
+        download(&app, t["label_url"].as_str().unwrap()).await.1,
         fake.label()
     );
     let bought = fake.calls("POST", "/transactions");
@@ -726,11 +715,15 @@ async fn consign_as_the_upstream_of_another_consign() {
     let theirs = expect(upstream.get("/transactions").await, StatusCode::OK).await;
     let up_t = &theirs["results"][0];
     assert_eq!(up_t["tracking_number"], number.as_str());
-    let ours = download(&downstream, t["label_url"].as_str().unwrap()).await;
+    let ours = download(&downstream, t["label_url"].as_str().unwrap())
+        .await
+        .1;
     assert!(ours.starts_with(b"%PDF"));
     assert_eq!(
         ours,
-        download(&upstream, up_t["label_url"].as_str().unwrap()).await
+        download(&upstream, up_t["label_url"].as_str().unwrap())
+            .await
+            .1
     );
 
     // The upstream's courier scans the parcel; the downstream hears it through the webhook.

@@ -90,17 +90,6 @@ impl EasyPost {
         })
     }
 
-    /// A 2xx answer's JSON, or EasyPost's error as a refusal.
-    async fn ok(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        idempotency_key: Option<&str>,
-    ) -> Result<Value, CarrierError> {
-        self.api.ok(method, path, body, idempotency_key).await
-    }
-
     async fn buy(&self, request: &PurchaseRequest<'_>) -> Result<Purchased, CarrierError> {
         let remote = request.rate.remote.ok_or_else(|| {
             CarrierError::Rejected("This rate did not come from EasyPost.".into())
@@ -110,7 +99,7 @@ impl EasyPost {
         let (bought, shipments) = if !s("order").is_empty() {
             let path = format!("/v2/orders/{}/buy", s("order"));
             let body = json!({"carrier": s("carrier"), "service": s("service")});
-            let order = match self.ok(Method::POST, &path, Some(&body), key).await {
+            let order = match self.api.ok(Method::POST, &path, Some(&body), key).await {
                 Ok(v) => v,
                 Err(e) => {
                     self.already_bought(&format!("/v2/orders/{}", s("order")), e)
@@ -122,7 +111,7 @@ impl EasyPost {
         } else {
             let path = format!("/v2/shipments/{}/buy", s("shipment"));
             let body = json!({"rate": {"id": s("rate")}});
-            let shipment = match self.ok(Method::POST, &path, Some(&body), key).await {
+            let shipment = match self.api.ok(Method::POST, &path, Some(&body), key).await {
                 Ok(v) => v,
                 Err(e) => {
                     self.already_bought(&format!("/v2/shipments/{}", s("shipment")), e)
@@ -199,7 +188,7 @@ impl EasyPost {
         path: &str,
         refusal: CarrierError,
     ) -> Result<Value, CarrierError> {
-        let current = self.ok(Method::GET, path, None, None).await?;
+        let current = self.api.ok(Method::GET, path, None, None).await?;
         let bought = |s: &Value| !s["postage_label"].is_null() && s["tracking_code"].is_string();
         let done = match current["shipments"].as_array() {
             Some(list) => !list.is_empty() && list.iter().all(bought),
@@ -240,6 +229,7 @@ impl EasyPost {
         }
         let id = shipment["id"].as_str().unwrap_or_default();
         let converted = self
+            .api
             .ok(
                 Method::GET,
                 &format!("/v2/shipments/{id}/label?file_format={want}"),
@@ -528,7 +518,7 @@ impl Carrier for EasyPost {
     fn rates<'a>(&'a self, shipment: &'a ShipmentSpec) -> RateFuture<'a> {
         Box::pin(async move {
             let (path, body) = create_body(shipment);
-            let created = self.ok(Method::POST, path, Some(&body), None).await?;
+            let created = self.api.ok(Method::POST, path, Some(&body), None).await?;
             Ok(read_rates(&created))
         })
     }
@@ -547,19 +537,21 @@ impl Carrier for EasyPost {
                 })?
                 .to_string();
             let current = self
+                .api
                 .ok(Method::GET, &format!("/v2/shipments/{id}"), None, None)
                 .await?;
             let shipment = if current["refund_status"].is_string() {
                 current
             } else {
                 let key = format!("refund-{id}");
-                self.ok(
-                    Method::POST,
-                    &format!("/v2/shipments/{id}/refund"),
-                    Some(&json!({})),
-                    Some(&key),
-                )
-                .await?
+                self.api
+                    .ok(
+                        Method::POST,
+                        &format!("/v2/shipments/{id}/refund"),
+                        Some(&json!({})),
+                        Some(&key),
+                    )
+                    .await?
             };
             Ok(
                 match shipment["refund_status"].as_str().unwrap_or_default() {
@@ -578,12 +570,14 @@ impl Carrier for EasyPost {
         Box::pin(async move {
             let tracker = match request.remote.and_then(|r| r["tracker"].as_str()) {
                 Some(id) => {
-                    self.ok(Method::GET, &format!("/v2/trackers/{id}"), None, None)
+                    self.api
+                        .ok(Method::GET, &format!("/v2/trackers/{id}"), None, None)
                         .await?
                 }
                 None => {
                     let body = json!({"tracker": {"tracking_code": request.tracking_number}});
-                    self.ok(Method::POST, "/v2/trackers", Some(&body), None)
+                    self.api
+                        .ok(Method::POST, "/v2/trackers", Some(&body), None)
                         .await?
                 }
             };

@@ -84,17 +84,6 @@ impl ShippoUpstream {
         })
     }
 
-    /// A 2xx answer's JSON, or Shippo's error as a refusal.
-    async fn ok(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        idempotency_key: Option<&str>,
-    ) -> Result<Value, CarrierError> {
-        self.api.ok(method, path, body, idempotency_key).await
-    }
-
     async fn buy(&self, request: &PurchaseRequest<'_>) -> Result<Purchased, CarrierError> {
         let rate = request
             .rate
@@ -107,6 +96,7 @@ impl ShippoUpstream {
             "async": false,
         });
         let t = self
+            .api
             .ok(
                 Method::POST,
                 "/transactions",
@@ -407,6 +397,7 @@ impl Carrier for ShippoUpstream {
     fn rates<'a>(&'a self, shipment: &'a ShipmentSpec) -> RateFuture<'a> {
         Box::pin(async move {
             let created = self
+                .api
                 .ok(
                     Method::POST,
                     "/shipments",
@@ -432,6 +423,7 @@ impl Carrier for ShippoUpstream {
                 })?
                 .to_string();
             let t = self
+                .api
                 .ok(Method::GET, &format!("/transactions/{id}"), None, None)
                 .await?;
             let status = match t["status"].as_str().unwrap_or_default() {
@@ -439,6 +431,7 @@ impl Carrier for ShippoUpstream {
                     let key = format!("refund-{id}");
                     let body = json!({"transaction": id, "async": false});
                     let r = self
+                        .api
                         .ok(Method::POST, "/refunds", Some(&body), Some(&key))
                         .await?;
                     match r["status"].as_str().unwrap_or_default() {
@@ -467,6 +460,7 @@ impl Carrier for ShippoUpstream {
                 .filter(|c| !c.is_empty())
                 .unwrap_or("usps");
             let track = self
+                .api
                 .ok(
                     Method::GET,
                     &format!("/tracks/{carrier}/{}", request.tracking_number),
