@@ -497,7 +497,7 @@ async fn async_purchases_answer_queued_and_the_worker_makes_the_label() {
 }
 
 /// GETs `path` until `field` is `want` (or fails after 10 s).
-async fn poll(app: &TestApp, path: &str, field: &str, want: &str) -> Value {
+pub(crate) async fn poll(app: &TestApp, path: &str, field: &str, want: &str) -> Value {
     for _ in 0..100 {
         let v = expect(app.get(path).await, StatusCode::OK).await;
         if v[field] == want {

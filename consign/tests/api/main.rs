@@ -13,6 +13,7 @@ mod fakes;
 mod health;
 mod helpers;
 mod labels;
+mod orders;
 mod parcels;
 mod providers;
 mod robustness;

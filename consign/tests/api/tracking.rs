@@ -10,7 +10,7 @@ use crate::fakes::{Receiver, SmtpServer};
 use crate::helpers::{expect, spawn_app, spawn_app_with, TestApp};
 use crate::labels::{buy, courier, lisboa, parcel, porto, rate_for};
 
-async fn scan_key(app: &TestApp, carrier_account: &str) -> String {
+pub(crate) async fn scan_key(app: &TestApp, carrier_account: &str) -> String {
     let k = expect(
         app.post_json(
             &format!("/carrier_accounts/{carrier_account}/scan_keys"),
@@ -25,7 +25,7 @@ async fn scan_key(app: &TestApp, carrier_account: &str) -> String {
     key
 }
 
-async fn scan(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn scan(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
     app.client
         .post(app.url("/scans"))
         .header("Authorization", format!("Bearer {key}"))
@@ -35,7 +35,7 @@ async fn scan(app: &TestApp, key: &str, body: &Value) -> reqwest::Response {
         .unwrap()
 }
 
-async fn webhook(app: &TestApp, url: &str, event: &str) -> (String, String) {
+pub(crate) async fn webhook(app: &TestApp, url: &str, event: &str) -> (String, String) {
     let w = expect(
         app.post_json("/webhooks", &json!({"url": url, "event": event}))
             .await,

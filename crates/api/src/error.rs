@@ -25,6 +25,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// The field errors of a 400 (a nested object's, to report with the rest of a request);
+    /// any other error as its detail under `field`.
+    pub fn into_fields(self, field: &str) -> FieldErrors {
+        if self.fields.is_empty() {
+            let mut f = FieldErrors::new();
+            f.add(field, self.detail);
+            f
+        } else {
+            self.fields
+        }
+    }
+
     /// An error without field details.
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
         Self {

@@ -16,6 +16,7 @@ pub mod inbound;
 mod lenient;
 pub mod manifests;
 mod openapi;
+pub mod orders;
 pub mod pagination;
 pub mod parcel_templates;
 pub mod parcels;
@@ -100,6 +101,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(transactions::router())
         .merge(refunds::router())
         .merge(manifests::router())
+        .merge(orders::router())
         .merge(files::router())
         .merge(settings::router())
         .merge(tracks::router())

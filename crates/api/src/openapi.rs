@@ -8,7 +8,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    addresses, carrier_accounts, carriers, customs, error, health, inbound, manifests,
+    addresses, carrier_accounts, carriers, customs, error, health, inbound, manifests, orders,
     parcel_templates, parcels, rates, refunds, scans, settings, shipments, tracks, transactions,
     webhooks, AppState,
 };
@@ -31,6 +31,7 @@ use crate::{
         transactions::create, transactions::retrieve, transactions::list,
         refunds::create, refunds::retrieve, refunds::list,
         manifests::create, manifests::retrieve, manifests::list,
+        orders::create, orders::retrieve, orders::list, orders::set_status,
         settings::retrieve, settings::update,
         settings::retrieve_notifications, settings::update_notifications,
         tracks::retrieve, tracks::register,
@@ -40,7 +41,7 @@ use crate::{
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth, &StandardErrors),
-    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Customs"), (name = "Shipments"), (name = "Rates"), (name = "Transactions"), (name = "Refunds"), (name = "Manifests"), (name = "Tracking"), (name = "Webhooks"), (name = "Scans"), (name = "Settings"), (name = "Health"))
+    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Customs"), (name = "Shipments"), (name = "Rates"), (name = "Transactions"), (name = "Refunds"), (name = "Manifests"), (name = "Orders"), (name = "Tracking"), (name = "Webhooks"), (name = "Scans"), (name = "Settings"), (name = "Health"))
 )]
 struct ApiDoc;
 

@@ -91,6 +91,15 @@ impl ListQuery {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every value of a repeated filter parameter (`order_status[]=PAID&order_status[]=SHIPPED`).
+    pub fn params(&self, name: &str) -> Vec<&str> {
+        self.others
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
     fn link(&self, page: u32) -> String {
         let mut pairs = self.others.clone();
         pairs.push(("page".into(), page.to_string()));

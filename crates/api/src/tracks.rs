@@ -192,6 +192,11 @@ impl tracking::Wire for ShippoWire {
     ) -> Value {
         crate::transactions::webhook_body(cipher, base, owner, t)
     }
+
+    fn order(&self, owner: &str, view: &service::orders::OrderView) -> Value {
+        serde_json::to_value(crate::orders::OrderResponse::new(view, owner))
+            .expect("an order serialises")
+    }
 }
 
 /// Register a tracking number for webhooks.

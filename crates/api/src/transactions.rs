@@ -20,6 +20,7 @@ use domain::FieldErrors;
 use domain::{ObjectId, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use service::orders::OrderLink;
 use service::transactions::{self, InstalabelInput, LabelOptions, PurchaseInput};
 use service::{files, scope, tracking};
 use utoipa::ToSchema;
@@ -67,9 +68,122 @@ pub struct TransactionCreateRequest {
     #[serde(rename = "async", default, deserialize_with = "lenient::opt_bool")]
     #[schema(value_type = Option<bool>)]
     pub asynchronous: Option<bool>,
-    /// Accepted for SDK compatibility (orders come later); not stored.
+    /// The order the parcel carries (an id), or Consign: several orders' ids (one buyer's
+    /// orders shipped together).
     #[schema(value_type = Option<String>)]
     pub order: Option<Value>,
+    /// Consign: the part of the order(s) this parcel carries, `[{order?, line_item, quantity}]`
+    /// (`order` may be left out when one order is named); without it the parcel carries
+    /// everything still to ship.
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub line_items: Option<Value>,
+}
+
+/// Reads `order` and `line_items` into the orders a purchase names.
+fn order_links(
+    order: Option<Value>,
+    line_items: Option<Value>,
+    errors: &mut FieldErrors,
+) -> Vec<OrderLink> {
+    use domain::order::Portion;
+    use domain::ObjectId;
+    let mut links: Vec<OrderLink> = Vec::new();
+    let ids: Vec<Value> = match order {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a,
+        Some(v) => vec![v],
+    };
+    for (i, v) in ids.iter().enumerate() {
+        let raw = v.as_str().map(str::trim).unwrap_or_default();
+        match ObjectId::parse(raw) {
+            Some(id) => links.push(OrderLink {
+                order: id,
+                portions: Vec::new(),
+            }),
+            None if raw.is_empty() && ids.len() == 1 && v.is_string() => {}
+            None => errors.add(
+                if ids.len() == 1 {
+                    "order".to_string()
+                } else {
+                    format!("order.{i}")
+                },
+                format!("No order with id {v}."),
+            ),
+        }
+    }
+    let items = match line_items {
+        None | Some(Value::Null) => return links,
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            errors.add(
+                "line_items",
+                "Expected a list of {line_item, quantity} objects.",
+            );
+            return links;
+        }
+    };
+    if links.is_empty() {
+        errors.add(
+            "order",
+            "Name the order whose line items the parcel carries.",
+        );
+        return links;
+    }
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("line_items.{i}");
+        let id = |k: &str| {
+            item.get(k)
+                .and_then(Value::as_str)
+                .and_then(|s| ObjectId::parse(s.trim()))
+        };
+        let Some(line_item) = id("line_item").or_else(|| id("object_id")) else {
+            errors.add(format!("{field}.line_item"), "A line item id is required.");
+            continue;
+        };
+        let quantity = match item.get("quantity") {
+            None | Some(Value::Null) => None,
+            Some(q) => q
+                .as_u64()
+                .or_else(|| q.as_str().and_then(|s| s.trim().parse().ok()))
+                .and_then(|n| u32::try_from(n).ok()),
+        };
+        let Some(quantity) = quantity.filter(|q| *q >= 1) else {
+            errors.add(
+                format!("{field}.quantity"),
+                "A whole number of at least 1 is required.",
+            );
+            continue;
+        };
+        let order = match item.get("order") {
+            None | Some(Value::Null) if links.len() == 1 => links[0].order,
+            None | Some(Value::Null) => {
+                errors.add(
+                    format!("{field}.order"),
+                    "Several orders are named: say which one this line item is of.",
+                );
+                continue;
+            }
+            Some(v) => match v.as_str().and_then(|s| ObjectId::parse(s.trim())) {
+                Some(o) if links.iter().any(|l| l.order == o) => o,
+                _ => {
+                    errors.add(
+                        format!("{field}.order"),
+                        format!("{v} is not one of the orders named in `order`."),
+                    );
+                    continue;
+                }
+            },
+        };
+        let link = links
+            .iter_mut()
+            .find(|l| l.order == order)
+            .expect("named above");
+        link.portions.push(Portion {
+            line_item,
+            quantity,
+        });
+    }
+    links
 }
 
 /// A Transaction in the current shape.
@@ -407,8 +521,10 @@ pub async fn create(
                 errors.add("servicelevel_token", "This field is required.");
             }
             let options = label_options(req.label_file_type, req.metadata, key, &mut errors);
+            let orders = order_links(req.order, req.line_items, &mut errors);
             errors.into_result()?;
             let input = InstalabelInput {
+                orders,
                 shipment: shipment.try_into()?,
                 carrier_account: account.expect("checked above"),
                 servicelevel_token: token,
@@ -430,8 +546,10 @@ pub async fn create(
             let mut errors = FieldErrors::new();
             let rate = required_id(&mut errors, "rate", "rate", req.rate.as_deref());
             let options = label_options(req.label_file_type, req.metadata, key, &mut errors);
+            let orders = order_links(req.order, req.line_items, &mut errors);
             errors.into_result()?;
             let input = PurchaseInput {
+                orders,
                 rate: rate.expect("checked above"),
                 options,
                 asynchronous: req.asynchronous.unwrap_or(true),

@@ -40,7 +40,8 @@ pub struct WebhookRequest {
     /// Where deliveries are POSTed (http or https).
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub url: Option<String>,
-    /// transaction_created, transaction_updated, track_updated, batch_created, batch_purchased or all.
+    /// transaction_created, transaction_updated, track_updated, batch_created, batch_purchased,
+    /// Consign's order_created, order_updated, order_fulfilled, or all.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub event: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_bool")]

@@ -23,6 +23,11 @@ impl FieldErrors {
         }
     }
 
+    /// How many fields have messages.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -30,6 +30,7 @@ pub mod error;
 pub mod fx;
 pub mod id;
 pub mod money;
+pub mod order;
 pub mod page;
 pub mod parcel;
 pub mod parcel_templates;

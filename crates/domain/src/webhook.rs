@@ -17,6 +17,12 @@ pub enum WebhookEvent {
     TrackUpdated,
     BatchCreated,
     BatchPurchased,
+    /// Consign extension: an order was created (API, import or an integration).
+    OrderCreated,
+    /// Consign extension: an order changed (status, address, line items, fulfilment).
+    OrderUpdated,
+    /// Consign extension: every line item of an order is on a label.
+    OrderFulfilled,
     /// Every event.
     All,
 }
@@ -26,6 +32,9 @@ wire_enum!(WebhookEvent {
     TrackUpdated => "track_updated",
     BatchCreated => "batch_created",
     BatchPurchased => "batch_purchased",
+    OrderCreated => "order_created",
+    OrderUpdated => "order_updated",
+    OrderFulfilled => "order_fulfilled",
     All => "all",
 });
 

@@ -250,8 +250,19 @@ async fn run_one(s: &Services, claim: &Claim) {
                 shipments::fail_rate_job(s, claim, scope_of(*account, *test), *shipment, &error)
                     .await
             }
-            (Job::BuyLabel { transaction, .. }, _) => {
-                transactions::fail_buy_job(s, claim, *transaction, &error).await
+            (
+                Job::BuyLabel {
+                    account,
+                    test,
+                    transaction,
+                },
+                _,
+            ) => {
+                let scope = Scope {
+                    account_id: *account,
+                    test: *test,
+                };
+                transactions::fail_buy_job(s, claim, scope, *transaction, &error).await
             }
             _ => abandon(s, claim, &error).await,
         }

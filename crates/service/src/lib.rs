@@ -13,6 +13,7 @@ pub mod jobs;
 mod labels;
 pub mod manifests;
 pub mod notifications;
+pub mod orders;
 pub mod parcels;
 mod rating;
 pub mod refunds;

@@ -226,6 +226,11 @@ pub(crate) async fn run_refund_job(
                     .await?;
                 }
                 store::refunds::set_status(conn, id, status, now).await?;
+                if status == RefundStatus::Success {
+                    // The refunded label's orders get their quantities back.
+                    crate::orders::fulfil::release(conn, scope, refund.transaction, &*wire, &owner)
+                        .await?;
+                }
                 // The label's new status (REFUNDED or REFUNDREJECTED) is news to subscribers.
                 let t = store::transactions::get(conn, scope, refund.transaction).await?;
                 let data = wire.transaction(&cipher, &base, &owner, &t);

@@ -22,6 +22,7 @@ use store::transactions::{self as repo, TransactionFilter};
 use store::{Conn, Page, PageRequest, Scope, StoreError};
 
 use crate::labels::{self, Sources};
+use crate::orders::{fulfil, OrderLink};
 use crate::rating::{note, CONSIGN};
 use crate::shipments::{self, CreateShipment, ShipmentView};
 use crate::{scope, webhooks, Principal, ServiceError, Services};
@@ -52,6 +53,8 @@ pub struct PurchaseInput {
     pub options: LabelOptions,
     /// Answer QUEUED and make the label in the background (the SDK's default).
     pub asynchronous: bool,
+    /// The orders the parcel carries (Shippo's `order`; Consign: several, or part of one).
+    pub orders: Vec<OrderLink>,
 }
 
 /// The one-call purchase ("instalabel"): a shipment, a carrier account and a service level.
@@ -62,6 +65,8 @@ pub struct InstalabelInput {
     pub servicelevel_token: String,
     pub options: LabelOptions,
     pub asynchronous: bool,
+    /// The orders the parcel carries.
+    pub orders: Vec<OrderLink>,
 }
 
 /// Buys a rate's label (or answers the transaction that already bought it).
@@ -103,6 +108,7 @@ pub async fn purchase(
         checked,
         input.asynchronous,
         false,
+        &input.orders,
     )
     .await
 }
@@ -153,6 +159,7 @@ async fn buy(
     checked: LabelOptions,
     asynchronous: bool,
     instalabel: bool,
+    orders: &[OrderLink],
 ) -> Result<Transaction, ServiceError> {
     let conn = &mut *pooled;
     let shipment = store::shipments::get(conn, scope, rate.shipment).await?;
@@ -168,6 +175,8 @@ async fn buy(
     if let Some(reason) = refusal(&rate, &view, now) {
         return Err(ValidationError::field("rate", reason).into());
     }
+    // What the parcel carries of its orders, checked before any carrier is asked.
+    let mut parcels = fulfil::plan(conn, scope, orders).await?;
     let format = checked
         .format
         .or_else(|| LabelFormat::parse(default_format))
@@ -255,7 +264,24 @@ async fn buy(
     let tracks: Vec<_> = followed.into_iter().collect();
     let script = repo::purchase_script(s.store.backend(), scope, &t, &jobs, &rows, &tracks);
     let queued = queued || !deliveries.is_empty();
-    match s.store.write_script(script).await {
+    // A label that failed carries nothing.
+    if t.status == TransactionStatus::Error {
+        parcels.clear();
+    }
+    let written = if parcels.is_empty() {
+        s.store.write_script(script).await
+    } else {
+        let (wire, owner, id) = (s.wire.clone(), owner.to_string(), t.id);
+        s.store
+            .write(move |conn| {
+                Box::pin(async move {
+                    script.execute(conn).await?;
+                    fulfil::apply(conn, scope, id, &parcels, &*wire, &owner).await
+                })
+            })
+            .await
+    };
+    match written {
         Ok(()) => {
             if queued {
                 s.job_signal.notify_one();
@@ -380,6 +406,7 @@ pub async fn instalabel(
         checked,
         input.asynchronous,
         true,
+        &input.orders,
     )
     .await?;
     Ok((t, rate))
@@ -443,6 +470,7 @@ pub(crate) async fn run_buy_job(
         .flatten();
     let done = t.clone();
     let data = s.wire.transaction(&s.cipher, &s.public_url, &owner, &t);
+    let wire = s.wire.clone();
     let changed = s
         .store
         .write(move |conn| {
@@ -456,6 +484,9 @@ pub(crate) async fn run_buy_job(
                         data.clone()
                     })
                     .await?;
+                    if done.status == TransactionStatus::Error {
+                        fulfil::release(conn, scope, done.id, &*wire, &owner).await?;
+                    }
                 }
                 store::jobs::complete(conn, job_id).await?;
                 Ok(changed)
@@ -473,10 +504,11 @@ pub(crate) async fn run_buy_job(
 pub(crate) async fn fail_buy_job(
     s: &Services,
     job: &Claim,
+    scope: Scope,
     id: ObjectId,
     error: &str,
 ) -> Result<(), ServiceError> {
-    let (job_id, error) = (job.id, error.to_string());
+    let (job_id, error, wire) = (job.id, error.to_string(), s.wire.clone());
     s.store
         .write(move |conn| {
             Box::pin(async move {
@@ -485,7 +517,7 @@ pub(crate) async fn fail_buy_job(
                     "label_failed",
                     format!("The label could not be bought: {error}"),
                 )];
-                repo::move_status(
+                let failed = repo::move_status(
                     conn,
                     id,
                     TransactionStatus::Queued,
@@ -494,6 +526,11 @@ pub(crate) async fn fail_buy_job(
                     Timestamp::now(),
                 )
                 .await?;
+                if failed {
+                    let t = repo::get(conn, scope, id).await?;
+                    let owner = store::accounts::name_of(conn, scope.account_id).await?;
+                    fulfil::release(conn, scope, t.id, &*wire, &owner).await?;
+                }
                 store::jobs::abandon(conn, job_id, &error).await
             })
         })

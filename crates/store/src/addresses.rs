@@ -210,3 +210,33 @@ pub async fn list(
 ) -> Result<Page<Address>, StoreError> {
     scoped::list(conn, "addresses", COLUMNS, scope, req, from_row).await
 }
+
+/// The addresses of `scope` among `ids` (missing ones are left out), for pages of objects that
+/// embed theirs.
+pub async fn get_many(
+    conn: &mut Conn,
+    scope: Scope,
+    ids: &[ObjectId],
+) -> Result<std::collections::HashMap<ObjectId, Address>, StoreError> {
+    let mut out = std::collections::HashMap::new();
+    let backend = crate::insert::backend_of(conn);
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM addresses WHERE account_id = {} AND test = {} AND id IN ({})",
+            crate::insert::mark(backend, 1),
+            crate::insert::mark(backend, 2),
+            crate::insert::marks(backend, 3, chunk.len())
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(scope.account_id.to_string())
+            .bind(i64::from(scope.test));
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let a = from_row(&row)?;
+            out.insert(a.id, a);
+        }
+    }
+    Ok(out)
+}

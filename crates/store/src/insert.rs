@@ -201,6 +201,12 @@ impl Script {
         }
     }
 
+    /// Runs the script on `conn` inside the caller's transaction ([`Store::write`](crate::Store::write)),
+    /// for a use case that has more to write than the script.
+    pub async fn execute(self, conn: &mut Conn) -> Result<(), StoreError> {
+        self.run(conn, "").await
+    }
+
     /// Runs the script on `conn`, on SQLite followed by `trailer` (the writer's savepoint
     /// boundary) in the same round trip.
     pub(crate) async fn run(self, conn: &mut Conn, trailer: &str) -> Result<(), StoreError> {
@@ -274,6 +280,8 @@ mod tests {
         check::<tracks::ScopedTrack<'static>>(conn).await;
         check::<domain::shipment::Shipment>(conn).await;
         check::<domain::shipment::Rate>(conn).await;
+        check::<domain::order::Order>(conn).await;
+        check::<crate::orders::OrderParcel>(conn).await;
         drop(pooled);
         let _ = std::fs::remove_dir_all(dir);
     }

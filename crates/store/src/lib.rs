@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod manifests;
 mod migrations;
 pub mod notifications;
+pub mod orders;
 pub mod page;
 pub mod parcels;
 pub mod refunds;

@@ -66,6 +66,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0009_transaction_remote.sql"),
         include_str!("../migrations/postgres/0009_transaction_remote.sql"),
     ),
+    (
+        10,
+        "orders, batches, user parcel templates",
+        include_str!("../migrations/sqlite/0010_orders_batches.sql"),
+        include_str!("../migrations/postgres/0010_orders_batches.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -358,7 +358,8 @@ pub struct Label {
     /// (city, state, zip, country) of the sender and the recipient.
     pub from: [String; 4],
     pub to: [String; 4],
-    /// The recipient's email ("" when none).
+    /// The recipient's email ("" when none): the shipment's, else that of an order the label
+    /// carries.
     pub to_email: String,
 }
 
@@ -394,7 +395,8 @@ fn label_from_row(row: &AnyRow) -> Result<Label, StoreError> {
 
 const LABEL_SELECT: &str = "SELECT t.id, t.account_id, t.test, t.carrier_account_id, c.carrier, t.tracking_number, t.eta_ms, r.quote, \
      f.city AS f_city, f.state_code AS f_state, f.zip AS f_zip, f.country AS f_country, \
-     a.city AS t_city, a.state_code AS t_state, a.zip AS t_zip, a.country AS t_country, a.email AS t_email \
+     a.city AS t_city, a.state_code AS t_state, a.zip AS t_zip, a.country AS t_country, COALESCE(NULLIF(a.email, ''), (SELECT oa.email FROM order_parcels op JOIN orders o ON o.id = op.order_id \
+     JOIN addresses oa ON oa.id = o.to_address WHERE op.transaction_id = t.id AND oa.email <> '' ORDER BY op.order_id LIMIT 1), '') AS t_email \
      FROM transactions t JOIN rates r ON r.id = t.rate_id JOIN shipments s ON s.id = t.shipment_id \
      JOIN addresses f ON f.id = s.address_from JOIN addresses a ON a.id = s.address_to \
      JOIN carrier_accounts c ON c.id = t.carrier_account_id";

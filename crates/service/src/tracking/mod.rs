@@ -39,6 +39,8 @@ pub trait Wire: Send + Sync {
         owner: &str,
         t: &domain::transaction::Transaction,
     ) -> serde_json::Value;
+    /// The Order object, owned by the account named `owner`.
+    fn order(&self, owner: &str, view: &crate::orders::OrderView) -> serde_json::Value;
 }
 
 /// Objects as plain JSON of a few fields, for services used without the HTTP layer (tools,
@@ -66,6 +68,15 @@ impl Wire for PlainWire {
             "object_owner": owner,
             "status": t.status.as_str(),
             "tracking_number": t.tracking_number,
+        })
+    }
+
+    fn order(&self, owner: &str, v: &crate::orders::OrderView) -> serde_json::Value {
+        serde_json::json!({
+            "object_id": v.order.id.to_string(),
+            "object_owner": owner,
+            "order_number": v.order.order_number,
+            "order_status": v.order.status.shippo(),
         })
     }
 }

@@ -63,7 +63,7 @@ fn checked(
             None => {
                 errors.add(
                     "event",
-                    format!("Unknown event {e:?}; use transaction_created, transaction_updated, track_updated, batch_created, batch_purchased or all."),
+                    format!("Unknown event {e:?}; use transaction_created, transaction_updated, track_updated, batch_created, batch_purchased, order_created, order_updated, order_fulfilled or all."),
                 );
                 None
             }

@@ -1,0 +1,468 @@
+//! Shippo "Orders" and fulfilment: orders in Shippo's shape (the recorded request and answer),
+//! the required fields named, filters, and labels that fulfil orders partly and wholly, with
+//! their webhooks and the buyer's email, and refunds that give quantities back.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::fakes::{Receiver, SmtpServer};
+use crate::helpers::{expect, is_object_id, spawn_app, spawn_app_with, TestApp};
+use crate::labels::{courier, lisboa, parcel, poll, porto, rate_for};
+use consign::config::Layer;
+use domain::account::Mode;
+
+/// The body Shippo's own client sent in `order/test_create.yaml`.
+pub(crate) fn recorded_order() -> Value {
+    json!({"to_address": {"city": "San Francisco", "company": "Shippo", "country": "US", "email": "shippotle@goshippo.com", "name": "Mr Hippo", "phone": "15553419393", "state": "CA", "street1": "215 Clayton St.", "zip": "94117"},
+        "line_items": [{"quantity": 1, "sku": "HM-123", "title": "Hippo Magazines", "total_price": "12.10", "currency": "USD", "weight": "0.40", "weight_unit": "lb"}],
+        "placed_at": "2022-01-10T09:12:10.727100Z", "order_number": "#1068", "order_status": "PAID", "shipping_cost": "12.83", "shipping_cost_currency": "USD",
+        "shipping_method": "USPS First Class Package", "subtotal_price": "12.10", "total_price": "24.93", "total_tax": "0.00", "currency": "USD", "weight": "0.40", "weight_unit": "lb"})
+}
+
+#[tokio::test]
+async fn orders_are_created_retrieved_and_listed_in_shippos_shape() {
+    let app = spawn_app().await;
+    let o = expect(
+        app.post_json("/orders", &recorded_order()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert!(is_object_id(&o["object_id"]), "{o}");
+    // The recorded answer's fields and values.
+    assert_eq!(o["order_number"], "#1068");
+    assert_eq!(o["order_status"], "PAID");
+    assert_eq!(o["placed_at"], "2022-01-10T09:12:10.727Z");
+    assert_eq!(o["shop_app"], "Shippo");
+    assert_eq!(o["weight"], "0.40");
+    assert_eq!(o["weight_unit"], "lb");
+    assert_eq!(o["transactions"], json!([]));
+    assert_eq!(o["total_price"], "24.93");
+    assert_eq!(o["shipping_cost_currency"], "USD");
+    assert_eq!(o["from_address"], Value::Null);
+    assert_eq!(o["to_address"]["name"], "Mr Hippo");
+    assert_eq!(o["to_address"]["is_complete"], true);
+    assert!(is_object_id(&o["to_address"]["object_id"]));
+    let item = &o["line_items"][0];
+    assert!(is_object_id(&item["object_id"]));
+    assert_eq!(item["title"], "Hippo Magazines");
+    assert_eq!(item["sku"], "HM-123");
+    assert_eq!(item["quantity"], 1);
+    assert_eq!(item["total_price"], "12.10");
+    assert_eq!(item["variant_title"], Value::Null);
+    let id = o["object_id"].as_str().unwrap();
+    let got = expect(app.get(&format!("/orders/{id}")).await, StatusCode::OK).await;
+    assert_eq!(got, o);
+
+    // Shippo's recorded 400 for an empty body names four fields; so does Consign's.
+    let bad = expect(
+        app.post_json("/orders", &json!({})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    for f in ["placed_at", "to_address", "weight", "weight_unit"] {
+        assert_eq!(bad["fields"][f][0], "This field is required.", "{bad}");
+    }
+    // Bad values are named with their path, all at once.
+    let mut wrong = recorded_order();
+    wrong["line_items"][0]["quantity"] = json!(0);
+    wrong["line_items"][0]["currency"] = json!("XYZ");
+    wrong["to_address"]["country"] = json!("");
+    wrong["order_status"] = json!("LOST");
+    wrong["total_price"] = json!("-1");
+    let bad = expect(
+        app.post_json("/orders", &wrong).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    for f in [
+        "line_items.0.quantity",
+        "line_items.0.currency",
+        "to_address.country",
+        "order_status",
+        "total_price",
+    ] {
+        assert!(bad["fields"][f].is_array(), "{f} not named: {bad}");
+    }
+
+    // A second order, awaiting payment and placed later; the status filter and dates.
+    let mut second = recorded_order();
+    second["order_number"] = json!("#1069");
+    second["order_status"] = json!("AWAITPAY");
+    second["placed_at"] = json!("2022-02-01T00:00:00Z");
+    expect(app.post_json("/orders", &second).await, StatusCode::CREATED).await;
+    let all = expect(app.get("/orders").await, StatusCode::OK).await;
+    assert_eq!(all["count"], 2);
+    assert_eq!(all["results"][0]["order_number"], "#1069", "newest first");
+    let paid = expect(
+        app.get("/orders?order_status%5B%5D=PAID").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(paid["count"], 1, "{paid}");
+    assert_eq!(paid["results"][0]["order_number"], "#1068");
+    let both = expect(
+        app.get("/orders?order_status[]=PAID&order_status[]=AWAITPAY&results=1")
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(both["count"], 2);
+    assert_eq!(both["results"].as_array().unwrap().len(), 1);
+    assert!(both["next"].as_str().unwrap().contains("page=2"));
+    let feb = expect(
+        app.get("/orders?start_date=2022-01-15T00:00:00Z").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(feb["count"], 1);
+    assert_eq!(feb["results"][0]["order_number"], "#1069");
+    let bad = expect(
+        app.get("/orders?order_status[]=LOST").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["order_status"].is_array());
+
+    // Another account sees none of them.
+    let other = app.other_account(Mode::Test).await;
+    expect(
+        other.get(&format!("/orders/{id}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let none = expect(other.get("/orders").await, StatusCode::OK).await;
+    assert_eq!(none["count"], 0);
+
+    // A known source id updates its order instead of making a second one.
+    let mut sourced = recorded_order();
+    sourced["source_id"] = json!("shop-77");
+    let a = expect(
+        app.post_json("/orders", &sourced).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    sourced["to_address"]["street1"] = json!("1 Market St");
+    sourced["order_status"] = json!("ON_HOLD");
+    let b = expect(
+        app.post_json("/orders", &sourced).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(a["object_id"], b["object_id"]);
+    assert_eq!(b["to_address"]["street1"], "1 Market St");
+    assert_eq!(b["order_status"], "PAID", "ON_HOLD shows as Shippo's PAID");
+    assert_eq!(b["consign_status"], "ON_HOLD");
+    let all = expect(app.get("/orders").await, StatusCode::OK).await;
+    assert_eq!(all["count"], 3);
+}
+
+/// An order of two line items (2 + 1) shipping from Lisbon to a buyer in Porto with an email.
+fn porto_order() -> Value {
+    let mut to = porto();
+    to["email"] = json!("ana@example.pt");
+    json!({"order_number": "PT-1", "placed_at": "2026-11-30T10:00:00Z", "to_address": to, "weight": "1.5", "weight_unit": "kg",
+    "line_items": [
+        {"title": "Caneca", "sku": "MUG", "quantity": 2, "total_price": "20.00", "currency": "EUR", "weight": "1.0", "weight_unit": "kg"},
+        {"title": "Postal", "sku": "CARD", "quantity": 1, "total_price": "2.00", "currency": "EUR", "weight": "0.05", "weight_unit": "kg"}
+    ]})
+}
+
+async fn new_order(app: &TestApp, body: &Value) -> Value {
+    expect(app.post_json("/orders", body).await, StatusCode::CREATED).await
+}
+
+/// A rate of the courier for a Lisbon → Porto parcel; the shipment's recipient has no email
+/// (the order's buyer has).
+async fn porto_rate(app: &TestApp) -> String {
+    rate_for(
+        app,
+        json!({"address_from": lisboa(), "address_to": porto(), "parcels": [parcel()], "async": false}),
+        "std",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn labels_fulfil_orders_partly_then_wholly_and_refunds_give_quantities_back() {
+    let smtp = SmtpServer::start().await;
+    let app = spawn_app_with(Layer {
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: Some(smtp.port),
+        smtp_tls: Some("none".into()),
+        smtp_from: Some("Loja Lisboa <envios@loja.example>".into()),
+        ..Default::default()
+    })
+    .await;
+    let receiver = Receiver::start().await;
+    for event in ["order_updated", "order_fulfilled"] {
+        expect(
+            app.post_json("/webhooks", &json!({"url": receiver.url, "event": event}))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let account = courier(&app).await;
+    let o = new_order(&app, &porto_order()).await;
+    let id = o["object_id"].as_str().unwrap().to_string();
+    let mug = o["line_items"][0]["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let card = o["line_items"][1]["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // First parcel: one mug.
+    let rate = porto_rate(&app).await;
+    let first = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate, "async": false, "order": id, "line_items": [{"line_item": mug, "quantity": 1}]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(first["status"], "SUCCESS", "{first}");
+    let now = expect(app.get(&format!("/orders/{id}")).await, StatusCode::OK).await;
+    assert_eq!(now["order_status"], "PARTIALLY_FULFILLED");
+    assert_eq!(now["line_items"][0]["quantity_shipped"], 1);
+    assert_eq!(now["line_items"][1]["quantity_shipped"], 0);
+    assert_eq!(now["transactions"], json!([first["object_id"]]));
+
+    // More than is left is refused before any label is bought, naming the order.
+    let rate2 = porto_rate(&app).await;
+    let bad = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate2, "async": false, "order": id, "line_items": [{"line_item": mug, "quantity": 2}]}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        bad["fields"]["order"][0]
+            .as_str()
+            .unwrap()
+            .contains("1 left to ship"),
+        "{bad}"
+    );
+    let unbought = expect(
+        app.get(&format!("/transactions?rate={rate2}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(unbought["count"], 0, "no label was bought");
+
+    // Second parcel: the rest (no line items named = everything still to ship), bought in the
+    // background.
+    let second = expect(
+        app.post_json("/transactions", &json!({"rate": rate2, "order": id}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let second_id = second["object_id"].as_str().unwrap().to_string();
+    poll(
+        &app,
+        &format!("/transactions/{second_id}"),
+        "status",
+        "SUCCESS",
+    )
+    .await;
+    let done = expect(app.get(&format!("/orders/{id}")).await, StatusCode::OK).await;
+    assert_eq!(done["order_status"], "SHIPPED", "{done}");
+    assert_eq!(done["line_items"][0]["quantity_shipped"], 2);
+    assert_eq!(done["line_items"][1]["quantity_shipped"], 1);
+    assert_eq!(done["transactions"].as_array().unwrap().len(), 2);
+
+    // A fully shipped order takes no further label.
+    let rate3 = porto_rate(&app).await;
+    let bad = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate3, "async": false, "order": id}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["order"][0]
+        .as_str()
+        .unwrap()
+        .contains("already on a label"));
+
+    // Webhooks: two order_updated (partly, wholly) and one order_fulfilled.
+    let got = receiver
+        .wait_until(10, |r| {
+            r.iter()
+                .filter(|d| d.json()["event"] == "order_fulfilled")
+                .count()
+                == 1
+                && r.iter()
+                    .filter(|d| d.json()["event"] == "order_updated")
+                    .count()
+                    >= 2
+        })
+        .await;
+    let fulfilled: Vec<Value> = got
+        .iter()
+        .map(|d| d.json())
+        .filter(|j| j["event"] == "order_fulfilled")
+        .collect();
+    assert_eq!(fulfilled.len(), 1);
+    assert_eq!(fulfilled[0]["data"]["object_id"], id.as_str());
+    assert_eq!(fulfilled[0]["data"]["order_status"], "SHIPPED");
+
+    // The buyer's email: the shipment's recipient had none, the order's buyer has one. A scan
+    // of the first parcel tells her once.
+    let key = crate::tracking::scan_key(&app, &account).await;
+    let number = first["tracking_number"].as_str().unwrap();
+    for _ in 0..2 {
+        expect(
+            crate::tracking::scan(&app, &key, &json!({"tracking_number": number, "status": "TRANSIT", "occurred_at": "2026-11-30T12:00:00Z",
+                "location": {"city": "Lisboa", "country": "PT"}})).await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let mails = smtp.wait_for(1, 10).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let mails_now = smtp.mails();
+    assert_eq!(mails_now.len(), 1, "one email per parcel and status");
+    assert!(
+        mails[0].to.iter().any(|t| t.contains("ana@example.pt")),
+        "{:?}",
+        mails[0].to
+    );
+
+    // Refunding the second (unused) parcel gives its mug and card back; the scanned first
+    // parcel cannot be refunded.
+    let r = expect(
+        app.post_json("/refunds", &json!({"transaction": second_id}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    poll(
+        &app,
+        &format!("/refunds/{}", r["object_id"].as_str().unwrap()),
+        "status",
+        "SUCCESS",
+    )
+    .await;
+    let back = expect(app.get(&format!("/orders/{id}")).await, StatusCode::OK).await;
+    assert_eq!(back["order_status"], "PARTIALLY_FULFILLED", "{back}");
+    assert_eq!(back["line_items"][0]["quantity_shipped"], 1);
+    assert_eq!(back["line_items"][1]["quantity_shipped"], 0);
+    assert_eq!(
+        back["transactions"].as_array().unwrap().len(),
+        2,
+        "a refunded label stays in the order's history"
+    );
+    // The card can ship again.
+    let rate4 = porto_rate(&app).await;
+    let again = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate4, "async": false, "order": id, "line_items": [{"line_item": card, "quantity": 1}]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(again["status"], "SUCCESS");
+}
+
+#[tokio::test]
+async fn one_parcel_carries_two_orders_of_one_buyer_and_closed_orders_take_no_label() {
+    let app = spawn_app().await;
+    courier(&app).await;
+    let a = new_order(&app, &porto_order()).await;
+    let mut b_body = porto_order();
+    b_body["order_number"] = json!("PT-2");
+    let b = new_order(&app, &b_body).await;
+    let rate = porto_rate(&app).await;
+    let t = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate, "async": false, "order": [a["object_id"], b["object_id"]]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    for o in [&a, &b] {
+        let now = expect(
+            app.get(&format!("/orders/{}", o["object_id"].as_str().unwrap()))
+                .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(now["order_status"], "SHIPPED");
+        assert_eq!(now["transactions"], json!([t["object_id"]]));
+    }
+
+    // A cancelled order cannot be shipped; a shipped one cannot be cancelled.
+    let mut c_body = porto_order();
+    c_body["order_number"] = json!("PT-3");
+    let c = new_order(&app, &c_body).await;
+    let cid = c["object_id"].as_str().unwrap();
+    let cancelled = expect(
+        app.post_json(
+            &format!("/orders/{cid}/status"),
+            &json!({"order_status": "CANCELLED"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cancelled["order_status"], "CANCELLED");
+    let rate = porto_rate(&app).await;
+    let bad = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate, "async": false, "order": cid}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["order"][0]
+        .as_str()
+        .unwrap()
+        .contains("CANCELLED"));
+    let aid = a["object_id"].as_str().unwrap();
+    let bad = expect(
+        app.post_json(
+            &format!("/orders/{aid}/status"),
+            &json!({"order_status": "CANCELLED"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["order_status"][0]
+        .as_str()
+        .unwrap()
+        .contains("SHIPPED"));
+    // Another account's order id is unknown to this purchase.
+    let other = app.other_account(Mode::Test).await;
+    let theirs = new_order(&other, &porto_order()).await;
+    let bad = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate, "async": false, "order": theirs["object_id"]}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["order"][0]
+        .as_str()
+        .unwrap()
+        .contains("No order"));
+}

@@ -1,0 +1,540 @@
+//! `/orders`: create, retrieve, list (Shippo "Orders"), plus Consign's status moves, packing
+//! slips and CSV import/export.
+//! Shippo reference: <https://docs.goshippo.com/shippoapi/public-api/#tag/Orders>.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use domain::address::Address;
+use domain::order::{LineItem, OrderDetails, OrderFilter, OrderStatus, Source};
+use domain::{FieldErrors, Timestamp};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use service::orders::{self, AddressOrId, CreateOrder, NewLineItem, OrderView};
+use utoipa::ToSchema;
+
+use crate::addresses::{AddressCreateRequest, AddressResponse};
+use crate::auth::Auth;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{nested, Body, Id};
+use crate::lenient;
+use crate::pagination::{ListQuery, Paginated};
+use crate::AppState;
+
+pub(crate) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders", get(list).post(create))
+        .route("/orders/{id}", get(retrieve))
+        .route("/orders/{id}/status", post(set_status))
+}
+
+/// Shippo's `shop_app` values (the SDK checks them exactly).
+pub const SHOP_APPS: &[&str] = &[
+    "Amazon",
+    "Bigcommerce",
+    "CSV_Import",
+    "eBay",
+    "ePages",
+    "Etsy",
+    "Godaddy",
+    "Magento",
+    "Shippo",
+    "Shopify",
+    "Spreecommerce",
+    "StripeRelay",
+    "Walmart",
+    "Weebly",
+    "WooCommerce",
+];
+
+/// A line item to create.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LineItemCreateRequest {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub title: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub variant_title: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub sku: Option<String>,
+    /// Whole number, default 1.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    #[schema(value_type = Option<i64>)]
+    pub quantity: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub total_price: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub currency: Option<String>,
+    /// The whole line's weight.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub weight: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub weight_unit: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub manufacture_country: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub max_ship_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub max_delivery_time: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub description: Option<String>,
+}
+
+/// Create an order.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OrderCreateRequest {
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub order_number: Option<String>,
+    /// UNKNOWN, AWAITPAY, PAID (default), REFUNDED, CANCELLED, PARTIALLY_FULFILLED, SHIPPED; also
+    /// Consign's ON_HOLD, DELIVERED, RETURNED.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub order_status: Option<String>,
+    /// ISO 8601. Required.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub placed_at: Option<String>,
+    /// An address object or id. Required.
+    #[schema(value_type = Object)]
+    pub to_address: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub from_address: Option<Value>,
+    #[serde(default)]
+    pub line_items: Option<Vec<Value>>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub currency: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub notes: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub shipping_cost: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub shipping_cost_currency: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub shipping_method: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub subtotal_price: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub total_price: Option<String>,
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub total_tax: Option<String>,
+    /// Total weight. Required (as Shippo requires it).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub weight: Option<String>,
+    /// g, kg, lb, oz. Required.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub weight_unit: Option<String>,
+    /// One of Shippo's platforms (default `Shippo`).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub shop_app: Option<String>,
+    /// Consign: the order's id at its source; creating an order with a known one updates it.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub source_id: Option<String>,
+}
+
+/// Reads an ISO 8601 time into `errors` under `field`.
+pub(crate) fn time(
+    raw: Option<String>,
+    field: &str,
+    errors: &mut FieldErrors,
+) -> Option<Timestamp> {
+    let raw = raw
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())?;
+    Timestamp::parse(&raw).or_else(|| {
+        errors.add(
+            field,
+            format!("\"{raw}\" is not an ISO 8601 date and time."),
+        );
+        None
+    })
+}
+
+/// An address given as an object or an id.
+pub(crate) fn address_or_id(
+    field: &str,
+    v: Option<Value>,
+    errors: &mut FieldErrors,
+) -> Option<AddressOrId> {
+    match v {
+        None | Some(Value::Null) => None,
+        Some(Value::String(id)) => Some(AddressOrId::Id(id)),
+        Some(v) => match nested::<AddressCreateRequest>(field, v) {
+            Ok(a) => Some(AddressOrId::New(Box::new(a.into()))),
+            Err(e) => {
+                merge(errors, e.into_fields(field));
+                None
+            }
+        },
+    }
+}
+
+fn merge(into: &mut FieldErrors, from: FieldErrors) {
+    for (field, messages) in from.iter() {
+        for m in messages {
+            into.add(field, m.clone());
+        }
+    }
+}
+
+fn shop_app(raw: Option<String>, errors: &mut FieldErrors) -> Option<String> {
+    let raw = raw
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())?;
+    match SHOP_APPS.iter().find(|a| a.eq_ignore_ascii_case(&raw)) {
+        Some(a) => Some(a.to_string()),
+        None => {
+            errors.add(
+                "shop_app",
+                format!("\"{raw}\" is not one of {}.", SHOP_APPS.join(", ")),
+            );
+            None
+        }
+    }
+}
+
+/// Reads an order status (Shippo's or Consign's spelling).
+pub(crate) fn status(raw: Option<String>, errors: &mut FieldErrors) -> Option<OrderStatus> {
+    let raw = raw
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())?;
+    OrderStatus::parse(&raw).or_else(|| {
+        errors.add(
+            "order_status",
+            format!("\"{raw}\" is not one of UNKNOWN, AWAITPAY, PAID, ON_HOLD, PARTIALLY_FULFILLED, SHIPPED, DELIVERED, CANCELLED, REFUNDED, RETURNED."),
+        );
+        None
+    })
+}
+
+impl OrderCreateRequest {
+    fn into_command(self) -> CreateOrder {
+        let mut errors = FieldErrors::new();
+        // Shippo requires both (its recorded 400 names them).
+        for (field, v) in [("weight", &self.weight), ("weight_unit", &self.weight_unit)] {
+            if v.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                errors.add(field, "This field is required.");
+            }
+        }
+        let to_address = address_or_id("to_address", self.to_address, &mut errors);
+        let from_address = address_or_id("from_address", self.from_address, &mut errors);
+        let mut line_items = Vec::new();
+        for (i, v) in self.line_items.unwrap_or_default().into_iter().enumerate() {
+            let field = format!("line_items.{i}");
+            match nested::<LineItemCreateRequest>(&field, v) {
+                Ok(l) => line_items.push(line_item(l, &field, &mut errors)),
+                Err(e) => merge(&mut errors, e.into_fields(&field)),
+            }
+        }
+        CreateOrder {
+            source: Source::Api,
+            source_id: self
+                .source_id
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+            order_number: self.order_number,
+            status: status(self.order_status, &mut errors),
+            placed_at: time(self.placed_at, "placed_at", &mut errors),
+            to_address,
+            from_address,
+            shop_app: shop_app(self.shop_app, &mut errors),
+            line_items,
+            details: OrderDetails {
+                currency: self.currency,
+                subtotal_price: self.subtotal_price,
+                total_price: self.total_price,
+                total_tax: self.total_tax,
+                shipping_cost: self.shipping_cost,
+                shipping_cost_currency: self.shipping_cost_currency,
+                shipping_method: self.shipping_method,
+                weight: self.weight,
+                weight_unit: self.weight_unit,
+                notes: self.notes,
+                buyer_email: None,
+                buyer_phone: None,
+            },
+            errors,
+        }
+    }
+}
+
+fn line_item(l: LineItemCreateRequest, field: &str, errors: &mut FieldErrors) -> NewLineItem {
+    let quantity = match l.quantity.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(q) => match q.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.add(
+                    format!("{field}.quantity"),
+                    format!("\"{q}\" is not a whole number."),
+                );
+                None
+            }
+        },
+    };
+    NewLineItem {
+        title: l.title.unwrap_or_default(),
+        variant_title: l.variant_title,
+        sku: l.sku,
+        quantity,
+        total_price: l.total_price,
+        currency: l.currency,
+        weight: l.weight,
+        weight_unit: l.weight_unit,
+        manufacture_country: l.manufacture_country,
+        max_ship_time: time(l.max_ship_time, &format!("{field}.max_ship_time"), errors),
+        max_delivery_time: time(
+            l.max_delivery_time,
+            &format!("{field}.max_delivery_time"),
+            errors,
+        ),
+        description: l.description,
+    }
+}
+
+/// A line item.
+#[derive(Serialize, ToSchema)]
+pub struct LineItemResponse {
+    pub object_id: String,
+    pub title: String,
+    pub variant_title: Option<String>,
+    pub sku: Option<String>,
+    pub quantity: u32,
+    /// Consign: how many are on labels.
+    pub quantity_shipped: u32,
+    pub total_price: Option<String>,
+    pub currency: Option<String>,
+    pub weight: Option<String>,
+    pub weight_unit: Option<String>,
+    pub manufacture_country: Option<String>,
+    pub max_ship_time: Option<String>,
+    pub max_delivery_time: Option<String>,
+    pub description: Option<String>,
+}
+
+impl From<&LineItem> for LineItemResponse {
+    fn from(l: &LineItem) -> Self {
+        Self {
+            object_id: l.id.to_string(),
+            title: l.title.clone(),
+            variant_title: l.variant_title.clone(),
+            sku: l.sku.clone(),
+            quantity: l.quantity,
+            quantity_shipped: l.shipped,
+            total_price: l.total_price.clone(),
+            currency: l.currency.clone(),
+            weight: l.weight.clone(),
+            weight_unit: l.weight_unit.clone(),
+            manufacture_country: l.manufacture_country.clone(),
+            max_ship_time: l.max_ship_time.map(|t| t.to_string()),
+            max_delivery_time: l.max_delivery_time.map(|t| t.to_string()),
+            description: l.description.clone(),
+        }
+    }
+}
+
+/// An Order.
+#[derive(Serialize, ToSchema)]
+pub struct OrderResponse {
+    pub object_id: String,
+    pub object_owner: String,
+    pub object_created: String,
+    pub object_updated: String,
+    pub order_number: Option<String>,
+    /// Shippo's enum: UNKNOWN, AWAITPAY, PAID, REFUNDED, CANCELLED, PARTIALLY_FULFILLED, SHIPPED.
+    pub order_status: &'static str,
+    /// Consign: the full state (adds ON_HOLD, DELIVERED, RETURNED).
+    pub consign_status: &'static str,
+    pub placed_at: String,
+    pub to_address: AddressResponse,
+    pub from_address: Option<AddressResponse>,
+    pub shop_app: String,
+    /// Consign: where the order came from (`api`, `csv`, an integration) and its id there.
+    pub source: String,
+    pub source_id: Option<String>,
+    pub weight: Option<String>,
+    pub weight_unit: Option<String>,
+    /// The labels bought for the order (ids), oldest first.
+    pub transactions: Vec<String>,
+    pub total_tax: Option<String>,
+    pub total_price: Option<String>,
+    pub subtotal_price: Option<String>,
+    pub currency: Option<String>,
+    pub shipping_method: Option<String>,
+    pub shipping_cost: Option<String>,
+    pub shipping_cost_currency: Option<String>,
+    pub line_items: Vec<LineItemResponse>,
+    pub notes: Option<String>,
+    pub test: bool,
+}
+
+fn address_response(a: &Address, owner: &str) -> AddressResponse {
+    AddressResponse::new(a.clone(), owner)
+}
+
+impl OrderResponse {
+    /// The wire form of `v`, owned by `owner`.
+    pub fn new(v: &OrderView, owner: &str) -> Self {
+        let (o, d) = (&v.order, &v.order.details);
+        Self {
+            object_id: o.id.to_string(),
+            object_owner: owner.to_string(),
+            object_created: o.created.to_string(),
+            object_updated: o.updated.to_string(),
+            order_number: o.order_number.clone(),
+            order_status: o.status.shippo(),
+            consign_status: o.status.as_str(),
+            placed_at: o.placed_at.to_string(),
+            to_address: address_response(&v.to_address, owner),
+            from_address: v.from_address.as_ref().map(|a| address_response(a, owner)),
+            shop_app: o.shop_app.clone(),
+            source: o.source.as_str().to_string(),
+            source_id: o.source_id.clone(),
+            weight: d.weight.clone(),
+            weight_unit: d.weight_unit.clone(),
+            transactions: v.transactions.iter().map(ToString::to_string).collect(),
+            total_tax: d.total_tax.clone(),
+            total_price: d.total_price.clone(),
+            subtotal_price: d.subtotal_price.clone(),
+            currency: d.currency.clone(),
+            shipping_method: d.shipping_method.clone(),
+            shipping_cost: d.shipping_cost.clone(),
+            shipping_cost_currency: d.shipping_cost_currency.clone(),
+            line_items: o.line_items.iter().map(LineItemResponse::from).collect(),
+            notes: d.notes.clone(),
+            test: o.test,
+        }
+    }
+}
+
+/// Create an order (201). A `source_id` already known updates that order instead.
+#[utoipa::path(post, path = "/orders", tag = "Orders",
+    request_body(content((OrderCreateRequest = "application/json"))),
+    responses((status = 201, body = OrderResponse), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Body(req): Body<OrderCreateRequest>,
+) -> Result<(StatusCode, Json<OrderResponse>), ApiError> {
+    let v = orders::create(&state.services, &who, req.into_command()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OrderResponse::new(&v, &who.account_name)),
+    ))
+}
+
+/// Retrieve an order.
+#[utoipa::path(get, path = "/orders/{id}", tag = "Orders", params(("id" = String, Path)),
+    responses((status = 200, body = OrderResponse), (status = 404, body = ErrorBody)), security(("ShippoToken" = [])))]
+pub async fn retrieve(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Id(id): Id,
+) -> Result<Json<OrderResponse>, ApiError> {
+    let v = orders::get(&state.services, &who, id).await?;
+    Ok(Json(OrderResponse::new(&v, &who.account_name)))
+}
+
+/// A page of orders.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct OrderList {
+    count: i64,
+    next: Option<String>,
+    previous: Option<String>,
+    results: Vec<OrderResponse>,
+}
+
+/// The list filters: `order_status[]` (repeatable; `order_status` too), `start_date` and
+/// `end_date` (placed at, inclusive, ISO 8601), `shop_app`.
+pub(crate) fn filter(q: &ListQuery) -> Result<OrderFilter, ApiError> {
+    let mut errors = FieldErrors::new();
+    let mut f = OrderFilter::default();
+    let mut raw = q.params("order_status[]");
+    raw.extend(q.params("order_status"));
+    for r in raw {
+        for part in r.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match OrderStatus::parse(part) {
+                Some(s) if !f.statuses.contains(&s) => f.statuses.push(s),
+                Some(_) => {}
+                None => errors.add(
+                    "order_status",
+                    format!("\"{part}\" is not an order status."),
+                ),
+            }
+        }
+    }
+    // Shippo's PAID includes held orders, SHIPPED delivered and returned ones (as they show).
+    let shown: Vec<OrderStatus> = f.statuses.clone();
+    for s in shown {
+        let also: &[OrderStatus] = match s {
+            OrderStatus::Paid => &[OrderStatus::OnHold],
+            OrderStatus::Shipped => &[OrderStatus::Delivered, OrderStatus::Returned],
+            _ => &[],
+        };
+        for a in also {
+            if !f.statuses.contains(a) {
+                f.statuses.push(*a);
+            }
+        }
+    }
+    f.placed_from = time(
+        q.param("start_date").map(String::from),
+        "start_date",
+        &mut errors,
+    );
+    f.placed_to = time(
+        q.param("end_date").map(String::from),
+        "end_date",
+        &mut errors,
+    );
+    f.shop_app = q
+        .param("shop_app")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from);
+    errors.into_result()?;
+    Ok(f)
+}
+
+/// List orders, newest first.
+#[utoipa::path(get, path = "/orders", tag = "Orders", params(("page" = Option<u32>, Query), ("results" = Option<u32>, Query),
+        ("order_status[]" = Option<Vec<String>>, Query), ("start_date" = Option<String>, Query), ("end_date" = Option<String>, Query), ("shop_app" = Option<String>, Query)),
+    responses((status = 200, body = OrderList), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: ListQuery,
+) -> Result<Json<Paginated<OrderResponse>>, ApiError> {
+    let f = filter(&q)?;
+    let page = orders::list(&state.services, &who, &f, q.page).await?;
+    Ok(Json(Paginated::new(&q, page, |v| {
+        OrderResponse::new(&v, &who.account_name)
+    })))
+}
+
+/// Move an order (Consign extension).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct OrderStatusRequest {
+    /// ON_HOLD, PAID (release), CANCELLED, REFUNDED, DELIVERED, RETURNED, AWAITPAY, UNKNOWN.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub order_status: Option<String>,
+}
+
+/// Hold, release, cancel or close an order (Consign extension); fulfilment states come from
+/// labels and cannot be set.
+#[utoipa::path(post, path = "/orders/{id}/status", tag = "Orders", params(("id" = String, Path)),
+    request_body(content((OrderStatusRequest = "application/json"))),
+    responses((status = 200, body = OrderResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ShippoToken" = [])))]
+pub async fn set_status(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Id(id): Id,
+    Body(req): Body<OrderStatusRequest>,
+) -> Result<Json<OrderResponse>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let s = status(req.order_status, &mut errors);
+    if s.is_none() && errors.is_empty() {
+        errors.add("order_status", "This field is required.");
+    }
+    errors.into_result()?;
+    let v = orders::set_status(&state.services, &who, id, s.expect("checked")).await?;
+    Ok(Json(OrderResponse::new(&v, &who.account_name)))
+}

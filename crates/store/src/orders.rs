@@ -1,0 +1,344 @@
+//! Order rows and the parcels (labels) that carry them.
+
+use std::collections::HashMap;
+
+use domain::order::{Order, OrderFilter, OrderStatus, Portion, Source};
+use domain::{ObjectId, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::insert::{backend_of, mark, marks, Args, Rows};
+use crate::page::scoped;
+use crate::rows::{corrupt, id_of};
+use crate::{Backend, Conn, Page, PageRequest, Scope, StoreError};
+
+const COLUMNS: &str = "id, test, created_ms, updated_ms, status, source, source_id, order_number, placed_ms, to_address, from_address, shop_app, line_items, details";
+
+fn from_row(row: &AnyRow) -> Result<Order, StoreError> {
+    let status: String = row.try_get("status")?;
+    let from: Option<String> = row.try_get("from_address")?;
+    Ok(Order {
+        id: id_of(row.try_get("id")?)?,
+        created: Timestamp::from_millis(row.try_get("created_ms")?),
+        updated: Timestamp::from_millis(row.try_get("updated_ms")?),
+        test: row.try_get::<i64, _>("test")? != 0,
+        status: OrderStatus::parse(&status).ok_or_else(|| corrupt("order status", &status))?,
+        source: Source::parse(row.try_get("source")?),
+        source_id: row.try_get("source_id")?,
+        order_number: row.try_get("order_number")?,
+        placed_at: Timestamp::from_millis(row.try_get("placed_ms")?),
+        to_address: id_of(row.try_get("to_address")?)?,
+        from_address: from.as_deref().map(id_of).transpose()?,
+        shop_app: row.try_get("shop_app")?,
+        line_items: serde_json::from_str(row.try_get("line_items")?)
+            .map_err(|e| corrupt("order line items", e.to_string()))?,
+        details: serde_json::from_str(row.try_get("details")?)
+            .map_err(|e| corrupt("order details", e.to_string()))?,
+    })
+}
+
+impl Rows for Order {
+    const TABLE: &'static str = "orders";
+    const COLUMNS: &'static str = COLUMNS;
+    const WIDTH: usize = 15;
+
+    fn bind(&self, a: &mut Args, scope: Scope) {
+        a.add(scope.account_id.to_string())
+            .add(self.id.to_string())
+            .add(i64::from(self.test))
+            .add(self.created.millis())
+            .add(self.updated.millis())
+            .add(self.status.as_str())
+            .add(self.source.as_str().to_string())
+            .add(self.source_id.clone())
+            .add(self.order_number.clone())
+            .add(self.placed_at.millis())
+            .add(self.to_address.to_string())
+            .add(self.from_address.map(|a| a.to_string()))
+            .add(self.shop_app.clone())
+            .add(serde_json::to_string(&self.line_items).expect("line items serialise"))
+            .add(serde_json::to_string(&self.details).expect("details serialise"));
+    }
+}
+
+/// Stores new orders (an import's chunk, or one).
+pub async fn insert(conn: &mut Conn, scope: Scope, orders: &[Order]) -> Result<(), StoreError> {
+    for chunk in orders.chunks(200) {
+        crate::insert::insert_rows(conn, scope, chunk).await?;
+    }
+    Ok(())
+}
+
+/// Writes an order's changeable fields (status, addresses, line items, details, number).
+pub async fn update(conn: &mut Conn, scope: Scope, o: &Order) -> Result<(), StoreError> {
+    let done = sqlx::query(
+        "UPDATE orders SET updated_ms = $1, status = $2, order_number = $3, placed_ms = $4, to_address = $5, from_address = $6, shop_app = $7, line_items = $8, details = $9 WHERE id = $10 AND account_id = $11 AND test = $12",
+    )
+    .bind(o.updated.millis())
+    .bind(o.status.as_str())
+    .bind(o.order_number.clone())
+    .bind(o.placed_at.millis())
+    .bind(o.to_address.to_string())
+    .bind(o.from_address.map(|a| a.to_string()))
+    .bind(o.shop_app.clone())
+    .bind(serde_json::to_string(&o.line_items).expect("line items serialise"))
+    .bind(serde_json::to_string(&o.details).expect("details serialise"))
+    .bind(o.id.to_string())
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+/// One order of `scope`.
+pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Order, StoreError> {
+    scoped::get(conn, "orders", COLUMNS, scope, id, from_row).await
+}
+
+/// One order of `scope`, locked until the transaction ends on PostgreSQL (fulfilment is a
+/// read-modify-write of its line items; SQLite's single writer already serialises it).
+pub async fn get_for_update(
+    conn: &mut Conn,
+    scope: Scope,
+    id: ObjectId,
+) -> Result<Order, StoreError> {
+    let lock = match backend_of(conn) {
+        Backend::Postgres => " FOR UPDATE",
+        Backend::Sqlite => "",
+    };
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE id = $1 AND account_id = $2 AND test = $3{lock}"
+    ))
+    .bind(id.to_string())
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .fetch_one(conn)
+    .await?;
+    from_row(&row)
+}
+
+/// The orders of `scope` that came from `source` with these source ids, by source id.
+pub async fn find_by_source(
+    conn: &mut Conn,
+    scope: Scope,
+    source: &Source,
+    ids: &[String],
+) -> Result<HashMap<String, Order>, StoreError> {
+    let mut out = HashMap::new();
+    let backend = backend_of(conn);
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM orders WHERE account_id = {} AND test = {} AND source = {} AND source_id IN ({})",
+            mark(backend, 1),
+            mark(backend, 2),
+            mark(backend, 3),
+            marks(backend, 4, chunk.len())
+        );
+        let mut q = sqlx::query(&sql)
+            .bind(scope.account_id.to_string())
+            .bind(i64::from(scope.test))
+            .bind(source.as_str().to_string());
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let o = from_row(&row)?;
+            if let Some(k) = o.source_id.clone() {
+                out.insert(k, o);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A page of `scope`'s orders, newest first, filtered.
+pub async fn list(
+    conn: &mut Conn,
+    scope: Scope,
+    filter: &OrderFilter,
+    req: PageRequest,
+) -> Result<Page<Order>, StoreError> {
+    let backend = backend_of(conn);
+    // Placeholders in textual order (SQLite binds `?` in order): account, test, statuses…,
+    // from, to, shop app, then limit and offset.
+    let mut condition = format!(
+        "account_id = {} AND test = {}",
+        mark(backend, 1),
+        mark(backend, 2)
+    );
+    let mut n = 3;
+    if !filter.statuses.is_empty() {
+        condition.push_str(&format!(
+            " AND status IN ({})",
+            marks(backend, n, filter.statuses.len())
+        ));
+        n += filter.statuses.len();
+    }
+    let mut extra: Vec<String> = Vec::new();
+    if filter.placed_from.is_some() {
+        condition.push_str(&format!(" AND placed_ms >= {}", mark(backend, n)));
+        n += 1;
+    }
+    if filter.placed_to.is_some() {
+        condition.push_str(&format!(" AND placed_ms <= {}", mark(backend, n)));
+        n += 1;
+    }
+    if let Some(app) = &filter.shop_app {
+        condition.push_str(&format!(" AND shop_app = {}", mark(backend, n)));
+        extra.push(app.clone());
+        n += 1;
+    }
+    let count_sql = format!("SELECT COUNT(*) AS n FROM orders WHERE {condition}");
+    let total: i64 = bind_filter(sqlx::query(&count_sql), scope, filter, &extra)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("n")?;
+    let page_sql = format!(
+        "SELECT {COLUMNS} FROM orders WHERE {condition} ORDER BY id DESC LIMIT {} OFFSET {}",
+        mark(backend, n),
+        mark(backend, n + 1)
+    );
+    let rows = bind_filter(sqlx::query(&page_sql), scope, filter, &extra)
+        .bind(i64::from(req.results))
+        .bind(req.offset())
+        .fetch_all(conn)
+        .await?;
+    Ok(Page {
+        items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
+        total,
+        request: req,
+    })
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Binds a list query's filter values in the order [`list`] placed them.
+fn bind_filter<'q>(
+    mut q: Query<'q>,
+    scope: Scope,
+    filter: &OrderFilter,
+    extra: &[String],
+) -> Query<'q> {
+    q = q
+        .bind(scope.account_id.to_string())
+        .bind(i64::from(scope.test));
+    for s in &filter.statuses {
+        q = q.bind(s.as_str());
+    }
+    if let Some(t) = filter.placed_from {
+        q = q.bind(t.millis());
+    }
+    if let Some(t) = filter.placed_to {
+        q = q.bind(t.millis());
+    }
+    for e in extra {
+        q = q.bind(e.clone());
+    }
+    q
+}
+
+/// What one label carries of one order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderParcel {
+    pub transaction: ObjectId,
+    pub order: ObjectId,
+    pub portions: Vec<Portion>,
+}
+
+impl Rows for OrderParcel {
+    const TABLE: &'static str = "order_parcels";
+    const COLUMNS: &'static str = "transaction_id, order_id, portions, released";
+    const WIDTH: usize = 5;
+
+    fn bind(&self, a: &mut Args, scope: Scope) {
+        a.add(scope.account_id.to_string())
+            .add(self.transaction.to_string())
+            .add(self.order.to_string())
+            .add(serde_json::to_string(&self.portions).expect("portions serialise"))
+            .add(0_i64);
+    }
+}
+
+/// Records what a label carries.
+pub async fn insert_parcels(
+    conn: &mut Conn,
+    scope: Scope,
+    parcels: &[OrderParcel],
+) -> Result<(), StoreError> {
+    crate::insert::insert_rows(conn, scope, parcels).await
+}
+
+fn parcel_row(row: &AnyRow) -> Result<OrderParcel, StoreError> {
+    Ok(OrderParcel {
+        transaction: id_of(row.try_get("transaction_id")?)?,
+        order: id_of(row.try_get("order_id")?)?,
+        portions: serde_json::from_str(row.try_get("portions")?)
+            .map_err(|e| corrupt("order parcel portions", e.to_string()))?,
+    })
+}
+
+/// What a label carries (not yet given back).
+pub async fn parcels_of_transaction(
+    conn: &mut Conn,
+    transaction: ObjectId,
+) -> Result<Vec<OrderParcel>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT transaction_id, order_id, portions FROM order_parcels WHERE transaction_id = $1 AND released = 0 ORDER BY order_id",
+    )
+    .bind(transaction.to_string())
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(parcel_row).collect()
+}
+
+/// Marks a label's parcels given back (its refund went through, or it failed); true when
+/// this call did it (a second call changes nothing).
+pub async fn release_parcels(conn: &mut Conn, transaction: ObjectId) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE order_parcels SET released = 1 WHERE transaction_id = $1 AND released = 0",
+    )
+    .bind(transaction.to_string())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The labels of each order among `orders` (given back ones too: a refunded label stays in
+/// the order's history), oldest first.
+pub async fn transactions_of(
+    conn: &mut Conn,
+    orders: &[ObjectId],
+) -> Result<HashMap<ObjectId, Vec<ObjectId>>, StoreError> {
+    let mut out: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
+    let backend = backend_of(conn);
+    for chunk in orders.chunks(500) {
+        let sql = format!(
+            "SELECT order_id, transaction_id FROM order_parcels WHERE order_id IN ({}) ORDER BY transaction_id",
+            marks(backend, 1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            out.entry(id_of(row.try_get("order_id")?)?)
+                .or_default()
+                .push(id_of(row.try_get("transaction_id")?)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Whether any label still carries part of `order`.
+pub async fn has_open_parcels(conn: &mut Conn, order: ObjectId) -> Result<bool, StoreError> {
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM order_parcels WHERE order_id = $1 AND released = 0")
+            .bind(order.to_string())
+            .fetch_one(conn)
+            .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
