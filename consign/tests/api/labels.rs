@@ -112,7 +112,7 @@ pub(crate) async fn download(app: &TestApp, url: &str) -> (String, Vec<u8>) {
     (kind, res.bytes().await.unwrap().to_vec())
 }
 
-fn scratch(name: &str, bytes: &[u8]) -> std::path::PathBuf {
+pub(crate) fn scratch(name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("consign-labels-{}", domain::ObjectId::new()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
@@ -120,7 +120,7 @@ fn scratch(name: &str, bytes: &[u8]) -> std::path::PathBuf {
     path
 }
 
-fn tool(cmd: &str, args: &[&str]) -> String {
+pub(crate) fn tool(cmd: &str, args: &[&str]) -> String {
     let out = Command::new(cmd)
         .args(args)
         .output()

@@ -4,6 +4,7 @@
 
 mod addresses;
 mod auth;
+mod batches;
 mod carrier_accounts;
 mod cli;
 mod conventions;

@@ -22,6 +22,24 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        from_value(read_value(req, state).await?).map(Body)
+    }
+}
+
+/// A request body as any JSON value (a body that is a JSON array, e.g. `add_shipments`), read
+/// as [`Body`] reads its bodies.
+pub struct AnyBody(pub Value);
+
+impl<S: Send + Sync> FromRequest<S> for AnyBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        read_value(req, state).await.map(AnyBody)
+    }
+}
+
+async fn read_value<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
+    {
         let content_type = media_type(req.headers());
         let is_put = req.method() == axum::http::Method::PUT;
         let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
@@ -58,7 +76,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
                 ))
             }
         };
-        from_value(value).map(Body)
+        Ok(value)
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod addresses;
 pub mod auth;
+pub mod batches;
 pub mod carrier_accounts;
 pub mod carriers;
 pub mod customs;
@@ -102,6 +103,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(refunds::router())
         .merge(manifests::router())
         .merge(orders::router())
+        .merge(batches::router())
         .merge(files::router())
         .merge(settings::router())
         .merge(tracks::router())

@@ -8,9 +8,9 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    addresses, carrier_accounts, carriers, customs, error, health, inbound, manifests, orders,
-    parcel_templates, parcels, rates, refunds, scans, settings, shipments, tracks, transactions,
-    webhooks, AppState,
+    addresses, batches, carrier_accounts, carriers, customs, error, health, inbound, manifests,
+    orders, parcel_templates, parcels, rates, refunds, scans, settings, shipments, tracks,
+    transactions, webhooks, AppState,
 };
 
 #[derive(OpenApi)]
@@ -32,6 +32,8 @@ use crate::{
         refunds::create, refunds::retrieve, refunds::list,
         manifests::create, manifests::retrieve, manifests::list,
         orders::create, orders::retrieve, orders::list, orders::set_status,
+        batches::create, batches::retrieve, batches::add_shipments, batches::remove_shipments,
+        batches::purchase, batches::from_orders,
         settings::retrieve, settings::update,
         settings::retrieve_notifications, settings::update_notifications,
         tracks::retrieve, tracks::register,
@@ -41,7 +43,7 @@ use crate::{
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth, &StandardErrors),
-    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Customs"), (name = "Shipments"), (name = "Rates"), (name = "Transactions"), (name = "Refunds"), (name = "Manifests"), (name = "Orders"), (name = "Tracking"), (name = "Webhooks"), (name = "Scans"), (name = "Settings"), (name = "Health"))
+    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Customs"), (name = "Shipments"), (name = "Rates"), (name = "Transactions"), (name = "Refunds"), (name = "Manifests"), (name = "Orders"), (name = "Batches"), (name = "Tracking"), (name = "Webhooks"), (name = "Scans"), (name = "Settings"), (name = "Health"))
 )]
 struct ApiDoc;
 

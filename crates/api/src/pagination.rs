@@ -18,6 +18,8 @@ pub struct ListQuery {
     url: String,
     /// Query parameters other than `page`/`results`, kept in links.
     others: Vec<(String, String)>,
+    /// Whether the client sent `results` (lists with their own default page size).
+    pub results_given: bool,
 }
 
 impl FromRequestParts<AppState> for ListQuery {
@@ -32,6 +34,7 @@ impl FromRequestParts<AppState> for ListQuery {
             results: DEFAULT_RESULTS,
         };
         let mut others = Vec::new();
+        let mut results_given = false;
         for (key, value) in pairs {
             match key.as_str() {
                 "page" => {
@@ -45,6 +48,7 @@ impl FromRequestParts<AppState> for ListQuery {
                         })?;
                 }
                 "results" => {
+                    results_given = true;
                     page.results = value
                         .trim()
                         .parse()
@@ -64,6 +68,7 @@ impl FromRequestParts<AppState> for ListQuery {
             page,
             url: format!("{}{}", base_url(&parts.headers, state), parts.uri.path()),
             others,
+            results_given,
         })
     }
 }

@@ -193,6 +193,13 @@ impl tracking::Wire for ShippoWire {
         crate::transactions::webhook_body(cipher, base, owner, t)
     }
 
+    fn shipment_request(
+        &self,
+        raw: &Value,
+    ) -> Result<service::shipments::CreateShipment, domain::ValidationError> {
+        crate::batches::read_shipment(raw)
+    }
+
     fn order(&self, owner: &str, view: &service::orders::OrderView) -> Value {
         serde_json::to_value(crate::orders::OrderResponse::new(view, owner))
             .expect("an order serialises")

@@ -8,6 +8,7 @@ pub mod fonts;
 pub mod invoice;
 pub mod label;
 pub mod manifest;
+pub mod merge;
 pub mod pdf;
 pub mod raster;
 pub mod sheet;

@@ -24,6 +24,7 @@ pub mod account;
 pub mod address;
 pub mod address_layout;
 pub mod address_meta;
+pub mod batch;
 pub mod carrier_account;
 pub mod customs;
 pub mod error;

@@ -139,6 +139,23 @@ pub async fn principal_for(s: &Services, account: &str) -> Result<Principal, Ser
     })
 }
 
+/// The principal a background job acts as for the account of `scope` (in its mode).
+pub(crate) async fn principal_of(
+    s: &Services,
+    scope: store::Scope,
+) -> Result<Principal, ServiceError> {
+    let mut conn = s.store.conn().await?;
+    let account_name = repo::name_of(&mut conn, scope.account_id).await?;
+    let label_file_type = repo::label_file_type(&mut conn, scope.account_id).await?;
+    Ok(Principal {
+        account_id: scope.account_id,
+        account_name,
+        mode: if scope.test { Mode::Test } else { Mode::Live },
+        token_id: scope.account_id,
+        label_file_type,
+    })
+}
+
 /// The account's default `label_file_type`: what a purchase that names none gets.
 pub async fn default_label_file_type(
     s: &Services,

@@ -20,7 +20,8 @@ use store::jobs::{self, Claim, NewJob};
 use store::Scope;
 
 use crate::{
-    manifests, notifications, refunds, shipments, transactions, webhooks, ServiceError, Services,
+    batches, manifests, notifications, refunds, shipments, transactions, webhooks, ServiceError,
+    Services,
 };
 
 /// How often the worker looks for due jobs when nobody wakes it.
@@ -69,6 +70,18 @@ pub enum Job {
     DeliverWebhook { delivery: ObjectId, first: usize },
     /// Send a buyer email.
     SendEmail { notification: ObjectId },
+    /// Make and rate a VALIDATING batch's pending shipments.
+    ValidateBatch {
+        account: ObjectId,
+        test: bool,
+        batch: ObjectId,
+    },
+    /// Buy a PURCHASING batch's labels and merge them.
+    PurchaseBatch {
+        account: ObjectId,
+        test: bool,
+        batch: ObjectId,
+    },
 }
 
 impl Job {
@@ -231,6 +244,16 @@ async fn run_one(s: &Services, claim: &Claim) {
         Job::SendEmail { notification } => {
             notifications::run_send_job(s, claim, *notification).await
         }
+        Job::ValidateBatch {
+            account,
+            test,
+            batch,
+        } => batches::run_validate_job(s, claim, scope_of(*account, *test), *batch).await,
+        Job::PurchaseBatch {
+            account,
+            test,
+            batch,
+        } => batches::run_purchase_job(s, claim, scope_of(*account, *test), *batch).await,
     };
     let Err(e) = outcome else { return };
     let error = e.to_string();

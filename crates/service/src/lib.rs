@@ -4,6 +4,7 @@
 pub mod accounts;
 mod adapters;
 pub mod addresses;
+pub mod batches;
 pub mod carrier_accounts;
 pub mod crypto;
 pub mod customs;

@@ -282,6 +282,8 @@ mod tests {
         check::<domain::shipment::Rate>(conn).await;
         check::<domain::order::Order>(conn).await;
         check::<crate::orders::OrderParcel>(conn).await;
+        check::<domain::batch::Batch>(conn).await;
+        check::<domain::batch::BatchShipment>(conn).await;
         drop(pooled);
         let _ = std::fs::remove_dir_all(dir);
     }

@@ -41,6 +41,12 @@ pub trait Wire: Send + Sync {
     ) -> serde_json::Value;
     /// The Order object, owned by the account named `owner`.
     fn order(&self, owner: &str, view: &crate::orders::OrderView) -> serde_json::Value;
+    /// Reads a Shippo shipment request kept as sent (a batch's inline shipments are stored so
+    /// and read when the batch is validated), so the wire format stays in the HTTP layer.
+    fn shipment_request(
+        &self,
+        raw: &serde_json::Value,
+    ) -> Result<crate::shipments::CreateShipment, domain::ValidationError>;
 }
 
 /// Objects as plain JSON of a few fields, for services used without the HTTP layer (tools,
@@ -69,6 +75,16 @@ impl Wire for PlainWire {
             "status": t.status.as_str(),
             "tracking_number": t.tracking_number,
         })
+    }
+
+    fn shipment_request(
+        &self,
+        _: &serde_json::Value,
+    ) -> Result<crate::shipments::CreateShipment, domain::ValidationError> {
+        Err(domain::ValidationError::field(
+            "shipment",
+            "Inline shipments are read by the HTTP layer; this service has none.",
+        ))
     }
 
     fn order(&self, owner: &str, v: &crate::orders::OrderView) -> serde_json::Value {

@@ -45,7 +45,8 @@ CREATE TABLE batches (
     default_servicelevel_token TEXT NOT NULL,
     label_filetype TEXT,
     metadata TEXT NOT NULL,
-    label_keys TEXT NOT NULL
+    label_keys TEXT NOT NULL,
+    announced INTEGER NOT NULL
 );
 CREATE INDEX batches_owner ON batches (account_id, test, id);
 
@@ -69,6 +70,7 @@ CREATE TABLE batch_shipments (
     removed INTEGER NOT NULL
 );
 CREATE INDEX batch_shipments_batch ON batch_shipments (batch_id, removed, position);
+CREATE INDEX batch_shipments_status ON batch_shipments (batch_id, status, removed, position);
 
 CREATE TABLE user_parcel_templates (
     id TEXT PRIMARY KEY,

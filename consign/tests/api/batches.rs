@@ -1,0 +1,480 @@
+//! Seed 002 "Batches": created VALIDATING, validated in the background to VALID or INVALID,
+//! shipments removed and added, purchased (202) to PURCHASED with each shipment's label and
+//! the labels merged into PDFs of 100 read back with poppler; batches made from orders; the
+//! webhooks; the recorded errors.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::fakes::Receiver;
+use crate::helpers::{expect, is_object_id, spawn_app, TestApp};
+use crate::labels::{courier, download, lisboa, porto, scratch, tool};
+
+/// The seed's example shipment (`object_purpose` included), to New York.
+fn seed_shipment(weight: &str) -> Value {
+    json!({"object_purpose": "PURCHASE",
+        "address_from": {"object_purpose": "PURCHASE", "name": "Mr Hippo", "street1": "965 Mission St", "street2": "Ste 201", "city": "San Francisco", "state": "CA", "zip": "94103", "country": "US", "phone": "4151234567", "email": "mrhippo@goshippo.com"},
+        "address_to": {"object_purpose": "PURCHASE", "name": "Mrs Hippo", "company": "", "street1": "Broadway 1", "street2": "", "city": "New York", "state": "NY", "zip": "10007", "country": "US", "phone": "4151234567", "email": "mrshippo@goshippo.com"},
+        "parcel": {"length": "5", "width": "5", "height": "5", "distance_unit": "in", "weight": weight, "mass_unit": "oz"}})
+}
+
+pub(crate) async fn test_carrier(app: &TestApp) -> String {
+    let accounts = expect(
+        app.get("/carrier_accounts?carrier=shippo").await,
+        StatusCode::OK,
+    )
+    .await;
+    accounts["results"][0]["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Polls a batch until its status is `want`.
+pub(crate) async fn batch_until(app: &TestApp, id: &str, want: &str) -> Value {
+    for _ in 0..600 {
+        let b = expect(app.get(&format!("/batches/{id}")).await, StatusCode::OK).await;
+        if b["status"] == want {
+            return b;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("batch {id} never became {want}");
+}
+
+fn pages_of(pdf: &[u8]) -> (usize, String) {
+    let path = scratch("merged.pdf", pdf);
+    let info = tool("pdfinfo", &[path.to_str().unwrap()]);
+    let pages = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let text = tool("pdftotext", &["-layout", path.to_str().unwrap(), "-"]);
+    (pages, text)
+}
+
+#[tokio::test]
+async fn a_batch_is_validated_fixed_purchased_and_its_labels_merged() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    for event in ["batch_created", "batch_purchased"] {
+        expect(
+            app.post_json("/webhooks", &json!({"url": receiver.url, "event": event}))
+                .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let account = test_carrier(&app).await;
+    // The seed's request: the second shipment names a carrier account this account lacks.
+    let created = expect(
+        app.post_json(
+            "/batches",
+            &json!({"default_carrier_account": account, "default_servicelevel_token": "usps_priority",
+                "label_filetype": "PDF_4x6", "metadata": "BATCH #170",
+                "batch_shipments": [
+                    {"shipment": seed_shipment("2")},
+                    {"shipment": seed_shipment("20"), "carrier_account": "a4391cd4ab974f478f55dc08b5c8e3b3", "servicelevel_token": "fedex_2_day"}
+                ]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    // As recorded: VALIDATING, no shipments yet, zero counts, no labels.
+    assert_eq!(created["status"], "VALIDATING");
+    assert_eq!(created["metadata"], "BATCH #170");
+    assert_eq!(created["label_filetype"], "PDF_4x6");
+    assert_eq!(
+        created["batch_shipments"],
+        json!({"count": 0, "next": null, "previous": null, "results": []})
+    );
+    assert_eq!(
+        created["object_results"],
+        json!({"creation_succeeded": 0, "creation_failed": 0, "purchase_succeeded": 0, "purchase_failed": 0})
+    );
+    assert_eq!(created["label_url"], json!([]));
+    let id = created["object_id"].as_str().unwrap().to_string();
+
+    let invalid = batch_until(&app, &id, "INVALID").await;
+    assert_eq!(invalid["object_results"]["creation_succeeded"], 1);
+    assert_eq!(invalid["object_results"]["creation_failed"], 1);
+    let results = invalid["batch_shipments"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0]["status"], "VALID");
+    assert!(is_object_id(&results[0]["shipment"]));
+    assert_eq!(results[0]["transaction"], Value::Null);
+    assert_eq!(results[1]["status"], "INVALID");
+    assert!(
+        results[1]["messages"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Invalid account object_id provided 'a4391cd4ab974f478f55dc08b5c8e3b3'"),
+        "{invalid}"
+    );
+    // Filtered by outcome.
+    let failed = expect(
+        app.get(&format!("/batches/{id}?object_results=creation_failed"))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(failed["batch_shipments"]["count"], 1);
+    assert_eq!(
+        failed["batch_shipments"]["results"][0]["object_id"],
+        results[1]["object_id"]
+    );
+
+    // An INVALID batch cannot be bought.
+    let bad = expect(
+        app.post_json(&format!("/batches/{id}/purchase"), &json!({}))
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["detail"].as_str().unwrap().contains("INVALID"), "{bad}");
+
+    // Remove the invalid one: VALID. Add two (one by shipment id): VALIDATING, then VALID.
+    let removed = expect(
+        app.post_json(
+            &format!("/batches/{id}/remove_shipments"),
+            &json!([results[1]["object_id"]]),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(removed["status"], "VALID");
+    assert_eq!(removed["batch_shipments"]["count"], 1);
+    let existing = expect(
+        app.post_json("/shipments", &{
+            let mut s = seed_shipment("8");
+            s["parcels"] = json!([s["parcel"].take()]);
+            s["async"] = json!(false);
+            s
+        })
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let added = expect(
+        app.post_json(
+            &format!("/batches/{id}/add_shipments"),
+            &json!([{"shipment": seed_shipment("4"), "metadata": "add batchshipment1"},
+                    {"shipment": existing["object_id"], "metadata": "add batchshipment2"}]),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(added["status"], "VALIDATING");
+    let valid = batch_until(&app, &id, "VALID").await;
+    assert_eq!(valid["batch_shipments"]["count"], 3);
+    assert_eq!(valid["object_results"]["creation_succeeded"], 3);
+    assert_eq!(valid["object_results"]["creation_failed"], 0);
+    assert_eq!(
+        valid["batch_shipments"]["results"][1]["metadata"],
+        "add batchshipment1"
+    );
+    assert_eq!(
+        valid["batch_shipments"]["results"][2]["shipment"],
+        existing["object_id"]
+    );
+
+    // Purchase: 202 PURCHASING, then PURCHASED with a transaction each and one merged file.
+    let res = app
+        .client
+        .post(app.url(&format!("/batches/{id}/purchase")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let purchasing: Value = res.json().await.unwrap();
+    assert!(
+        purchasing["status"] == "PURCHASING" || purchasing["status"] == "PURCHASED",
+        "{purchasing}"
+    );
+    let done = batch_until(&app, &id, "PURCHASED").await;
+    assert_eq!(done["object_results"]["purchase_succeeded"], 3, "{done}");
+    assert_eq!(done["object_results"]["purchase_failed"], 0);
+    let mut numbers = Vec::new();
+    for b in done["batch_shipments"]["results"].as_array().unwrap() {
+        assert!(is_object_id(&b["transaction"]), "{b}");
+        let t = expect(
+            app.get(&format!(
+                "/transactions/{}",
+                b["transaction"].as_str().unwrap()
+            ))
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(t["status"], "SUCCESS");
+        numbers.push(t["tracking_number"].as_str().unwrap().to_string());
+    }
+    let urls = done["label_url"].as_array().unwrap();
+    assert_eq!(urls.len(), 1);
+    let (kind, pdf) = download(&app, urls[0].as_str().unwrap()).await;
+    assert_eq!(kind, "application/pdf");
+    let (pages, text) = pages_of(&pdf);
+    assert_eq!(pages, 3);
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let mut at = 0;
+    for n in &numbers {
+        let found = compact[at..]
+            .find(n.as_str())
+            .unwrap_or_else(|| panic!("{n} not in order in {text}"));
+        at += found;
+    }
+    // Shipments can no longer change; a second purchase answers the batch as it is.
+    let bad = expect(
+        app.post_json(
+            &format!("/batches/{id}/add_shipments"),
+            &json!([{"shipment": seed_shipment("1")}]),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["detail"].as_str().unwrap().contains("PURCHASED"));
+    let again = expect(
+        app.post_json(&format!("/batches/{id}/purchase"), &json!({}))
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(again["status"], "PURCHASED");
+    let labels = expect(app.get("/transactions").await, StatusCode::OK).await;
+    assert_eq!(labels["count"], 3, "nothing bought twice");
+
+    // One batch_created and one batch_purchased, each naming the batch.
+    let got = receiver.wait_until(10, |r| r.len() >= 2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let events: Vec<Value> = receiver.got().iter().map(|d| d.json()).collect();
+    assert_eq!(events.len(), 2, "{events:?} {}", got.len());
+    for e in ["batch_created", "batch_purchased"] {
+        let one: Vec<&Value> = events.iter().filter(|j| j["event"] == e).collect();
+        assert_eq!(one.len(), 1, "{e}");
+        assert_eq!(one[0]["data"], id.as_str());
+    }
+
+    // Another account sees no such batch.
+    let other = app.other_account(domain::account::Mode::Test).await;
+    expect(
+        other.get(&format!("/batches/{id}")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn bad_batches_are_refused_as_shippo_refuses_them() {
+    let app = spawn_app().await;
+    let bad = expect(
+        app.post_json("/batches", &json!({})).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    for f in [
+        "default_carrier_account",
+        "default_servicelevel_token",
+        "batch_shipments",
+    ] {
+        assert!(bad["fields"][f].is_array(), "{f}: {bad}");
+    }
+    let bad = expect(
+        app.post_json(
+            "/batches",
+            &json!({"label_filetype": "PDF_4x6", "metadata": "teehee", "default_servicelevel_token": "usps_priority", "default_carrier_account": "NOT_VALID", "batch_shipments": []}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["default_carrier_account"][0]
+        .as_str()
+        .unwrap()
+        .starts_with("Invalid account object_id provided 'NOT_VALID'."));
+    let account = test_carrier(&app).await;
+    let b = expect(
+        app.post_json(
+            "/batches",
+            &json!({"default_carrier_account": account, "default_servicelevel_token": "usps_priority", "batch_shipments": []}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = b["object_id"].as_str().unwrap();
+    // add_shipments takes an array; remove_shipments names each id that is none.
+    let bad = expect(
+        app.post_json(
+            &format!("/batches/{id}/add_shipments"),
+            &json!({"shipment": {}}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(bad["code"], "invalid_body", "{bad}");
+    let bad = expect(
+        app.post_json(
+            &format!("/batches/{id}/remove_shipments"),
+            &json!(["not-an-id"]),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        bad["fields"]["0"][0]
+            .as_str()
+            .unwrap()
+            .contains("not-an-id"),
+        "{bad}"
+    );
+    let bad = expect(
+        app.post_json(
+            &format!("/batches/{id}/add_shipments"),
+            &json!([{"metadata": "no shipment"}]),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(
+        bad["fields"]["batch_shipments.0.shipment"].is_array(),
+        "{bad}"
+    );
+    expect(
+        app.get("/batches/EXAMPLE_OF_INVALID_ID").await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn shipping_every_paid_order_is_two_calls_and_a_hundred_and_twenty_labels_merge_into_two_files(
+) {
+    let app = spawn_app().await;
+    let account = courier(&app).await;
+    let from = app.create_address(&lisboa()).await;
+    let mut to = porto();
+    to["email"] = json!("ana@example.pt");
+    for n in 0..120 {
+        let status = if n == 0 { "AWAITPAY" } else { "PAID" };
+        expect(
+            app.post_json(
+                "/orders",
+                &json!({"order_number": format!("PT-{n}"), "order_status": status, "placed_at": "2026-11-30T10:00:00Z",
+                    "to_address": to, "weight": "1", "weight_unit": "kg",
+                    "line_items": [{"title": "Caneca", "quantity": 2, "weight": "0.8", "weight_unit": "kg"}]}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let b = expect(
+        app.post_json(
+            "/batches/from_orders",
+            &json!({"default_carrier_account": account, "default_servicelevel_token": "std", "address_from": from["object_id"],
+                "length": "30", "width": "20", "height": "10", "distance_unit": "cm", "label_filetype": "PDF_4x6"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = b["object_id"].as_str().unwrap().to_string();
+    let valid = batch_until(&app, &id, "VALID").await;
+    assert_eq!(
+        valid["object_results"]["creation_succeeded"], 119,
+        "the unpaid order stays"
+    );
+    assert_eq!(
+        valid["batch_shipments"]["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
+    assert!(valid["batch_shipments"]["next"]
+        .as_str()
+        .unwrap()
+        .contains("page=2"));
+    assert_eq!(
+        valid["batch_shipments"]["results"][0]["metadata"], "PT-1",
+        "oldest first"
+    );
+    // The parcel weighs what the order's line items weigh.
+    let shipment = expect(
+        app.get(&format!(
+            "/shipments/{}",
+            valid["batch_shipments"]["results"][0]["shipment"]
+                .as_str()
+                .unwrap()
+        ))
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(shipment["parcels"][0]["weight"], "0.8");
+    assert_eq!(shipment["parcels"][0]["mass_unit"], "kg");
+    expect(
+        app.post_json(&format!("/batches/{id}/purchase"), &json!({}))
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let done = batch_until(&app, &id, "PURCHASED").await;
+    assert_eq!(done["object_results"]["purchase_succeeded"], 119);
+    let urls = done["label_url"].as_array().unwrap();
+    assert_eq!(urls.len(), 2, "100 labels a file");
+    let (first, _) = pages_of(&download(&app, urls[0].as_str().unwrap()).await.1);
+    let (second, _) = pages_of(&download(&app, urls[1].as_str().unwrap()).await.1);
+    assert_eq!((first, second), (100, 19));
+    let page2 = expect(
+        app.get(&format!("/batches/{id}?page=2")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        page2["batch_shipments"]["results"]
+            .as_array()
+            .unwrap()
+            .len(),
+        19
+    );
+    // Every paid order is shipped; the unpaid one waits.
+    let shipped = expect(
+        app.get("/orders?order_status[]=SHIPPED").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(shipped["count"], 119);
+    let waiting = expect(
+        app.get("/orders?order_status[]=AWAITPAY").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(waiting["count"], 1);
+    assert_eq!(waiting["results"][0]["transactions"], json!([]));
+    let order = &shipped["results"][0];
+    assert_eq!(order["transactions"].as_array().unwrap().len(), 1);
+    // Nothing left to ship: a second "ship everything" finds nothing.
+    let bad = expect(
+        app.post_json(
+            "/batches/from_orders",
+            &json!({"default_carrier_account": account, "default_servicelevel_token": "std", "address_from": from["object_id"],
+                "length": "30", "width": "20", "height": "10", "distance_unit": "cm"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["order_status"].is_array(), "{bad}");
+}

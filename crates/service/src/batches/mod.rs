@@ -1,0 +1,580 @@
+//! Batches (seed 002 "Batches"): create (answered VALIDATING; a `validate_batch` job makes and
+//! rates the shipments), add and remove shipments before purchase, purchase (answered
+//! PURCHASING; a `purchase_batch` job buys every label and merges them), and batches made from
+//! orders.
+//!
+//! Both jobs work through the batch in chunks and record each chunk as they go, so progress is
+//! visible on the batch (its counts) and a crash resumes where it stopped: a label bought but not
+//! yet recorded is found again by its rate (a rate is bought at most once), so no label is bought
+//! twice. A shipment made but not yet recorded when the process died is made again (a spare
+//! shipment object, never bought).
+
+mod purchase;
+mod validate;
+
+pub(crate) use purchase::run_purchase_job;
+pub(crate) use validate::run_validate_job;
+
+use domain::batch::{
+    Batch, BatchCounts, BatchResultFilter, BatchShipment, BatchShipmentStatus, BatchStatus,
+    MAX_SHIPMENTS,
+};
+use domain::order::{OrderFilter, OrderStatus};
+use domain::text::check_text;
+use domain::{FieldErrors, ObjectId, Timestamp, ValidationError};
+use serde::{Deserialize, Serialize};
+use store::{Page, PageRequest, Scope, StoreError};
+
+use crate::jobs::Job;
+use crate::{scope, Principal, ServiceError, Services};
+
+/// How a batch shipment's shipment is made: the service's own stored form.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ShipmentSource {
+    /// A Shippo shipment request as sent, read by the wire layer when the batch is validated
+    /// ([`crate::tracking::Wire::shipment_request`]).
+    Wire { request: serde_json::Value },
+    /// An existing shipment (by id, resolved when the batch is validated).
+    Existing { shipment: String },
+    /// A shipment to the order's buyer.
+    Order {
+        order: ObjectId,
+        address_from: ObjectId,
+        parcel: ParcelPlan,
+    },
+}
+
+/// The parcel of a shipment made from an order: a template's (or given) dimensions, and the
+/// order's weight (its line items', else its own, else `weight`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParcelPlan {
+    pub length: String,
+    pub width: String,
+    pub height: String,
+    pub distance_unit: String,
+    pub template: Option<String>,
+    /// Used when the order says nothing of its weight.
+    pub weight: String,
+    /// The parcel's mass unit; `None` = the order's (its line items', else its own), else lb.
+    pub mass_unit: Option<String>,
+}
+
+/// A shipment to add to a batch.
+#[derive(Debug, Clone)]
+pub struct NewBatchShipment {
+    pub shipment: ShipmentSource,
+    /// Overrides the batch's default (an id to resolve).
+    pub carrier_account: Option<String>,
+    pub servicelevel_token: Option<String>,
+    pub metadata: String,
+}
+
+/// A batch to create.
+#[derive(Debug, Clone)]
+pub struct CreateBatch {
+    pub default_carrier_account: Option<String>,
+    pub default_servicelevel_token: Option<String>,
+    /// The `label_filetype` wire name, checked; `None` = the account's default.
+    pub label_filetype: Option<String>,
+    pub metadata: String,
+    pub shipments: Vec<NewBatchShipment>,
+    /// What the wire layer found wrong reading the request.
+    pub errors: FieldErrors,
+}
+
+/// A batch with one page of its shipments and its counts.
+#[derive(Debug, Clone)]
+pub struct BatchView {
+    pub batch: Batch,
+    pub counts: BatchCounts,
+    pub shipments: Page<BatchShipment>,
+}
+
+/// Batch shipments shown per page (seed 002: "displayed 100 at a time").
+pub const PAGE: u32 = 100;
+
+async fn carrier_account(
+    conn: &mut store::Conn,
+    scope: Scope,
+    raw: &str,
+) -> Result<Option<ObjectId>, StoreError> {
+    let Some(id) = ObjectId::parse(raw.trim()) else {
+        return Ok(None);
+    };
+    match store::carrier_accounts::get(conn, scope.account_id, id).await {
+        Ok(row) if row.active => Ok(Some(row.id)),
+        Ok(_) | Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn invalid_account(raw: &str) -> String {
+    format!("Invalid account object_id provided '{raw}'. Please list the available CarrierAccount objects (/carrier_accounts) to get your valid object_ids.")
+}
+
+/// The rows of new batch shipments from `position` on.
+async fn rows(
+    conn: &mut store::Conn,
+    scope: Scope,
+    batch: ObjectId,
+    position: i64,
+    given: Vec<NewBatchShipment>,
+    orders: &[Option<ObjectId>],
+) -> Result<Vec<BatchShipment>, StoreError> {
+    let now = Timestamp::now();
+    let mut out = Vec::with_capacity(given.len());
+    for (i, g) in given.into_iter().enumerate() {
+        // An override that names no carrier account of this account makes the shipment
+        // INVALID at validation (the rest of the batch goes on).
+        let (account, mut messages) = match g.carrier_account.as_deref().map(str::trim) {
+            None | Some("") => (None, Vec::new()),
+            Some(raw) => match carrier_account(conn, scope, raw).await? {
+                Some(id) => (Some(id), Vec::new()),
+                None => (
+                    None,
+                    vec![crate::rating::note(
+                        crate::rating::CONSIGN,
+                        "invalid_carrier_account",
+                        invalid_account(raw),
+                    )],
+                ),
+            },
+        };
+        if g.metadata.chars().count() > 100 {
+            messages.push(crate::rating::note(
+                crate::rating::CONSIGN,
+                "metadata",
+                "metadata: Ensure this field has no more than 100 characters.",
+            ));
+        }
+        out.push(BatchShipment {
+            id: ObjectId::at(now.millis()),
+            batch,
+            position: position + i as i64,
+            // Problems found now are reported when validation reaches it (a VALIDATING batch
+            // lists no shipments, as Shippo's does).
+            status: BatchShipmentStatus::Pending,
+            request: Some(serde_json::to_value(&g.shipment).expect("a source serialises")),
+            shipment: None,
+            order: orders.get(i).copied().flatten(),
+            carrier_account: account,
+            servicelevel_token: g
+                .servicelevel_token
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty()),
+            metadata: g.metadata.chars().take(100).collect(),
+            rate: None,
+            transaction: None,
+            messages,
+        });
+    }
+    Ok(out)
+}
+
+/// Creates a batch: VALIDATING, with its shipments to be made and rated by a job.
+#[tracing::instrument(skip_all, fields(account = %who.account_id, shipments = input.shipments.len()))]
+pub async fn create(
+    s: &Services,
+    who: &Principal,
+    input: CreateBatch,
+) -> Result<BatchView, ServiceError> {
+    create_with_orders(s, who, input, Vec::new()).await
+}
+
+async fn create_with_orders(
+    s: &Services,
+    who: &Principal,
+    input: CreateBatch,
+    orders: Vec<Option<ObjectId>>,
+) -> Result<BatchView, ServiceError> {
+    let scope = scope(who);
+    let mut errors = input.errors;
+    let mut conn = s.store.conn().await?;
+    let account = match input.default_carrier_account.as_deref().map(str::trim) {
+        None | Some("") => {
+            errors.add("default_carrier_account", "This field is required.");
+            None
+        }
+        Some(raw) => {
+            let found = carrier_account(&mut conn, scope, raw).await?;
+            if found.is_none() {
+                errors.add("default_carrier_account", invalid_account(raw));
+            }
+            found
+        }
+    };
+    let token = input
+        .default_servicelevel_token
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty());
+    if token.is_none() {
+        errors.add("default_servicelevel_token", "This field is required.");
+    }
+    let metadata = input.metadata.trim().to_string();
+    check_text(&mut errors, "metadata", &metadata, 100);
+    if input.shipments.len() > MAX_SHIPMENTS {
+        errors.add(
+            "batch_shipments",
+            format!("A batch holds at most {MAX_SHIPMENTS} shipments."),
+        );
+    }
+    errors.into_result()?;
+    let now = Timestamp::now();
+    let batch = Batch {
+        id: ObjectId::at(now.millis()),
+        created: now,
+        updated: now,
+        test: scope.test,
+        status: BatchStatus::Validating,
+        default_carrier_account: account.expect("checked"),
+        default_servicelevel_token: token.expect("checked"),
+        label_filetype: input.label_filetype,
+        metadata,
+        label_keys: Vec::new(),
+        announced: false,
+    };
+    let items = rows(&mut conn, scope, batch.id, 0, input.shipments, &orders).await?;
+    drop(conn);
+    let job = Job::ValidateBatch {
+        account: scope.account_id,
+        test: scope.test,
+        batch: batch.id,
+    }
+    .due_now();
+    let stored = batch.clone();
+    s.store
+        .write(move |conn| {
+            Box::pin(async move {
+                store::batches::insert(conn, scope, &stored).await?;
+                store::batches::insert_shipments(conn, scope, &items).await?;
+                store::jobs::enqueue(conn, job).await.map(|_| ())
+            })
+        })
+        .await?;
+    s.job_signal.notify_one();
+    view(
+        s,
+        scope,
+        batch.id,
+        None,
+        PageRequest {
+            page: 1,
+            results: PAGE,
+        },
+    )
+    .await
+}
+
+/// The batch with one page of its (validated) shipments.
+pub(crate) async fn view(
+    s: &Services,
+    scope: Scope,
+    id: ObjectId,
+    filter: Option<BatchResultFilter>,
+    page: PageRequest,
+) -> Result<BatchView, ServiceError> {
+    let mut conn = s.store.conn().await?;
+    let batch = store::batches::get(&mut conn, scope, id).await?;
+    let counts = store::batches::counts(&mut conn, id).await?;
+    let shipments = store::batches::shipments(&mut conn, id, filter, page).await?;
+    Ok(BatchView {
+        batch,
+        counts,
+        shipments,
+    })
+}
+
+/// One of the principal's batches.
+pub async fn get(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+    filter: Option<BatchResultFilter>,
+    page: PageRequest,
+) -> Result<BatchView, ServiceError> {
+    view(s, scope(who), id, filter, page).await
+}
+
+fn not_before_purchase(b: &Batch) -> Result<(), ServiceError> {
+    if matches!(b.status, BatchStatus::Purchasing | BatchStatus::Purchased) {
+        return Err(ValidationError::field(
+            "batch",
+            format!(
+                "Batch {} is {}; shipments can be added and removed only before purchase.",
+                b.id,
+                b.status.as_str()
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
+/// Adds shipments to a batch not yet purchased: it is VALIDATING again until they are made.
+pub async fn add_shipments(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+    given: Vec<NewBatchShipment>,
+) -> Result<BatchView, ServiceError> {
+    let scope = scope(who);
+    let mut conn = s.store.conn().await?;
+    let batch = store::batches::get(&mut conn, scope, id).await?;
+    not_before_purchase(&batch)?;
+    let counts = store::batches::counts(&mut conn, id).await?;
+    let held = counts.creation_succeeded + counts.creation_failed + counts.pending;
+    if held as usize + given.len() > MAX_SHIPMENTS {
+        return Err(ValidationError::field(
+            "batch_shipments",
+            format!("A batch holds at most {MAX_SHIPMENTS} shipments; this one has {held}."),
+        )
+        .into());
+    }
+    let position = store::batches::next_position(&mut conn, id).await?;
+    let items = rows(&mut conn, scope, id, position, given, &[]).await?;
+    drop(conn);
+    let job = Job::ValidateBatch {
+        account: scope.account_id,
+        test: scope.test,
+        batch: id,
+    }
+    .due_now();
+    let moved = s
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                let moved = store::batches::move_status(
+                    conn,
+                    scope,
+                    id,
+                    &[
+                        BatchStatus::Validating,
+                        BatchStatus::Valid,
+                        BatchStatus::Invalid,
+                    ],
+                    BatchStatus::Validating,
+                )
+                .await?;
+                if moved {
+                    store::batches::insert_shipments(conn, scope, &items).await?;
+                    store::jobs::enqueue(conn, job).await?;
+                }
+                Ok(moved)
+            })
+        })
+        .await?;
+    if !moved {
+        return Err(ServiceError::Conflict(
+            "The batch is being purchased; shipments can no longer be added.".into(),
+        ));
+    }
+    s.job_signal.notify_one();
+    view(
+        s,
+        scope,
+        id,
+        None,
+        PageRequest {
+            page: 1,
+            results: PAGE,
+        },
+    )
+    .await
+}
+
+/// Takes shipments out of a batch not yet purchased; the batch's status follows what remains.
+pub async fn remove_shipments(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+    ids: Vec<ObjectId>,
+) -> Result<BatchView, ServiceError> {
+    let scope = scope(who);
+    let batch = store::batches::get(&mut *s.store.conn().await?, scope, id).await?;
+    not_before_purchase(&batch)?;
+    s.store
+        .write(move |conn| {
+            Box::pin(async move {
+                store::batches::remove(conn, id, &ids).await?;
+                let counts = store::batches::counts(conn, id).await?;
+                if counts.pending == 0 {
+                    // What remains decides: removing the invalid ones makes it VALID.
+                    store::batches::move_status(
+                        conn,
+                        scope,
+                        id,
+                        &[BatchStatus::Valid, BatchStatus::Invalid],
+                        counts.validated(),
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    view(
+        s,
+        scope,
+        id,
+        None,
+        PageRequest {
+            page: 1,
+            results: PAGE,
+        },
+    )
+    .await
+}
+
+/// Starts buying a VALID batch's labels: PURCHASING, with a `purchase_batch` job. A batch
+/// already purchasing or purchased is answered as it is.
+pub async fn purchase(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+) -> Result<BatchView, ServiceError> {
+    let scope = scope(who);
+    let batch = store::batches::get(&mut *s.store.conn().await?, scope, id).await?;
+    match batch.status {
+        BatchStatus::Purchasing | BatchStatus::Purchased => {}
+        BatchStatus::Validating => {
+            return Err(ValidationError::field(
+                "batch",
+                "The batch is still VALIDATING; purchase it once it is VALID.",
+            )
+            .into())
+        }
+        BatchStatus::Invalid => {
+            return Err(ValidationError::field(
+                "batch",
+                "The batch is INVALID: remove its INVALID and INCOMPLETE shipments (remove_shipments) before purchasing.",
+            )
+            .into())
+        }
+        BatchStatus::Valid => {
+            let job = Job::PurchaseBatch {
+                account: scope.account_id,
+                test: scope.test,
+                batch: id,
+            }
+            .due_now();
+            s.store
+                .write(move |conn| {
+                    Box::pin(async move {
+                        if store::batches::move_status(
+                            conn,
+                            scope,
+                            id,
+                            &[BatchStatus::Valid],
+                            BatchStatus::Purchasing,
+                        )
+                        .await?
+                        {
+                            store::jobs::enqueue(conn, job).await?;
+                        }
+                        Ok(())
+                    })
+                })
+                .await?;
+            s.job_signal.notify_one();
+        }
+    }
+    view(
+        s,
+        scope,
+        id,
+        None,
+        PageRequest {
+            page: 1,
+            results: PAGE,
+        },
+    )
+    .await
+}
+
+/// Makes a batch of one shipment per order matching `filter` (default: every PAID order not
+/// yet on a label), from `address_from`, with `parcel`'s dimensions and each order's weight.
+#[allow(clippy::too_many_arguments)]
+pub async fn from_orders(
+    s: &Services,
+    who: &Principal,
+    mut filter: OrderFilter,
+    address_from: &str,
+    parcel: ParcelPlan,
+    mut batch: CreateBatch,
+) -> Result<BatchView, ServiceError> {
+    let scope = scope(who);
+    if filter.statuses.is_empty() {
+        filter.statuses = vec![OrderStatus::Paid];
+    }
+    let mut conn = s.store.conn().await?;
+    let from = match ObjectId::parse(address_from.trim()) {
+        Some(id) => match store::addresses::get(&mut conn, scope, id).await {
+            Ok(a) => Some(a.id),
+            Err(StoreError::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        None => None,
+    };
+    let Some(from) = from else {
+        return Err(ValidationError::field(
+            "address_from",
+            format!("No address with id \"{address_from}\"."),
+        )
+        .into());
+    };
+    let mut orders = Vec::new();
+    let mut page = 1;
+    loop {
+        let found = store::orders::list(
+            &mut conn,
+            scope,
+            &filter,
+            PageRequest {
+                page,
+                results: domain::page::MAX_RESULTS,
+            },
+        )
+        .await?;
+        let more = found.has_next();
+        orders.extend(found.items.into_iter().filter(|o| {
+            o.status.shippable() && (o.line_items.is_empty() || !o.remaining().is_empty())
+        }));
+        if !more || orders.len() > MAX_SHIPMENTS {
+            break;
+        }
+        page += 1;
+    }
+    drop(conn);
+    if orders.is_empty() {
+        return Err(ValidationError::field("order_status", "No order to ship matches.").into());
+    }
+    // Oldest first, as they were placed.
+    orders.reverse();
+    let links: Vec<Option<ObjectId>> = orders.iter().map(|o| Some(o.id)).collect();
+    batch.shipments = orders
+        .iter()
+        .map(|o| NewBatchShipment {
+            shipment: ShipmentSource::Order {
+                order: o.id,
+                address_from: from,
+                parcel: parcel.clone(),
+            },
+            carrier_account: None,
+            servicelevel_token: None,
+            metadata: o
+                .order_number
+                .clone()
+                .unwrap_or_default()
+                .chars()
+                .take(100)
+                .collect(),
+        })
+        .collect();
+    create_with_orders(s, who, batch, links).await
+}
+
+/// Whether a batch is still at work (for the CLI's progress).
+pub fn busy(status: BatchStatus) -> bool {
+    matches!(status, BatchStatus::Validating | BatchStatus::Purchasing)
+}

@@ -1,0 +1,302 @@
+//! The `validate_batch` job: makes and rates each pending batch shipment with its carrier
+//! account, picks the rate of its service level, and ends the batch VALID or INVALID.
+
+use domain::address::Purpose;
+use domain::batch::{Batch, BatchShipment, BatchShipmentStatus, BatchStatus};
+use domain::parcel::{ExtraInput, ParcelInput};
+use domain::shipment::Note;
+use domain::webhook::WebhookEvent;
+use domain::{ObjectId, ValidationError};
+use futures_util::{stream, StreamExt, TryStreamExt};
+use store::jobs::Claim;
+use store::Scope;
+
+use super::ShipmentSource;
+use crate::rating::{note, CONSIGN};
+use crate::shipments::{self, AddressRef, CreateShipment, ParcelRef, ShipmentView};
+use crate::{webhooks, Principal, ServiceError, Services};
+
+/// Batch shipments validated per recorded chunk.
+const CHUNK: i64 = 200;
+/// Shipments made at once.
+const AT_ONCE: usize = 16;
+
+/// Runs (or resumes) a batch's validation.
+pub(crate) async fn run_validate_job(
+    s: &Services,
+    job: &Claim,
+    scope: Scope,
+    id: ObjectId,
+) -> Result<(), ServiceError> {
+    let who = crate::accounts::principal_of(s, scope).await?;
+    loop {
+        let mut conn = s.store.conn().await?;
+        let batch = store::batches::get(&mut conn, scope, id).await?;
+        let pending = if batch.status == BatchStatus::Validating {
+            store::batches::in_status(&mut conn, id, BatchShipmentStatus::Pending, false, CHUNK)
+                .await?
+        } else {
+            Vec::new()
+        };
+        drop(conn);
+        if pending.is_empty() {
+            if finish(s, job, scope, &batch).await? {
+                return Ok(());
+            }
+            continue;
+        }
+        let done: Vec<BatchShipment> = stream::iter(pending)
+            .map(|bs| validate_one(s, &who, &batch, bs))
+            .buffer_unordered(AT_ONCE)
+            .try_collect()
+            .await?;
+        s.store
+            .write(move |conn| {
+                Box::pin(async move {
+                    for d in &done {
+                        store::batches::record(conn, d).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .await?;
+    }
+}
+
+/// Ends validation when nothing is pending: VALID or INVALID, `batch_created` the first time,
+/// the job complete. False when shipments were added meanwhile (validation goes on).
+async fn finish(
+    s: &Services,
+    job: &Claim,
+    scope: Scope,
+    batch: &Batch,
+) -> Result<bool, ServiceError> {
+    let (job_id, id) = (job.id, batch.id);
+    let done = s
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                let counts = store::batches::counts(conn, id).await?;
+                if counts.pending > 0 {
+                    let b = store::batches::get(conn, scope, id).await?;
+                    if b.status == BatchStatus::Validating {
+                        return Ok(false);
+                    }
+                }
+                let moved = store::batches::move_status(
+                    conn,
+                    scope,
+                    id,
+                    &[BatchStatus::Validating],
+                    counts.validated(),
+                )
+                .await?;
+                if moved && store::batches::mark_announced(conn, id).await? {
+                    webhooks::outbox(conn, WebhookEvent::BatchCreated, &[scope], |_| {
+                        serde_json::Value::String(id.to_string())
+                    })
+                    .await?;
+                }
+                store::jobs::complete(conn, job_id).await?;
+                Ok(true)
+            })
+        })
+        .await?;
+    s.job_signal.notify_one();
+    Ok(done)
+}
+
+/// Messages from a validation error, each naming its field.
+fn notes_of(e: &ValidationError) -> Vec<Note> {
+    e.0.iter()
+        .flat_map(|(field, msgs)| {
+            msgs.iter()
+                .map(move |m| note(CONSIGN, field, format!("{field}: {m}")))
+        })
+        .collect()
+}
+
+fn failed(mut bs: BatchShipment, e: &ValidationError) -> BatchShipment {
+    let address_only = e.0.iter().all(|(f, _)| f.starts_with("address_"));
+    bs.status = if address_only {
+        BatchShipmentStatus::Incomplete
+    } else {
+        BatchShipmentStatus::Invalid
+    };
+    bs.messages = notes_of(e);
+    bs.request = None;
+    bs
+}
+
+/// Makes (or finds) one batch shipment's shipment and picks its rate.
+async fn validate_one(
+    s: &Services,
+    who: &Principal,
+    batch: &Batch,
+    mut bs: BatchShipment,
+) -> Result<BatchShipment, ServiceError> {
+    if !bs.messages.is_empty() {
+        // Refused when it was added (an unknown carrier account, too long metadata).
+        bs.status = BatchShipmentStatus::Invalid;
+        bs.request = None;
+        return Ok(bs);
+    }
+    let account = bs.carrier_account.unwrap_or(batch.default_carrier_account);
+    let token = bs
+        .servicelevel_token
+        .clone()
+        .unwrap_or_else(|| batch.default_servicelevel_token.clone());
+    let source: Option<ShipmentSource> = bs
+        .request
+        .clone()
+        .and_then(|r| serde_json::from_value(r).ok());
+    let command = match source {
+        None => {
+            return Ok(failed(
+                bs,
+                &ValidationError::field("shipment", "The batch shipment names no shipment."),
+            ))
+        }
+        Some(ShipmentSource::Wire { request }) => s.wire.shipment_request(&request),
+        Some(ShipmentSource::Existing { shipment }) => {
+            let found = match ObjectId::parse(shipment.trim()) {
+                Some(sid) => match shipments::get(s, who, sid).await {
+                    Ok(v) => Some(v),
+                    Err(ServiceError::NotFound) => None,
+                    Err(e) => return Err(e),
+                },
+                None => None,
+            };
+            return Ok(match found {
+                Some(view) => pick(bs, &view, account, &token),
+                None => failed(
+                    bs,
+                    &ValidationError::field(
+                        "shipment",
+                        format!("No shipment with id \"{shipment}\"."),
+                    ),
+                ),
+            });
+        }
+        Some(ShipmentSource::Order {
+            order,
+            address_from,
+            parcel,
+        }) => {
+            let o = match store::orders::get(&mut *s.store.conn().await?, crate::scope(who), order)
+                .await
+            {
+                Ok(o) => o,
+                Err(store::StoreError::NotFound) => {
+                    return Ok(failed(
+                        bs,
+                        &ValidationError::field("order", format!("No order with id \"{order}\".")),
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            let unit: domain::units::MassUnit = parcel
+                .mass_unit
+                .as_deref()
+                .or_else(|| o.line_items.iter().find_map(|l| l.weight_unit.as_deref()))
+                .or(o.details.weight_unit.as_deref())
+                .and_then(|u| u.parse().ok())
+                .unwrap_or(domain::units::MassUnit::Lb);
+            let weight = o
+                .remaining_weight(unit)
+                .filter(|w| !w.is_zero())
+                .map(|w| w.round_dp(4).normalize().to_string())
+                .or_else(|| {
+                    let w: rust_decimal::Decimal = o.details.weight.as_deref()?.parse().ok()?;
+                    let from: domain::units::MassUnit =
+                        o.details.weight_unit.as_deref()?.parse().ok()?;
+                    Some(
+                        domain::units::convert_mass(w, from, unit)
+                            .round_dp(4)
+                            .normalize()
+                            .to_string(),
+                    )
+                })
+                .unwrap_or_else(|| parcel.weight.clone());
+            Ok(CreateShipment {
+                address_from: Some(AddressRef::Id(address_from.to_string())),
+                address_to: Some(AddressRef::Id(o.to_address.to_string())),
+                address_return: None,
+                parcels: vec![ParcelRef::New(Box::new(ParcelInput {
+                    length: Some(parcel.length.clone()),
+                    width: Some(parcel.width.clone()),
+                    height: Some(parcel.height.clone()),
+                    distance_unit: Some(parcel.distance_unit.clone()),
+                    weight: Some(weight),
+                    mass_unit: Some(unit.as_str().to_string()),
+                    template: parcel.template.clone(),
+                    metadata: o.order_number.clone(),
+                    extra: ExtraInput::default(),
+                }))],
+                customs_declaration: None,
+                extra: Default::default(),
+                extra_json: serde_json::json!({}),
+                carrier_accounts: Vec::new(),
+                shipment_date: None,
+                metadata: String::new(),
+                purpose: None,
+                asynchronous: false,
+                errors: Default::default(),
+            })
+        }
+    };
+    let mut command = match command {
+        Ok(c) => c,
+        Err(e) => return Ok(failed(bs, &e)),
+    };
+    command.carrier_accounts = vec![account.to_string()];
+    command.asynchronous = false;
+    match shipments::create(s, who, command).await {
+        Ok(view) => {
+            bs.shipment = Some(view.shipment.id);
+            Ok(pick(bs, &view, account, &token))
+        }
+        Err(ServiceError::Validation(e)) => Ok(failed(bs, &e)),
+        Err(e) => Err(e),
+    }
+}
+
+/// The shipment's rate of `account` for `token`, or why there is none.
+fn pick(
+    mut bs: BatchShipment,
+    view: &ShipmentView,
+    account: ObjectId,
+    token: &str,
+) -> BatchShipment {
+    bs.shipment = Some(view.shipment.id);
+    bs.request = None;
+    if view.shipment.purpose == Purpose::Quote {
+        bs.status = BatchShipmentStatus::Incomplete;
+        bs.messages = vec![note(
+            CONSIGN,
+            "address_incomplete",
+            "An address of this shipment lacks values a label needs (it is a QUOTE address).",
+        )];
+        return bs;
+    }
+    match view.rates.iter().find(|r| {
+        r.carrier_account == account && r.details.service_token.eq_ignore_ascii_case(token)
+    }) {
+        Some(rate) => {
+            bs.status = BatchShipmentStatus::Valid;
+            bs.rate = Some(rate.id);
+            bs.messages = Vec::new();
+        }
+        None => {
+            bs.status = BatchShipmentStatus::Invalid;
+            let mut messages = view.shipment.messages.clone();
+            messages.push(note(
+                CONSIGN,
+                "no_rate",
+                format!("Carrier account {account} has no rate for \"{token}\" for this shipment."),
+            ));
+            bs.messages = messages;
+        }
+    }
+    bs
+}
