@@ -416,6 +416,64 @@ if FAKE:
     check(tracked.tracking_status.status == components.TrackingStatusEnum.DELIVERED and tracked.transaction == bought.object_id, "tracking_status.get shows the pushed delivery")
     check(sdk.transactions.get(bought.object_id).tracking_status == components.TrackingStatusEnum.DELIVERED, "the transaction's tracking_status follows the webhook")
 
+# Orders: create (the recorded request), get, list with the status filter; a label fulfils one.
+hippo = components.AddressCreateRequest(name="Mr Hippo", company="Shippo", street1="215 Clayton St.", city="San Francisco", state="CA", zip="94117", country="US", phone="15553419393", email="shippotle@goshippo.com")
+order = sdk.orders.create(components.OrderCreateRequest(
+    placed_at="2022-01-10T09:12:10.727100Z", to_address=hippo, order_number="#1068", order_status=components.OrderStatusEnum.PAID,
+    line_items=[components.LineItemBase(quantity=1, sku="HM-123", title="Hippo Magazines", total_price="12.10", currency="USD", weight="0.40", weight_unit=components.WeightUnitEnum.LB)],
+    shipping_cost="12.83", shipping_cost_currency="USD", shipping_method="USPS First Class Package", subtotal_price="12.10", total_price="24.93", total_tax="0.00", currency="USD",
+    weight="0.40", weight_unit=components.WeightUnitEnum.LB))
+check(order.order_status == components.OrderStatusEnum.PAID and order.to_address.city == "San Francisco" and order.line_items[0].sku == "HM-123", "orders.create returns the order")
+check(sdk.orders.get(order.object_id).order_number == "#1068", "orders.get returns it")
+unpaid = sdk.orders.create(components.OrderCreateRequest(placed_at="2022-01-11T00:00:00Z", to_address=hippo, order_number="#1069", order_status=components.OrderStatusEnum.AWAITPAY, weight="1", weight_unit=components.WeightUnitEnum.LB))
+paid = sdk.orders.list(operations.ListOrdersRequest(order_status=[components.OrderStatusEnum.PAID]))
+check([o.object_id for o in paid.results] == [order.object_id], "orders.list filters by order_status[]")
+check({o.object_id for o in sdk.orders.list(operations.ListOrdersRequest()).results} >= {order.object_id, unpaid.object_id}, "orders.list lists both")
+try:
+    sdk.orders.create(components.OrderCreateRequest(placed_at=None, to_address=hippo))
+    check(False, "an order without placed_at is refused")
+except errors.SDKError as e:
+    check(e.status_code == 400 and "placed_at" in e.body and "weight_unit" in e.body, "a missing placed_at, weight and weight_unit are named")
+label = sdk.transactions.create(components.TransactionCreateRequest(rate=priority_rate(hippo).object_id, async_=False, order=order.object_id))
+shipped = sdk.orders.get(order.object_id)
+check(label.status == components.TransactionStatusEnum.SUCCESS and shipped.order_status == components.OrderStatusEnum.SHIPPED and len(shipped.transactions) == 1, "a label bought for the order ships it")
+
+# Batches: create, (validated in the background) get, add, remove, purchase, PURCHASED with merged labels.
+test_account = next(a for a in sdk.carrier_accounts.list(operations.ListCarrierAccountsRequest(carrier="shippo")).results)
+ny = components.AddressCreateRequest(name="Mrs Hippo", street1="Broadway 1", city="New York", state="NY", zip="10007", country="US")
+def batch_shipment(weight):
+    return components.BatchShipmentCreateRequest(shipment=components.ShipmentCreateRequest(address_from=sender.object_id, address_to=ny,
+        parcels=[components.ParcelCreateRequest(length="5", width="5", height="5", distance_unit=components.DistanceUnitEnum.IN, weight=weight, mass_unit=components.WeightUnitEnum.OZ)]))
+batch = sdk.batches.create(components.BatchCreateRequest(default_carrier_account=test_account.object_id, default_servicelevel_token="usps_priority",
+    label_filetype=components.LabelFileTypeEnum.PDF_4X6, metadata="BATCH #170", batch_shipments=[batch_shipment("2"), batch_shipment("20")]))
+check(batch.status == components.BatchStatus.VALIDATING and batch.batch_shipments.results == [], "batches.create answers VALIDATING")
+def settle(batch_id, busy):
+    for _ in range(300):
+        b = sdk.batches.get(batch_id)
+        if b.status != busy:
+            return b
+        time.sleep(0.1)
+    return b
+valid = settle(batch.object_id, components.BatchStatus.VALIDATING)
+check(valid.status == components.BatchStatus.VALID and valid.object_results.creation_succeeded == 2, "batches.get shows it VALID with two shipments")
+added = sdk.batches.add_shipments(batch.object_id, [batch_shipment("4")])
+check(added.object_id == batch.object_id, "batches.add_shipments answers the batch")
+valid = settle(batch.object_id, components.BatchStatus.VALIDATING)
+check(valid.batch_shipments.count == 3 if hasattr(valid.batch_shipments, "count") else len(valid.batch_shipments.results) == 3, "the added shipment is validated")
+removed = sdk.batches.remove_shipments(batch.object_id, [valid.batch_shipments.results[0].object_id])
+check(len(removed.batch_shipments.results) == 2 and removed.status == components.BatchStatus.VALID, "batches.remove_shipments takes one out")
+purchasing = sdk.batches.purchase(batch.object_id)
+check(purchasing.status in (components.BatchStatus.PURCHASING, components.BatchStatus.PURCHASED), "batches.purchase answers 202 PURCHASING")
+done = settle(batch.object_id, components.BatchStatus.PURCHASING)
+check(done.status == components.BatchStatus.PURCHASED and done.object_results.purchase_succeeded == 2 and all(b.transaction for b in done.batch_shipments.results), "the batch ends PURCHASED with a label each")
+merged = requests.get(done.label_url[0])
+import re, subprocess, tempfile
+with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+    f.write(merged.content)
+    f.flush()
+    info = subprocess.run(["pdfinfo", f.name], capture_output=True, text=True).stdout
+check(len(done.label_url) == 1 and merged.status_code == 200 and re.search(r"^Pages:\s+2$", info, re.M), "label_url holds the merged PDF of both labels")
+
 # Auth: a wrong token is a 401 the SDK reports.
 try:
     shippo.Shippo(api_key_header="shippo_test_" + "0" * 40, server_url=URL).addresses.list()

@@ -330,6 +330,15 @@ impl From<&LineItem> for LineItemResponse {
     }
 }
 
+/// A label of an order.
+#[derive(Serialize, ToSchema)]
+pub struct OrderTransaction {
+    pub object_id: String,
+    /// The transaction's status (SUCCESS, QUEUED, REFUNDED, …).
+    pub status: String,
+    pub tracking_number: Option<String>,
+}
+
 /// An Order.
 #[derive(Serialize, ToSchema)]
 pub struct OrderResponse {
@@ -351,8 +360,9 @@ pub struct OrderResponse {
     pub source_id: Option<String>,
     pub weight: Option<String>,
     pub weight_unit: Option<String>,
-    /// The labels bought for the order (ids), oldest first.
-    pub transactions: Vec<String>,
+    /// The labels bought for the order, oldest first, with a few of their fields (Shippo:
+    /// "returned expanded with a limited number of fields").
+    pub transactions: Vec<OrderTransaction>,
     pub total_tax: Option<String>,
     pub total_price: Option<String>,
     pub subtotal_price: Option<String>,
@@ -389,7 +399,15 @@ impl OrderResponse {
             source_id: o.source_id.clone(),
             weight: d.weight.clone(),
             weight_unit: d.weight_unit.clone(),
-            transactions: v.transactions.iter().map(ToString::to_string).collect(),
+            transactions: v
+                .transactions
+                .iter()
+                .map(|t| OrderTransaction {
+                    object_id: t.transaction.to_string(),
+                    status: t.status.clone(),
+                    tracking_number: t.tracking_number.clone(),
+                })
+                .collect(),
             total_tax: d.total_tax.clone(),
             total_price: d.total_price.clone(),
             subtotal_price: d.subtotal_price.clone(),

@@ -307,17 +307,26 @@ pub async fn release_parcels(conn: &mut Conn, transaction: ObjectId) -> Result<b
     Ok(done.rows_affected() > 0)
 }
 
+/// A label of an order, as the order shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLabel {
+    pub transaction: ObjectId,
+    /// The transaction's status (its wire name).
+    pub status: String,
+    pub tracking_number: Option<String>,
+}
+
 /// The labels of each order among `orders` (given back ones too: a refunded label stays in
 /// the order's history), oldest first.
 pub async fn transactions_of(
     conn: &mut Conn,
     orders: &[ObjectId],
-) -> Result<HashMap<ObjectId, Vec<ObjectId>>, StoreError> {
-    let mut out: HashMap<ObjectId, Vec<ObjectId>> = HashMap::new();
+) -> Result<HashMap<ObjectId, Vec<OrderLabel>>, StoreError> {
+    let mut out: HashMap<ObjectId, Vec<OrderLabel>> = HashMap::new();
     let backend = backend_of(conn);
     for chunk in orders.chunks(500) {
         let sql = format!(
-            "SELECT order_id, transaction_id FROM order_parcels WHERE order_id IN ({}) ORDER BY transaction_id",
+            "SELECT op.order_id, op.transaction_id, t.status, t.tracking_number FROM order_parcels op JOIN transactions t ON t.id = op.transaction_id WHERE op.order_id IN ({}) ORDER BY op.transaction_id",
             marks(backend, 1, chunk.len())
         );
         let mut q = sqlx::query(&sql);
@@ -327,7 +336,11 @@ pub async fn transactions_of(
         for row in q.fetch_all(&mut *conn).await? {
             out.entry(id_of(row.try_get("order_id")?)?)
                 .or_default()
-                .push(id_of(row.try_get("transaction_id")?)?);
+                .push(OrderLabel {
+                    transaction: id_of(row.try_get("transaction_id")?)?,
+                    status: row.try_get("status")?,
+                    tracking_number: row.try_get("tracking_number")?,
+                });
         }
     }
     Ok(out)

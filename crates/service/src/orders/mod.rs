@@ -100,7 +100,7 @@ pub struct OrderView {
     pub to_address: Address,
     pub from_address: Option<Address>,
     /// Its labels, oldest first (refunded ones too).
-    pub transactions: Vec<ObjectId>,
+    pub transactions: Vec<store::orders::OrderLabel>,
 }
 
 /// What saving one order did.
