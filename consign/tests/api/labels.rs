@@ -134,7 +134,7 @@ pub(crate) fn tool(cmd: &str, args: &[&str]) -> String {
 }
 
 /// The Code 128 payloads zbar finds in a PNG, or in a PDF's first page rasterised at 300 dpi.
-fn code128(path: &std::path::Path) -> Vec<String> {
+pub(crate) fn code128(path: &std::path::Path) -> Vec<String> {
     let image = if path.extension().unwrap() == "pdf" {
         let prefix = path.with_extension("");
         tool(

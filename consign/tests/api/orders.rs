@@ -471,3 +471,110 @@ async fn one_parcel_carries_two_orders_of_one_buyer_and_closed_orders_take_no_la
         .unwrap()
         .contains("No order"));
 }
+
+#[tokio::test]
+async fn packing_slips_are_pdfs_with_the_order_number_as_code_128_and_the_parcels_items() {
+    use crate::labels::{code128, download, scratch, tool};
+    let app = spawn_app().await;
+    courier(&app).await;
+    let mut body = porto_order();
+    body["notes"] = json!("Embrulhar para oferta");
+    body["line_items"][0]["variant_title"] = json!("Azul");
+    let o = new_order(&app, &body).await;
+    let id = o["object_id"].as_str().unwrap();
+    let slip = expect(
+        app.get(&format!("/orders/{id}/packingslip")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(slip["expires"].as_str().unwrap() > slip["created"].as_str().unwrap());
+    let (kind, pdf) = download(&app, slip["slip_url"].as_str().unwrap()).await;
+    assert_eq!(kind, "application/pdf");
+    let path = scratch("slip.pdf", &pdf);
+    let text = tool("pdftotext", &["-layout", path.to_str().unwrap(), "-"]);
+    for want in [
+        "PT-1",
+        "Ana Conceição",
+        "4000-447 Porto",
+        "Caneca — Azul",
+        "MUG",
+        "Postal",
+        "Embrulhar para oferta",
+        "Items in this parcel: 3",
+    ] {
+        assert!(text.contains(want), "{want} not in {text}");
+    }
+    assert_eq!(code128(&path), vec!["PT-1".to_string()]);
+    let fonts = tool("pdffonts", &[path.to_str().unwrap()]);
+    assert!(fonts.contains("Type 3"), "embedded fonts: {fonts}");
+
+    // The slip of one parcel lists what that label carries.
+    let mug = o["line_items"][0]["object_id"].as_str().unwrap();
+    let rate = porto_rate(&app).await;
+    let t = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate, "async": false, "order": id, "line_items": [{"line_item": mug, "quantity": 1}]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let tid = t["object_id"].as_str().unwrap();
+    let slip = expect(
+        app.get(&format!("/orders/{id}/packingslip?transaction={tid}"))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let path = scratch(
+        "parcel.pdf",
+        &download(&app, slip["slip_url"].as_str().unwrap()).await.1,
+    );
+    let text = tool("pdftotext", &["-layout", path.to_str().unwrap(), "-"]);
+    assert!(text.contains("Items in this parcel: 1"), "{text}");
+    assert!(
+        !text.contains("Postal"),
+        "the card is not in this parcel: {text}"
+    );
+
+    // Many orders in one PDF, each on its own page.
+    let mut second = porto_order();
+    second["order_number"] = json!("PT-2");
+    let b = new_order(&app, &second).await;
+    let merged = expect(
+        app.post_json(
+            "/orders/packingslips",
+            &json!({"orders": [id, b["object_id"]]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let path = scratch(
+        "slips.pdf",
+        &download(&app, merged["slip_url"].as_str().unwrap()).await.1,
+    );
+    let info = tool("pdfinfo", &[path.to_str().unwrap()]);
+    assert!(
+        info.lines()
+            .any(|l| l.starts_with("Pages:") && l.ends_with(" 2")),
+        "{info}"
+    );
+    let text = tool("pdftotext", &["-layout", path.to_str().unwrap(), "-"]);
+    assert!(text.find("PT-1").unwrap() < text.find("PT-2").unwrap());
+    let other = app.other_account(Mode::Test).await;
+    expect(
+        other.get(&format!("/orders/{id}/packingslip")).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    let bad = expect(
+        other
+            .post_json("/orders/packingslips", &json!({"orders": [id]}))
+            .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["orders.0"].is_array());
+}

@@ -3,7 +3,7 @@
 //! Shippo reference: <https://docs.goshippo.com/shippoapi/public-api/#tag/Orders>.
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::address::Address;
@@ -19,7 +19,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{nested, Body, Id};
 use crate::lenient;
-use crate::pagination::{ListQuery, Paginated};
+use crate::pagination::{base_url, ListQuery, Paginated};
 use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -27,6 +27,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/orders", get(list).post(create))
         .route("/orders/{id}", get(retrieve))
         .route("/orders/{id}/status", post(set_status))
+        .route("/orders/{id}/packingslip", get(packing_slip))
+        .route("/orders/packingslips", post(packing_slips))
 }
 
 /// Shippo's `shop_app` values (the SDK checks them exactly).
@@ -555,4 +557,90 @@ pub async fn set_status(
     errors.into_result()?;
     let v = orders::set_status(&state.services, &who, id, s.expect("checked")).await?;
     Ok(Json(OrderResponse::new(&v, &who.account_name)))
+}
+
+/// A packing slip link.
+#[derive(Serialize, ToSchema)]
+pub struct PackingSlipResponse {
+    /// A signed link to the PDF (no token needed).
+    pub slip_url: String,
+    /// When the link stops working.
+    pub expires: String,
+    pub created: String,
+}
+
+fn slip_answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    slip: orders::slips::Slip,
+) -> Json<PackingSlipResponse> {
+    let base = base_url(headers, state);
+    let path = service::files::signed_path(&state.services.cipher, &slip.key, slip.created);
+    Json(PackingSlipResponse {
+        slip_url: format!("{base}{path}"),
+        expires: Timestamp::from_millis(
+            slip.created.millis() + service::files::LINK_TTL_SECS * 1000,
+        )
+        .to_string(),
+        created: slip.created.to_string(),
+    })
+}
+
+/// The packing slip of an order: a signed link to a PDF with the order number as Code 128, the
+/// ship-to address, the line items and notes; with `transaction`, the part of the order that
+/// label carries.
+#[utoipa::path(get, path = "/orders/{id}/packingslip", tag = "Orders", params(("id" = String, Path), ("transaction" = Option<String>, Query)),
+    responses((status = 200, body = PackingSlipResponse), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)), security(("ShippoToken" = [])))]
+pub async fn packing_slip(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    headers: HeaderMap,
+    Id(id): Id,
+    q: ListQuery,
+) -> Result<Json<PackingSlipResponse>, ApiError> {
+    let transaction = match q
+        .param("transaction")
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => None,
+        Some(raw) => Some(domain::ObjectId::parse(raw).ok_or_else(|| {
+            ApiError::field("transaction", format!("No transaction with id \"{raw}\"."))
+        })?),
+    };
+    let slip = orders::slips::packing_slip(&state.services, &who, id, transaction).await?;
+    Ok(slip_answer(&state, &headers, slip))
+}
+
+/// Several orders' packing slips in one PDF.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PackingSlipsRequest {
+    /// Order ids, printed in this order (at most 500).
+    pub orders: Option<Vec<String>>,
+}
+
+/// One PDF of many orders' packing slips (Consign extension), each order on its own page.
+#[utoipa::path(post, path = "/orders/packingslips", tag = "Orders",
+    request_body(content((PackingSlipsRequest = "application/json"))),
+    responses((status = 200, body = PackingSlipResponse), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
+pub async fn packing_slips(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    headers: HeaderMap,
+    Body(req): Body<PackingSlipsRequest>,
+) -> Result<Json<PackingSlipResponse>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let mut ids = Vec::new();
+    for (i, raw) in req.orders.unwrap_or_default().iter().enumerate() {
+        match domain::ObjectId::parse(raw.trim()) {
+            Some(id) => ids.push(id),
+            None => errors.add(
+                format!("orders.{i}"),
+                format!("No order with id \"{raw}\"."),
+            ),
+        }
+    }
+    errors.into_result()?;
+    let slip = orders::slips::packing_slips(&state.services, &who, &ids).await?;
+    Ok(slip_answer(&state, &headers, slip))
 }

@@ -9,6 +9,7 @@ pub mod invoice;
 pub mod label;
 pub mod manifest;
 pub mod merge;
+pub mod packing_slip;
 pub mod pdf;
 pub mod raster;
 pub mod sheet;

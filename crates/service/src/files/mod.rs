@@ -62,7 +62,7 @@ pub fn owner_of(key: &str) -> Option<ObjectId> {
 }
 
 /// Whether `who` may download `key` with its token: the key is in its account and names an
-/// object (a transaction's label or invoice, a manifest, a batch's merged labels) of its mode. A live token never reads a
+/// object (a transaction's label or invoice, a manifest, a batch's merged labels, an order's packing slip) of its mode. A live token never reads a
 /// test label, as it never sees the test transaction.
 pub async fn visible_to(
     s: &crate::Services,
@@ -87,6 +87,12 @@ pub async fn visible_to(
     }
     // A batch's merged labels.
     match store::batches::get(&mut conn, scope, object).await {
+        Ok(_) => return Ok(true),
+        Err(store::StoreError::NotFound) => {}
+        Err(e) => return Err(e.into()),
+    }
+    // An order's packing slips.
+    match store::orders::get(&mut conn, scope, object).await {
         Ok(_) => Ok(true),
         Err(store::StoreError::NotFound) => Ok(false),
         Err(e) => Err(e.into()),
