@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `account`, `token`, `openapi`.
+//! The command line: `serve`, `migrate`, `account`, `token`, `ratecard`, `orders`, `batch`,
+//! `openapi`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -61,6 +62,12 @@ pub enum Command {
     /// Upload or download the rate card of a rate-card carrier account.
     #[command(subcommand)]
     Ratecard(RatecardCommand),
+    /// Import or export orders as CSV.
+    #[command(subcommand)]
+    Orders(crate::bulk::OrdersCommand),
+    /// Make a batch from orders, or purchase one.
+    #[command(subcommand)]
+    Batch(crate::bulk::BatchCommand),
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -186,6 +193,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token(cmd) => token(config, cmd).await,
         Command::Ratecard(cmd) => ratecard(config, cmd).await,
+        Command::Orders(cmd) => crate::bulk::orders(config, cmd).await,
+        Command::Batch(cmd) => crate::bulk::batch(config, cmd).await,
     }
 }
 

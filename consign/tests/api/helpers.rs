@@ -188,6 +188,15 @@ impl TestApp {
         format!("{}{path}", self.base)
     }
 
+    /// The name of the token's account (what `--account` takes on the command line).
+    pub async fn account_name(&self) -> String {
+        let mut conn = self.services.store.conn().await.unwrap();
+        store::accounts::authenticate(&mut conn, &self.token)
+            .await
+            .unwrap()
+            .account_name
+    }
+
     /// A second account with its own token.
     pub async fn other_account_token(&self, mode: Mode) -> String {
         let account = accounts::create_account(&self.services, &unique("other"))

@@ -15,6 +15,7 @@ mod health;
 mod helpers;
 mod labels;
 mod orders;
+mod orders_csv;
 mod parcels;
 mod providers;
 mod robustness;

@@ -32,7 +32,7 @@ use crate::{
         refunds::create, refunds::retrieve, refunds::list,
         manifests::create, manifests::retrieve, manifests::list,
         orders::create, orders::retrieve, orders::list, orders::set_status,
-        orders::packing_slip, orders::packing_slips,
+        orders::packing_slip, orders::packing_slips, orders::import, orders::export,
         batches::create, batches::retrieve, batches::add_shipments, batches::remove_shipments,
         batches::purchase, batches::from_orders,
         settings::retrieve, settings::update,

@@ -29,6 +29,13 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/orders/{id}/status", post(set_status))
         .route("/orders/{id}/packingslip", get(packing_slip))
         .route("/orders/packingslips", post(packing_slips))
+        .route(
+            "/orders/import",
+            post(import).layer(axum::extract::DefaultBodyLimit::max(
+                service::orders::csv::MAX_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/orders/export", get(export))
 }
 
 /// Shippo's `shop_app` values (the SDK checks them exactly).
@@ -643,4 +650,215 @@ pub async fn packing_slips(
     errors.into_result()?;
     let slip = orders::slips::packing_slips(&state.services, &who, &ids).await?;
     Ok(slip_answer(&state, &headers, slip))
+}
+
+/// One row (or order) an import did not take.
+#[derive(Serialize, ToSchema)]
+pub struct ImportRejection {
+    /// The file's line (the header is line 1).
+    pub row: usize,
+    /// The column (Consign's name), or `order`/`row`.
+    pub field: String,
+    pub message: String,
+    pub order_number: Option<String>,
+}
+
+/// What an import did, or (dry run) would do.
+#[derive(Serialize, ToSchema)]
+pub struct ImportResponse {
+    pub dry_run: bool,
+    /// Data rows read.
+    pub rows: usize,
+    /// Orders they make.
+    pub orders: usize,
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub rejected: usize,
+    /// Order numbers created and updated.
+    pub created_orders: Vec<String>,
+    pub updated_orders: Vec<String>,
+    pub rejections: Vec<ImportRejection>,
+}
+
+impl From<orders::csv::ImportReport> for ImportResponse {
+    fn from(r: orders::csv::ImportReport) -> Self {
+        Self {
+            dry_run: r.dry_run,
+            rows: r.rows,
+            orders: r.orders,
+            created: r.created,
+            updated: r.updated,
+            unchanged: r.unchanged,
+            rejected: r.rejected,
+            created_orders: r.created_numbers,
+            updated_orders: r.updated_numbers,
+            rejections: r
+                .rejections
+                .into_iter()
+                .map(|x| ImportRejection {
+                    row: x.row,
+                    field: x.field,
+                    message: x.message,
+                    order_number: x.order_number,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Reads `mapping` (a JSON object `{"field": "Column"}`) and `dry_run`.
+fn import_options(
+    dry_run: Option<&str>,
+    mapping: Option<&str>,
+) -> Result<orders::csv::ImportOptions, ApiError> {
+    let dry_run = match dry_run.map(str::trim) {
+        None | Some("") | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(ApiError::field(
+                "dry_run",
+                format!("\"{other}\" is not true or false."),
+            ))
+        }
+    };
+    let mapping = match mapping.map(str::trim).filter(|m| !m.is_empty()) {
+        None => Vec::new(),
+        Some(raw) => {
+            let v: serde_json::Map<String, Value> = serde_json::from_str(raw).map_err(|_| {
+                ApiError::field(
+                    "mapping",
+                    "Expected a JSON object of {\"consign_column\": \"Your column\"}.",
+                )
+            })?;
+            v.into_iter()
+                .map(|(k, v)| match v {
+                    Value::String(c) => Ok((k, c)),
+                    _ => Err(ApiError::field(
+                        &format!("mapping.{k}"),
+                        "Expected a column name.",
+                    )),
+                })
+                .collect::<Result<_, _>>()?
+        }
+    };
+    Ok(orders::csv::ImportOptions { dry_run, mapping })
+}
+
+/// Import orders from CSV (Consign extension): `text/csv` (the body is the file) or
+/// `multipart/form-data` (a `file` part; optional `dry_run` and `mapping` parts). Query:
+/// `dry_run=true` answers what would be created, updated and rejected; `mapping` is a JSON
+/// object naming your columns for Consign's (see docs/ORDERS.md). Idempotent on the order
+/// number; each rejection names its row and field.
+#[utoipa::path(post, path = "/orders/import", tag = "Orders", params(("dry_run" = Option<bool>, Query), ("mapping" = Option<String>, Query)),
+    request_body(content((String = "text/csv"))),
+    responses((status = 200, body = ImportResponse), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
+pub async fn import(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: ListQuery,
+    req: axum::extract::Request,
+) -> Result<Json<ImportResponse>, ApiError> {
+    use axum::extract::FromRequest;
+    let media = crate::extract::media_type(req.headers());
+    let (bytes, dry, map) = if media == "multipart/form-data" {
+        let mut form = axum::extract::Multipart::from_request(req, &())
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    format!("The form cannot be read: {e}"),
+                )
+            })?;
+        let (mut file, mut dry, mut map) = (None, None, None);
+        while let Some(field) = form.next_field().await.map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("The form cannot be read: {e}"),
+            )
+        })? {
+            let name = field.name().unwrap_or("").to_string();
+            let data = field.bytes().await.map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_body",
+                    format!("The form cannot be read: {e}"),
+                )
+            })?;
+            match name.as_str() {
+                "file" => file = Some(data.to_vec()),
+                "dry_run" => dry = Some(String::from_utf8_lossy(&data).into_owned()),
+                "mapping" => map = Some(String::from_utf8_lossy(&data).into_owned()),
+                _ => {}
+            }
+        }
+        let Some(file) = file else {
+            return Err(ApiError::field(
+                "file",
+                "This field is required: the CSV file.",
+            ));
+        };
+        (file, dry, map)
+    } else if media == "text/csv" || media == "text/plain" || media == "application/csv" {
+        let bytes = axum::body::Bytes::from_request(req, &())
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "The file is larger than an import takes.",
+                    )
+                } else {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_body",
+                        format!("Could not read the request body: {e}"),
+                    )
+                }
+            })?;
+        (bytes.to_vec(), None, None)
+    } else {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("Send the file as text/csv or multipart/form-data, not \"{media}\"."),
+        ));
+    };
+    let options = import_options(
+        dry.as_deref().or(q.param("dry_run")),
+        map.as_deref().or(q.param("mapping")),
+    )?;
+    if std::str::from_utf8(&bytes).is_err() {
+        return Err(ApiError::field("file", "The file is not UTF-8 text."));
+    }
+    let report = orders::csv::import(&state.services, &who, &bytes, &options, &|_, _| {}).await?;
+    Ok(Json(report.into()))
+}
+
+/// Export orders as CSV (Consign extension), one row per line item, in the columns an import
+/// reads; the list filters apply.
+#[utoipa::path(get, path = "/orders/export", tag = "Orders", params(("order_status[]" = Option<Vec<String>>, Query), ("start_date" = Option<String>, Query), ("end_date" = Option<String>, Query), ("shop_app" = Option<String>, Query)),
+    responses((status = 200, body = String, content_type = "text/csv"), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
+pub async fn export(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: ListQuery,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let f = filter(&q)?;
+    let bytes = orders::csv::export(&state.services, &who, &f, &|_, _| {}).await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"orders.csv\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -1,0 +1,289 @@
+//! CSV import and export of orders, by API (text/csv and multipart, dry run, rejections naming
+//! row and field, idempotent) and by the command line (with batches made and bought from it).
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{expect, spawn_app, TestApp};
+use crate::labels::{courier, lisboa};
+
+/// A shop export (Shopify's column names) of three orders, one with a bad row.
+const SHOP_EXPORT: &str = "\
+Name,Email,Financial Status,Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Shipping Name,Shipping Address1,Shipping City,Shipping Zip,Shipping Country,Notes
+#1001,ana@example.pt,paid,2026-11-30 10:00:00 +0000,2,Caneca,10.00,MUG,Ana Conceição,Rua de Santa Catarina 1,Porto,4000-447,PT,Fragile
+#1001,ana@example.pt,paid,2026-11-30 10:00:00 +0000,1,Postal,2.00,CARD,Ana Conceição,Rua de Santa Catarina 1,Porto,4000-447,PT,Fragile
+#1002,bo@example.pt,pending,2026-11-30 11:00:00 +0000,1,Caneca,10.00,MUG,Bo Silva,Rua Augusta 1,Lisboa,1100-053,PT,
+#1003,cy@example.pt,paid,2026-11-30 12:00:00 +0000,1,Caneca,10.00,MUG,Cy,Rua 3,Faro,8000-001,XX,
+#1003,cy@example.pt,paid,2026-11-30 12:00:00 +0000,two,Postal,2.00,CARD,Cy,Rua 3,Faro,8000-001,XX,
+";
+
+async fn import(app: &TestApp, query: &str, body: &str) -> Value {
+    let res = app
+        .client
+        .post(app.url(&format!("/orders/import{query}")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "text/csv")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    expect(res, StatusCode::OK).await
+}
+
+#[tokio::test]
+async fn a_shop_export_imports_once_with_each_bad_row_named_and_round_trips() {
+    let app = spawn_app().await;
+    // Dry run: what would happen, nothing written.
+    let dry = import(&app, "?dry_run=true", SHOP_EXPORT).await;
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(
+        (dry["rows"].as_u64(), dry["orders"].as_u64()),
+        (Some(5), Some(3))
+    );
+    assert_eq!(
+        (dry["created"].as_u64(), dry["rejected"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(dry["created_orders"], json!(["#1001", "#1002"]));
+    let r = &dry["rejections"][0];
+    assert_eq!(
+        (r["row"].as_u64(), r["field"].as_str()),
+        (Some(6), Some("quantity")),
+        "{dry}"
+    );
+    assert_eq!(r["order_number"], "#1003");
+    let none = expect(app.get("/orders").await, StatusCode::OK).await;
+    assert_eq!(none["count"], 0, "a dry run writes nothing");
+
+    // For real: the good orders are saved, with their line items and buyer.
+    let done = import(&app, "", SHOP_EXPORT).await;
+    assert_eq!(
+        (done["created"].as_u64(), done["rejected"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let list = expect(app.get("/orders").await, StatusCode::OK).await;
+    assert_eq!(list["count"], 2);
+    let first = list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["order_number"] == "#1001")
+        .unwrap();
+    assert_eq!(first["order_status"], "PAID");
+    assert_eq!(first["shop_app"], "CSV_Import");
+    assert_eq!(first["source"], "csv");
+    assert_eq!(first["placed_at"], "2026-11-30T10:00:00.000Z");
+    assert_eq!(first["to_address"]["city"], "Porto");
+    assert_eq!(first["to_address"]["email"], "ana@example.pt");
+    assert_eq!(first["notes"], "Fragile");
+    assert_eq!(first["line_items"].as_array().unwrap().len(), 2);
+    assert_eq!(first["line_items"][0]["quantity"], 2);
+    assert_eq!(first["line_items"][0]["total_price"], "10.00");
+    let second = list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["order_number"] == "#1002")
+        .unwrap();
+    assert_eq!(second["order_status"], "AWAITPAY");
+
+    // The same file again changes nothing; a fixed row adds the third; a changed address updates.
+    let again = import(&app, "", SHOP_EXPORT).await;
+    assert_eq!(
+        (again["created"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some(2))
+    );
+    let fixed = SHOP_EXPORT
+        .replace(",two,", ",2,")
+        .replace(",XX,", ",PT,")
+        .replace("Rua Augusta 1", "Rua Augusta 2");
+    let more = import(&app, "", &fixed).await;
+    assert_eq!(more["created_orders"], json!(["#1003"]), "{more}");
+    assert_eq!(more["updated_orders"], json!(["#1002"]));
+    assert_eq!(more["unchanged"], 1);
+    assert_eq!(
+        expect(app.get("/orders").await, StatusCode::OK).await["count"],
+        3
+    );
+
+    // Export, then import the export: nothing changes (same orders, same line items).
+    let res = app
+        .client
+        .get(app.url("/orders/export"))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let exported = res.text().await.unwrap();
+    assert!(
+        exported.starts_with("order_number,placed_at,order_status,buyer_email,ship_to_name"),
+        "{exported}"
+    );
+    assert_eq!(exported.lines().count(), 1 + 5, "one row per line item");
+    let round = import(&app, "", &exported).await;
+    assert_eq!(
+        (
+            round["unchanged"].as_u64(),
+            round["created"].as_u64(),
+            round["updated"].as_u64()
+        ),
+        (Some(3), Some(0), Some(0)),
+        "{round}"
+    );
+
+    // Multipart with a header map for an unusual column name.
+    let odd = "Order Ref,Street,Town,Land,Item,Qty\nX-1,Rua 1,Porto,PT,Caneca,1\n";
+    let mapping = r#"{"order_number": "Order Ref", "ship_to_street1": "Street", "ship_to_city": "Town", "ship_to_country": "Land"}"#;
+    let body = format!(
+        "--XyZ\r\nContent-Disposition: form-data; name=\"mapping\"\r\n\r\n{mapping}\r\n--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"odd.csv\"\r\nContent-Type: text/csv\r\n\r\n{odd}\r\n--XyZ--\r\n"
+    );
+    let res = app
+        .client
+        .post(app.url("/orders/import"))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let mapped = expect(res, StatusCode::OK).await;
+    assert_eq!(mapped["created_orders"], json!(["X-1"]), "{mapped}");
+    // Without the map the required columns are named.
+    let res = app
+        .client
+        .post(app.url("/orders/import"))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "text/csv")
+        .body(odd)
+        .send()
+        .await
+        .unwrap();
+    let bad = expect(res, StatusCode::BAD_REQUEST).await;
+    for f in [
+        "order_number",
+        "ship_to_street1",
+        "ship_to_city",
+        "ship_to_country",
+    ] {
+        assert!(bad["fields"][f].is_array(), "{f}: {bad}");
+    }
+    // Another account's import never touches these orders.
+    let other = app.other_account(domain::account::Mode::Test).await;
+    let theirs = import(&other, "", SHOP_EXPORT).await;
+    assert_eq!(theirs["created"], 2);
+    assert_eq!(
+        expect(app.get("/orders").await, StatusCode::OK).await["count"],
+        4
+    );
+}
+
+fn consign(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_consign"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("CONSIGN_DATABASE_URL", &app.database_url)
+        .env("CONSIGN_DATA_DIR", &app.data_dir)
+        .env("CONSIGN_LOG", "warn")
+        .output()
+        .expect("consign runs");
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn the_command_line_imports_exports_and_ships_a_batch_of_orders() {
+    let app = spawn_app().await;
+    let dir = std::env::temp_dir().join(format!("consign-csv-{}", domain::ObjectId::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("orders.csv");
+    let mut csv = String::from("order_number,placed_at,buyer_email,ship_to_name,ship_to_street1,ship_to_city,ship_to_zip,ship_to_country,sku,title,quantity,weight,weight_unit\n");
+    for n in 0..300 {
+        csv.push_str(&format!("N-{n},2026-11-30T10:00:00Z,b{n}@example.pt,Buyer {n},Rua {n},Porto,4000-447,PT,MUG,Caneca,1,0.5,kg\n"));
+    }
+    std::fs::write(&file, &csv).unwrap();
+    let path = file.to_str().unwrap();
+    let name = app.account_name().await;
+    let consign = |app: &TestApp, args: &[&str]| {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--account", name.as_str()]);
+        consign(app, &all)
+    };
+    let (ok, out, err) = consign(
+        &app,
+        &["orders", "import", path, "--mode", "test", "--dry-run"],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("300 rows, 300 orders: 300 would be created"),
+        "{out}"
+    );
+    let (ok, out, err) = consign(&app, &["orders", "import", path, "--mode", "test"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("300 rows, 300 orders: 300 created"),
+        "{out}"
+    );
+    let (ok, out, _) = consign(&app, &["orders", "import", path, "--mode", "test"]);
+    assert!(ok && out.contains("300 unchanged"), "{out}");
+    let list = expect(app.get("/orders?results=1").await, StatusCode::OK).await;
+    assert_eq!(list["count"], 300, "the token (test mode) sees them");
+    let (ok, exported, err) = consign(
+        &app,
+        &["orders", "export", "--mode", "test", "--status", "PAID"],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(exported.lines().count(), 301);
+
+    // Ship them all from the command line: a batch from the orders, then its purchase.
+    let account = courier(&app).await;
+    let from = app.create_address(&lisboa()).await;
+    let (ok, out, err) = consign(
+        &app,
+        &[
+            "batch",
+            "create",
+            "--from-orders",
+            "--mode",
+            "test",
+            "--carrier-account",
+            &account,
+            "--servicelevel",
+            "std",
+            "--address-from",
+            from["object_id"].as_str().unwrap(),
+            "--length",
+            "30",
+            "--width",
+            "20",
+            "--height",
+            "10",
+            "--distance-unit",
+            "cm",
+        ],
+    );
+    assert!(ok, "{err}");
+    let id = out.trim().to_string();
+    assert!(err.contains("is VALID: 300 shipments valid"), "{err}");
+    let (ok, out, err) = consign(&app, &["batch", "purchase", &id, "--mode", "test"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("is PURCHASED: 300 labels bought"), "{err}");
+    assert_eq!(out.lines().count(), 3, "three merged files: {out}");
+    let b = expect(app.get(&format!("/batches/{id}")).await, StatusCode::OK).await;
+    assert_eq!(b["status"], "PURCHASED");
+    assert_eq!(b["label_url"].as_array().unwrap().len(), 3);
+    let shipped = expect(
+        app.get("/orders?order_status[]=SHIPPED&results=1").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(shipped["count"], 300);
+    let _ = std::fs::remove_dir_all(dir);
+}
