@@ -1,7 +1,7 @@
 //! Seed 002, "Parcels", "Parcel Extras", "Parcel Templates".
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::helpers::{expect, is_object_id, seed_parcel, spawn_app};
 
@@ -219,6 +219,139 @@ async fn parcel_templates_are_listed_with_dimensions() {
     expect(
         app.get_as("bogus", "/parcel-templates").await,
         StatusCode::UNAUTHORIZED,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn user_parcel_templates_are_saved_listed_replaced_and_deleted() {
+    let app = spawn_app().await;
+    // Its own size: 200 (Shippo's spec), not 201.
+    let own = expect(
+        app.post_json(
+            "/user-parcel-templates",
+            &json!({"name": "Caixa M", "length": "30", "width": "20", "height": "10", "distance_unit": "cm", "weight": "0.3", "weight_unit": "kg"}),
+        )
+        .await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (
+            own["name"].as_str(),
+            own["length"].as_str(),
+            own["distance_unit"].as_str()
+        ),
+        (Some("Caixa M"), Some("30"), Some("cm"))
+    );
+    assert_eq!(own["template"], Value::Null);
+    // A carrier template brings its size; a size beside it is refused.
+    let boxed = expect(
+        app.post_json(
+            "/user-parcel-templates",
+            &json!({"template": "USPS_SmallFlatRateBox", "weight": "1", "weight_unit": "lb"}),
+        )
+        .await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (
+            boxed["length"].as_str(),
+            boxed["width"].as_str(),
+            boxed["height"].as_str()
+        ),
+        (Some("8.69"), Some("5.44"), Some("1.75"))
+    );
+    assert_eq!(boxed["template"]["token"], "USPS_SmallFlatRateBox");
+    let bad = expect(
+        app.post_json(
+            "/user-parcel-templates",
+            &json!({"template": "USPS_SmallFlatRateBox", "length": "3"}),
+        )
+        .await,
+        reqwest::StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["length"].is_array());
+    let bad = expect(
+        app.post_json(
+            "/user-parcel-templates",
+            &json!({"length": "0", "weight": "1"}),
+        )
+        .await,
+        reqwest::StatusCode::BAD_REQUEST,
+    )
+    .await;
+    for f in [
+        "name",
+        "length",
+        "width",
+        "height",
+        "distance_unit",
+        "weight_unit",
+    ] {
+        assert!(bad["fields"][f].is_array(), "{f}: {bad}");
+    }
+    let list = expect(
+        app.get("/user-parcel-templates").await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list["results"].as_array().unwrap().len(), 2);
+    // include=user: the carrier templates the account's own are based on.
+    let user = expect(
+        app.get("/parcel-templates?include=user").await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
+    let tokens: Vec<&str> = user["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["token"].as_str().unwrap())
+        .collect();
+    assert_eq!(tokens, ["USPS_SmallFlatRateBox"]);
+    // include=enabled: the test carrier sells every carrier's labels.
+    let all = expect(app.get("/parcel-templates").await, reqwest::StatusCode::OK).await;
+    let enabled = expect(
+        app.get("/parcel-templates?include=enabled").await,
+        reqwest::StatusCode::OK,
+    )
+    .await;
+    assert_eq!(enabled["results"], all["results"]);
+    let id = own["object_id"].as_str().unwrap();
+    let replaced = app
+        .client
+        .put(app.url(&format!("/user-parcel-templates/{id}")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .json(&json!({"name": "Caixa G", "length": "40", "width": "30", "height": "20", "distance_unit": "cm"}))
+        .send()
+        .await
+        .unwrap();
+    let replaced = expect(replaced, reqwest::StatusCode::OK).await;
+    assert_eq!(
+        (replaced["name"].as_str(), replaced["weight"].clone()),
+        (Some("Caixa G"), Value::Null)
+    );
+    assert_eq!(replaced["object_created"], own["object_created"]);
+    let other = app.other_account(domain::account::Mode::Test).await;
+    expect(
+        other.get(&format!("/user-parcel-templates/{id}")).await,
+        reqwest::StatusCode::NOT_FOUND,
+    )
+    .await;
+    let res = app
+        .client
+        .delete(app.url(&format!("/user-parcel-templates/{id}")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::NO_CONTENT);
+    expect(
+        app.get(&format!("/user-parcel-templates/{id}")).await,
+        reqwest::StatusCode::NOT_FOUND,
     )
     .await;
 }

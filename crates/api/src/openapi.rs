@@ -21,6 +21,8 @@ use crate::{
         addresses::create, addresses::retrieve, addresses::list, addresses::validate,
         parcels::create, parcels::retrieve, parcels::list,
         parcel_templates::list, parcel_templates::retrieve,
+        parcel_templates::list_user, parcel_templates::create_user, parcel_templates::retrieve_user,
+        parcel_templates::update_user, parcel_templates::delete_user,
         carrier_accounts::create, carrier_accounts::retrieve, carrier_accounts::update, carrier_accounts::list,
         carrier_accounts::upload_card, carrier_accounts::download_card,
         carriers::list, carriers::retrieve,

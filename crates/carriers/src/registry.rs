@@ -175,3 +175,10 @@ pub fn scripted_history(
 pub fn is_scripted(carrier: &str, number: &str) -> bool {
     carrier == test_carrier::meta().id && test_tracking::status_of(number).is_some()
 }
+
+/// Whether accounts of `carrier` sell several real carriers' labels (upstream providers, the
+/// test-mode carrier), so they enable every carrier's parcel templates.
+pub fn sells_many(carrier: &str) -> bool {
+    carrier == test_mode_carrier().id
+        || find(carrier).is_some_and(|m| m.can(crate::Capability::PaidPostage))
+}

@@ -95,3 +95,23 @@ mod tests {
         assert_eq!(n, 72);
     }
 }
+
+/// A parcel template the merchant saved (Shippo's "User Parcel Template"): its own size, or a
+/// carrier template's, with an optional weight.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserParcelTemplate {
+    pub id: crate::ObjectId,
+    pub created: crate::Timestamp,
+    pub updated: crate::Timestamp,
+    pub test: bool,
+    pub name: String,
+    /// Decimal strings in `distance_unit`.
+    pub length: String,
+    pub width: String,
+    pub height: String,
+    pub distance_unit: DistanceUnit,
+    pub weight: Option<String>,
+    pub weight_unit: Option<crate::units::MassUnit>,
+    /// The carrier template it is based on (its token).
+    pub template: Option<String>,
+}

@@ -15,6 +15,7 @@ mod labels;
 pub mod manifests;
 pub mod notifications;
 pub mod orders;
+pub mod parcel_templates;
 pub mod parcels;
 mod rating;
 pub mod refunds;

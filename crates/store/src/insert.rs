@@ -284,6 +284,7 @@ mod tests {
         check::<crate::orders::OrderParcel>(conn).await;
         check::<domain::batch::Batch>(conn).await;
         check::<domain::batch::BatchShipment>(conn).await;
+        check::<domain::parcel_templates::UserParcelTemplate>(conn).await;
         drop(pooled);
         let _ = std::fs::remove_dir_all(dir);
     }

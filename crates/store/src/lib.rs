@@ -25,6 +25,7 @@ pub mod scan_keys;
 pub mod shipments;
 pub mod tracks;
 pub mod transactions;
+pub mod user_templates;
 pub mod webhooks;
 mod writer;
 
