@@ -7,7 +7,7 @@
 #   a 10,000-shipment batch      POST /batches (rate-card courier) → VALID → purchase →
 #                                PURCHASED with its 100 merged PDFs written — seconds
 #
-#   CONNECTIONS=32 DURATION=5s RUNS=3 bench/orders.sh
+#   CONNECTIONS=32 DURATION=5s RUNS=3 bench/orders.sh      (ONLY_BATCH=1: the batch alone)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +59,7 @@ bench_backend() { # label database-url
   TOKEN=$("$BIN" token create --mode test)
   local auth="Authorization: ShippoToken $TOKEN"
   local t0 t1
+  if [[ -z "${ONLY_BATCH:-}" ]]; then
   t0=$(date +%s.%N)
   curl -sf "$SERVER_URL/orders/import" -H "$auth" -H 'content-type: text/csv' --data-binary @"$OUT/paid.csv" >"$OUT/import-$BACKEND.json"
   t1=$(date +%s.%N)
@@ -78,6 +79,7 @@ bench_backend() { # label database-url
   run_wrk "GET /orders?order_status[]=SHIPPED&page=40" "$SERVER_URL/orders?order_status%5B%5D=SHIPPED&page=40" bench/get_authed.lua
   echo
   echo "CSV import: 50,000 rows (25,000 orders) in $IMPORT_S s = $IMPORT_RATE rows/s"
+  fi
 
   # The batch: a rate-card courier, 10,000 inline shipments, from POST to PURCHASED.
   local account

@@ -19,7 +19,7 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{nested, Body, Id};
 use crate::lenient;
-use crate::pagination::{base_url, ListQuery, Paginated};
+use crate::pagination::{base_url, Linked, ListQuery};
 use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -459,11 +459,10 @@ pub async fn retrieve(
     Ok(Json(OrderResponse::new(&v, &who.account_name)))
 }
 
-/// A page of orders.
+/// A page of orders (no `count`, as Shippo's).
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct OrderList {
-    count: i64,
     next: Option<String>,
     previous: Option<String>,
     results: Vec<OrderResponse>,
@@ -485,20 +484,6 @@ pub(crate) fn filter(q: &ListQuery) -> Result<OrderFilter, ApiError> {
                     "order_status",
                     format!("\"{part}\" is not an order status."),
                 ),
-            }
-        }
-    }
-    // Shippo's PAID includes held orders, SHIPPED delivered and returned ones (as they show).
-    let shown: Vec<OrderStatus> = f.statuses.clone();
-    for s in shown {
-        let also: &[OrderStatus] = match s {
-            OrderStatus::Paid => &[OrderStatus::OnHold],
-            OrderStatus::Shipped => &[OrderStatus::Delivered, OrderStatus::Returned],
-            _ => &[],
-        };
-        for a in also {
-            if !f.statuses.contains(a) {
-                f.statuses.push(*a);
             }
         }
     }
@@ -529,10 +514,10 @@ pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
     q: ListQuery,
-) -> Result<Json<Paginated<OrderResponse>>, ApiError> {
+) -> Result<Json<Linked<OrderResponse>>, ApiError> {
     let f = filter(&q)?;
     let page = orders::list(&state.services, &who, &f, q.page).await?;
-    Ok(Json(Paginated::new(&q, page, |v| {
+    Ok(Json(Linked::new(&q, page.items, page.more, |v| {
         OrderResponse::new(&v, &who.account_name)
     })))
 }

@@ -117,6 +117,25 @@ impl ListQuery {
     }
 }
 
+/// A list response without a count (Shippo's order list: `{next, previous, results}`).
+#[derive(Serialize)]
+pub struct Linked<T> {
+    pub next: Option<String>,
+    pub previous: Option<String>,
+    pub results: Vec<T>,
+}
+
+impl<T> Linked<T> {
+    /// Wraps a page's items, `more` saying whether a next page exists.
+    pub fn new<U>(q: &ListQuery, items: Vec<U>, more: bool, f: impl FnMut(U) -> T) -> Self {
+        Linked {
+            next: more.then(|| q.link(q.page.page + 1)),
+            previous: (q.page.page > 1).then(|| q.link(q.page.page - 1)),
+            results: items.into_iter().map(f).collect(),
+        }
+    }
+}
+
 /// A list response.
 #[derive(Serialize)]
 pub struct Paginated<T> {

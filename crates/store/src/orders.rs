@@ -10,9 +10,9 @@ use sqlx::Row;
 use crate::insert::{backend_of, mark, marks, Args, Rows};
 use crate::page::scoped;
 use crate::rows::{corrupt, id_of};
-use crate::{Backend, Conn, Page, PageRequest, Scope, StoreError};
+use crate::{Backend, Conn, PageRequest, Scope, StoreError};
 
-const COLUMNS: &str = "id, test, created_ms, updated_ms, status, source, source_id, order_number, placed_ms, to_address, from_address, shop_app, line_items, details";
+const COLUMNS: &str = "id, test, created_ms, updated_ms, status, shown_status, source, source_id, order_number, placed_ms, to_address, from_address, shop_app, line_items, details";
 
 fn from_row(row: &AnyRow) -> Result<Order, StoreError> {
     let status: String = row.try_get("status")?;
@@ -40,7 +40,7 @@ fn from_row(row: &AnyRow) -> Result<Order, StoreError> {
 impl Rows for Order {
     const TABLE: &'static str = "orders";
     const COLUMNS: &'static str = COLUMNS;
-    const WIDTH: usize = 15;
+    const WIDTH: usize = 16;
 
     fn bind(&self, a: &mut Args, scope: Scope) {
         a.add(scope.account_id.to_string())
@@ -49,6 +49,7 @@ impl Rows for Order {
             .add(self.created.millis())
             .add(self.updated.millis())
             .add(self.status.as_str())
+            .add(self.status.shippo())
             .add(self.source.as_str().to_string())
             .add(self.source_id.clone())
             .add(self.order_number.clone())
@@ -63,7 +64,7 @@ impl Rows for Order {
 
 /// Stores new orders (an import's chunk, or one).
 pub async fn insert(conn: &mut Conn, scope: Scope, orders: &[Order]) -> Result<(), StoreError> {
-    for chunk in orders.chunks(200) {
+    for chunk in orders.chunks(1000) {
         crate::insert::insert_rows(conn, scope, chunk).await?;
     }
     Ok(())
@@ -72,7 +73,7 @@ pub async fn insert(conn: &mut Conn, scope: Scope, orders: &[Order]) -> Result<(
 /// Writes an order's changeable fields (status, addresses, line items, details, number).
 pub async fn update(conn: &mut Conn, scope: Scope, o: &Order) -> Result<(), StoreError> {
     let done = sqlx::query(
-        "UPDATE orders SET updated_ms = $1, status = $2, order_number = $3, placed_ms = $4, to_address = $5, from_address = $6, shop_app = $7, line_items = $8, details = $9 WHERE id = $10 AND account_id = $11 AND test = $12",
+        "UPDATE orders SET updated_ms = $1, status = $2, shown_status = $13, order_number = $3, placed_ms = $4, to_address = $5, from_address = $6, shop_app = $7, line_items = $8, details = $9 WHERE id = $10 AND account_id = $11 AND test = $12",
     )
     .bind(o.updated.millis())
     .bind(o.status.as_str())
@@ -86,6 +87,7 @@ pub async fn update(conn: &mut Conn, scope: Scope, o: &Order) -> Result<(), Stor
     .bind(o.id.to_string())
     .bind(scope.account_id.to_string())
     .bind(i64::from(scope.test))
+    .bind(o.status.shippo())
     .execute(conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -155,13 +157,15 @@ pub async fn find_by_source(
     Ok(out)
 }
 
-/// A page of `scope`'s orders, newest first, filtered.
+/// A page of `scope`'s orders, newest first, filtered, and whether more follow. No total is
+/// counted (Shippo's order list has no `count`): counting 50,000 orders on every page would cost
+/// more than the page.
 pub async fn list(
     conn: &mut Conn,
     scope: Scope,
     filter: &OrderFilter,
     req: PageRequest,
-) -> Result<Page<Order>, StoreError> {
+) -> Result<(Vec<Order>, bool), StoreError> {
     let backend = backend_of(conn);
     // Placeholders in textual order (SQLite binds `?` in order): account, test, statuses…,
     // from, to, shop app, then limit and offset.
@@ -172,8 +176,15 @@ pub async fn list(
     );
     let mut n = 3;
     if !filter.statuses.is_empty() {
+        // Shippo's states match as they show (PAID includes held orders), on their own index;
+        // a Consign state (ON_HOLD, DELIVERED, RETURNED) matches exactly.
+        let column = if filter.statuses.iter().all(|s| s.shippo() == s.as_str()) {
+            "shown_status"
+        } else {
+            "status"
+        };
         condition.push_str(&format!(
-            " AND status IN ({})",
+            " AND {column} IN ({})",
             marks(backend, n, filter.statuses.len())
         ));
         n += filter.statuses.len();
@@ -192,26 +203,23 @@ pub async fn list(
         extra.push(app.clone());
         n += 1;
     }
-    let count_sql = format!("SELECT COUNT(*) AS n FROM orders WHERE {condition}");
-    let total: i64 = bind_filter(sqlx::query(&count_sql), scope, filter, &extra)
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("n")?;
     let page_sql = format!(
         "SELECT {COLUMNS} FROM orders WHERE {condition} ORDER BY id DESC LIMIT {} OFFSET {}",
         mark(backend, n),
         mark(backend, n + 1)
     );
     let rows = bind_filter(sqlx::query(&page_sql), scope, filter, &extra)
-        .bind(i64::from(req.results))
+        .bind(i64::from(req.results) + 1)
         .bind(req.offset())
         .fetch_all(conn)
         .await?;
-    Ok(Page {
-        items: rows.iter().map(from_row).collect::<Result<_, _>>()?,
-        total,
-        request: req,
-    })
+    let more = rows.len() > req.results as usize;
+    let items = rows
+        .iter()
+        .take(req.results as usize)
+        .map(from_row)
+        .collect::<Result<_, _>>()?;
+    Ok((items, more))
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;

@@ -526,7 +526,7 @@ pub async fn from_orders(
     let mut orders = Vec::new();
     let mut page = 1;
     loop {
-        let found = store::orders::list(
+        let (found, more) = store::orders::list(
             &mut conn,
             scope,
             &filter,
@@ -536,8 +536,7 @@ pub async fn from_orders(
             },
         )
         .await?;
-        let more = found.has_next();
-        orders.extend(found.items.into_iter().filter(|o| {
+        orders.extend(found.into_iter().filter(|o| {
             o.status.shippable() && (o.line_items.is_empty() || !o.remaining().is_empty())
         }));
         if !more || orders.len() > MAX_SHIPMENTS {

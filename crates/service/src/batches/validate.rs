@@ -19,7 +19,7 @@ use crate::{webhooks, Principal, ServiceError, Services};
 /// Batch shipments validated per recorded chunk.
 const CHUNK: i64 = 200;
 /// Shipments made at once.
-const AT_ONCE: usize = 16;
+const AT_ONCE: usize = 32;
 
 /// Runs (or resumes) a batch's validation.
 pub(crate) async fn run_validate_job(

@@ -545,10 +545,13 @@ pub async fn export(
             },
         )
         .await?;
-        let total = found.total.max(0) as usize;
-        let more = found.has_next();
+        let more = found.more;
         views.extend(found.items);
-        progress(views.len(), total);
+        // The total is known once the last page is read.
+        progress(
+            views.len(),
+            views.len() + usize::from(more) * MAX_RESULTS as usize,
+        );
         if !more {
             break;
         }

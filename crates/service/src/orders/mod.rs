@@ -18,7 +18,7 @@ use domain::text::check_text;
 use domain::webhook::WebhookEvent;
 use domain::{FieldErrors, ObjectId, Timestamp, ValidationError};
 use rust_decimal::Decimal;
-use store::{Conn, Page, PageRequest, Scope, StoreError};
+use store::{Conn, PageRequest, Scope, StoreError};
 
 use crate::{addresses, scope, webhooks, Principal, ServiceError, Services};
 
@@ -214,11 +214,7 @@ pub async fn save(
     s.store
         .write(move |conn| {
             Box::pin(async move {
-                for chunk in new_addresses.chunks(200) {
-                    for a in chunk {
-                        store::addresses::insert(conn, scope, a).await?;
-                    }
-                }
+                store::addresses::insert_many(conn, scope, &new_addresses).await?;
                 let orders: Vec<Order> = created.iter().map(|v| v.order.clone()).collect();
                 store::orders::insert(conn, scope, &orders).await?;
                 for v in &updated {
@@ -668,21 +664,29 @@ pub async fn get(s: &Services, who: &Principal, id: ObjectId) -> Result<OrderVie
         .expect("one view"))
 }
 
+/// A page of orders and whether more follow (order lists count nothing, as Shippo's).
+#[derive(Debug, Clone)]
+pub struct OrderPage {
+    pub items: Vec<OrderView>,
+    pub more: bool,
+    pub request: PageRequest,
+}
+
 /// A page of the principal's orders, newest first.
 pub async fn list(
     s: &Services,
     who: &Principal,
     filter: &OrderFilter,
     page: PageRequest,
-) -> Result<Page<OrderView>, ServiceError> {
+) -> Result<OrderPage, ServiceError> {
     let scope = scope(who);
     let mut conn = s.store.conn().await?;
-    let found = store::orders::list(&mut conn, scope, filter, page).await?;
-    let items = views(&mut conn, scope, found.items).await?;
-    Ok(Page {
+    let (orders, more) = store::orders::list(&mut conn, scope, filter, page).await?;
+    let items = views(&mut conn, scope, orders).await?;
+    Ok(OrderPage {
         items,
-        total: found.total,
-        request: found.request,
+        more,
+        request: page,
     })
 }
 

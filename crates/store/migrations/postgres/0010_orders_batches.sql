@@ -8,6 +8,9 @@ CREATE TABLE orders (
     created_ms BIGINT NOT NULL,
     updated_ms BIGINT NOT NULL,
     status TEXT NOT NULL,
+    -- The status as Shippo's enum shows it (ON_HOLD as PAID, DELIVERED and RETURNED as
+    -- SHIPPED): what the list's order_status[] filter matches, on its own index.
+    shown_status TEXT NOT NULL,
     source TEXT NOT NULL,
     source_id TEXT,
     order_number TEXT,
@@ -22,6 +25,7 @@ CREATE TABLE orders (
 CREATE UNIQUE INDEX orders_source ON orders (account_id, test, source, source_id);
 CREATE INDEX orders_owner ON orders (account_id, test, id);
 CREATE INDEX orders_status ON orders (account_id, test, status, id);
+CREATE INDEX orders_shown_status ON orders (account_id, test, shown_status, id);
 
 -- What each label carries of each order: `portions` = JSON [{line_item, quantity}].
 CREATE TABLE order_parcels (
