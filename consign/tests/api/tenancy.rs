@@ -83,6 +83,46 @@ async fn objects(app: &TestApp) -> BTreeMap<&'static str, String> {
     )
     .await;
     o.insert("/scan_keys/", id(&key));
+    let order = expect(
+        app.post_json(
+            "/orders",
+            &json!({"placed_at": "2026-11-30T10:00:00Z", "to_address": from, "weight": "1", "weight_unit": "kg", "notes": MARK,
+                "line_items": [{"title": MARK, "quantity": 1}]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    o.insert("/orders/", id(&order));
+    let test_carrier = expect(
+        app.get("/carrier_accounts?carrier=shippo").await,
+        StatusCode::OK,
+    )
+    .await["results"][0]["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let batch = expect(
+        app.post_json(
+            "/batches",
+            &json!({"default_carrier_account": test_carrier, "default_servicelevel_token": "usps_priority", "metadata": MARK,
+                "batch_shipments": [{"shipment": {"address_from": from, "address_to": us_to(), "parcels": [parcel()]}}]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    o.insert("/batches/", id(&batch));
+    let template = expect(
+        app.post_json(
+            "/user-parcel-templates",
+            &json!({"name": MARK, "length": "10", "width": "10", "height": "10", "distance_unit": "cm"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    o.insert("/user-parcel-templates/", id(&template));
     // The webhook has deliveries by now (the purchases above).
     let mut delivery = None;
     for _ in 0..100 {

@@ -340,6 +340,22 @@ pub async fn retrieve(
     )))
 }
 
+/// Another account's (or mode's) batch is unknown before the body is judged.
+async fn exists(state: &AppState, who: &service::Principal, id: ObjectId) -> Result<(), ApiError> {
+    batches::get(
+        &state.services,
+        who,
+        id,
+        None,
+        PageRequest {
+            page: 1,
+            results: 1,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 fn array(v: Value, what: &str) -> Result<Vec<Value>, ApiError> {
     match v {
         Value::Array(a) => Ok(a),
@@ -362,6 +378,7 @@ pub async fn add_shipments(
     Id(id): Id,
     AnyBody(body): AnyBody,
 ) -> Result<Json<BatchResponse>, ApiError> {
+    exists(&state, &who, id).await?;
     let list = array(body, "batch shipments")?;
     let mut errors = FieldErrors::new();
     let given = entries(list, &mut errors);
@@ -385,6 +402,7 @@ pub async fn remove_shipments(
     Id(id): Id,
     AnyBody(body): AnyBody,
 ) -> Result<Json<BatchResponse>, ApiError> {
+    exists(&state, &who, id).await?;
     let list = array(body, "batch shipment ids")?;
     let mut errors = FieldErrors::new();
     let mut ids = Vec::with_capacity(list.len());

@@ -541,6 +541,8 @@ pub async fn set_status(
     Id(id): Id,
     Body(req): Body<OrderStatusRequest>,
 ) -> Result<Json<OrderResponse>, ApiError> {
+    // Another account's (or mode's) order is unknown before the body is judged.
+    orders::get(&state.services, &who, id).await?;
     let mut errors = FieldErrors::new();
     let s = status(req.order_status, &mut errors);
     if s.is_none() && errors.is_empty() {
