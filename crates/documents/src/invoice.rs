@@ -1,10 +1,9 @@
 //! The commercial invoice that travels with an international parcel: 8.5 × 11 in PDF with
 //! sender, recipient, the customs items, totals, incoterm and a signature line.
 
-use crate::drawing::Op;
 use crate::fonts::Weight;
 use crate::sheet::{Align, Column, Sheet, LETTER, MARGIN};
-use crate::{codes, pdf, CodeError, Document};
+use crate::{pdf, CodeError, Document};
 
 /// One line of goods.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -70,43 +69,13 @@ pub fn render(d: &InvoiceData) -> Result<Document, CodeError> {
     };
     let mut s = Sheet::new(title);
     s.line(MARGIN, 20.0, Weight::Bold, "Commercial Invoice");
-    let y = s.y();
     let meta = [
         ("Invoice no.", d.invoice_number.as_str()),
         ("Date", d.date.as_str()),
         ("Carrier", d.carrier.as_str()),
         ("Tracking no.", d.tracking_number.as_str()),
     ];
-    for (i, (k, v)) in meta.iter().enumerate() {
-        let page = s.page();
-        page.text(
-            MARGIN,
-            y + 10.0 + i as f32 * 12.0,
-            8.5,
-            Weight::Bold,
-            k,
-            80.0,
-        );
-        page.text(
-            MARGIN + 80.0,
-            y + 10.0 + i as f32 * 12.0,
-            8.5,
-            Weight::Regular,
-            v,
-            220.0,
-        );
-    }
-    let modules = codes::code128(&d.tracking_number)?;
-    let module = (180.0 / modules.len() as f32).min(1.2);
-    s.page().ops.push(Op::Barcode {
-        x: LETTER.0 - MARGIN - module * modules.len() as f32,
-        y,
-        h: 40.0,
-        module,
-        data: d.tracking_number.clone(),
-        modules,
-    });
-    s.advance(60.0, 0.0);
+    s.meta_and_code(&meta, 80.0, &d.tracking_number, 180.0, 40.0)?;
     let half = (LETTER.0 - 2.0 * MARGIN) / 2.0;
     let a = s.block(MARGIN, half - 10.0, "EXPORTER / SHIPPER", &d.from);
     let b = s.block(MARGIN + half, half, "CONSIGNEE", &d.to);

@@ -1,10 +1,9 @@
 //! The manifest (close-out, scan form): every parcel handed to a carrier on one day, for both
 //! sides to sign. Letter-size PDF; a 1,000-parcel manifest runs to about 25 pages.
 
-use crate::drawing::Op;
 use crate::fonts::Weight;
 use crate::sheet::{Align, Column, Sheet, LETTER, MARGIN};
-use crate::{codes, pdf, CodeError, Document};
+use crate::{pdf, CodeError, Document};
 
 /// One parcel on the manifest.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -65,43 +64,13 @@ pub fn render(d: &ManifestData) -> Result<Document, CodeError> {
     );
     let mut s = Sheet::new(&title);
     s.line(MARGIN, 20.0, Weight::Bold, "Shipping Manifest");
-    let y = s.y();
     let meta = [
         ("Carrier", d.carrier.as_str()),
         ("Account", d.account.as_str()),
         ("Shipment date", d.shipment_date.as_str()),
         ("Manifest", d.manifest_id.as_str()),
     ];
-    for (i, (k, v)) in meta.iter().enumerate() {
-        let page = s.page();
-        page.text(
-            MARGIN,
-            y + 10.0 + i as f32 * 12.0,
-            8.5,
-            Weight::Bold,
-            k,
-            80.0,
-        );
-        page.text(
-            MARGIN + 80.0,
-            y + 10.0 + i as f32 * 12.0,
-            8.5,
-            Weight::Regular,
-            v,
-            220.0,
-        );
-    }
-    let modules = codes::code128(&d.manifest_id)?;
-    let module = (200.0 / modules.len() as f32).min(1.2);
-    s.page().ops.push(Op::Barcode {
-        x: LETTER.0 - MARGIN - module * modules.len() as f32,
-        y,
-        h: 44.0,
-        module,
-        data: d.manifest_id.clone(),
-        modules,
-    });
-    s.advance(60.0, 0.0);
+    s.meta_and_code(&meta, 80.0, &d.manifest_id, 200.0, 44.0)?;
     let h = s.block(MARGIN, 300.0, "PICKUP ADDRESS (SENDER)", &d.from);
     s.advance(h + 12.0, 60.0);
     let rows: Vec<Vec<String>> = d

@@ -3,10 +3,10 @@
 //! quantities this parcel carries, and the order's notes. Several slips render as one PDF (a
 //! day's picking list), each order starting on its own page.
 
-use crate::drawing::{Op, Page};
+use crate::drawing::Page;
 use crate::fonts::Weight;
 use crate::sheet::{Align, Column, Sheet, LETTER, MARGIN};
-use crate::{codes, pdf, CodeError, Document};
+use crate::{pdf, CodeError, Document};
 
 /// One line of the slip.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -52,41 +52,11 @@ fn slip_pages(d: &SlipData) -> Result<Vec<Page>, CodeError> {
     );
     let mut s = Sheet::new(&title);
     s.line(MARGIN, 20.0, Weight::Bold, "Packing Slip");
-    let y = s.y();
     let meta = [
         ("Order", d.order_number.as_str()),
         ("Placed", d.placed.as_str()),
     ];
-    for (i, (k, v)) in meta.iter().enumerate() {
-        let page = s.page();
-        page.text(
-            MARGIN,
-            y + 10.0 + i as f32 * 12.0,
-            8.5,
-            Weight::Bold,
-            k,
-            60.0,
-        );
-        page.text(
-            MARGIN + 60.0,
-            y + 10.0 + i as f32 * 12.0,
-            8.5,
-            Weight::Regular,
-            v,
-            240.0,
-        );
-    }
-    let modules = codes::code128(&d.order_number)?;
-    let module = (220.0 / modules.len() as f32).min(1.4);
-    s.page().ops.push(Op::Barcode {
-        x: LETTER.0 - MARGIN - module * modules.len() as f32,
-        y,
-        h: 44.0,
-        module,
-        data: d.order_number.clone(),
-        modules,
-    });
-    s.advance(60.0, 0.0);
+    s.meta_and_code(&meta, 60.0, &d.order_number, 220.0, 44.0)?;
     let h_to = s.block(MARGIN, 250.0, "SHIP TO", &d.ship_to);
     let h_from = if d.from.is_empty() {
         0.0

@@ -1,7 +1,7 @@
 //! Letter-size business documents (commercial invoice, manifest): a title block, address
 //! blocks and a table that runs over as many pages as it needs, with page numbers.
 
-use crate::drawing::Page;
+use crate::drawing::{Op, Page};
 use crate::fonts::Weight;
 
 /// US Letter, 8.5 × 11 in, in points.
@@ -73,6 +73,45 @@ impl Sheet {
         self.page()
             .text(x, y, size, weight, text, LETTER.0 - MARGIN - x);
         self.advance(size * 1.35, 0.0);
+    }
+
+    /// A document's head: `meta` as label–value lines at the left (labels `label_width` wide)
+    /// and `code` as a Code 128 at the right, at most `code_width` wide and `code_height` high;
+    /// then moves below both. Fails when `code` cannot be encoded.
+    pub fn meta_and_code(
+        &mut self,
+        meta: &[(&str, &str)],
+        label_width: f32,
+        code: &str,
+        code_width: f32,
+        code_height: f32,
+    ) -> Result<(), crate::CodeError> {
+        let y = self.y;
+        let page = self.page();
+        for (i, (k, v)) in meta.iter().enumerate() {
+            let line = y + 10.0 + i as f32 * 12.0;
+            page.text(MARGIN, line, 8.5, Weight::Bold, k, label_width);
+            page.text(
+                MARGIN + label_width,
+                line,
+                8.5,
+                Weight::Regular,
+                v,
+                300.0 - label_width,
+            );
+        }
+        let modules = crate::codes::code128(code)?;
+        let module = (code_width / modules.len() as f32).min(1.2);
+        page.ops.push(Op::Barcode {
+            x: LETTER.0 - MARGIN - module * modules.len() as f32,
+            y,
+            h: code_height,
+            module,
+            data: code.to_string(),
+            modules,
+        });
+        self.advance(60.0, 0.0);
+        Ok(())
     }
 
     /// A labelled block of lines at `x` starting at the current position; returns its height.
