@@ -198,8 +198,14 @@ pub async fn save(
             }
         }
     }
-    // Labels of updated orders, for their answers.
-    let ids: Vec<ObjectId> = updated.iter().map(|v| v.order.id).collect();
+    // Labels of the orders already stored (updated or not), for their answers.
+    let ids: Vec<ObjectId> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            Outcome::Updated(v) | Outcome::Unchanged(v) => Some(v.order.id),
+            _ => None,
+        })
+        .collect();
     let labels = store::orders::transactions_of(&mut conn, &ids).await?;
     drop(conn);
     for o in outcomes.iter_mut() {
