@@ -573,6 +573,32 @@ pub async fn from_orders(
     create_with_orders(s, who, batch, links).await
 }
 
+/// Records a chunk of validated or bought batch shipments in one transaction.
+async fn record(s: &Services, done: Vec<BatchShipment>) -> Result<(), ServiceError> {
+    s.store
+        .write(move |conn| {
+            Box::pin(async move {
+                for d in &done {
+                    store::batches::record(conn, d).await?;
+                }
+                Ok(())
+            })
+        })
+        .await?;
+    Ok(())
+}
+
+/// Messages from a validation error, each naming its field.
+fn notes_of(e: &ValidationError) -> Vec<domain::shipment::Note> {
+    e.0.iter()
+        .flat_map(|(field, msgs)| {
+            msgs.iter().map(move |m| {
+                crate::rating::note(crate::rating::CONSIGN, field, format!("{field}: {m}"))
+            })
+        })
+        .collect()
+}
+
 /// Whether a batch is still at work (for the CLI's progress).
 pub fn busy(status: BatchStatus) -> bool {
     matches!(status, BatchStatus::Validating | BatchStatus::Purchasing)

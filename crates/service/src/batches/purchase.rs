@@ -53,16 +53,7 @@ pub(crate) async fn run_purchase_job(
             .buffer_unordered(AT_ONCE)
             .try_collect()
             .await?;
-        s.store
-            .write(move |conn| {
-                Box::pin(async move {
-                    for d in &done {
-                        store::batches::record(conn, d).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .await?;
+        super::record(s, done).await?;
     }
 }
 
@@ -106,13 +97,7 @@ async fn buy_one(
         }
         Err(ServiceError::Validation(e)) => {
             bs.status = BatchShipmentStatus::TransactionFailed;
-            bs.messages =
-                e.0.iter()
-                    .flat_map(|(f, msgs)| {
-                        msgs.iter()
-                            .map(move |m| note(CONSIGN, f, format!("{f}: {m}")))
-                    })
-                    .collect();
+            bs.messages = super::notes_of(&e);
         }
         Err(ServiceError::Conflict(why)) => {
             bs.status = BatchShipmentStatus::TransactionFailed;

@@ -4,14 +4,13 @@
 use domain::address::Purpose;
 use domain::batch::{Batch, BatchShipment, BatchShipmentStatus, BatchStatus};
 use domain::parcel::{ExtraInput, ParcelInput};
-use domain::shipment::Note;
 use domain::webhook::WebhookEvent;
 use domain::{ObjectId, ValidationError};
 use futures_util::{stream, StreamExt, TryStreamExt};
 use store::jobs::Claim;
 use store::Scope;
 
-use super::ShipmentSource;
+use super::{notes_of, ShipmentSource};
 use crate::rating::{note, CONSIGN};
 use crate::shipments::{self, AddressRef, CreateShipment, ParcelRef, ShipmentView};
 use crate::{webhooks, Principal, ServiceError, Services};
@@ -50,16 +49,7 @@ pub(crate) async fn run_validate_job(
             .buffer_unordered(AT_ONCE)
             .try_collect()
             .await?;
-        s.store
-            .write(move |conn| {
-                Box::pin(async move {
-                    for d in &done {
-                        store::batches::record(conn, d).await?;
-                    }
-                    Ok(())
-                })
-            })
-            .await?;
+        super::record(s, done).await?;
     }
 }
 
@@ -104,16 +94,6 @@ async fn finish(
         .await?;
     s.job_signal.notify_one();
     Ok(done)
-}
-
-/// Messages from a validation error, each naming its field.
-fn notes_of(e: &ValidationError) -> Vec<Note> {
-    e.0.iter()
-        .flat_map(|(field, msgs)| {
-            msgs.iter()
-                .map(move |m| note(CONSIGN, field, format!("{field}: {m}")))
-        })
-        .collect()
 }
 
 fn failed(mut bs: BatchShipment, e: &ValidationError) -> BatchShipment {
