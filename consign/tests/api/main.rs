@@ -9,6 +9,7 @@ mod carrier_accounts;
 mod cli;
 mod conventions;
 mod crash;
+mod crowdfunding;
 mod customs;
 mod fakes;
 mod health;

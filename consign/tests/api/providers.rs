@@ -377,6 +377,13 @@ pub async fn easypost(api_key: &str) -> Fake {
                     {
                         return answer(invalid.status, invalid.body.clone());
                     }
+                    // A distinct id per created shipment, as EasyPost hands out (derived from
+                    // the reference when there is one, so tests know it).
+                    if let Some(r) = sh["reference"].as_str().filter(|r| r.len() == 32) {
+                        let id = created.json()["id"].as_str().unwrap().to_string();
+                        let text = String::from_utf8(created.body.clone()).unwrap();
+                        return answer(created.status, text.replace(&id, &format!("shp_{r}")).into_bytes());
+                    }
                     answer(created.status, created.body.clone())
                 }
                 ("POST", "/v2/orders") => {
@@ -439,6 +446,8 @@ pub async fn shippo(token: &str) -> Fake {
     let pickup = cassette("shippo/python-client-cassettes/pickup/test_create.yaml");
     let track = cassette("shippo/python-client-cassettes/track/test_get_status.yaml");
     let invalid = cassette("shippo/python-client-cassettes/transaction/test_invalid_create.yaml");
+    let order = cassette("shippo/python-client-cassettes/order/test_create.yaml");
+    let order_made = find(&order, "POST", "/orders");
     let shipment = find(&pickup, "POST", "/shipments");
     let transaction = find(&pickup, "POST", "/transactions");
     let tracked = track[0].clone();
@@ -449,11 +458,12 @@ pub async fn shippo(token: &str) -> Fake {
                         uri: Uri,
                         headers: HeaderMap,
                         body: Bytes| {
-        let (shipment, transaction, tracked, invalid) = (
+        let (shipment, transaction, tracked, invalid, order_made) = (
             shipment.clone(),
             transaction.clone(),
             tracked.clone(),
             invalid.clone(),
+            order_made.clone(),
         );
         async move {
             if let Some(r) = gate(&s, &method, &uri, &headers, &body, &s.key).await {
@@ -478,6 +488,26 @@ pub async fn shippo(token: &str) -> Fake {
                     answer(transaction.status, local_files(&transaction.body, &s.base))
                 }
                 ("GET", p) if p.starts_with("/tracks/") => answer(tracked.status, tracked.body.clone()),
+                ("POST", "/orders") => {
+                    // What the live API requires (its recorded 400 names each).
+                    let missing: Vec<&str> = ["placed_at", "to_address", "weight", "weight_unit"]
+                        .into_iter()
+                        .filter(|f| sent[*f].is_null())
+                        .collect();
+                    if !missing.is_empty() {
+                        let body: serde_json::Map<String, Value> = missing.iter().map(|f| (f.to_string(), serde_json::json!(["This field is required."]))).collect();
+                        return answer(400, Value::Object(body).to_string().into_bytes());
+                    }
+                    // The recorded order, with a distinct id per order (derived from Consign's
+                    // note when there is one, so tests know it).
+                    let mut v = order_made.json();
+                    let id = sent["notes"].as_str().and_then(|n| n.strip_prefix("consign:")).map(|r| format!("ord_{r}"));
+                    if let Some(id) = id {
+                        v["object_id"] = serde_json::json!(id);
+                    }
+                    v["order_number"] = sent["order_number"].clone();
+                    answer(order_made.status, v.to_string().into_bytes())
+                }
                 _ => (StatusCode::NOT_FOUND, [("content-type", "text/html")], format!("<h1>Not Found</h1><p>The requested URL {path} was not found on this server.</p>")).into_response(),
             }
         }

@@ -21,6 +21,7 @@ pub mod orders;
 pub mod pagination;
 pub mod parcel_templates;
 pub mod parcels;
+pub mod projects;
 pub mod rate_limit;
 pub mod rates;
 pub mod refunds;
@@ -104,6 +105,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(manifests::router())
         .merge(orders::router())
         .merge(batches::router())
+        .merge(projects::router())
         .merge(files::router())
         .merge(settings::router())
         .merge(tracks::router())

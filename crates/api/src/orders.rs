@@ -732,20 +732,12 @@ fn import_options(
     Ok(orders::csv::ImportOptions { dry_run, mapping })
 }
 
-/// Import orders from CSV (Consign extension): `text/csv` (the body is the file) or
-/// `multipart/form-data` (a `file` part; optional `dry_run` and `mapping` parts). Query:
-/// `dry_run=true` answers what would be created, updated and rejected; `mapping` is a JSON
-/// object naming your columns for Consign's (see docs/ORDERS.md). Idempotent on the order
-/// number; each rejection names its row and field.
-#[utoipa::path(post, path = "/orders/import", tag = "Orders", params(("dry_run" = Option<bool>, Query), ("mapping" = Option<String>, Query)),
-    request_body(content((String = "text/csv"))),
-    responses((status = 200, body = ImportResponse), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
-pub async fn import(
-    State(state): State<AppState>,
-    Auth(who): Auth,
-    q: ListQuery,
+/// A CSV upload: `text/csv` (the body is the file) or `multipart/form-data` (a `file` part;
+/// optional `dry_run` and `mapping` parts, else the same query parameters); UTF-8 only.
+pub(crate) async fn upload(
+    q: &ListQuery,
     req: axum::extract::Request,
-) -> Result<Json<ImportResponse>, ApiError> {
+) -> Result<(Vec<u8>, orders::csv::ImportOptions), ApiError> {
     use axum::extract::FromRequest;
     let media = crate::extract::media_type(req.headers());
     let (bytes, dry, map) = if media == "multipart/form-data" {
@@ -821,6 +813,24 @@ pub async fn import(
     if std::str::from_utf8(&bytes).is_err() {
         return Err(ApiError::field("file", "The file is not UTF-8 text."));
     }
+    Ok((bytes, options))
+}
+
+/// Import orders from CSV (Consign extension): `text/csv` (the body is the file) or
+/// `multipart/form-data` (a `file` part; optional `dry_run` and `mapping` parts). Query:
+/// `dry_run=true` answers what would be created, updated and rejected; `mapping` is a JSON
+/// object naming your columns for Consign's (see docs/ORDERS.md). Idempotent on the order
+/// number; each rejection names its row and field.
+#[utoipa::path(post, path = "/orders/import", tag = "Orders", params(("dry_run" = Option<bool>, Query), ("mapping" = Option<String>, Query)),
+    request_body(content((String = "text/csv"))),
+    responses((status = 200, body = ImportResponse), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
+pub async fn import(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    q: ListQuery,
+    req: axum::extract::Request,
+) -> Result<Json<ImportResponse>, ApiError> {
+    let (bytes, options) = upload(&q, req).await?;
     let report = orders::csv::import(&state.services, &who, &bytes, &options, &|_, _| {}).await?;
     Ok(Json(report.into()))
 }

@@ -158,7 +158,7 @@ impl ShippoUpstream {
 }
 
 /// Shippo's address from Consign's.
-fn address(l: &Location) -> Value {
+pub fn address(l: &Location) -> Value {
     let a = &l.address;
     let mut v = json!({
         "name": a.name, "company": a.company, "street1": a.street1, "street2": a.street2,

@@ -26,6 +26,7 @@ pub mod address_layout;
 pub mod address_meta;
 pub mod batch;
 pub mod carrier_account;
+pub mod crowdfunding;
 pub mod customs;
 pub mod error;
 pub mod fx;

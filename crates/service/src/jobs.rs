@@ -20,8 +20,8 @@ use store::jobs::{self, Claim, NewJob};
 use store::Scope;
 
 use crate::{
-    batches, manifests, notifications, refunds, shipments, transactions, webhooks, ServiceError,
-    Services,
+    batches, crowdfunding, manifests, notifications, refunds, shipments, transactions, webhooks,
+    ServiceError, Services,
 };
 
 /// How often the worker looks for due jobs when nobody wakes it.
@@ -81,6 +81,15 @@ pub enum Job {
         account: ObjectId,
         test: bool,
         batch: ObjectId,
+    },
+    /// Send a backer's dispatch email.
+    SendDispatch { email: ObjectId },
+    /// Push a project's backers into its provider account.
+    SyncProject {
+        account: ObjectId,
+        test: bool,
+        project: ObjectId,
+        sync: ObjectId,
     },
 }
 
@@ -254,6 +263,15 @@ async fn run_one(s: &Services, claim: &Claim) {
             test,
             batch,
         } => batches::run_purchase_job(s, claim, scope_of(*account, *test), *batch).await,
+        Job::SendDispatch { email } => crowdfunding::tracking::run_send_job(s, claim, *email).await,
+        Job::SyncProject {
+            account,
+            test,
+            project,
+            sync,
+        } => {
+            crowdfunding::sync::run_job(s, claim, scope_of(*account, *test), *project, *sync).await
+        }
     };
     let Err(e) = outcome else { return };
     let error = e.to_string();

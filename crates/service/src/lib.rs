@@ -6,6 +6,7 @@ mod adapters;
 pub mod addresses;
 pub mod batches;
 pub mod carrier_accounts;
+pub mod crowdfunding;
 pub mod crypto;
 pub mod customs;
 mod error;

@@ -73,8 +73,8 @@ impl std::fmt::Debug for SmtpConfig {
 /// A connected-on-demand SMTP client.
 #[derive(Clone)]
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
-    from: Mailbox,
+    pub(crate) transport: AsyncSmtpTransport<Tokio1Executor>,
+    pub(crate) from: Mailbox,
 }
 
 impl Mailer {

@@ -272,11 +272,29 @@ async fn buy(
         s.store.write_script(script).await
     } else {
         let (wire, owner, id) = (s.wire.clone(), owner.to_string(), t.id);
+        // A label with its number ships the pledges among its orders (their dispatch emails).
+        let shipped = t.tracking_number.clone().map(|n| {
+            let page = format!(
+                "{}{}",
+                s.public_url.trim_end_matches('/'),
+                crate::tracking::public_path(Some(t.carrier_account), &n)
+            );
+            (rate.details.provider.clone(), n, page)
+        });
+        let s2 = s.clone();
         s.store
             .write(move |conn| {
                 Box::pin(async move {
                     script.execute(conn).await?;
-                    fulfil::apply(conn, scope, id, &parcels, &*wire, &owner).await
+                    fulfil::apply(conn, scope, id, &parcels, &*wire, &owner).await?;
+                    if let Some((carrier, number, page)) = shipped {
+                        let orders: Vec<ObjectId> = parcels.iter().map(|p| p.order).collect();
+                        crate::crowdfunding::tracking::labelled(
+                            conn, &s2, &orders, &carrier, &number, &page,
+                        )
+                        .await?;
+                    }
+                    Ok(())
                 })
             })
             .await

@@ -19,6 +19,7 @@ pub mod notifications;
 pub mod orders;
 pub mod page;
 pub mod parcels;
+pub mod projects;
 pub mod refunds;
 mod rows;
 pub mod scan_keys;

@@ -72,6 +72,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0010_orders_batches.sql"),
         include_str!("../migrations/postgres/0010_orders_batches.sql"),
     ),
+    (
+        11,
+        "crowdfunding projects, pledges, dispatches, provider sync",
+        include_str!("../migrations/sqlite/0011_crowdfunding.sql"),
+        include_str!("../migrations/postgres/0011_crowdfunding.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use domain::address::{AddressFields, AddressInput};
 use domain::order::{OrderDetails, OrderFilter, OrderStatus, Source};
 use domain::page::{PageRequest, MAX_RESULTS};
-use domain::{FieldErrors, Timestamp};
+use domain::Timestamp;
+use integrations::columns::Header;
 
 use super::{AddressOrId, CreateOrder, NewLineItem, Outcome};
 use crate::{Principal, ServiceError, Services};
@@ -126,80 +127,6 @@ pub struct ImportReport {
     pub rejections: Vec<Rejection>,
 }
 
-struct Header {
-    /// Field → column index.
-    at: HashMap<&'static str, usize>,
-}
-
-impl Header {
-    fn read(
-        headers: &csv::StringRecord,
-        mapping: &[(String, String)],
-    ) -> Result<Self, domain::ValidationError> {
-        let norm = |s: &str| s.trim().trim_start_matches('\u{feff}').to_ascii_lowercase();
-        let names: Vec<String> = headers.iter().map(norm).collect();
-        let mut at = HashMap::new();
-        let mut errors = FieldErrors::new();
-        for (field, column) in mapping {
-            let Some((f, _)) = COLUMNS
-                .iter()
-                .find(|(f, _)| f.eq_ignore_ascii_case(field.trim()))
-            else {
-                errors.add(
-                    format!("mapping.{field}"),
-                    format!(
-                        "Not a column Consign reads; use one of {}.",
-                        COLUMNS.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
-                    ),
-                );
-                continue;
-            };
-            match names.iter().position(|n| *n == norm(column)) {
-                Some(i) => {
-                    at.insert(*f, i);
-                }
-                None => errors.add(
-                    format!("mapping.{field}"),
-                    format!("The file has no column \"{column}\"."),
-                ),
-            }
-        }
-        for (field, aliases) in COLUMNS {
-            if at.contains_key(field) {
-                continue;
-            }
-            let found = names.iter().position(|n| n == field).or_else(|| {
-                aliases
-                    .iter()
-                    .find_map(|a| names.iter().position(|n| n == a))
-            });
-            if let Some(i) = found {
-                at.insert(*field, i);
-            }
-        }
-        for required in [
-            "order_number",
-            "ship_to_street1",
-            "ship_to_city",
-            "ship_to_country",
-        ] {
-            if !at.contains_key(required) {
-                errors.add(
-                    required,
-                    format!("The file has no {required} column (nor one of the names shops give it; map one)."),
-                );
-            }
-        }
-        errors.into_result()?;
-        Ok(Header { at })
-    }
-
-    fn get<'r>(&self, row: &'r csv::StringRecord, field: &str) -> Option<&'r str> {
-        let v = row.get(*self.at.get(field)?)?.trim();
-        (!v.is_empty()).then_some(v)
-    }
-}
-
 /// One order's rows: the line numbers and the command.
 struct Group {
     lines: Vec<usize>,
@@ -233,7 +160,17 @@ fn read_groups(
             domain::ValidationError::field("file", format!("The CSV header cannot be read: {e}"))
         })?
         .clone();
-    let header = Header::read(&headers, &options.mapping)?;
+    let header = Header::read(
+        &headers,
+        &options.mapping,
+        COLUMNS,
+        &[
+            "order_number",
+            "ship_to_street1",
+            "ship_to_city",
+            "ship_to_country",
+        ],
+    )?;
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut rows = 0;

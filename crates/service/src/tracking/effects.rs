@@ -93,6 +93,16 @@ pub(crate) async fn apply(
                 if !on {
                     break;
                 }
+                // A backer's parcel already had the project's dispatch email.
+                if kind == NotificationKind::Shipped {
+                    if let Some(ca) = track.carrier_account {
+                        if store::projects::label_carries_pledge(conn, ca, &track.tracking_number)
+                            .await?
+                        {
+                            continue;
+                        }
+                    }
+                }
                 let id = ObjectId::new();
                 if store::notifications::claim(conn, scope, id, track.id, kind, email).await? {
                     store::jobs::enqueue(conn, notifications::send_job(id)).await?;

@@ -1,0 +1,116 @@
+//! A CSV header read against a table of known fields: each field is found by the caller's map
+//! (`field → column`), by its own name, or by one of the names exports give it (compared
+//! without case, surrounding spaces or a byte-order mark).
+
+use std::collections::HashMap;
+
+use domain::{FieldErrors, ValidationError};
+
+/// Known fields, each with the column names exports give it (lower-case).
+pub type Columns = &'static [(&'static str, &'static [&'static str])];
+
+/// Where each known field sits in a file.
+#[derive(Debug, Clone)]
+pub struct Header {
+    at: HashMap<&'static str, usize>,
+}
+
+fn norm(s: &str) -> String {
+    s.trim().trim_start_matches('\u{feff}').to_ascii_lowercase()
+}
+
+impl Header {
+    /// Locates `columns` in `headers`; errors name a bad map entry (`mapping.<field>`) or a
+    /// `required` field no column gives.
+    pub fn read(
+        headers: &csv::StringRecord,
+        mapping: &[(String, String)],
+        columns: Columns,
+        required: &[&str],
+    ) -> Result<Self, ValidationError> {
+        let names: Vec<String> = headers.iter().map(norm).collect();
+        let mut at = HashMap::new();
+        let mut errors = FieldErrors::new();
+        for (field, column) in mapping {
+            let Some((f, _)) = columns
+                .iter()
+                .find(|(f, _)| f.eq_ignore_ascii_case(field.trim()))
+            else {
+                errors.add(
+                    format!("mapping.{field}"),
+                    format!(
+                        "Not a column Consign reads; use one of {}.",
+                        columns.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+                continue;
+            };
+            match names.iter().position(|n| *n == norm(column)) {
+                Some(i) => {
+                    at.insert(*f, i);
+                }
+                None => errors.add(
+                    format!("mapping.{field}"),
+                    format!("The file has no column \"{column}\"."),
+                ),
+            }
+        }
+        for (field, aliases) in columns {
+            if at.contains_key(field) {
+                continue;
+            }
+            let found = names.iter().position(|n| n == field).or_else(|| {
+                aliases
+                    .iter()
+                    .find_map(|a| names.iter().position(|n| n == a))
+            });
+            if let Some(i) = found {
+                at.insert(*field, i);
+            }
+        }
+        for r in required {
+            if !at.contains_key(r) {
+                errors.add(
+                    *r,
+                    format!("The file has no {r} column (nor one of the names exports give it; map one)."),
+                );
+            }
+        }
+        errors.into_result()?;
+        Ok(Header { at })
+    }
+
+    /// The trimmed, non-empty value of `field` in `row`.
+    pub fn get<'r>(&self, row: &'r csv::StringRecord, field: &str) -> Option<&'r str> {
+        let v = row.get(*self.at.get(field)?)?.trim();
+        (!v.is_empty()).then_some(v)
+    }
+
+    /// Whether the file has a column for `field`.
+    pub fn has(&self, field: &str) -> bool {
+        self.at.contains_key(field)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLS: Columns = &[("pledge_id", &["backer uid"]), ("email", &["e-mail"])];
+
+    #[test]
+    fn fields_are_found_by_alias_name_or_map() {
+        let h = csv::StringRecord::from(vec!["\u{feff}Backer UID", " E-Mail ", "Other"]);
+        let header = Header::read(&h, &[], COLS, &["pledge_id"]).unwrap();
+        let row = csv::StringRecord::from(vec!["42", " a@b.c ", "x"]);
+        assert_eq!(header.get(&row, "pledge_id"), Some("42"));
+        assert_eq!(header.get(&row, "email"), Some("a@b.c"));
+        let mapped = Header::read(&h, &[("email".into(), "other".into())], COLS, &[]).unwrap();
+        assert_eq!(mapped.get(&row, "email"), Some("x"));
+        let e = Header::read(&h, &[("nope".into(), "x".into())], COLS, &[]).unwrap_err();
+        assert!(format!("{e:?}").contains("mapping.nope"));
+        let h2 = csv::StringRecord::from(vec!["Email"]);
+        let e = Header::read(&h2, &[], COLS, &["pledge_id"]).unwrap_err();
+        assert!(format!("{e:?}").contains("pledge_id"));
+    }
+}
