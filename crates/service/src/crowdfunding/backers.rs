@@ -270,7 +270,11 @@ async fn import_chunk(
             backer_email: r.email.clone(),
             backer_name: r.backer_name.clone(),
             tier_name: r.tier_name.clone(),
-            pledged_at: r.pledged_at.unwrap_or(now),
+            // An import without a date keeps the one stored.
+            pledged_at: r
+                .pledged_at
+                .or_else(|| known.get(&r.pledge_id).map(|k| k.pledge.pledged_at))
+                .unwrap_or(now),
             problems,
             tracking: None,
         };
@@ -278,10 +282,6 @@ async fn import_chunk(
             Some(k) => {
                 let mut same = pledge.clone();
                 same.tracking = k.pledge.tracking.clone();
-                // An import without a date keeps the one stored.
-                if r.pledged_at.is_none() {
-                    same.pledged_at = k.pledge.pledged_at;
-                }
                 if same == k.pledge {
                     if order_moved {
                         report.updated += 1;
@@ -299,12 +299,6 @@ async fn import_chunk(
                 next - 1
             }
         };
-        let mut pledge = pledge;
-        if r.pledged_at.is_none() {
-            if let Some(k) = known.get(&r.pledge_id) {
-                pledge.pledged_at = k.pledge.pledged_at;
-            }
-        }
         rows.push(PledgeRow { pledge, position });
     }
     if !dry_run && !rows.is_empty() {
@@ -363,6 +357,9 @@ const TRACKING_COLUMNS: Columns = &[
     ),
     ("status", &["status"]),
 ];
+
+/// A tracking row naming no order of the project.
+const NO_ORDER: &str = "No shippable order of this project has that orderId or pledgeId.";
 
 /// What a tracking upload did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -455,10 +452,7 @@ pub async fn import_tracking(
             (None, None) => None,
         };
         let Some(order) = order else {
-            report.rejections.push(refuse(
-                "order_id",
-                "No shippable order of this project has that orderId or pledgeId.".into(),
-            ));
+            report.rejections.push(refuse("order_id", NO_ORDER.into()));
             continue;
         };
         let r = Report {
@@ -486,10 +480,7 @@ pub async fn import_tracking(
                         }
                     }
                 }
-                _ => report.rejections.push(refuse(
-                    "order_id",
-                    "No shippable order of this project has that orderId or pledgeId.".into(),
-                )),
+                _ => report.rejections.push(refuse("order_id", NO_ORDER.into())),
             }
             continue;
         }
@@ -511,10 +502,9 @@ pub async fn import_tracking(
                     report.emails += 1;
                 }
             }
-            Err(store::StoreError::NotFound) => report.rejections.push(refuse(
-                "order_id",
-                "No shippable order of this project has that orderId or pledgeId.".into(),
-            )),
+            Err(store::StoreError::NotFound) => {
+                report.rejections.push(refuse("order_id", NO_ORDER.into()))
+            }
             Err(e) => return Err(e.into()),
         }
     }
