@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Signed EasyPost tracker events for bench/push_events.lua: for every tracking number on stdin,
 PER events (in_transit, one hour apart), each a tracker.updated body built from the published
-fixture (../shared/fixtures/easypost/event-body.json) with one new detail, signed as EasyPost signs
+fixture (testdata/fixtures/easypost/event-body.json) with one new detail, signed as EasyPost signs
 (HMAC-SHA256 of the body, NFKD-normalised secret). Lines: "<X-Hmac-Signature>\\t<body>"."""
 import hashlib, hmac, json, os, sys, unicodedata
 
 secret = unicodedata.normalize("NFKD", sys.argv[1]).encode()
 per = int(sys.argv[2]) if len(sys.argv) > 2 else 20
 here = os.path.dirname(os.path.abspath(__file__))
-base = json.load(open(os.path.join(here, "../../shared/fixtures/easypost/event-body.json")))
+base = json.load(open(os.path.join(here, "../testdata/fixtures/easypost/event-body.json")))
 numbers = [l.strip() for l in sys.stdin if l.strip()]
 for k in range(per):
     for n in numbers:

@@ -402,7 +402,7 @@ if FAKE:
     got = requests.get(bought.label_url)
     check(bought.label_url.startswith(URL) and got.status_code == 200 and got.content == requests.get(f"{FAKE}/files/postage_label/x.png").content, "the label downloads from Consign, the provider's file byte for byte")
     account_json = requests.get(f"{URL}/carrier_accounts/{ep.object_id}", headers={"Authorization": f"ShippoToken {TOKEN}"}).json()
-    event = json.load(open(os.path.join(os.path.dirname(__file__), "../../shared/fixtures/easypost/event-body.json")))
+    event = json.load(open(os.path.join(os.path.dirname(__file__), "../testdata/fixtures/easypost/event-body.json")))
     event["result"]["tracking_code"] = bought.tracking_number
     delivery = dict(event["result"]["tracking_details"][1], status="delivered", status_detail="arrived_at_destination", message="Delivered", datetime="2024-08-02T19:26:00Z")
     event["result"]["tracking_details"] = event["result"]["tracking_details"][:2] + [delivery]

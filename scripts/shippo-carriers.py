@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Regenerates crates/carriers/data/shippo-carriers.json: Shippo's carrier tokens with their names
 and service levels, from Shippo's OpenAPI description (CarriersEnum, ServiceLevel*Enum tables)
-and the seed's carrier table (names).
+and the seed's carrier table (names). Run by hand, with the two inputs from the design folder
+beside the checkout (fixtures/shippo/public-api.yaml, Shippo's OpenAPI description as served at
+https://docs.goshippo.com/spec/shippoapi/public-api.yaml, and seeds/002_bf6b17625871caa5.txt);
+neither the build nor the tests read them.
 
-    python3 scripts/shippo-carriers.py ../shared/fixtures/shippo/public-api.yaml ../shared/seeds/002_bf6b17625871caa5.txt
+    python3 scripts/shippo-carriers.py PATH/TO/public-api.yaml PATH/TO/002_bf6b17625871caa5.txt
 """
 import json
 import os

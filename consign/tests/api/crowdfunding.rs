@@ -454,7 +454,7 @@ async fn fifty_simultaneous_shipped_reports_send_one_email_and_a_tracking_csv_th
 fn easypost_signed(secret: &str, shipment: &str, number: &str, status: &str) -> (Vec<u8>, String) {
     let raw = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures/easypost/event-body.json"),
+            .join("../testdata/fixtures/easypost/event-body.json"),
     )
     .unwrap();
     let mut event: Value = serde_json::from_slice(&raw).unwrap();

@@ -1,5 +1,5 @@
 //! Fakes of the upstream providers, at the HTTP level, answering with the recorded traffic in
-//! `../shared/fixtures/easypost/` and `../shared/fixtures/shippo/python-client-cassettes/`
+//! `testdata/fixtures/easypost/` and `testdata/fixtures/shippo/python-client-cassettes/`
 //! (status codes and bodies as recorded). They check what Consign sends (paths, the auth header,
 //! body fields) and record every request; knobs make the next answers fail (429 with
 //! `Retry-After`, 5xx) or slow. The label files the recorded answers link to are not published,
@@ -35,7 +35,7 @@ impl Recorded {
 }
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../testdata/fixtures")
 }
 
 /// The interactions of a vcrpy cassette (bodies decoded: plain strings, or `!!binary` base64

@@ -68,7 +68,7 @@ fn rate<'a>(shipment: &'a Value, account: &str, token: &str) -> &'a Value {
 fn delivered_event(number: &str) -> (Vec<u8>, String) {
     let raw = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../shared/fixtures/easypost/event-body.json"),
+            .join("../testdata/fixtures/easypost/event-body.json"),
     )
     .unwrap();
     let mut event: Value = serde_json::from_slice(&raw).unwrap();

@@ -644,7 +644,7 @@ pub fn service_levels() -> Vec<ServiceLevel> {
 mod tests {
     use super::*;
 
-    const EVENT: &[u8] = include_bytes!("../../../../shared/fixtures/easypost/event-body.json");
+    const EVENT: &[u8] = include_bytes!("../../../testdata/fixtures/easypost/event-body.json");
 
     #[test]
     fn the_published_signature_vector_verifies_with_the_nfkd_secret() {

@@ -1,8 +1,9 @@
 //! Carrier parcel templates with their published dimensions.
 //!
 //! Tokens and dimensions are Shippo's, from its OpenAPI description (`ParcelTemplate*Enum`,
-//! `shared/fixtures/shippo/public-api.yaml`). A template with no published size (0 × 0 × 0, or
-//! USPS Soft Pack, "length and width defined in the parcel") takes the dimensions sent with it.
+//! `public-api.yaml`, as served at `docs.goshippo.com/spec/shippoapi/`). A template with no
+//! published size (0 × 0 × 0, or USPS Soft Pack, "length and width defined in the parcel") takes
+//! the dimensions sent with it.
 //! The list is data (`data/parcel-templates.json`), read once; its strings are borrowed from the
 //! bundled file.
 

@@ -163,7 +163,7 @@ mod tests {
     fn fixture() -> Vec<u8> {
         std::fs::read(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/fixtures/easypost/event-body.json"
+            "/../../testdata/fixtures/easypost/event-body.json"
         ))
         .unwrap()
     }
