@@ -242,12 +242,22 @@ async fn a_backer_report_and_the_seeds_custom_api_as_printed_with_one_dispatch_e
         (Some(true), Some("UPS")),
         "{first}"
     );
+    assert_eq!(
+        (first["emailQueued"].as_bool(), first["email"].as_str()),
+        (Some(true), Some("queued")),
+        "{first}"
+    );
     let mut lower = seed_body.clone();
     lower["carrier"] = json!("United Parcel Service");
     let repeat = expect(seed_track(&app, Some(&k), &lower).await, StatusCode::OK).await;
     assert_eq!(
         (repeat["emailSent"].as_bool(), repeat["changed"].as_bool()),
         (Some(false), Some(false)),
+        "{repeat}"
+    );
+    assert_eq!(
+        (repeat["emailQueued"].as_bool(), repeat["email"].as_str()),
+        (Some(false), Some("not_queued")),
         "{repeat}"
     );
     let mut delivered = seed_body.clone();
@@ -783,4 +793,264 @@ async fn syncs_into_easypost_and_shippo_and_their_signed_events_email_each_backe
         .find(|m| m.to == vec!["cy@example.com".to_string()])
         .unwrap();
     assert!(usps.data.contains("tools.usps.com"), "{}", usps.data);
+}
+
+/// Issue 21: a US backer who left out the ZIP code or the state has not completed the address
+/// form (the US requires both): not listed, not counted shippable, not pushed to the provider,
+/// and named under `not_shippable` with the missing field. A backer who was complete and is
+/// re-imported without a ZIP keeps the order made earlier but stops being shippable.
+#[tokio::test]
+async fn a_us_backer_without_zip_or_state_is_not_shippable_listed_or_pushed() {
+    let app = crate::helpers::spawn_app().await;
+    let ep = providers::easypost("EZTK_creator").await;
+    let id = project(&app, "Zipless").await["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let linked = app
+        .client
+        .put(app.url(&format!("/projects/{id}/provider")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .json(&json!({"provider": "easypost", "api_key": "EZTK_creator", "webhook_secret": "s", "base_url": ep.base, "return_address": shawn()}))
+        .send()
+        .await
+        .unwrap();
+    expect(linked, StatusCode::OK).await;
+    let csv = format!(
+        "{HEADER}\n1,z-1,Ann,ann@example.com,US,Std,$1,\"2026/05/25, 10:00\",Ann,1 Main St,,Portland,OR,97201,US,\n\
+2,z-2,Bo,bo@example.com,US,Std,$1,\"2026/05/25, 11:00\",Bo,2 Main St,,Portland,OR,,US,\n\
+3,z-3,Cy,cy@example.com,US,Std,$1,\"2026/05/25, 12:00\",Cy,3 Main St,,Portland,,97201,US,\n"
+    );
+    let r = import(&app, &id, "backers", "", &csv).await;
+    assert_eq!(r["shippable"], 1, "{r}");
+    let not: Vec<(String, String)> = r["not_shippable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["pledge_id"].as_str().unwrap().to_string(),
+                n["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(not.len(), 2, "{r}");
+    assert_eq!(not[0].0, "z-2");
+    assert!(not[0].1.starts_with("ship_postal_code:"), "{r}");
+    assert_eq!(not[1].0, "z-3");
+    assert!(not[1].1.starts_with("ship_state:"), "{r}");
+
+    let k = key(&app, &id).await;
+    let list = expect(
+        seed_get(&app, Some(&k), &format!("?project={id}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list["total"], 1, "{list}");
+    assert_eq!(list["orders"][0]["pledgeId"], "z-1", "{list}");
+    let view = expect(app.get(&format!("/projects/{id}")).await, StatusCode::OK).await;
+    assert_eq!(
+        (
+            view["counts"]["pledges"].as_u64(),
+            view["counts"]["shippable"].as_u64()
+        ),
+        (Some(3), Some(1)),
+        "{view}"
+    );
+    let sync = expect(
+        app.post_json(&format!("/projects/{id}/sync"), &json!({}))
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let s = wait_sync(&app, &id, &sync).await;
+    assert_eq!(
+        (s["created"].as_u64(), s["failed"].as_u64()),
+        (Some(1), Some(0)),
+        "{s}"
+    );
+    let pushed = ep.calls("POST", "/v2/shipments");
+    assert_eq!(pushed.len(), 1);
+    assert_eq!(pushed[0].body["shipment"]["to_address"]["zip"], "97201");
+
+    // The complete backer re-imported without a ZIP: no longer listed nor counted.
+    let r = import(
+        &app,
+        &id,
+        "backers",
+        "",
+        &csv.replace("Portland,OR,97201,US,\n2", "Portland,OR,,US,\n2"),
+    )
+    .await;
+    assert_eq!(
+        (r["shippable"].as_u64(), r["updated"].as_u64()),
+        (Some(0), Some(1)),
+        "{r}"
+    );
+    let list = expect(
+        seed_get(&app, Some(&k), &format!("?project={id}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(list, json!({"total": 0, "orders": []}));
+    let view = expect(app.get(&format!("/projects/{id}")).await, StatusCode::OK).await;
+    assert_eq!(view["counts"]["shippable"], 0, "{view}");
+}
+
+/// Issue 21: a sync into a provider nobody answers for does not stay RUNNING with `failed: 0`:
+/// each job attempt's error is in the report (short, without the API key), and after the last
+/// retry the sync is FAILED with its reason. (The worker's backoff is skipped by making the
+/// retried job due at once.)
+#[tokio::test]
+async fn a_sync_to_an_unreachable_provider_reports_each_attempt_and_ends_failed() {
+    use sqlx::Connection;
+    let app = crate::helpers::spawn_app().await;
+    // A port nothing listens on: bound, then released.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let id = project(&app, "Unreachable").await["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let linked = app
+        .client
+        .put(app.url(&format!("/projects/{id}/provider")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .json(&json!({"provider": "easypost", "api_key": "EZTK_secretkey", "webhook_secret": "s", "base_url": base, "return_address": shawn()}))
+        .send()
+        .await
+        .unwrap();
+    expect(linked, StatusCode::OK).await;
+    let one = format!(
+        "{HEADER}\n1,u-1,Ann,ann@example.com,US,Std,$1,\"2026/05/25, 10:00\",Ann,1 Main St,,Portland,OR,97201,US,\n"
+    );
+    import(&app, &id, "backers", "", &one).await;
+    let sync = expect(
+        app.post_json(&format!("/projects/{id}/sync"), &json!({}))
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    assert_eq!(sync["attempts"], json!([]), "{sync}");
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url)
+        .await
+        .unwrap();
+    let path = format!(
+        "/projects/{id}/syncs/{}",
+        sync["object_id"].as_str().unwrap()
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let mut seen_running_attempt = false;
+    let s = loop {
+        let s = expect(app.get(&path).await, StatusCode::OK).await;
+        if s["status"] == "FAILED" {
+            break s;
+        }
+        assert_eq!(s["status"], "RUNNING", "{s}");
+        if !s["attempts"].as_array().unwrap().is_empty() {
+            // Between retries the report already says why.
+            seen_running_attempt = true;
+            assert!(
+                s["attempts"][0]["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("/v2/shipments"),
+                "{s}"
+            );
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the sync never ended: {s}"
+        );
+        // Skip the backoff: a retried (unlocked) sync job is due now.
+        sqlx::query(
+            "UPDATE jobs SET run_at_ms = 0 WHERE kind = 'sync_project' AND done_ms IS NULL AND locked_until_ms IS NULL",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(seen_running_attempt, "{s}");
+    let attempts = s["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 8, "{s}");
+    for (i, a) in attempts.iter().enumerate() {
+        assert_eq!(a["attempt"], i as u64 + 1, "{s}");
+        let e = a["error"].as_str().unwrap();
+        assert!(e.contains("POST /v2/shipments failed"), "{e}");
+        assert!(e.chars().count() <= 200, "{e}");
+    }
+    assert_eq!(s["error"], attempts[7]["error"], "{s}");
+    assert!(!s.to_string().contains("EZTK_secretkey"), "{s}");
+    assert_eq!(
+        (s["created"].as_u64(), s["failed"].as_u64()),
+        (Some(0), Some(0)),
+        "{s}"
+    );
+    // The job is over: nothing left to retry.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let again = expect(app.get(&path).await, StatusCode::OK).await;
+    assert_eq!(again["attempts"].as_array().unwrap().len(), 8, "{again}");
+}
+
+/// Issue 21: without a mail server the custom API does not claim an email went: `emailSent` and
+/// `emailQueued` are false, `email` says it is not configured, the project counts no dispatch
+/// email, and the tracking CSV's dry run promises none.
+#[tokio::test]
+async fn without_a_mail_server_a_shipped_report_says_no_email_went() {
+    let app = crate::helpers::spawn_app().await;
+    let id = project(&app, "Mailless").await["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let two = format!(
+        "{HEADER}\n1,m-1,Ann,ann@example.com,US,Std,$1,\"2026/05/25, 10:00\",Ann,1 Main St,,Portland,OR,97201,US,\n\
+2,m-2,Bo,bo@example.com,US,Std,$1,\"2026/05/25, 11:00\",Bo,2 Main St,,Portland,OR,97201,US,\n"
+    );
+    import(&app, &id, "backers", "", &two).await;
+    let k = key(&app, &id).await;
+    let list = expect(
+        seed_get(&app, Some(&k), &format!("?project={id}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    let order = list["orders"][0]["orderId"].as_str().unwrap().to_string();
+    let body = json!({"orderId": order, "trackingNumber": "1Z999AA10123456784", "carrier": "UPS", "status": "shipped"});
+    let got = expect(seed_track(&app, Some(&k), &body).await, StatusCode::OK).await;
+    assert_eq!(
+        got,
+        json!({"ok": true, "orderId": order, "trackingNumber": "1Z999AA10123456784",
+               "carrier": "UPS", "status": "shipped", "changed": true,
+               "emailQueued": false, "emailSent": false, "email": "not_configured"})
+    );
+    let view = expect(app.get(&format!("/projects/{id}")).await, StatusCode::OK).await;
+    assert_eq!(
+        (
+            view["counts"]["shipped"].as_u64(),
+            view["counts"]["dispatch_emails"].as_u64()
+        ),
+        (Some(1), Some(0)),
+        "{view}"
+    );
+    let csv = "pledgeId,carrier,trackingNumber\nm-2,FedEx,771234567890\n";
+    let dry = import(&app, &id, "tracking", "?dry_run=true", csv).await;
+    assert_eq!(
+        (
+            dry["updated"].as_u64(),
+            dry["dispatch_emails"].as_u64(),
+            dry["email"].as_str()
+        ),
+        (Some(1), Some(0), Some("not_configured")),
+        "{dry}"
+    );
+    let done = import(&app, &id, "tracking", "", csv).await;
+    assert_eq!(
+        (done["dispatch_emails"].as_u64(), done["email"].as_str()),
+        (Some(0), Some("not_configured")),
+        "{done}"
+    );
+    let view = expect(app.get(&format!("/projects/{id}")).await, StatusCode::OK).await;
+    assert_eq!(view["counts"]["dispatch_emails"], 0, "{view}");
 }

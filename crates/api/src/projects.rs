@@ -7,7 +7,6 @@
 //! - `POST /api/fulfillment/easypost/{projectId}` and `/api/fulfillment/shippo/{projectId}`:
 //!   no authentication header, the provider's signature over the raw body.
 
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
@@ -22,7 +21,7 @@ use service::crowdfunding::{
 
 use crate::auth::Auth;
 use crate::error::ApiError;
-use crate::extract::{AnyBody, Id};
+use crate::extract::{AnyBody, Id, RawBody};
 use crate::pagination::ListQuery;
 use crate::AppState;
 
@@ -165,6 +164,9 @@ fn project_input(v: &Value) -> crowdfunding::ProjectInput {
 }
 
 /// Create a project.
+#[utoipa::path(post, path = "/projects", tag = "Projects",
+    request_body(content((crate::openapi::crowdfunding::ProjectRequest = "application/json"))),
+    responses((status = 201, body = crate::openapi::crowdfunding::Project), (status = 400, body = crate::error::ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -179,6 +181,8 @@ pub async fn create(
 }
 
 /// The account's projects.
+#[utoipa::path(get, path = "/projects", tag = "Projects",
+    responses((status = 200, body = crate::openapi::crowdfunding::ProjectList)), security(("ShippoToken" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -192,6 +196,8 @@ pub async fn list(
 }
 
 /// A project with its counts, keys (prefixes only) and webhook URLs.
+#[utoipa::path(get, path = "/projects/{id}", tag = "Projects", params(("id" = String, Path, description = "The project's object_id")),
+    responses((status = 200, body = crate::openapi::crowdfunding::Project), (status = 404, body = crate::error::ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn retrieve(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -223,6 +229,9 @@ pub async fn retrieve(
 }
 
 /// Rename, lock or unlock addresses, set the reward weight.
+#[utoipa::path(put, path = "/projects/{id}", tag = "Projects", params(("id" = String, Path, description = "The project's object_id")),
+    request_body(content((crate::openapi::crowdfunding::ProjectRequest = "application/json"))),
+    responses((status = 200, body = crate::openapi::crowdfunding::Project), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -236,6 +245,9 @@ pub async fn update(
 
 /// Link the creator's EasyPost or Shippo account: `provider`, `api_key`, `webhook_secret`,
 /// `return_address` (an id or an address object), optional `base_url`.
+#[utoipa::path(put, path = "/projects/{id}/provider", tag = "Projects", params(("id" = String, Path, description = "The project's object_id")),
+    request_body(content((crate::openapi::crowdfunding::ProviderRequest = "application/json"))),
+    responses((status = 200, body = crate::openapi::crowdfunding::Project), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn connect(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -272,11 +284,14 @@ pub async fn connect(
 
 /// Generate a project key (`{"rotate": true}` revokes the others): the key is in this answer
 /// only.
+#[utoipa::path(post, path = "/projects/{id}/keys", tag = "Projects", params(("id" = String, Path, description = "The project's object_id")),
+    request_body(content = Option<crate::openapi::crowdfunding::KeyRequest>, description = "Optional", content_type = "application/json"),
+    responses((status = 201, body = crate::openapi::crowdfunding::KeyCreated), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn create_key(
     State(state): State<AppState>,
     Auth(who): Auth,
     Id(id): Id,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let v: Value = if body.is_empty() {
         Value::Null
@@ -303,11 +318,14 @@ pub async fn create_key(
 }
 
 /// Revoke one key (`{"key": "<object_id>"}`) or all of them.
+#[utoipa::path(post, path = "/projects/{id}/keys/revoke", tag = "Projects", params(("id" = String, Path, description = "The project's object_id")),
+    request_body(content = Option<crate::openapi::crowdfunding::RevokeRequest>, description = "Optional: without `key`, every key is revoked", content_type = "application/json"),
+    responses((status = 200, body = crate::openapi::crowdfunding::Revoked), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn revoke(
     State(state): State<AppState>,
     Auth(who): Auth,
     Id(id): Id,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Value>, ApiError> {
     let v: Value = if body.is_empty() {
         Value::Null
@@ -336,6 +354,9 @@ fn notes(list: &[backers::RowNote]) -> Vec<Value> {
 }
 
 /// Import a backer report (CSV as `text/csv` or `multipart/form-data`; `dry_run`, `mapping`).
+#[utoipa::path(post, path = "/projects/{id}/backers/import", tag = "Projects", params(("id" = String, Path, description = "The project's object_id"), ("dry_run" = Option<bool>, Query, description = "Check the file and answer what would change, saving nothing"), ("mapping" = Option<String>, Query, description = "A JSON object mapping Consign's column names to the file's")),
+    request_body(content((String = "text/csv")), description = "A backer report (Kickstarter's columns, or any with `mapping`); also accepted as the `file` field of multipart/form-data"),
+    responses((status = 200, body = crate::openapi::crowdfunding::BackerImport), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn import_backers(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -361,6 +382,9 @@ pub async fn import_backers(
 
 /// Upload tracking (CSV: `orderId` or `pledgeId`, `carrier`, `trackingNumber`, optional
 /// `status`); each backer is emailed once.
+#[utoipa::path(post, path = "/projects/{id}/tracking/import", tag = "Projects", params(("id" = String, Path, description = "The project's object_id"), ("dry_run" = Option<bool>, Query, description = "Check the file and answer what would change, saving nothing"), ("mapping" = Option<String>, Query, description = "A JSON object mapping Consign's column names to the file's")),
+    request_body(content((String = "text/csv")), description = "Columns `orderId` or `pledgeId`, `carrier`, `trackingNumber`, optional `status`; also accepted as the `file` field of multipart/form-data"),
+    responses((status = 200, body = crate::openapi::crowdfunding::TrackingImport), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn import_tracking(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -377,6 +401,7 @@ pub async fn import_tracking(
         "updated": r.updated,
         "unchanged": r.unchanged,
         "dispatch_emails": r.emails,
+        "email": if r.email_off { "not_configured" } else { "configured" },
         "rejections": notes(&r.rejections),
     })))
 }
@@ -393,10 +418,19 @@ fn sync_json(s: &Sync) -> Value {
         "skipped": s.skipped,
         "failed": s.failed,
         "failures": s.failures,
+        "attempts": s.attempts.iter().map(|a| json!({
+            "attempt": a.attempt,
+            "at": a.at.to_string(),
+            "error": a.error,
+        })).collect::<Vec<_>>(),
+        // Why a FAILED sync stopped: its last attempt's error.
+        "error": (s.status == "FAILED").then(|| s.attempts.last().map(|a| a.error.clone())).flatten(),
     })
 }
 
 /// Sync orders into the linked provider account (202: a job does it; poll the sync).
+#[utoipa::path(post, path = "/projects/{id}/sync", tag = "Projects", params(("id" = String, Path, description = "The project's object_id")),
+    responses((status = 202, body = crate::openapi::crowdfunding::ProjectSync), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody, description = "No provider linked to the project yet")), security(("ShippoToken" = [])))]
 pub async fn start_sync(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -407,6 +441,8 @@ pub async fn start_sync(
 }
 
 /// A sync's report.
+#[utoipa::path(get, path = "/projects/{id}/syncs/{sync}", tag = "Projects", params(("id" = String, Path, description = "The project's object_id"), ("sync" = String, Path, description = "The sync's object_id")),
+    responses((status = 200, body = crate::openapi::crowdfunding::ProjectSync), (status = 404, body = crate::error::ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn get_sync(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -432,6 +468,8 @@ fn event_json(e: &ProjectEvent) -> Value {
 }
 
 /// The events providers sent (`?unmatched=true`: those matched to no order).
+#[utoipa::path(get, path = "/projects/{id}/events", tag = "Projects", params(("id" = String, Path, description = "The project's object_id"), ("unmatched" = Option<bool>, Query, description = "Only the events matched to no order")),
+    responses((status = 200, body = crate::openapi::crowdfunding::ProjectEventList), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)), security(("ShippoToken" = [])))]
 pub async fn events(
     State(state): State<AppState>,
     Auth(who): Auth,
@@ -481,7 +519,7 @@ fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The seed's `shipTo`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ShipTo<'a> {
     name: &'a str,
@@ -494,7 +532,7 @@ struct ShipTo<'a> {
 }
 
 /// One entry of the seed's `orders[]`.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SeedOrder<'a> {
     order_id: String,
@@ -526,7 +564,7 @@ impl<'a> From<&'a ShippingOrder> for SeedOrder<'a> {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SeedOrders<'a> {
     total: i64,
     orders: Vec<SeedOrder<'a>>,
@@ -538,6 +576,10 @@ const PAGE_MAX: i64 = 1000;
 /// `GET /api/shipping/orders` (seed 000): the project's collected addresses. Optional `limit`
 /// (1–1000) and `offset` page through large projects; without them every order is answered,
 /// in the seed's shape either way (`total` counts all that match).
+#[utoipa::path(get, path = "/api/shipping/orders", tag = "Crowdfunding API",
+    params(("project" = String, Query, description = "Required. Your project ID."), ("status" = Option<String>, Query, description = "Optional. Pass `pending` to exclude addresses that already have a shipped or delivered record.", pattern = "^pending$"), ("limit" = Option<i64>, Query, minimum = 1, maximum = 1000, description = "Consign: at most this many orders (`total` still counts all)"), ("offset" = Option<i64>, Query, minimum = 0, description = "Consign: skip this many orders")),
+    responses((status = 200, body = SeedOrders<'static>), (status = 400, body = crate::error::ErrorBody, description = "Missing or invalid parameter."), (status = 401, body = crate::error::ErrorBody, description = "Invalid or missing API key."), (status = 403, body = crate::error::ErrorBody, description = "No API key has been generated for this project yet."), (status = 404, body = crate::error::ErrorBody, description = "Project or order not found.")),
+    security(("ProjectKey" = [])))]
 pub async fn shipping_orders(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -605,10 +647,14 @@ pub async fn shipping_orders(
 
 /// `POST /api/shipping/tracking` (seed 000): `orderId`, `trackingNumber`, `carrier`, `status`
 /// (`shipped` | `delivered`); idempotent, the first `shipped` emails the backer once.
+#[utoipa::path(post, path = "/api/shipping/tracking", tag = "Crowdfunding API",
+    request_body(content((crate::openapi::crowdfunding::ShippingTrackingRequest = "application/json"))),
+    responses((status = 200, body = crate::openapi::crowdfunding::ShippingTrackingResponse), (status = 400, body = crate::error::ErrorBody, description = "Missing or invalid parameter."), (status = 401, body = crate::error::ErrorBody, description = "Invalid or missing API key."), (status = 403, body = crate::error::ErrorBody, description = "No API key has been generated for this project yet."), (status = 404, body = crate::error::ErrorBody, description = "Project or order not found.")),
+    security(("ProjectKey" = [])))]
 pub async fn shipping_tracking(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Value>, ApiError> {
     let key = bearer(&headers);
     let v: Option<Value> = serde_json::from_slice(&body).ok();
@@ -660,16 +706,37 @@ pub async fn shipping_tracking(
         "carrier": applied.tracking.carrier,
         "status": applied.tracking.progress.as_str(),
         "changed": applied.changed,
+        // Consign's fields (the seed prints no answer): `emailQueued` is true only when this
+        // report queued the backer's dispatch email; `emailSent` is the same value, kept for
+        // clients of earlier versions; `email` says why no email went.
+        "emailQueued": applied.dispatched,
         "emailSent": applied.dispatched,
+        "email": email_state(applied.dispatched, applied.email_off),
     })))
 }
 
+/// What happened to the backer's dispatch email: `queued` by this report, `not_configured`
+/// (the server has no mail server: nothing is queued), else `not_queued` (already queued by
+/// an earlier report).
+fn email_state(queued: bool, off: bool) -> &'static str {
+    match (queued, off) {
+        (true, _) => "queued",
+        (false, true) => "not_configured",
+        (false, false) => "not_queued",
+    }
+}
+
 /// `POST /api/fulfillment/{easypost|shippo}/{projectId}` (seed 000): a provider's signed event.
+#[utoipa::path(post, path = "/api/fulfillment/{provider}/{project}", tag = "Crowdfunding API",
+    params(("provider" = crate::openapi::crowdfunding::ProviderKind, Path), ("project" = String, Path, description = "The project's object_id")),
+    request_body(content((String = "application/json")), description = "The provider's event exactly as it sent it (EasyPost `tracker.created`/`tracker.updated`, Shippo `transaction_created`/`track_updated`), signed over these bytes"),
+    responses((status = 200, body = crate::openapi::crowdfunding::FulfillmentResponse), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody, description = "Missing or forged signature"), (status = 404, body = crate::error::ErrorBody, description = "No such project linked to this provider")),
+    security(("ProjectSignature" = [])))]
 pub async fn fulfillment(
     State(state): State<AppState>,
     Path((provider, project)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<Value>, ApiError> {
     let headers: Vec<(String, String)> = headers
         .iter()

@@ -481,6 +481,10 @@ pub struct ShippingOrder {
     pub country: String,
 }
 
+/// What "shippable" means in every query here: the pledge has its order and no problems (an
+/// import that found the address incomplete keeps the order it had, but it no longer ships).
+const SHIPPABLE: &str = "p.order_id IS NOT NULL AND p.problems = '[]'";
+
 /// A project's shippable pledges in import order (`pending`: not yet shipped or delivered),
 /// `limit` from `offset`, with how many there are in all.
 pub async fn shipping_orders(
@@ -496,7 +500,7 @@ pub async fn shipping_orders(
         ""
     };
     let total: i64 = sqlx::query(&format!(
-        "SELECT COUNT(*) AS n FROM pledges p WHERE p.project_id = $1 AND p.order_id IS NOT NULL{filter}"
+        "SELECT COUNT(*) AS n FROM pledges p WHERE p.project_id = $1 AND {SHIPPABLE}{filter}"
     ))
     .bind(project.to_string())
     .fetch_one(&mut *conn)
@@ -505,7 +509,7 @@ pub async fn shipping_orders(
     let rows = sqlx::query(&format!(
         "SELECT p.order_id, p.pledge_id, p.backer_email, p.tier_name, p.pledged_ms, a.name, a.street_no, a.street1, a.street2, a.city, a.state_code, a.zip, a.country \
          FROM pledges p JOIN orders o ON o.id = p.order_id JOIN addresses a ON a.id = o.to_address \
-         WHERE p.project_id = $1 AND p.order_id IS NOT NULL{filter} ORDER BY p.position LIMIT $2 OFFSET $3"
+         WHERE p.project_id = $1 AND {SHIPPABLE}{filter} ORDER BY p.position LIMIT $2 OFFSET $3"
     ))
     .bind(project.to_string())
     .bind(limit.unwrap_or(i64::MAX))
@@ -552,12 +556,12 @@ pub struct PledgeCounts {
 
 /// Counts of a project's pledges.
 pub async fn counts(conn: &mut Conn, project: ObjectId) -> Result<PledgeCounts, StoreError> {
-    let r = sqlx::query(
-        "SELECT COUNT(*) AS n, COUNT(order_id) AS shippable, \
-         COALESCE(SUM(CASE WHEN progress = 'shipped' THEN 1 ELSE 0 END), 0) AS shipped, \
-         COALESCE(SUM(CASE WHEN progress = 'delivered' THEN 1 ELSE 0 END), 0) AS delivered, \
-         COUNT(dispatched_ms) AS dispatched FROM pledges WHERE project_id = $1",
-    )
+    let r = sqlx::query(&format!(
+        "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN {SHIPPABLE} THEN 1 ELSE 0 END), 0) AS shippable, \
+         COALESCE(SUM(CASE WHEN p.progress = 'shipped' THEN 1 ELSE 0 END), 0) AS shipped, \
+         COALESCE(SUM(CASE WHEN p.progress = 'delivered' THEN 1 ELSE 0 END), 0) AS delivered, \
+         COUNT(p.dispatched_ms) AS dispatched FROM pledges p WHERE p.project_id = $1"
+    ))
     .bind(project.to_string())
     .fetch_one(conn)
     .await?;
@@ -751,7 +755,7 @@ pub struct Sync {
     pub project: ObjectId,
     pub created: Timestamp,
     pub updated: Timestamp,
-    /// `RUNNING`, `DONE`.
+    /// `RUNNING`, `DONE`, or `FAILED` (the provider stayed unreachable through every attempt).
     pub status: String,
     pub created_records: i64,
     pub updated_records: i64,
@@ -761,12 +765,45 @@ pub struct Sync {
     pub failures: serde_json::Value,
     /// The last order done.
     pub cursor: Option<ObjectId>,
+    /// The job's attempts that failed as a whole (the provider unreachable), oldest first.
+    pub attempts: Vec<SyncAttempt>,
+}
+
+/// One attempt of a sync job that could not reach the provider.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SyncAttempt {
+    /// The job's attempt (1 = the first run).
+    pub attempt: i64,
+    pub at: Timestamp,
+    /// A short, sanitised excerpt of why (never a credential).
+    pub error: String,
+}
+
+/// The `failures` column: the backers' failures as a JSON array, or, once a job attempt
+/// failed, `{"backers": [...], "attempts": [...]}` (no migration; older rows are arrays).
+fn failures_column(s: &Sync) -> String {
+    if s.attempts.is_empty() {
+        return s.failures.to_string();
+    }
+    serde_json::json!({"backers": s.failures, "attempts": s.attempts}).to_string()
+}
+
+fn read_failures(raw: &str) -> Option<(serde_json::Value, Vec<SyncAttempt>)> {
+    let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+    match v {
+        serde_json::Value::Object(mut o) => Some((
+            o.remove("backers")?,
+            serde_json::from_value(o.remove("attempts")?).ok()?,
+        )),
+        v => Some((v, Vec::new())),
+    }
 }
 
 const SYNC_COLUMNS: &str = "id, project_id, created_ms, updated_ms, status, created, updated, skipped, failed, failures, cursor";
 
 fn sync_row(r: &AnyRow) -> Result<Sync, StoreError> {
-    let failures: String = r.try_get("failures")?;
+    let raw: String = r.try_get("failures")?;
+    let (failures, attempts) = read_failures(&raw).ok_or_else(|| corrupt("sync failures", &raw))?;
     Ok(Sync {
         id: id_of(r.try_get("id")?)?,
         project: id_of(r.try_get("project_id")?)?,
@@ -777,8 +814,8 @@ fn sync_row(r: &AnyRow) -> Result<Sync, StoreError> {
         updated_records: r.try_get("updated")?,
         skipped: r.try_get("skipped")?,
         failed: r.try_get("failed")?,
-        failures: serde_json::from_str(&failures)
-            .map_err(|_| corrupt("sync failures", &failures))?,
+        failures,
+        attempts,
         cursor: r
             .try_get::<Option<String>, _>("cursor")?
             .as_deref()
@@ -802,7 +839,7 @@ pub async fn insert_sync(conn: &mut Conn, account: ObjectId, s: &Sync) -> Result
     .bind(s.updated_records)
     .bind(s.skipped)
     .bind(s.failed)
-    .bind(s.failures.to_string())
+    .bind(failures_column(s))
     .bind(s.cursor.map(|c| c.to_string()))
     .execute(conn)
     .await?;
@@ -820,7 +857,7 @@ pub async fn update_sync(conn: &mut Conn, s: &Sync) -> Result<(), StoreError> {
     .bind(s.updated_records)
     .bind(s.skipped)
     .bind(s.failed)
-    .bind(s.failures.to_string())
+    .bind(failures_column(s))
     .bind(s.cursor.map(|c| c.to_string()))
     .bind(s.id.to_string())
     .execute(conn)
@@ -848,9 +885,9 @@ pub async fn shippable_orders_after(
     after: Option<ObjectId>,
     limit: i64,
 ) -> Result<Vec<(String, ObjectId)>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT pledge_id, order_id FROM pledges WHERE project_id = $1 AND order_id IS NOT NULL AND order_id > $2 ORDER BY order_id LIMIT $3",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT p.pledge_id, p.order_id FROM pledges p WHERE p.project_id = $1 AND {SHIPPABLE} AND p.order_id > $2 ORDER BY p.order_id LIMIT $3"
+    ))
     .bind(project.to_string())
     .bind(after.map(|a| a.to_string()).unwrap_or_default())
     .bind(limit)

@@ -40,6 +40,54 @@ impl From<carriers::CarrierError> for ProviderError {
     }
 }
 
+/// Longest excerpt [`excerpt`] keeps.
+pub const EXCERPT_CHARS: usize = 200;
+
+/// A provider error made fit for a report a creator reads: `secrets` (the API key, the webhook
+/// secret) and a URL's user info (`https://user:pass@…`) replaced by `[redacted]`, a URL's
+/// query string dropped, control characters and runs of spaces collapsed, at most
+/// [`EXCERPT_CHARS`] characters (`…` when cut).
+pub fn excerpt(message: &str, secrets: &[&str]) -> String {
+    let mut m = message.to_string();
+    for secret in secrets.iter().filter(|s| s.len() >= 4) {
+        m = m.replace(secret, "[redacted]");
+    }
+    let words: Vec<String> = m
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|w| !w.is_empty())
+        .map(|w| match w.find("://") {
+            Some(at) => {
+                let (scheme, rest) = w.split_at(at + 3);
+                let rest = match rest.find(['/', '?', '#']) {
+                    Some(end) if rest[..end].contains('@') => {
+                        format!(
+                            "[redacted]@{}",
+                            &rest[rest[..end].rfind('@').unwrap() + 1..]
+                        )
+                    }
+                    None if rest.contains('@') => {
+                        format!("[redacted]@{}", &rest[rest.rfind('@').unwrap() + 1..])
+                    }
+                    _ => rest.to_string(),
+                };
+                let rest = rest
+                    .split(['?', '#'])
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
+                format!("{scheme}{rest}")
+            }
+            None => w.to_string(),
+        })
+        .collect();
+    let m = words.join(" ");
+    if m.chars().count() <= EXCERPT_CHARS {
+        return m;
+    }
+    let cut: String = m.chars().take(EXCERPT_CHARS - 1).collect();
+    format!("{cut}…")
+}
+
 /// One backer's record to push.
 #[derive(Debug, Clone)]
 pub struct Outbound<'a> {
@@ -141,5 +189,26 @@ fn location(a: &AddressFields) -> carriers::Location {
         zip: a.zip.clone(),
         residential: a.is_residential.unwrap_or(true),
         address: a.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_names_no_secret_and_stays_short() {
+        let m = "POST /v2/shipments failed: error sending request for url (https://EZTK_key:x@api.example/v2/shipments?api_key=EZTK_key&x=1): connection refused.";
+        let e = excerpt(m, &["EZTK_key"]);
+        assert!(!e.contains("EZTK_key"), "{e}");
+        assert!(!e.contains("x@"), "{e}");
+        assert!(e.contains("[redacted]@api.example/v2/shipments"), "{e}");
+        assert!(e.ends_with("connection refused."), "{e}");
+        let long = format!("line1\n\tline2 {}", "x".repeat(500));
+        let e = excerpt(&long, &[]);
+        assert!(e.starts_with("line1 line2 x"), "{e}");
+        assert_eq!(e.chars().count(), EXCERPT_CHARS);
+        assert!(e.ends_with('…'));
+        assert_eq!(excerpt("answered 503", &[""]), "answered 503");
     }
 }

@@ -48,16 +48,28 @@ pub struct ImportReport {
     pub rejections: Vec<RowNote>,
 }
 
-/// Why an address will not ship, per the offline checks.
+/// Why an address will not ship: a field the backer left empty that every label needs (street,
+/// city, country) or that the country's address metadata requires (state, postal code), else
+/// the offline checks' errors. Each problem names the report's field.
 fn problems_of(a: &AddressFields) -> (AddressFields, Vec<String>) {
     let mut problems = Vec::new();
-    for (field, v, what) in [
-        ("ship_line1", &a.street1, "street address"),
-        ("ship_city", &a.city, "city"),
-        ("ship_country", &a.country, "country"),
+    let country = domain::address_meta::country(&a.country);
+    let requires = |letter: char| country.is_some_and(|c| c.requires(letter));
+    for (field, v, what, needed) in [
+        ("ship_line1", &a.street1, "street address", true),
+        ("ship_city", &a.city, "city", true),
+        ("ship_state", &a.state, "state or province", requires('S')),
+        ("ship_postal_code", &a.zip, "postal code", requires('Z')),
+        ("ship_country", &a.country, "country", true),
     ] {
-        if v.trim().is_empty() {
-            problems.push(format!("{field}: the backer has not given a {what}."));
+        if needed && v.trim().is_empty() {
+            let why = match (field, country) {
+                ("ship_state" | "ship_postal_code", Some(c)) => {
+                    format!(", which addresses in {} require", c.name)
+                }
+                _ => String::new(),
+            };
+            problems.push(format!("{field}: the backer has not given a {what}{why}."));
         }
     }
     if !problems.is_empty() {
@@ -260,7 +272,9 @@ async fn import_chunk(
             }
             None => known.get(&r.pledge_id).and_then(|k| k.pledge.order),
         };
-        if order.is_some() {
+        // A pledge whose new address will not ship keeps the order it had (and its tracking)
+        // but is no longer shippable: the store lists only pledges without problems.
+        if order.is_some() && problems.is_empty() {
             report.shippable += 1;
         }
         let pledge = Pledge {
@@ -369,8 +383,10 @@ pub struct TrackingReport {
     /// Rows whose tracking was new or changed.
     pub updated: usize,
     pub unchanged: usize,
-    /// Dispatch emails queued (would be, dry).
+    /// Dispatch emails queued (would be, dry); none without a mail server.
     pub emails: usize,
+    /// No mail server is configured: no dispatch email is queued (see `tracking`).
+    pub email_off: bool,
     pub rejections: Vec<RowNote>,
 }
 
@@ -407,6 +423,7 @@ pub async fn import_tracking(
     }
     let mut report = TrackingReport {
         dry_run: options.dry_run,
+        email_off: s.mailer.is_none(),
         ..TrackingReport::default()
     };
     for (i, row) in reader.records().enumerate() {
@@ -475,7 +492,10 @@ pub async fn import_tracking(
                         report.unchanged += 1;
                     } else {
                         report.updated += 1;
-                        if p.pledge.tracking.is_none() && progress >= Progress::Shipped {
+                        if p.pledge.tracking.is_none()
+                            && progress >= Progress::Shipped
+                            && !report.email_off
+                        {
                             report.emails += 1;
                         }
                     }
@@ -534,6 +554,36 @@ mod tests {
         a.city = "Portland".into();
         a.zip = "ABCDE".into();
         assert!(!problems_of(&a).1.is_empty());
+        // The country's required fields: the US needs a state and a ZIP code, Germany a
+        // postal code but no state, Hong Kong neither.
+        a.zip.clear();
+        let p = problems_of(&a).1;
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("ship_postal_code:"), "{p:?}");
+        a.zip = "97201".into();
+        a.state.clear();
+        assert!(problems_of(&a).1[0].starts_with("ship_state:"));
+        let de = AddressFields {
+            street1: "Hauptstr. 1".into(),
+            city: "Berlin".into(),
+            zip: "10115".into(),
+            country: "DE".into(),
+            ..AddressFields::default()
+        };
+        assert!(problems_of(&de).1.is_empty(), "{:?}", problems_of(&de).1);
+        let no_zip = AddressFields {
+            zip: String::new(),
+            ..de.clone()
+        };
+        assert!(problems_of(&no_zip).1[0].starts_with("ship_postal_code:"));
+        let hk = AddressFields {
+            street1: "1 Queen's Road Central".into(),
+            city: "Central".into(),
+            state: "Hong Kong Island".into(),
+            country: "HK".into(),
+            ..AddressFields::default()
+        };
+        assert!(problems_of(&hk).1.is_empty(), "{:?}", problems_of(&hk).1);
         assert_eq!(amount("$30.00").as_deref(), Some("30.00"));
         assert_eq!(amount("30,50 €").as_deref(), Some("30.50"));
     }

@@ -5,15 +5,18 @@
 //! sent: a second sync skips unchanged backers and pushes a changed address again (providers
 //! do not let a created shipment or order change its address), reporting it as updated.
 //!
-//! A provider that is down (429 and 5xx after the HTTP client's own retries) fails the job,
-//! which the worker retries with backoff; a refusal is that backer's failure, reported.
+//! A provider that is down (unreachable, or 429 and 5xx after the HTTP client's own retries)
+//! fails the job attempt, which the worker retries with backoff: each such attempt is listed in
+//! the report with a short, sanitised excerpt of why (`attempts`), and after the last one
+//! ([`crate::jobs::MAX_ATTEMPTS`]) the sync ends `FAILED` instead of staying `RUNNING`. A
+//! refusal is that backer's failure, reported under `failures`.
 
 use futures_util::stream::{self, StreamExt};
-use integrations::providers::{Outbound, ProviderError};
+use integrations::providers::{excerpt, Outbound, ProviderError};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::jobs::Claim;
-use store::projects::{ProviderRecord, Sync};
+use store::projects::{ProviderRecord, Sync, SyncAttempt};
 use store::Scope;
 
 use domain::units::MassUnit;
@@ -55,6 +58,7 @@ pub async fn start(s: &Services, who: &Principal, id: ObjectId) -> Result<Sync, 
         failed: 0,
         failures: json!([]),
         cursor: None,
+        attempts: Vec::new(),
     };
     let row = sync.clone();
     s.store
@@ -283,6 +287,18 @@ pub async fn run_job(
         if done {
             row.status = "DONE".into();
         }
+        // An unreachable provider: this attempt is the report's, and the last one ends it.
+        let give_up = unavailable.is_some() && claim.attempts >= crate::jobs::MAX_ATTEMPTS;
+        if let Some(m) = &unavailable {
+            row.attempts.push(SyncAttempt {
+                attempt: claim.attempts,
+                at: Timestamp::now(),
+                error: excerpt(m, &[&key]),
+            });
+            if give_up {
+                row.status = "FAILED".into();
+            }
+        }
         sync = row.clone();
         s.store
             .write(move |conn| {
@@ -292,16 +308,23 @@ pub async fn run_job(
                         store::projects::put_provider_record(conn, project_id, r, now).await?;
                     }
                     store::projects::update_sync(conn, &row).await?;
-                    if done {
+                    if done || give_up {
                         store::jobs::complete(conn, job_id).await?;
                     }
                     Ok(())
                 })
             })
             .await?;
+        if give_up {
+            tracing::warn!(sync = %sync_id, attempts = claim.attempts, "sync failed: the provider stayed unreachable");
+            return Ok(());
+        }
         if let Some(m) = unavailable {
             // The pushed backers of this chunk are recorded; the rest go again on retry.
-            return Err(ServiceError::Unavailable(format!("provider: {m}")));
+            return Err(ServiceError::Unavailable(format!(
+                "provider: {}",
+                excerpt(&m, &[&key])
+            )));
         }
         if done {
             return Ok(());

@@ -3,6 +3,10 @@
 //! report that the parcel shipped queues the backer's one dispatch email; repeats, concurrent
 //! reports and a later `delivered` never queue another (the pledge's `dispatched_ms` is claimed
 //! by a conditional update, and `dispatch_emails` is unique per order).
+//!
+//! Without a mail server (`Services::mailer` is `None`) nothing is claimed, queued or counted:
+//! the answer says email is not configured, and the first report after a server is configured
+//! queues the backer's email.
 
 use domain::crowdfunding::{
     carrier_name, clean_tracking_number, public_tracking_url, Progress, Tracking,
@@ -10,7 +14,7 @@ use domain::crowdfunding::{
 use domain::order::OrderStatus;
 use domain::{ObjectId, Timestamp};
 use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
-use lettre::{AsyncTransport, Message};
+use lettre::Message;
 use store::jobs::{Claim, NewJob};
 use store::projects::{DispatchEmail, StoredProject};
 use store::{Conn, Scope, StoreError};
@@ -36,8 +40,10 @@ pub struct Applied {
     pub tracking: Tracking,
     /// The pledge's tracking changed.
     pub changed: bool,
-    /// This report queued the dispatch email.
+    /// This report queued the dispatch email (never without a mail server).
     pub dispatched: bool,
+    /// No mail server is configured: no dispatch email was or will be queued by this report.
+    pub email_off: bool,
 }
 
 /// Checks a report's values: the field named on the first problem.
@@ -132,12 +138,15 @@ pub(crate) async fn apply(
         store::projects::set_tracking(conn, r.order, &tracking).await?;
         move_order(conn, project.scope, r.order, progress, now).await?;
     }
-    let dispatched = store::projects::claim_dispatch(conn, r.order, now).await?;
+    // Without a mail server nothing is claimed: the backer's one email is still due, and goes
+    // with the first report once a server is configured.
+    let email_off = s.mailer.is_none();
+    let dispatched = !email_off && store::projects::claim_dispatch(conn, r.order, now).await?;
     if dispatched {
         let url = public_tracking_url(&r.carrier, &r.tracking_number)
             .or_else(|| r.consign_page.clone())
             .unwrap_or_default();
-        let mut email = DispatchEmail {
+        let email = DispatchEmail {
             id: ObjectId::new(),
             account: project.scope.account_id,
             project: project.project.id,
@@ -149,19 +158,14 @@ pub(crate) async fn apply(
             status: store::notifications::QUEUED.into(),
             error: None,
         };
-        if s.mailer.is_none() {
-            email.status = store::notifications::FAILED.into();
-            email.error = Some("no SMTP server is configured".into());
-        }
         store::projects::insert_dispatch(conn, &email, now).await?;
-        if s.mailer.is_some() {
-            store::jobs::enqueue(conn, send_job(email.id)).await?;
-        }
+        store::jobs::enqueue(conn, send_job(email.id)).await?;
     }
     Ok(Applied {
         tracking,
         changed,
         dispatched,
+        email_off,
     })
 }
 
@@ -337,13 +341,13 @@ pub async fn run_send_job(s: &Services, job: &Claim, id: ObjectId) -> Result<(),
                 ),
         )
         .map_err(|e| ServiceError::internal(format!("email: {e}")))?;
-    match mailer.transport.send(message).await {
-        Ok(_) => {
+    match mailer.send(message).await {
+        Ok(()) => {
             settle(store::notifications::SENT, None).await?;
             Ok(())
         }
         Err(e) if job.attempts >= crate::jobs::MAX_ATTEMPTS => {
-            settle(store::notifications::FAILED, Some(e.to_string())).await?;
+            settle(store::notifications::FAILED, Some(e)).await?;
             Ok(())
         }
         Err(e) => Err(ServiceError::Unavailable(format!("SMTP: {e}"))),
