@@ -607,3 +607,182 @@ async fn packing_slips_are_pdfs_with_the_order_number_as_code_128_and_the_parcel
     .await;
     assert!(bad["fields"]["orders.0"].is_array());
 }
+
+/// Moves an order by hand.
+async fn set_status(app: &TestApp, id: &str, status: &str) -> reqwest::Response {
+    app.post_json(
+        &format!("/orders/{id}/status"),
+        &json!({"order_status": status}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_held_order_gets_no_label_joins_no_batch_and_is_cancelled_only_after_its_label_is_refunded(
+) {
+    let app = spawn_app().await;
+    let account = courier(&app).await;
+    let from = app.create_address(&lisboa()).await;
+    let held = new_order(&app, &porto_order()).await;
+    let hid = held["object_id"].as_str().unwrap().to_string();
+    let mug = held["line_items"][0]["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut paid_body = porto_order();
+    paid_body["order_number"] = json!("PT-2");
+    new_order(&app, &paid_body).await;
+    let h = expect(set_status(&app, &hid, "ON_HOLD").await, StatusCode::OK).await;
+    assert_eq!(h["consign_status"], "ON_HOLD");
+
+    // No label for a held order: 400 naming the order, and nothing bought.
+    let rate = porto_rate(&app).await;
+    let bad = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate, "async": false, "order": hid}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let why = bad["fields"]["order"][0].as_str().unwrap();
+    assert!(why.contains(&hid) && why.contains("ON_HOLD"), "{bad}");
+    let none = expect(
+        app.get(&format!("/transactions?rate={rate}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(none["count"], 0, "no label was bought");
+
+    // "Ship every PAID order" leaves the held one out (PAID shows held orders in lists).
+    let b = expect(
+        app.post_json(
+            "/batches/from_orders",
+            &json!({"default_carrier_account": account, "default_servicelevel_token": "std", "address_from": from["object_id"],
+                "length": "30", "width": "20", "height": "10", "distance_unit": "cm"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let valid = crate::batches::batch_until(&app, b["object_id"].as_str().unwrap(), "VALID").await;
+    let results = valid["batch_shipments"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{valid}");
+    assert_eq!(results[0]["metadata"], "PT-2");
+    // Asking for held orders by name finds none to ship.
+    let bad = expect(
+        app.post_json(
+            "/batches/from_orders",
+            &json!({"default_carrier_account": account, "default_servicelevel_token": "std", "address_from": from["object_id"],
+                "order_status": ["ON_HOLD"], "length": "30", "width": "20", "height": "10", "distance_unit": "cm"}),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["order_status"].is_array(), "{bad}");
+
+    // Released, it ships: one mug makes it PARTIALLY_FULFILLED.
+    let released = expect(set_status(&app, &hid, "PAID").await, StatusCode::OK).await;
+    assert_eq!(released["consign_status"], "PAID");
+    let t = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate, "async": false, "order": hid, "line_items": [{"line_item": mug, "quantity": 1}]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(t["status"], "SUCCESS", "{t}");
+    // A partly shipped order can be held and released again (back to PARTIALLY_FULFILLED).
+    let h = expect(set_status(&app, &hid, "ON_HOLD").await, StatusCode::OK).await;
+    assert_eq!(h["consign_status"], "ON_HOLD");
+    let back = expect(set_status(&app, &hid, "PAID").await, StatusCode::OK).await;
+    assert_eq!(back["consign_status"], "PARTIALLY_FULFILLED", "{back}");
+    assert_eq!(back["order_status"], "PARTIALLY_FULFILLED");
+    assert_eq!(back["line_items"][0]["quantity_shipped"], 1);
+
+    // Cancelling while the label is live is refused, naming it; after its refund it works.
+    let bad = expect(
+        set_status(&app, &hid, "CANCELLED").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let why = bad["fields"]["order_status"][0].as_str().unwrap();
+    assert!(
+        why.contains(t["object_id"].as_str().unwrap()) && why.contains("refund it first"),
+        "{bad}"
+    );
+    let still = expect(app.get(&format!("/orders/{hid}")).await, StatusCode::OK).await;
+    assert_eq!(still["consign_status"], "PARTIALLY_FULFILLED");
+    let r = expect(
+        app.post_json("/refunds", &json!({"transaction": t["object_id"]}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    poll(
+        &app,
+        &format!("/refunds/{}", r["object_id"].as_str().unwrap()),
+        "status",
+        "SUCCESS",
+    )
+    .await;
+    let cancelled = expect(set_status(&app, &hid, "CANCELLED").await, StatusCode::OK).await;
+    assert_eq!(cancelled["consign_status"], "CANCELLED");
+    assert_eq!(cancelled["line_items"][0]["quantity_shipped"], 0);
+}
+
+#[tokio::test]
+async fn the_state_table_is_what_the_api_does() {
+    let app = spawn_app().await;
+    courier(&app).await;
+    // UNKNOWN can be set (the table says so), and left again.
+    let o = new_order(&app, &porto_order()).await;
+    let id = o["object_id"].as_str().unwrap().to_string();
+    let u = expect(set_status(&app, &id, "UNKNOWN").await, StatusCode::OK).await;
+    assert_eq!(u["consign_status"], "UNKNOWN");
+    assert_eq!(u["order_status"], "UNKNOWN");
+    let p = expect(set_status(&app, &id, "PAID").await, StatusCode::OK).await;
+    assert_eq!(p["consign_status"], "PAID");
+    // Fulfilment states are the labels': refused, naming what is allowed.
+    let bad = expect(
+        set_status(&app, &id, "SHIPPED").await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    let why = bad["fields"]["order_status"][0].as_str().unwrap();
+    assert!(why.contains("labels decide"), "{bad}");
+    assert!(
+        why.contains("it may become UNKNOWN, AWAITPAY, ON_HOLD, CANCELLED, REFUNDED"),
+        "{bad}"
+    );
+    // A shipped order does not go back to PAID (it used to answer 200 changing nothing).
+    let rate = porto_rate(&app).await;
+    let t = expect(
+        app.post_json(
+            "/transactions",
+            &json!({"rate": rate, "async": false, "order": id}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(t["status"], "SUCCESS");
+    let bad = expect(set_status(&app, &id, "PAID").await, StatusCode::BAD_REQUEST).await;
+    let why = bad["fields"]["order_status"][0].as_str().unwrap();
+    assert!(
+        why.contains("SHIPPED and cannot become PAID")
+            && why.contains("it may become DELIVERED, RETURNED, REFUNDED"),
+        "{bad}"
+    );
+    let same = expect(app.get(&format!("/orders/{id}")).await, StatusCode::OK).await;
+    assert_eq!(same["consign_status"], "SHIPPED");
+    // Staying put is answered as it is.
+    let again = expect(set_status(&app, &id, "SHIPPED").await, StatusCode::OK).await;
+    assert_eq!(again["consign_status"], "SHIPPED");
+    let d = expect(set_status(&app, &id, "DELIVERED").await, StatusCode::OK).await;
+    assert_eq!(d["consign_status"], "DELIVERED");
+}

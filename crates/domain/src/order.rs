@@ -58,32 +58,51 @@ impl OrderStatus {
         }
     }
 
+    /// Where a source or the merchant may move an order from `self` (the state table of
+    /// `docs/ORDERS.md`). PARTIALLY_FULFILLED and SHIPPED are never among them: labels decide
+    /// those (an order released from hold goes back to where its labels put it).
+    pub fn moves(self) -> &'static [OrderStatus] {
+        use OrderStatus::*;
+        match self {
+            Unknown => &[AwaitingPayment, Paid, OnHold, Cancelled, Refunded],
+            AwaitingPayment => &[Unknown, Paid, OnHold, Cancelled, Refunded],
+            Paid => &[Unknown, AwaitingPayment, OnHold, Cancelled, Refunded],
+            OnHold => &[Unknown, AwaitingPayment, Paid, Cancelled, Refunded],
+            PartiallyFulfilled => &[OnHold, Cancelled, Refunded],
+            Shipped => &[Delivered, Returned, Refunded],
+            Delivered => &[Returned, Refunded],
+            Returned => &[Refunded],
+            Cancelled | Refunded => &[],
+        }
+    }
+
+    /// The moves of [`OrderStatus::moves`] written out for a message (`"PAID, CANCELLED"`, or
+    /// `"none"`).
+    pub fn moves_named(self) -> String {
+        let names: Vec<&str> = self.moves().iter().map(|s| s.as_str()).collect();
+        if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }
+    }
+
     /// Whether a source or the merchant may move an order from `self` to `to`. Staying put is
     /// always allowed (a re-import that changes nothing); fulfilment states are reached through
     /// labels, and a cancelled or refunded order stays closed.
     pub fn can_become(self, to: OrderStatus) -> bool {
-        use OrderStatus::*;
-        if self == to {
-            return true;
-        }
-        match self {
-            Unknown | AwaitingPayment | Paid | OnHold => matches!(
-                to,
-                Unknown | AwaitingPayment | Paid | OnHold | Cancelled | Refunded
-            ),
-            PartiallyFulfilled => matches!(to, OnHold | Cancelled | Refunded),
-            Shipped => matches!(to, Delivered | Returned | Refunded),
-            Delivered => matches!(to, Returned | Refunded),
-            Returned => matches!(to, Refunded),
-            Cancelled | Refunded => false,
-        }
+        self == to || self.moves().contains(&to)
     }
 
-    /// Whether labels may be bought for the order.
+    /// Whether labels may be bought for the order: not while it awaits payment, is held, or is
+    /// closed.
     pub fn shippable(self) -> bool {
         !matches!(
             self,
-            OrderStatus::Cancelled | OrderStatus::Refunded | OrderStatus::AwaitingPayment
+            OrderStatus::Cancelled
+                | OrderStatus::Refunded
+                | OrderStatus::AwaitingPayment
+                | OrderStatus::OnHold
         )
     }
 
@@ -283,9 +302,14 @@ impl Order {
     pub fn allocate(&mut self, portions: &[Portion]) -> Result<(), String> {
         if !self.status.shippable() {
             return Err(format!(
-                "Order {} is {} and cannot be shipped.",
+                "Order {} is {} and cannot be shipped{}.",
                 self.id,
-                self.status.as_str()
+                self.status.as_str(),
+                if self.status == OrderStatus::OnHold {
+                    " until it is released (order_status PAID)"
+                } else {
+                    ""
+                }
             ));
         }
         for p in portions {
@@ -422,6 +446,14 @@ mod tests {
         };
         assert!(c.allocate(&[p]).unwrap_err().contains("CANCELLED"));
         assert_eq!(c.line_items[0].shipped, 0);
+        let mut h = order(&[(1, 0)]);
+        h.status = OrderStatus::OnHold;
+        let p = Portion {
+            line_item: h.line_items[0].id,
+            quantity: 1,
+        };
+        assert!(h.allocate(&[p]).unwrap_err().contains("ON_HOLD"));
+        assert_eq!(h.line_items[0].shipped, 0);
     }
 
     #[test]
@@ -433,6 +465,30 @@ mod tests {
         assert!(!Cancelled.can_become(Paid));
         assert!(!Shipped.can_become(Paid));
         assert!(!Paid.can_become(Shipped), "shipping happens through labels");
+        assert!(!Shipped.can_become(Paid));
+        assert!(Paid.can_become(Unknown), "the table lets UNKNOWN be set");
+        assert!(OnHold.can_become(Paid));
+        assert!(PartiallyFulfilled.can_become(OnHold));
+        assert!(!OnHold.shippable(), "a held order takes no label");
+        assert_eq!(Shipped.moves_named(), "DELIVERED, RETURNED, REFUNDED");
+        assert_eq!(Cancelled.moves_named(), "none");
+        // No state may be moved to a fulfilment state by hand.
+        for from in [
+            Unknown,
+            AwaitingPayment,
+            Paid,
+            OnHold,
+            PartiallyFulfilled,
+            Shipped,
+            Delivered,
+            Cancelled,
+            Refunded,
+            Returned,
+        ] {
+            assert!(!from.moves().contains(&PartiallyFulfilled), "{from:?}");
+            assert!(!from.moves().contains(&Shipped), "{from:?}");
+            assert!(!from.moves().contains(&from), "{from:?}");
+        }
         assert_eq!(OnHold.shippo(), "PAID");
         assert_eq!(Delivered.shippo(), "SHIPPED");
     }

@@ -175,6 +175,20 @@ async fn validate_one(
                 }
                 Err(e) => return Err(e.into()),
             };
+            // Held (or closed, or unpaid) since the batch was made: it joins no batch.
+            if !o.status.shippable() {
+                return Ok(failed(
+                    bs,
+                    &ValidationError::field(
+                        "order",
+                        format!(
+                            "Order {} is {} and cannot be shipped; release it (order_status PAID) and add it again.",
+                            o.id,
+                            o.status.as_str()
+                        ),
+                    ),
+                ));
+            }
             let unit: domain::units::MassUnit = parcel
                 .mass_unit
                 .as_deref()

@@ -357,10 +357,23 @@ async fn build(
             errors.add(
                 "order_status",
                 format!(
-                    "Order {} is {} and cannot become {}.",
+                    "Order {} is {} and cannot become {}; it may become {}.",
                     old.id,
                     old.status.as_str(),
-                    status.as_str()
+                    status.as_str(),
+                    old.status.moves_named()
+                ),
+            );
+        } else if status == OrderStatus::Cancelled
+            && old.status != OrderStatus::Cancelled
+            && store::orders::has_open_parcels(conn, old.id).await?
+        {
+            // A source cannot cancel an order a label still carries: refund the label first.
+            errors.add(
+                "order_status",
+                format!(
+                    "Order {} is carried by a label; refund it first (POST /refunds), then cancel the order.",
+                    old.id
                 ),
             );
         }
@@ -697,7 +710,10 @@ pub async fn list(
 }
 
 /// Moves an order to `status` (hold, release, cancel, refund, delivered, returned), checked by
-/// [`OrderStatus::can_become`]; labels decide the fulfilment states themselves.
+/// [`OrderStatus::can_become`]; labels decide the fulfilment states themselves. Releasing
+/// (PAID, UNKNOWN) puts the order where its labels put it (PARTIALLY_FULFILLED when they carry
+/// part of it). A move that would change nothing is refused with the allowed moves named, and
+/// an order cannot be cancelled while a label still carries it (refund the label first).
 pub async fn set_status(
     s: &Services,
     who: &Principal,
@@ -714,18 +730,19 @@ pub async fn set_status(
                 if order.status == status {
                     return Ok(Moved::Same);
                 }
-                // Released from hold (PAID): where its labels put it.
-                let target = if status == OrderStatus::Paid {
-                    let mut o = order.clone();
-                    o.status = OrderStatus::Paid;
-                    o.fulfilment(false)
-                } else {
-                    status
+                let refused = |why: String| -> Result<Moved, StoreError> {
+                    Ok(Moved::Refused(format!(
+                        "{why}; it may become {}.",
+                        order.status.moves_named()
+                    )))
                 };
-                let by_labels = status.in_fulfilment() && status != OrderStatus::Paid;
-                if by_labels || !order.status.can_become(target) {
-                    return Ok(Moved::Refused(format!(
-                        "Order {id} is {} and cannot become {}{}.",
+                if !order.status.can_become(status) {
+                    let by_labels = matches!(
+                        status,
+                        OrderStatus::PartiallyFulfilled | OrderStatus::Shipped
+                    );
+                    return refused(format!(
+                        "Order {id} is {} and cannot become {}{}",
                         order.status.as_str(),
                         status.as_str(),
                         if by_labels {
@@ -733,7 +750,37 @@ pub async fn set_status(
                         } else {
                             ""
                         }
+                    ));
+                }
+                let labelled = store::orders::has_open_parcels(conn, order.id).await?;
+                if status == OrderStatus::Cancelled && labelled {
+                    let labels = store::orders::transactions_of(conn, &[order.id]).await?;
+                    let live: Vec<String> = labels
+                        .get(&order.id)
+                        .into_iter()
+                        .flatten()
+                        .filter(|l| !matches!(l.status.as_str(), "REFUNDED" | "ERROR"))
+                        .map(|l| l.transaction.to_string())
+                        .collect();
+                    return Ok(Moved::Refused(format!(
+                        "Order {id} is carried by a label ({}); refund it first (POST /refunds), then cancel the order.",
+                        live.join(", ")
                     )));
+                }
+                // Released from hold (PAID, UNKNOWN): where its labels put it.
+                let target = if status.in_fulfilment() {
+                    let mut o = order.clone();
+                    o.status = status;
+                    o.fulfilment(labelled)
+                } else {
+                    status
+                };
+                if target == order.status {
+                    return refused(format!(
+                        "Order {id} is {} and moving it to {} would change nothing",
+                        order.status.as_str(),
+                        status.as_str()
+                    ));
                 }
                 order.status = target;
                 order.updated = Timestamp::now();
