@@ -1054,3 +1054,65 @@ async fn without_a_mail_server_a_shipped_report_says_no_email_went() {
     let view = expect(app.get(&format!("/projects/{id}")).await, StatusCode::OK).await;
     assert_eq!(view["counts"]["dispatch_emails"], 0, "{view}");
 }
+
+/// Issue 21: a backer report larger than the server's default body limit (2 MB) imports, as a
+/// text/csv body and as a multipart file: the route has the import's own limit (64 MB). Other
+/// routes keep the default.
+#[tokio::test]
+async fn a_backer_report_over_two_megabytes_imports() {
+    let app = crate::helpers::spawn_app().await;
+    let id = project(&app, "Big").await["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Two backers and a long column Consign does not read: 3 MB in all.
+    let notes = "n".repeat(3 * 1024 * 1024);
+    let csv = format!(
+        "{HEADER},Shipping Delivery Notes\n1,b-1,Ann,ann@example.com,US,Std,$1,\"2026/05/25, 10:00\",Ann,1 Main St,,Portland,OR,97201,US,,{notes}\n\
+2,b-2,Bo,bo@example.com,US,Std,$1,\"2026/05/25, 11:00\",Bo,2 Main St,,Portland,OR,97201,US,,\n"
+    );
+    assert!(csv.len() > 3 * 1024 * 1024);
+    let r = import(&app, &id, "backers", "", &csv).await;
+    assert_eq!(
+        (
+            r["rows"].as_u64(),
+            r["created"].as_u64(),
+            r["shippable"].as_u64()
+        ),
+        (Some(2), Some(2), Some(2)),
+        "{}",
+        r.to_string().chars().take(500).collect::<String>()
+    );
+    let mut form = b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"backers.csv\"\r\nContent-Type: text/csv\r\n\r\n".to_vec();
+    form.extend_from_slice(csv.as_bytes());
+    form.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let res = app
+        .client
+        .post(app.url(&format!("/projects/{id}/backers/import")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    let r = expect(res, StatusCode::OK).await;
+    assert_eq!(
+        (r["rows"].as_u64(), r["unchanged"].as_u64()),
+        (Some(2), Some(2)),
+        "{r}"
+    );
+    // The tracking upload keeps the default limit.
+    let big =
+        format!("pledgeId,carrier,trackingNumber,notes\nb-1,UPS,1Z999AA10123456784,{notes}\n");
+    let res = app
+        .client
+        .post(app.url(&format!("/projects/{id}/tracking/import")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "text/csv")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    let e = expect(res, StatusCode::PAYLOAD_TOO_LARGE).await;
+    assert_eq!(e["code"], "payload_too_large", "{e}");
+}

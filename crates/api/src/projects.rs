@@ -7,7 +7,7 @@
 //! - `POST /api/fulfillment/easypost/{projectId}` and `/api/fulfillment/shippo/{projectId}`:
 //!   no authentication header, the provider's signature over the raw body.
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
@@ -32,7 +32,12 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/projects/{id}/provider", put(connect))
         .route("/projects/{id}/keys", post(create_key))
         .route("/projects/{id}/keys/revoke", post(revoke))
-        .route("/projects/{id}/backers/import", post(import_backers))
+        // A backer report may be far larger than the server's default body limit (2 MB): the
+        // route takes what the import reads, and the import refuses more.
+        .route(
+            "/projects/{id}/backers/import",
+            post(import_backers).layer(DefaultBodyLimit::max(backers::MAX_BYTES)),
+        )
         .route("/projects/{id}/tracking/import", post(import_tracking))
         .route("/projects/{id}/sync", post(start_sync))
         .route("/projects/{id}/syncs/{sync}", get(get_sync))

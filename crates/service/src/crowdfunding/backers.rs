@@ -20,6 +20,8 @@ use crate::{scope, Principal, ServiceError, Services};
 const CHUNK: usize = 1000;
 
 pub use crate::orders::csv::ImportOptions;
+/// The largest backer report an import reads (the HTTP route gives its body this limit).
+pub use integrations::backers::MAX_BYTES;
 
 /// A row refused, or a backer that will not ship yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
