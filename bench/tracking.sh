@@ -15,7 +15,7 @@ cargo build --release -q -p consign --bin consign --example tracking_load
 BIN=target/release/consign
 LOAD=target/release/examples/tracking_load
 # The receiver listens on loopback.
-export CONSIGN_ALLOW_PRIVATE_WEBHOOKS=true
+export CONSIGN_ALLOW_PRIVATE_NETWORK=true
 
 run() { # name database-url-or-empty
   start_server "$BIN" "$2"

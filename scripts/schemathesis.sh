@@ -28,7 +28,7 @@ fi
 BIN=target/debug/consign
 [[ -x "$BIN" ]] || cargo build -q -p consign
 
-export CONSIGN_ALLOW_PRIVATE_WEBHOOKS=true
+export CONSIGN_ALLOW_PRIVATE_NETWORK=true
 start_server "$BIN" "${1:-}"
 trap stop_server EXIT
 TOKEN=$("$BIN" token create --mode test)

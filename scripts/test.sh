@@ -67,7 +67,7 @@ export FAKE_EASYPOST
 FAKE_EASYPOST=$(head -1 "$FAKE_OUT")
 run_sdk_check() { # $1 = label, $2 = database URL or empty for SQLite
   # The check's webhook receiver listens on loopback.
-  export CONSIGN_ALLOW_PRIVATE_WEBHOOKS=true
+  export CONSIGN_ALLOW_PRIVATE_NETWORK=true
   start_server "$BIN" "$2"
   local token
   token=$("$BIN" token create --mode test)

@@ -350,6 +350,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("http://{host}:{}", addr.port()));
     tracing::info!(%addr, database = %store::redact_url(&config.database_url), "consign listening");
+    if config.smtp.is_none() {
+        tracing::warn!("emails are off: no smtp_host is configured, so buyers and backers get no tracking or dispatch emails (see docs/CONFIGURATION.md)");
+    }
+    if config.allow_private_network {
+        tracing::warn!("allow_private_network is on: webhooks and provider calls may reach loopback and private addresses");
+    }
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
@@ -390,8 +396,10 @@ fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only on a terminal: a log file or a pipe gets plain text.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -42,8 +42,10 @@ pub struct Config {
     /// Whether this process runs the job worker (async rates, …). Turn it off on API-only
     /// nodes of a PostgreSQL deployment; some process must run it.
     pub run_jobs: bool,
-    /// Whether webhook URLs may point at loopback/private addresses (off: SSRF protection).
-    pub allow_private_webhooks: bool,
+    /// Whether the calls Consign makes for users (webhooks, providers' APIs and files, project
+    /// syncs) may reach loopback, private and other internal addresses. Off: request-forgery
+    /// protection; tests and closed networks turn it on.
+    pub allow_private_network: bool,
     /// How often polled tracking numbers are refreshed, in seconds.
     pub tracking_poll_interval_s: u64,
     pub refund_recheck_s: u64,
@@ -74,7 +76,7 @@ impl fmt::Debug for Config {
             .field("exchange_rates", &self.exchange_rates)
             .field("rate_timeout_ms", &self.rate_timeout_ms)
             .field("run_jobs", &self.run_jobs)
-            .field("allow_private_webhooks", &self.allow_private_webhooks)
+            .field("allow_private_network", &self.allow_private_network)
             .field("tracking_poll_interval_s", &self.tracking_poll_interval_s)
             .field("refund_recheck_s", &self.refund_recheck_s)
             .field("smtp", &self.smtp)
@@ -104,7 +106,9 @@ pub struct Layer {
     pub exchange_rates: Option<PathBuf>,
     pub rate_timeout_ms: Option<u64>,
     pub run_jobs: Option<bool>,
-    pub allow_private_webhooks: Option<bool>,
+    /// `allow_private_webhooks` is its former name, still read.
+    #[serde(alias = "allow_private_webhooks")]
+    pub allow_private_network: Option<bool>,
     pub tracking_poll_interval_s: Option<u64>,
     pub refund_recheck_s: Option<u64>,
     pub smtp_host: Option<String>,
@@ -144,9 +148,7 @@ impl Layer {
             exchange_rates: higher.exchange_rates.or(self.exchange_rates),
             rate_timeout_ms: higher.rate_timeout_ms.or(self.rate_timeout_ms),
             run_jobs: higher.run_jobs.or(self.run_jobs),
-            allow_private_webhooks: higher
-                .allow_private_webhooks
-                .or(self.allow_private_webhooks),
+            allow_private_network: higher.allow_private_network.or(self.allow_private_network),
             tracking_poll_interval_s: higher
                 .tracking_poll_interval_s
                 .or(self.tracking_poll_interval_s),
@@ -216,7 +218,11 @@ impl Layer {
             exchange_rates: get("CONSIGN_EXCHANGE_RATES").map(PathBuf::from),
             rate_timeout_ms: parse_num("CONSIGN_RATE_TIMEOUT_MS")?,
             run_jobs: flag("CONSIGN_RUN_JOBS")?,
-            allow_private_webhooks: flag("CONSIGN_ALLOW_PRIVATE_WEBHOOKS")?,
+            // CONSIGN_ALLOW_PRIVATE_WEBHOOKS is the switch's former name, still read.
+            allow_private_network: match flag("CONSIGN_ALLOW_PRIVATE_NETWORK")? {
+                Some(v) => Some(v),
+                None => flag("CONSIGN_ALLOW_PRIVATE_WEBHOOKS")?,
+            },
             tracking_poll_interval_s: parse_num("CONSIGN_TRACKING_POLL_INTERVAL_S")?,
             refund_recheck_s: parse_num("CONSIGN_REFUND_RECHECK_S")?,
             smtp_host: get("CONSIGN_SMTP_HOST"),
@@ -390,7 +396,7 @@ impl Layer {
             exchange_rates: self.exchange_rates,
             rate_timeout_ms,
             run_jobs: self.run_jobs.unwrap_or(true),
-            allow_private_webhooks: self.allow_private_webhooks.unwrap_or(false),
+            allow_private_network: self.allow_private_network.unwrap_or(false),
             tracking_poll_interval_s,
             refund_recheck_s,
             smtp,

@@ -60,7 +60,12 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         )),
     };
     services.wire = Arc::new(api::tracks::ShippoWire);
-    services.webhooks = service::webhooks::WebhookSender::new(config.allow_private_webhooks);
+    // One switch for every call Consign makes for a user: providers, downloads, syncs, webhooks.
+    let guard = carriers::http::Guard {
+        allow_private: config.allow_private_network,
+    };
+    services.http = carriers::http::Client::new(carriers::http::Policy::default(), guard);
+    services.webhooks = service::webhooks::WebhookSender::new(guard);
     services.webhooks.retry_scale_percent = config.webhook_retry_scale_percent;
     services.job_lease = Duration::from_secs(config.job_lease_s);
     services.mailer = config

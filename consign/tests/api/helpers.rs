@@ -161,7 +161,7 @@ pub async fn start_configured(settings: Layer) -> (String, Services) {
         listen: Some("127.0.0.1:0".into()),
         db_max_connections: Some(4),
         // Test receivers listen on loopback.
-        allow_private_webhooks: Some(true),
+        allow_private_network: Some(true),
         ..Default::default()
     }
     .overlay(settings)
@@ -367,7 +367,7 @@ pub fn serve(
         .env("CONSIGN_DATA_DIR", data_dir)
         .env("CONSIGN_LISTEN", "127.0.0.1:0")
         .env("CONSIGN_LOG", "warn")
-        .env("CONSIGN_ALLOW_PRIVATE_WEBHOOKS", "true")
+        .env("CONSIGN_ALLOW_PRIVATE_NETWORK", "true")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .spawn()

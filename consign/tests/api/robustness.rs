@@ -169,8 +169,16 @@ async fn email_templates_refuse_nul_and_other_control_characters_and_keep_the_ol
         .await
         .unwrap();
     assert_eq!(ok.status(), StatusCode::OK);
+    // NUL is refused at the edge, before any field is read.
+    let res = put(json!({"enabled": true, "shipped_text": "Hi\u{0}there"}))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_body", "{body}");
+    assert!(body["detail"].as_str().unwrap().contains("NUL"), "{body}");
     let res = put(
-        json!({"enabled": true, "shipped_text": "Hi\u{0}there", "delivered_subject": "Done\u{7}"}),
+        json!({"enabled": true, "shipped_text": "Hi\u{1b}there", "delivered_subject": "Done\u{7}"}),
     )
     .await
     .unwrap();

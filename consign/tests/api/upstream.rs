@@ -641,7 +641,7 @@ async fn consign_as_the_upstream_of_another_consign() {
     // Upstream: a merchant account with its own courier; downstream: an account whose carrier is
     // the upstream Consign, reached through the Shippo adapter.
     let upstream = spawn_app_with(Layer {
-        allow_private_webhooks: Some(true),
+        allow_private_network: Some(true),
         ..Default::default()
     })
     .await;

@@ -116,7 +116,7 @@ async fn webhooks_are_created_listed_updated_and_deleted() {
 #[tokio::test]
 async fn private_addresses_are_refused_unless_allowed() {
     let app = spawn_app_with(Layer {
-        allow_private_webhooks: Some(false),
+        allow_private_network: Some(false),
         ..Default::default()
     })
     .await;
@@ -137,7 +137,7 @@ async fn private_addresses_are_refused_unless_allowed() {
             bad["fields"]["url"][0]
                 .as_str()
                 .unwrap()
-                .contains("private or loopback"),
+                .contains("internal address"),
             "{url}: {bad}"
         );
     }

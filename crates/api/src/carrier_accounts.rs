@@ -3,7 +3,6 @@
 //! Also `/carrier_accounts/{id}/rate_card` (Consign's own): upload (JSON or CSV) and download the
 //! card of a rate-card account.
 
-use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
@@ -20,7 +19,7 @@ use utoipa::ToSchema;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{media_type, Body, Id};
+use crate::extract::{media_type, Body, Id, RawBody};
 use crate::lenient;
 use crate::pagination::{ListQuery, Paginated};
 use crate::AppState;
@@ -332,7 +331,7 @@ pub async fn upload_card(
     Auth(who): Auth,
     Id(id): Id,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<RateCardSummary>, ApiError> {
     // Another account's (or an unknown) carrier account is a 404 whatever the body holds.
     carrier_accounts::get(&state.services, &who, id).await?;

@@ -38,25 +38,54 @@ impl<S: Send + Sync> FromRequest<S> for AnyBody {
     }
 }
 
+/// A request body as raw bytes (CSV uploads, signed webhook bodies, bodies a handler parses
+/// itself), its failures in the API's error shape: too large is a JSON 413, unreadable (or
+/// carrying a NUL, refused at the edge) a JSON 400 — never axum's plain-text rejections.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(body_error)
+    }
+}
+
+/// The API's answer to a body that could not be read.
+fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is larger than this server accepts.",
+        );
+    }
+    let mut cause: Option<&dyn std::error::Error> = Some(&rejection);
+    while let Some(e) = cause {
+        if e.to_string() == crate::nul::BODY_MESSAGE {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                crate::nul::BODY_MESSAGE,
+            );
+        }
+        cause = e.source();
+    }
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+        format!("Could not read the request body: {rejection}"),
+    )
+}
+
 async fn read_value<S: Send + Sync>(req: Request, state: &S) -> Result<Value, ApiError> {
     {
         let content_type = media_type(req.headers());
         let is_put = req.method() == axum::http::Method::PUT;
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "The request body is larger than this server accepts.",
-                )
-            } else {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_body",
-                    format!("Could not read the request body: {rejection}"),
-                )
-            }
-        })?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         if is_put && bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -67,7 +96,16 @@ async fn read_value<S: Send + Sync>(req: Request, state: &S) -> Result<Value, Ap
         let value = match content_type.as_str() {
             "" | "application/json" | "text/json" => parse_json(&bytes)?,
             ct if ct.starts_with("application/") && ct.ends_with("+json") => parse_json(&bytes)?,
-            "application/x-www-form-urlencoded" => form_to_json(&bytes)?,
+            "application/x-www-form-urlencoded" => {
+                if bytes.windows(3).any(|w| w == b"%00") {
+                    return Err(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_body",
+                        crate::nul::BODY_MESSAGE,
+                    ));
+                }
+                form_to_json(&bytes)?
+            }
             other => {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,

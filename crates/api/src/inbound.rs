@@ -5,7 +5,6 @@
 //! changes nothing. Events for parcels that are not the account's labels are counted as ignored
 //! (answered 200, so the provider does not retry them forever).
 
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
@@ -15,7 +14,7 @@ use service::tracking;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::Id;
+use crate::extract::{Id, RawBody};
 use crate::AppState;
 
 pub(crate) fn router() -> Router<AppState> {
@@ -48,7 +47,7 @@ pub async fn receive(
     State(state): State<AppState>,
     Id(id): Id,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<PushResponse>, ApiError> {
     let headers: Vec<(String, String)> = headers
         .iter()

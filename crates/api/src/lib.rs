@@ -16,6 +16,7 @@ mod health;
 pub mod inbound;
 mod lenient;
 pub mod manifests;
+mod nul;
 mod openapi;
 pub mod orders;
 pub mod pagination;
@@ -133,8 +134,10 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
 }
 
 /// What every request passes first, in one layer: its id (answered in `X-Request-Id` and put on
-/// 5xx bodies), the rate limits (429), and a path whose percent-decoded bytes are not UTF-8
-/// answered with the JSON 404 before a path extractor answers it in plain text.
+/// 5xx bodies), the rate limits (429), a path whose percent-decoded bytes are not UTF-8
+/// answered with the JSON 404 before a path extractor answers it in plain text, and NUL
+/// (U+0000) refused in every text input — path, query, body — before anything reads it (see
+/// [`nul`]): one rule for both databases (PostgreSQL's text cannot hold it at all).
 async fn edge(
     axum::extract::State(limiter): axum::extract::State<Option<rate_limit::Limiter>>,
     req: Request,
@@ -156,6 +159,11 @@ async fn edge(
         .into_response();
         return request_id::scoped(id, async { res }).await;
     }
+    if let Some(part) = nul::in_uri(req.uri()) {
+        let res = nul::refusal(part).into_response();
+        return request_id::scoped(id, async { res }).await;
+    }
+    let req = nul::guard_body(req);
     request_id::scoped(id, next.run(req)).await
 }
 

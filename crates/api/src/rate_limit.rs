@@ -1,5 +1,7 @@
-//! Request rate limits (DESIGN §7): one budget per API token (the `Authorization` header) and
-//! one per client IP, each a token bucket (GCRA, the `governor` crate) refilled at a steady rate
+//! Request rate limits (DESIGN §7): one budget per credential (the token an `Authorization`
+//! header carries, whatever its spelling: `ShippoToken t`, `bearer  t `, `t` share one budget —
+//! each spelling had its own before, so one token got many budgets) and one per client IP
+//! (`/health` is exempt from it: load balancers probe it often), each a token bucket (GCRA, the `governor` crate) refilled at a steady rate
 //! with room for a burst. Past a budget the answer is `429` with `Retry-After` and the error
 //! shape. Loopback clients are not limited unless asked (a reverse proxy on the same machine
 //! would otherwise put every user in one bucket; tests and benchmarks run on loopback); the
@@ -112,7 +114,14 @@ pub fn refuse(limiter: &Limiter, req: &Request) -> Option<Response> {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip());
-    let auth = req.headers().get(AUTHORIZATION).map(HeaderValue::as_bytes);
+    // The credential itself, not the header's spelling.
+    let auth = req.headers().get(AUTHORIZATION).map(|v| {
+        match v.to_str().ok().and_then(crate::auth::token_from_header) {
+            Some(token) => token.as_bytes(),
+            None => v.as_bytes(),
+        }
+    });
+    let ip = ip.filter(|_| req.uri().path() != "/health");
     let wait = limiter.check(ip, auth)?;
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
     let mut res = ApiError::new(
@@ -164,6 +173,59 @@ mod tests {
         for _ in 0..10 {
             assert_eq!(limiter.check(Some(lo), Some(b"ShippoToken a")), None);
         }
+    }
+
+    #[tokio::test]
+    async fn every_spelling_of_one_token_shares_its_budget_and_health_has_no_ip_budget() {
+        let limiter = Limiter::new(&RateLimits {
+            per_token: Some(Budget {
+                per_second: 1,
+                burst: 3,
+            }),
+            per_ip: Some(Budget {
+                per_second: 1,
+                burst: 2,
+            }),
+            limit_loopback: true,
+        })
+        .unwrap();
+        let request = |path: &str, auth: Option<&str>, ip: [u8; 4]| {
+            let mut b = Request::builder().uri(path);
+            if let Some(a) = auth {
+                b = b.header(AUTHORIZATION, a);
+            }
+            let mut req = b.body(axum::body::Body::empty()).unwrap();
+            req.extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from((ip, 1000))));
+            req
+        };
+        let spellings = [
+            "ShippoToken shippo_test_abc",
+            "shippotoken   shippo_test_abc",
+            "Bearer shippo_test_abc",
+            "TOKEN shippo_test_abc ",
+            "shippo_test_abc",
+        ];
+        // Each from its own address, so only the token's budget (burst 3) counts.
+        let passed = spellings
+            .iter()
+            .enumerate()
+            .filter(|(i, a)| {
+                refuse(
+                    &limiter,
+                    &request("/orders", Some(a), [203, 0, 113, *i as u8]),
+                )
+                .is_none()
+            })
+            .count();
+        assert_eq!(passed, 3);
+        // /health from one address: never limited by the address's budget of 2.
+        for _ in 0..10 {
+            assert!(refuse(&limiter, &request("/health", None, [198, 51, 100, 1])).is_none());
+        }
+        assert!(refuse(&limiter, &request("/orders", None, [198, 51, 100, 1])).is_none());
+        assert!(refuse(&limiter, &request("/orders", None, [198, 51, 100, 1])).is_none());
+        assert!(refuse(&limiter, &request("/orders", None, [198, 51, 100, 1])).is_some());
     }
 
     #[test]

@@ -9,7 +9,6 @@
 //!   (`text/csv`, header `tracking_number,status,substatus,details,occurred_at,city,state,zip,country`);
 //!   a batch (at most 1,000 events) answers 200 with an outcome per event.
 
-use axum::body::Bytes;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -26,7 +25,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{token_from_header, Auth};
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{from_value, media_type, Id};
+use crate::extract::{from_value, media_type, Id, RawBody};
 use crate::lenient;
 use crate::tracks::Location;
 use crate::AppState;
@@ -294,7 +293,7 @@ pub async fn ingest(
     State(state): State<AppState>,
     Courier(key): Courier,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     let media = media_type(&headers);

@@ -29,8 +29,9 @@ pub type ParameterErrors = Vec<(String, String)>;
 
 struct Entry {
     meta: fn() -> &'static CarrierMeta,
-    /// Field errors of an account's parameters (test account or not), as `(field, message)`.
-    check: fn(&Map<String, Value>, bool) -> ParameterErrors,
+    /// Field errors of an account's parameters (test account or not; URLs by the guard), as
+    /// `(field, message)`.
+    check: fn(&Map<String, Value>, bool, http::Guard) -> ParameterErrors,
     build: fn(AccountContext<'_>) -> Result<Box<dyn Carrier>, CarrierError>,
     /// The services every account of the carrier offers (empty: they depend on the account).
     levels: fn() -> Vec<ServiceLevel>,
@@ -38,7 +39,7 @@ struct Entry {
     signature_headers: &'static [&'static str],
 }
 
-fn no_parameters(_: &Map<String, Value>, _: bool) -> Vec<(String, String)> {
+fn no_parameters(_: &Map<String, Value>, _: bool, _: http::Guard) -> Vec<(String, String)> {
     Vec::new()
 }
 
@@ -74,7 +75,7 @@ static ENTRIES: [Entry; 4] = [
     },
     Entry {
         meta: easypost::meta,
-        check: |p, test| crate::upstream::check_parameters(p, test, ("EZTK", "EZAK")),
+        check: |p, test, guard| crate::upstream::check_parameters(p, test, guard, ("EZTK", "EZAK")),
         build: |ctx| {
             Ok(Box::new(easypost::EasyPost::new(
                 ctx.parameters,
@@ -86,8 +87,8 @@ static ENTRIES: [Entry; 4] = [
     },
     Entry {
         meta: shippo_upstream::meta,
-        check: |p, test| {
-            crate::upstream::check_parameters(p, test, ("shippo_test_", "shippo_live_"))
+        check: |p, test, guard| {
+            crate::upstream::check_parameters(p, test, guard, ("shippo_test_", "shippo_live_"))
         },
         build: |ctx| {
             Ok(Box::new(shippo_upstream::ShippoUpstream::new(
@@ -115,13 +116,14 @@ pub fn find(id: &str) -> Option<&'static CarrierMeta> {
 }
 
 /// Field errors of `parameters` for an account of `carrier` (unknown carriers have none here:
-/// the carrier itself is refused).
+/// the carrier itself is refused); URLs must be ones `guard` lets Consign call.
 pub fn check_parameters(
     carrier: &str,
     parameters: &Map<String, Value>,
     test: bool,
+    guard: http::Guard,
 ) -> Vec<(String, String)> {
-    entry(carrier).map_or_else(Vec::new, |e| (e.check)(parameters, test))
+    entry(carrier).map_or_else(Vec::new, |e| (e.check)(parameters, test, guard))
 }
 
 /// The adapter of one carrier account.

@@ -43,7 +43,11 @@ impl Api {
         if answer.ok() {
             return Ok(answer.json());
         }
-        Err(CarrierError::Rejected((self.error_text)(&answer)))
+        // The provider's words reach users (shipment messages, errors): a short, plain excerpt.
+        Err(CarrierError::Rejected(crate::http::excerpt(
+            &(self.error_text)(&answer),
+            crate::http::ANSWER_EXCERPT,
+        )))
     }
 
     /// Downloads one of the provider's files.
@@ -69,6 +73,7 @@ pub(crate) fn param<'a>(parameters: &'a Map<String, Value>, key: &str) -> Option
 pub(crate) fn check_parameters(
     parameters: &Map<String, Value>,
     test: bool,
+    guard: crate::http::Guard,
     prefixes: (&str, &str),
 ) -> Vec<(String, String)> {
     let mut errors = Vec::new();
@@ -102,7 +107,7 @@ pub(crate) fn check_parameters(
     match parameters.get("api_base") {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) => {
-            if let Err(m) = crate::http::check_base(s.trim()) {
+            if let Err(m) = crate::http::check_base(s.trim(), guard) {
                 errors.push(("parameters.api_base".into(), m));
             }
         }
@@ -326,21 +331,34 @@ mod tests {
     fn upstream_parameters_are_checked() {
         let p = |v: Value| v.as_object().unwrap().clone();
         let ep = ("EZTK", "EZAK");
-        assert!(check_parameters(&p(serde_json::json!({"api_key": "EZTK1"})), true, ep).is_empty());
+        let g = crate::http::Guard::PUBLIC;
+        let internal = check_parameters(
+            &p(serde_json::json!({"api_key": "EZTK1", "api_base": "http://2130706433/v2"})),
+            true,
+            g,
+            ep,
+        );
+        assert_eq!(internal.len(), 1);
+        assert_eq!(internal[0].0, "parameters.api_base");
+        assert!(internal[0].1.contains("internal address"), "{internal:?}");
         assert!(
-            check_parameters(&p(serde_json::json!({"api_key": "EZAK1"})), false, ep).is_empty()
+            check_parameters(&p(serde_json::json!({"api_key": "EZTK1"})), true, g, ep).is_empty()
+        );
+        assert!(
+            check_parameters(&p(serde_json::json!({"api_key": "EZAK1"})), false, g, ep).is_empty()
         );
         assert_eq!(
-            check_parameters(&p(serde_json::json!({"api_key": "EZAK1"})), true, ep).len(),
+            check_parameters(&p(serde_json::json!({"api_key": "EZAK1"})), true, g, ep).len(),
             1
         );
         assert_eq!(
-            check_parameters(&p(serde_json::json!({"api_key": "EZTK1"})), false, ep).len(),
+            check_parameters(&p(serde_json::json!({"api_key": "EZTK1"})), false, g, ep).len(),
             1
         );
         let e = check_parameters(
             &p(serde_json::json!({"api_base": "ftp://x", "webhook_secret": 3})),
             true,
+            g,
             ep,
         );
         let fields: Vec<&str> = e.iter().map(|(f, _)| f.as_str()).collect();

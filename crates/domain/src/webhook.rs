@@ -106,72 +106,47 @@ pub const MAX_ATTEMPTS: usize = RETRY_DELAYS_S.len() + 1;
 /// How much of a receiver's answer the delivery log keeps.
 pub const RESPONSE_EXCERPT: usize = 512;
 
-/// Checks a webhook target URL: absolute http(s), a host, no credentials; private, loopback and
-/// link-local IP literals (and `localhost`) only when `allow_private`. Returns the URL trimmed.
-pub fn check_url(raw: &str, allow_private: bool) -> Result<String, String> {
-    let url = raw.trim();
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| "Enter an absolute http:// or https:// URL.".to_string())?;
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Err(format!(
-            "Webhook URLs must use http or https, not {scheme:?}."
-        ));
-    }
-    if url.len() > 2048 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err("The URL is too long or contains spaces.".into());
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    if authority.contains('@') {
-        return Err("Put credentials in the URL's path or query, not before the host.".into());
-    }
-    let host = host_of(authority).ok_or_else(|| "The URL has no host.".to_string())?;
-    if !allow_private && is_private_host(&host) {
-        return Err(format!(
-            "{host} is a private or loopback address; this server does not send webhooks there (see allow_private_webhooks)."
-        ));
-    }
-    Ok(url.to_string())
-}
-
-fn host_of(authority: &str) -> Option<String> {
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next()?.to_string()
-    } else {
-        authority
-            .rsplit_once(':')
-            .map_or(authority, |(h, _)| h)
-            .to_string()
-    };
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
-}
-
-fn is_private_host(host: &str) -> bool {
-    if host == "localhost" || host.ends_with(".localhost") {
-        return true;
-    }
-    host.parse::<IpAddr>().is_ok_and(is_private_ip)
-}
-
-/// Whether an address is loopback, private, link-local, unspecified or otherwise not on the
-/// public internet (checked again on every delivery, after DNS resolution).
+/// Whether an address is not on the public internet: loopback, private, link-local, unspecified,
+/// CGNAT, benchmarking, reserved, broadcast, multicast, documentation, unique-local, and IPv6
+/// forms that embed such an IPv4 address (mapped, compatible, NAT64, 6to4). Checked by the
+/// outbound guard on the address actually connected to.
 pub fn is_private_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            v4.is_loopback()
+            let [a, b, c, _] = v4.octets();
+            a == 0 // "this network", including 0.0.0.0
+                || v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
-                || v4.is_unspecified()
                 || v4.is_broadcast()
-                || v4.octets()[0] == 100 && (64..128).contains(&v4.octets()[1]) // CGNAT
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a >= 240 // reserved
+                || a == 100 && (64..128).contains(&b) // CGNAT
+                || a == 198 && (b == 18 || b == 19) // benchmarking
+                || a == 192 && b == 0 && c == 0 // IETF protocol assignments
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                is_private_ip(IpAddr::V4(std::net::Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    hi as u8,
+                    (lo >> 8) as u8,
+                    lo as u8,
+                )))
+            };
             v6.is_loopback()
                 || v6.is_unspecified()
+                || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00 // unique local
                 || (s[0] & 0xffc0) == 0xfe80 // link local
+                || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated)
+                || s[0] == 0x2001 && s[1] == 0x0db8 // documentation
                 || v6.to_ipv4_mapped().is_some_and(|v4| is_private_ip(IpAddr::V4(v4)))
+                || s[..6] == [0; 6] && embedded(s[6], s[7]) // IPv4-compatible ::a.b.c.d
+                || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && embedded(s[6], s[7]) // NAT64
+                || s[0] == 0x2002 && embedded(s[1], s[2]) // 6to4
         }
     }
 }
@@ -181,29 +156,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn urls_are_http_and_public_unless_allowed() {
-        assert_eq!(
-            check_url(" https://example.com/hook?x=1 ", false).unwrap(),
-            "https://example.com/hook?x=1"
-        );
-        assert!(check_url("ftp://example.com/", false)
-            .unwrap_err()
-            .contains("http"));
-        assert!(check_url("example.com/hook", false).is_err());
-        assert!(check_url("https://user:pw@example.com/", false).is_err());
-        for private in [
-            "http://127.0.0.1:9000/",
-            "http://localhost/",
-            "http://10.1.2.3/",
-            "http://192.168.0.1/",
-            "http://[::1]:8080/x",
-            "http://169.254.169.254/latest",
-            "http://[::ffff:127.0.0.1]/",
+    fn internal_addresses_are_private() {
+        for ip in [
+            "127.0.0.1",
+            "0.0.0.0",
+            "0.1.2.3",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "198.18.0.1",
+            "255.255.255.255",
+            "224.0.0.1",
+            "240.0.0.1",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "ff02::1",
         ] {
-            assert!(check_url(private, false).is_err(), "{private}");
-            assert!(check_url(private, true).is_ok(), "{private}");
+            assert!(is_private_ip(ip.parse().unwrap()), "{ip}");
         }
-        assert!(check_url("http://8.8.8.8/", false).is_ok());
+        for ip in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "2002:808:808::",
+        ] {
+            assert!(!is_private_ip(ip.parse().unwrap()), "{ip}");
+        }
     }
 
     #[test]

@@ -191,7 +191,7 @@ pub async fn create(
     let parameters = parameters_of(input.parameters, &mut errors);
     let test = input.test.unwrap_or(false);
     if let Some(p) = &parameters {
-        for (field, message) in registry::check_parameters(&carrier, p, test) {
+        for (field, message) in registry::check_parameters(&carrier, p, test, s.http.guard()) {
             errors.add(field, message);
         }
     }
@@ -250,7 +250,7 @@ pub async fn update(
     id: ObjectId,
     input: CarrierAccountInput,
 ) -> Result<CarrierAccount, ServiceError> {
-    let (cipher, owner) = (s.cipher.clone(), who.account_id);
+    let (cipher, owner, guard) = (s.cipher.clone(), who.account_id, s.http.guard());
     let updated = s
         .store
         .write(move |conn| {
@@ -260,7 +260,7 @@ pub async fn update(
                     Ok(a) => a,
                     Err(e) => return Ok(Err(e)),
                 };
-                if let Err(e) = apply_update(&mut account, input) {
+                if let Err(e) = apply_update(&mut account, input, guard) {
                     return Ok(Err(e.into()));
                 }
                 repo::update(conn, owner, &seal(&cipher, owner, &account)).await?;
@@ -275,6 +275,7 @@ pub async fn update(
 fn apply_update(
     account: &mut CarrierAccount,
     input: CarrierAccountInput,
+    guard: carriers::http::Guard,
 ) -> Result<(), ValidationError> {
     let mut errors = FieldErrors::new();
     if let Some(carrier) = input.carrier.map(|c| c.trim().to_ascii_lowercase()) {
@@ -307,7 +308,7 @@ fn apply_update(
     }
     account.test = input.test.unwrap_or(account.test);
     for (field, message) in
-        registry::check_parameters(&account.carrier, &account.parameters, account.test)
+        registry::check_parameters(&account.carrier, &account.parameters, account.test, guard)
     {
         errors.add(field, message);
     }

@@ -100,7 +100,7 @@ impl Services {
             blobs: Arc::new(files::MemoryBlobs::default()),
             serials: Arc::default(),
             wire: Arc::new(tracking::PlainWire),
-            webhooks: webhooks::WebhookSender::new(false),
+            webhooks: webhooks::WebhookSender::new(carriers::http::Guard::PUBLIC),
             mailer: None,
             public_url: "http://127.0.0.1:8080".into(),
             tracking: tracking::TrackingConfig::default(),

@@ -70,14 +70,37 @@ impl std::fmt::Debug for SmtpConfig {
     }
 }
 
+/// How long one SMTP step (connecting, one command) may take.
+const SMTP_STEP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long sending one email may take in all, connection to the last reply: a server that
+/// accepts the connection and then never answers fails the attempt (the job retries with
+/// backoff) instead of keeping the job — and its renewed lease — forever.
+pub const SEND_DEADLINE: Duration = Duration::from_secs(60);
+
 /// A connected-on-demand SMTP client.
 #[derive(Clone)]
 pub struct Mailer {
-    pub(crate) transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
     pub(crate) from: Mailbox,
+    /// The whole send's deadline ([`SEND_DEADLINE`]; tests shorten it).
+    pub deadline: Duration,
 }
 
 impl Mailer {
+    /// Sends one message within [`SEND_DEADLINE`] (the deadline is `deadline` in tests); the
+    /// error says what went wrong.
+    pub(crate) async fn send(&self, message: Message) -> Result<(), String> {
+        match tokio::time::timeout(self.deadline, self.transport.send(message)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err(format!(
+                "the mail server did not finish within {} s",
+                self.deadline.as_secs()
+            )),
+        }
+    }
+
     /// A mailer for `c`; fails on a bad host or sender address.
     pub fn new(c: &SmtpConfig) -> Result<Self, String> {
         let builder = match c.tls {
@@ -87,7 +110,7 @@ impl Mailer {
             SmtpTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&c.host)
                 .map_err(|e| format!("smtp_host: {e}"))?,
         };
-        let mut builder = builder.port(c.port).timeout(Some(Duration::from_secs(20)));
+        let mut builder = builder.port(c.port).timeout(Some(SMTP_STEP_TIMEOUT));
         if let Some(user) = &c.username {
             builder = builder.credentials(Credentials::new(
                 user.clone(),
@@ -101,6 +124,7 @@ impl Mailer {
         Ok(Self {
             transport: builder.build(),
             from,
+            deadline: SEND_DEADLINE,
         })
     }
 }
@@ -380,17 +404,17 @@ pub async fn run_send_job(s: &Services, job: &Claim, id: ObjectId) -> Result<(),
                 ),
         )
         .map_err(|e| ServiceError::internal(format!("email: {e}")))?;
-    match mailer.transport.send(message).await {
-        Ok(_) => {
+    match mailer.send(message).await {
+        Ok(()) => {
             settle(store::notifications::SENT, None).await?;
             Ok(())
         }
         Err(e) if job.attempts >= crate::jobs::MAX_ATTEMPTS => {
-            settle(store::notifications::FAILED, Some(e.to_string())).await?;
+            settle(store::notifications::FAILED, Some(e)).await?;
             Ok(())
         }
-        Err(e) => {
-            let error = e.to_string();
+        Err(error) => {
+            let reason = format!("SMTP: {error}");
             s.store
                 .write(move |conn| {
                     Box::pin(async move {
@@ -404,7 +428,7 @@ pub async fn run_send_job(s: &Services, job: &Claim, id: ObjectId) -> Result<(),
                     })
                 })
                 .await?;
-            Err(ServiceError::Unavailable(format!("SMTP: {e}")))
+            Err(ServiceError::Unavailable(reason))
         }
     }
 }
@@ -510,5 +534,41 @@ mod tests {
         assert_eq!(SmtpTls::parse("tls"), Some(SmtpTls::Implicit));
         assert_eq!(SmtpTls::parse("none"), Some(SmtpTls::None));
         assert_eq!(SmtpTls::parse("ssl3"), None);
+    }
+
+    #[tokio::test]
+    async fn a_mail_server_that_never_answers_fails_the_send_by_its_deadline() {
+        // Accepts the connection, then says nothing (no greeting), for good.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = silent.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let conns: Vec<_> = silent.incoming().take(1).collect();
+            std::thread::sleep(Duration::from_secs(5));
+            drop(conns);
+        });
+        let mut mailer = Mailer::new(&SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: SmtpTls::None,
+            username: None,
+            password: None,
+            from: "shop@example.com".into(),
+        })
+        .unwrap();
+        mailer.deadline = Duration::from_millis(500);
+        let message = Message::builder()
+            .from(mailer.from.clone())
+            .to("buyer@example.com".parse().unwrap())
+            .subject("x")
+            .body(String::from("x"))
+            .unwrap();
+        let started = std::time::Instant::now();
+        let err = mailer.send(message).await.unwrap_err();
+        assert!(err.contains("did not finish within"), "{err}");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            started.elapsed()
+        );
     }
 }

@@ -183,7 +183,7 @@ pub async fn connect_provider(
         check_text(&mut errors, "webhook_secret", w, 500);
     }
     if let Some(b) = &input.base_url {
-        if let Err(e) = carriers::http::check_base(b) {
+        if let Err(e) = carriers::http::check_base(b, s.http.guard()) {
             errors.add("base_url", e);
         }
     }

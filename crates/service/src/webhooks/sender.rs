@@ -1,71 +1,47 @@
-//! The HTTP sender: a client whose resolver refuses private and loopback addresses (unless
-//! allowed), one attempt at a time, the answer recorded.
+//! The HTTP sender: a client built by the outbound [`Guard`] (public addresses only unless
+//! allowed, whatever the URL's spelling; no redirects), one attempt at a time, the answer
+//! recorded as a bounded excerpt.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use domain::webhook::{self, Attempt, Delivery, Webhook, RESPONSE_EXCERPT};
+use carriers::http::Guard;
+use domain::webhook::{Attempt, Delivery, Webhook, RESPONSE_EXCERPT};
 use domain::Timestamp;
 
 use super::{DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER};
 use crate::Services;
 use domain::signing::signature;
 
-/// How long a receiver has to answer.
+/// How long a receiver has to answer, connection to last byte.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How webhooks are sent: the HTTP client and whether private addresses are allowed.
+/// How webhooks are sent: the HTTP client and the guard deciding where they may go.
 #[derive(Clone)]
 pub struct WebhookSender {
     client: reqwest::Client,
-    /// Whether URLs may point at loopback/private addresses (off by default; on in tests).
-    pub allow_private: bool,
-    /// Percent of [`RETRY_DELAYS_S`] actually waited (100; tests and staging shrink it).
+    /// Where deliveries may go (the server's one `allow_private_network` switch).
+    pub guard: Guard,
+    /// Percent of [`domain::webhook::RETRY_DELAYS_S`] actually waited (100; tests and staging shrink it).
     pub retry_scale_percent: u32,
 }
 
 impl WebhookSender {
-    /// A sender; with `allow_private` false, host names that resolve to private addresses are
-    /// refused at send time too (not only IP literals at creation).
-    pub fn new(allow_private: bool) -> Self {
-        let mut builder = reqwest::Client::builder()
+    /// A sender reaching what `guard` allows; receivers' redirects are never followed.
+    pub fn new(guard: Guard) -> Self {
+        let client = guard
+            .client_builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Consign-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .pool_max_idle_per_host(32);
-        if !allow_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnly));
-        }
+            .pool_max_idle_per_host(32)
+            .build()
+            .expect("the HTTP client builds");
         Self {
-            client: builder.build().expect("the HTTP client builds"),
-            allow_private,
+            client,
+            guard,
             retry_scale_percent: 100,
         }
-    }
-}
-
-/// A resolver that drops private, loopback and link-local addresses.
-struct PublicOnly;
-
-impl reqwest::dns::Resolve for PublicOnly {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        Box::pin(async move {
-            let host = format!("{}:0", name.as_str());
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host(host)
-                .await?
-                .filter(|a| !webhook::is_private_ip(a.ip()))
-                .collect();
-            if addrs.is_empty() {
-                return Err(format!(
-                    "{} resolves only to private addresses; webhooks are not sent there",
-                    name.as_str()
-                )
-                .into());
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
     }
 }
 
@@ -79,16 +55,18 @@ pub(super) async fn send(s: &Services, hook: &Webhook, d: &Delivery, secret: &st
         latency_ms: started.elapsed().as_millis() as i64,
         response,
     };
-    // IP literals are checked here (the resolver only sees host names).
-    if let Err(m) = webhook::check_url(&hook.url, s.webhooks.allow_private) {
-        return attempt(None, m);
-    }
+    // IP literals (any spelling) are checked here as the client parses them: the resolver
+    // only sees host names.
+    let url = match s.webhooks.guard.check(&hook.url) {
+        Ok(url) => url,
+        Err(m) => return attempt(None, m),
+    };
     let body = d.payload.clone().into_bytes();
     let sig = signature(secret, at.millis() / 1000, &body);
     let sent = s
         .webhooks
         .client
-        .post(&hook.url)
+        .post(url)
         .header("content-type", "application/json")
         .header(SIGNATURE_HEADER, sig)
         .header(DELIVERY_HEADER, d.id.to_string())
@@ -97,10 +75,19 @@ pub(super) async fn send(s: &Services, hook: &Webhook, d: &Delivery, secret: &st
         .send()
         .await;
     match sent {
-        Ok(resp) => {
+        Ok(mut resp) => {
             let code = resp.status().as_u16();
-            let text = resp.text().await.unwrap_or_default();
-            attempt(Some(code), excerpt(&text))
+            // Only the excerpt's worth is read: a receiver cannot make Consign hold a large
+            // answer.
+            let mut head = Vec::new();
+            while head.len() < RESPONSE_EXCERPT * 4 {
+                match resp.chunk().await {
+                    Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+                    _ => break,
+                }
+            }
+            head.truncate(RESPONSE_EXCERPT * 4);
+            attempt(Some(code), excerpt(&String::from_utf8_lossy(&head)))
         }
         Err(e) => attempt(None, excerpt(&error_chain(&e))),
     }
@@ -117,7 +104,9 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     out
 }
 
+/// At most [`RESPONSE_EXCERPT`] bytes of plain text.
 fn excerpt(text: &str) -> String {
+    let text = carriers::http::excerpt(text, RESPONSE_EXCERPT);
     let mut end = text.len().min(RESPONSE_EXCERPT);
     while !text.is_char_boundary(end) {
         end -= 1;

@@ -1,6 +1,6 @@
 //! Subscriptions: create (the signing secret shown once, kept encrypted), read, update, delete.
 
-use domain::webhook::{self, Webhook, WebhookEvent};
+use domain::webhook::{Webhook, WebhookEvent};
 use domain::{ObjectId, Timestamp, ValidationError};
 use rand::RngCore;
 
@@ -37,8 +37,8 @@ fn checked(
         .map(str::trim)
         .filter(|u| !u.is_empty())
     {
-        Some(u) => match webhook::check_url(u, s.webhooks.allow_private) {
-            Ok(u) => Some(u),
+        Some(u) => match s.webhooks.guard.check(u) {
+            Ok(_) => Some(u.to_string()),
             Err(m) => {
                 errors.add("url", m);
                 None
