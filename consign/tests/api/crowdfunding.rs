@@ -1116,3 +1116,32 @@ async fn a_backer_report_over_two_megabytes_imports() {
     let e = expect(res, StatusCode::PAYLOAD_TOO_LARGE).await;
     assert_eq!(e["code"], "payload_too_large", "{e}");
 }
+
+/// Issue 21: a backer report whose header names a column Consign reads twice (two `Email`
+/// columns) is refused naming it, instead of reading the first silently.
+#[tokio::test]
+async fn a_backer_report_with_a_duplicated_column_is_refused_naming_it() {
+    let app = crate::helpers::spawn_app().await;
+    let id = project(&app, "Dup").await["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let csv = "Backer UID,Email,Shipping Address 1,Email\nd-1,old@example.com,1 Main St,new@example.com\n";
+    let res = app
+        .client
+        .post(app.url(&format!("/projects/{id}/backers/import")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let e = expect(res, StatusCode::BAD_REQUEST).await;
+    let m = e["fields"]["email"][0].as_str().unwrap_or_default();
+    assert!(
+        m.contains("2 columns named \"Email\" (columns 2, 4)"),
+        "{e}"
+    );
+    let view = expect(app.get(&format!("/projects/{id}")).await, StatusCode::OK).await;
+    assert_eq!(view["counts"]["pledges"], 0, "{view}");
+}

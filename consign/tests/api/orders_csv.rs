@@ -301,3 +301,57 @@ async fn the_command_line_imports_exports_and_ships_a_batch_of_orders() {
     assert_eq!(shipped["results"].as_array().unwrap().len(), 300);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// Issue 21: `ship_to_street1` is required (as documented): a row without it is refused naming
+/// its row and column, and its order is not stored. A header naming a column Consign reads twice
+/// is refused naming that column (it used to read the first silently).
+#[tokio::test]
+async fn a_row_without_street1_and_a_duplicated_column_are_refused_by_name() {
+    let app = spawn_app().await;
+    let file = "order_number,ship_to_name,ship_to_street1,ship_to_city,ship_to_zip,ship_to_country,title,quantity\n\
+S-1,Ana,,Porto,4000-447,PT,Mug,1\n\
+S-2,Bo,Rua Augusta 1,Lisboa,1100-053,PT,Mug,1\n";
+    let r = import(&app, "", file).await;
+    assert_eq!(
+        (r["created"].as_u64(), r["rejected"].as_u64()),
+        (Some(1), Some(1)),
+        "{r}"
+    );
+    assert_eq!(
+        r["rejections"],
+        json!([{"row": 2, "field": "ship_to_street1", "message": "This field is required.", "order_number": "S-1"}]),
+        "{r}"
+    );
+    let list = expect(app.get("/orders").await, StatusCode::OK).await;
+    let numbers: Vec<&str> = list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["order_number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, ["S-2"]);
+
+    let dup = "order_number,ship_to_street1,ship_to_city,ship_to_country,ship_to_city\n\
+S-3,Rua 1,Porto,PT,Lisboa\n";
+    let res = app
+        .client
+        .post(app.url("/orders/import"))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "text/csv")
+        .body(dup)
+        .send()
+        .await
+        .unwrap();
+    let e = expect(res, StatusCode::BAD_REQUEST).await;
+    let m = e["fields"]["ship_to_city"][0].as_str().unwrap_or_default();
+    assert!(
+        m.contains("2 columns named \"ship_to_city\" (columns 3, 5)"),
+        "{e}"
+    );
+    let list = expect(app.get("/orders").await, StatusCode::OK).await;
+    assert_eq!(
+        list["results"].as_array().unwrap().len(),
+        1,
+        "nothing imported"
+    );
+}

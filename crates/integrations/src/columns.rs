@@ -1,6 +1,8 @@
 //! A CSV header read against a table of known fields: each field is found by the caller's map
 //! (`field → column`), by its own name, or by one of the names exports give it (compared
-//! without case, surrounding spaces or a byte-order mark).
+//! without case, surrounding spaces or a byte-order mark). A column Consign would read that the
+//! header names twice is refused (which of the two holds the field cannot be told); duplicates
+//! among the columns it does not read are left alone.
 
 use std::collections::HashMap;
 
@@ -20,8 +22,8 @@ fn norm(s: &str) -> String {
 }
 
 impl Header {
-    /// Locates `columns` in `headers`; errors name a bad map entry (`mapping.<field>`) or a
-    /// `required` field no column gives.
+    /// Locates `columns` in `headers`; errors name a bad map entry (`mapping.<field>`), a
+    /// `required` field no column gives, or a field whose column appears more than once.
     pub fn read(
         headers: &csv::StringRecord,
         mapping: &[(String, String)],
@@ -68,6 +70,27 @@ impl Header {
                 at.insert(*field, i);
             }
         }
+        let mut fields: Vec<(&&'static str, &usize)> = at.iter().collect();
+        fields.sort_by_key(|(_, i)| **i);
+        for (field, i) in fields {
+            let same: Vec<usize> = names
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n == names[*i])
+                .map(|(j, _)| j + 1)
+                .collect();
+            if same.len() > 1 {
+                errors.add(
+                    *field,
+                    format!(
+                        "The header has {} columns named \"{}\" (columns {}); Consign reads {field} from it and cannot tell which one holds it. Rename or remove the others.",
+                        same.len(),
+                        headers.get(*i).unwrap_or_default().trim().trim_start_matches('\u{feff}'),
+                        same.iter().map(|j| j.to_string()).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+        }
         for r in required {
             if !at.contains_key(r) {
                 errors.add(
@@ -112,5 +135,38 @@ mod tests {
         let h2 = csv::StringRecord::from(vec!["Email"]);
         let e = Header::read(&h2, &[], COLS, &["pledge_id"]).unwrap_err();
         assert!(format!("{e:?}").contains("pledge_id"));
+    }
+
+    #[test]
+    fn a_column_read_twice_is_refused_by_name_and_unread_duplicates_pass() {
+        let h = csv::StringRecord::from(vec!["Backer UID", "Email", "Notes", "email ", "Notes"]);
+        let e = Header::read(&h, &[], COLS, &["pledge_id"]).unwrap_err();
+        let fields = e.0;
+        let message = fields
+            .iter()
+            .find(|(f, _)| *f == "email")
+            .unwrap()
+            .1
+            .join(" ");
+        assert!(
+            message.contains("2 columns named \"Email\" (columns 2, 4)"),
+            "{message}"
+        );
+        assert_eq!(fields.iter().count(), 1, "Notes is not read: {fields:?}");
+        // The same through a map.
+        let h = csv::StringRecord::from(vec!["Ref", "Ref", "Mail"]);
+        let e = Header::read(
+            &h,
+            &[
+                ("pledge_id".into(), "Ref".into()),
+                ("email".into(), "Mail".into()),
+            ],
+            COLS,
+            &[],
+        )
+        .unwrap_err();
+        assert!(format!("{e:?}").contains("columns 1, 2"), "{e:?}");
+        let ok = csv::StringRecord::from(vec!["Backer UID", "Email", "Notes", "Notes"]);
+        assert!(Header::read(&ok, &[], COLS, &["pledge_id"]).is_ok());
     }
 }

@@ -91,6 +91,14 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ("notes", &["note", "notes"]),
 ];
 
+/// The columns a file must have, and every order's first row must fill.
+const REQUIRED: &[&str] = &[
+    "order_number",
+    "ship_to_street1",
+    "ship_to_city",
+    "ship_to_country",
+];
+
 /// How to read a file.
 #[derive(Debug, Clone, Default)]
 pub struct ImportOptions {
@@ -160,17 +168,7 @@ fn read_groups(
             domain::ValidationError::field("file", format!("The CSV header cannot be read: {e}"))
         })?
         .clone();
-    let header = Header::read(
-        &headers,
-        &options.mapping,
-        COLUMNS,
-        &[
-            "order_number",
-            "ship_to_street1",
-            "ship_to_city",
-            "ship_to_country",
-        ],
-    )?;
+    let header = Header::read(&headers, &options.mapping, COLUMNS, REQUIRED)?;
     let mut groups: Vec<Group> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut rows = 0;
@@ -244,6 +242,18 @@ fn read_groups(
                             message: format!("\"{raw}\" is not an order status."),
                             order_number: Some(number.clone()),
                         }),
+                    }
+                }
+                // The ship-to's required values, on the order's first row (an order whose
+                // address cannot ship is refused, not stored incomplete).
+                for field in REQUIRED.iter().filter(|f| f.starts_with("ship_to_")) {
+                    if get(field).is_none() {
+                        problems.push(Rejection {
+                            row: line,
+                            field: (*field).into(),
+                            message: "This field is required.".into(),
+                            order_number: Some(number.clone()),
+                        });
                     }
                 }
                 let email = get("buyer_email").unwrap_or_default();
@@ -588,6 +598,46 @@ mod tests {
             mapping: vec![("city_of_birth".into(), "Where".into())],
         };
         assert!(read_groups(file.as_bytes(), &bad, Timestamp::from_millis(0)).is_err());
+    }
+
+    #[test]
+    fn a_row_without_a_required_ship_to_value_is_refused_by_row_and_column() {
+        let file = "order_number,ship_to_street1,ship_to_city,ship_to_country,title\n\
+A-1,,Porto,PT,Mug\n\
+A-2,Rua 2,,PT,Mug\n\
+A-3,Rua 3,Lisboa,PT,Mug\n";
+        let (_, groups) = read_groups(
+            file.as_bytes(),
+            &ImportOptions::default(),
+            Timestamp::from_millis(0),
+        )
+        .unwrap();
+        let named: Vec<(usize, &str)> = groups
+            .iter()
+            .flat_map(|g| g.problems.iter().map(|p| (p.row, p.field.as_str())))
+            .collect();
+        assert_eq!(named, [(2, "ship_to_street1"), (3, "ship_to_city")]);
+        assert!(groups[2].problems.is_empty());
+        // A column read twice: refused, naming it.
+        let dup = "order_number,ship_to_street1,ship_to_city,ship_to_country,Shipping City\nA-1,Rua 1,Porto,PT,Lisboa\n";
+        assert!(read_groups(
+            dup.as_bytes(),
+            &ImportOptions::default(),
+            Timestamp::from_millis(0)
+        )
+        .is_ok());
+        let dup = "order_number,ship_to_street1,ship_to_city,ship_to_country,ship_to_city\nA-1,Rua 1,Porto,PT,Lisboa\n";
+        let e = read_groups(
+            dup.as_bytes(),
+            &ImportOptions::default(),
+            Timestamp::from_millis(0),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            format!("{e:?}").contains("\\\"ship_to_city\\\" (columns 3, 5)"),
+            "{e:?}"
+        );
     }
 
     #[test]
