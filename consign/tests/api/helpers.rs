@@ -395,3 +395,36 @@ pub fn serve(
         token,
     )
 }
+
+/// Waits until no job is due or running on `database_url` — the outbox drained: emails sent,
+/// webhooks attempted, labels bought — then a short grace for answers already on the wire. A
+/// "nothing more arrived" check looks after the work is done, not after a guessed sleep.
+pub async fn settled(database_url: &str) {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database_url)
+        .await
+        .expect("connect to the test database");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let now = domain::Timestamp::now().millis();
+        let due: i64 = sqlx::Row::get(
+            &sqlx::query(
+                "SELECT COUNT(*) AS n FROM jobs WHERE done_ms IS NULL AND run_at_ms <= $1",
+            )
+            .bind(now)
+            .fetch_one(&mut conn)
+            .await
+            .expect("count due jobs"),
+            "n",
+        );
+        if due == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{due} jobs still due after 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+}

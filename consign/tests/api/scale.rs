@@ -58,12 +58,15 @@ async fn until(node: &Node, path: &str, done: impl Fn(&Value) -> bool) -> Value 
     }
 }
 
+// Ignored in plain runs (the summary names it); scripts/test.sh runs it in the PostgreSQL pass
+// with --include-ignored, where a missing PostgreSQL fails it.
+#[ignore = "needs PostgreSQL: CONSIGN_TEST_DATABASE_URL=postgres://… and --include-ignored"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_on_one_postgresql_share_the_work_and_double_nothing() {
-    if !std::env::var("CONSIGN_TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")) {
-        eprintln!("three processes need PostgreSQL: runs in the PostgreSQL pass");
-        return;
-    }
+    assert!(
+        std::env::var("CONSIGN_TEST_DATABASE_URL").is_ok_and(|u| u.starts_with("postgres")),
+        "three processes on one database need PostgreSQL: set CONSIGN_TEST_DATABASE_URL"
+    );
     let dir = std::env::temp_dir().join(format!("consign-scale-{}", domain::ObjectId::new()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("fresh"), b"").unwrap();
@@ -204,7 +207,7 @@ async fn three_processes_on_one_postgresql_share_the_work_and_double_nothing() {
     assert_eq!(res.status(), StatusCode::OK);
     let mails = smtp.wait_for(N, 60).await;
     let got = receiver.wait_until(60, |g| g.len() >= 2 * N).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    crate::helpers::settled(&database_url).await;
     let mails_after = smtp.mails();
     assert_eq!(mails_after.len(), N, "exactly one email per parcel");
     let recipients: BTreeSet<&String> = mails.iter().flat_map(|m| &m.to).collect();

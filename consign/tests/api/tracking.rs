@@ -278,7 +278,7 @@ async fn a_courier_scans_and_the_merchant_and_buyer_hear_of_it() {
     )
     .await;
     assert_eq!(again["duplicates"], 2);
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    crate::helpers::settled(&app.database_url).await;
     let mails_after = smtp.mails();
     assert_eq!(mails_after.len(), 2, "{mails_after:?}");
     let subjects: Vec<String> = mails.iter().map(|m| m.header("Subject").unwrap()).collect();

@@ -304,7 +304,7 @@ async fn easypost_rates_beside_ours_a_label_downloaded_from_consign_and_tracking
 
     // The buyer hears once that it shipped and once that it arrived, however often EasyPost repeats.
     let mails = smtp.wait_for(2, 20).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    crate::helpers::settled(&app.database_url).await;
     let mails_after = smtp.mails();
     assert_eq!(mails_after.len(), 2, "{mails_after:?}");
     let delivered: Vec<_> = mails
