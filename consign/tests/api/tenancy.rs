@@ -1,7 +1,12 @@
 //! The cross-tenant sweep: one object of every kind made by one account, then every operation of
-//! the OpenAPI document that names an object in its path called with another account's token
-//! and with a live token of the same account. Each answers 404 and nothing of the object shows.
-//! The routes come from the document, so a new route is swept without editing this test.
+//! the OpenAPI document that names an object called with another account's credentials and with
+//! the same account's live ones. Each answers 404 (401 where a provider's signature, not a token,
+//! is the credential) and nothing of the object shows. The routes come from the document
+//! (`openapi.rs` checks that it lists every route), and how each is called from its security:
+//! a Shippo token for most, a project key for the seed's custom API (`?project=` and the body's
+//! `orderId` name the object), none for the public tracking pages (each has its rule in
+//! [`PUBLIC`]), so a new route is swept without editing this test, or fails until its rule is
+//! written down.
 
 use std::collections::BTreeMap;
 
@@ -10,6 +15,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::{expect, spawn_app, TestApp};
 use crate::labels::{buy, courier, lisboa, parcel, porto, rate_for, us_from, us_to};
+use crate::providers;
 
 /// Account-level configuration, shared by the account's test and live tokens (as at Shippo,
 /// where `test` on a carrier account says whether it buys test labels): carrier accounts, their
@@ -19,8 +25,20 @@ const SHARED_ACROSS_MODES: &[&str] = &["/carrier_accounts/", "/scan_keys/"];
 /// A name no other object carries: it must never appear in another tenant's answers.
 const MARK: &str = "Tenant Alpha Only";
 
-/// One object of every kind, by the path prefix whose `{id}` it fills.
-async fn objects(app: &TestApp) -> BTreeMap<&'static str, String> {
+/// A Kickstarter backer report's header (as `crowdfunding.rs` imports it).
+const BACKERS: &str = "Backer Number,Backer UID,Backer Name,Email,Shipping Country,Reward Title,Pledge Amount,Pledged At,Shipping Name,Shipping Address 1,Shipping Address 2,Shipping City,Shipping State,Shipping Postal Code,Shipping Country Code,Shipping Phone Number";
+
+/// What the public routes are called with: a parcel of the account's, by its number and the
+/// carrier account that issued it.
+struct Parcel {
+    number: String,
+    carrier_account: String,
+}
+
+/// One object of every kind, by the path prefix whose `{id}` it fills (and, not prefixed, the
+/// other values paths and bodies name: a webhook delivery, a project sync, a backer's order in
+/// the seed's API, a label file's key).
+async fn objects(app: &TestApp) -> (BTreeMap<&'static str, String>, Parcel) {
     let id = |v: &Value| v["object_id"].as_str().unwrap().to_string();
     let mut from = us_from();
     from["name"] = json!(MARK);
@@ -139,53 +157,298 @@ async fn objects(app: &TestApp) -> BTreeMap<&'static str, String> {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     o.insert("delivery", delivery.expect("a delivery was logged"));
-    o
+    // The label's file, by its key (`/files/{account}/{object}/{name}`).
+    let label = t["label_url"].as_str().unwrap();
+    let key = label
+        .split("/files/")
+        .nth(1)
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    o.insert("file", key.to_string());
+    let parcel = Parcel {
+        number: t["tracking_number"].as_str().unwrap().to_string(),
+        carrier_account: shipment["rates"][0]["carrier_account"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    };
+
+    // A crowdfunding project with a backer (named MARK), a key, the creator's provider account
+    // and a sync into it.
+    let project = expect(
+        app.post_json(
+            "/projects",
+            &json!({"name": MARK, "reward_weight": {"weight": "1", "mass_unit": "lb"}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let project = id(&project);
+    let report = format!(
+        "{BACKERS}\n1,alpha-1,{MARK},alpha@example.com,US,Standard,$30.00,\"2026/05/25, 10:00\",{MARK},123 Main St,,Portland,OR,97201,US,\n"
+    );
+    let res = app
+        .client
+        .post(app.url(&format!("/projects/{project}/backers/import")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "text/csv")
+        .body(report)
+        .send()
+        .await
+        .unwrap();
+    let imported = expect(res, StatusCode::OK).await;
+    assert_eq!(imported["shippable"], 1, "{imported}");
+    let key = project_key(app, &app.token, &project).await;
+    let orders = expect(
+        app.client
+            .get(app.url(&format!("/api/shipping/orders?project={project}")))
+            .header("Authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    o.insert(
+        "order",
+        orders["orders"][0]["orderId"].as_str().unwrap().to_string(),
+    );
+    let ep = providers::easypost("EZTK_alpha").await;
+    let res = app
+        .client
+        .put(app.url(&format!("/projects/{project}/provider")))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .json(&json!({"provider": "easypost", "api_key": "EZTK_alpha", "webhook_secret": "alpha-secret", "base_url": ep.base, "return_address": from}))
+        .send()
+        .await
+        .unwrap();
+    expect(res, StatusCode::OK).await;
+    let sync = expect(
+        app.post_json(&format!("/projects/{project}/sync"), &json!({}))
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    o.insert("sync", id(&sync));
+    o.insert("/projects/", project);
+    (o, parcel)
+}
+
+/// A new project of the token's account (in its mode) and a key for it.
+async fn project_key(app: &TestApp, token: &str, project: &str) -> String {
+    let k = expect(
+        app.post_json_as(token, &format!("/projects/{project}/keys"), &json!({}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    k["key"].as_str().unwrap().to_string()
+}
+
+/// A project of the token's own, with a key: what another party calls the seed's API with.
+async fn own_project_key(app: &TestApp, token: &str) -> String {
+    let p = expect(
+        app.post_json_as(token, "/projects", &json!({"name": "Someone else's"}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    project_key(app, token, p["object_id"].as_str().unwrap()).await
 }
 
 /// The path with its parameters filled from `objects`; `None` for a path naming no object.
 fn fill(path: &str, objects: &BTreeMap<&'static str, String>) -> Option<String> {
-    if !path.contains("{id}") {
-        return None;
-    }
-    let (prefix, _) = objects
-        .iter()
-        .filter(|(p, _)| p.starts_with('/') && path.starts_with(**p))
-        .max_by_key(|(p, _)| p.len())
-        .unwrap_or_else(|| panic!("no object made for {path}: add one to objects()"));
-    let id = &objects[prefix];
-    Some(
-        path.replace("{id}", id)
+    let filled = if path == "/files/{account}/{object}/{name}" {
+        format!("/files/{}", objects["file"])
+    } else if path.contains("{id}") {
+        let (prefix, _) = objects
+            .iter()
+            .filter(|(p, _)| p.starts_with('/') && path.starts_with(**p))
+            .max_by_key(|(p, _)| p.len())
+            .unwrap_or_else(|| panic!("no object made for {path}: add one to objects()"));
+        path.replace("{id}", &objects[prefix])
             .replace("{delivery}", &objects["delivery"])
-            .replace("{currency}", "EUR"),
-    )
+            .replace("{sync}", &objects["sync"])
+            .replace("{currency}", "EUR")
+    } else if path.contains("{project}") {
+        path.replace("{project}", &objects["/projects/"])
+            .replace("{provider}", "easypost")
+    } else {
+        return None;
+    };
+    assert!(!filled.contains('{'), "no value for a parameter of {path}");
+    Some(filled)
 }
 
-/// Routes authenticated by a provider's signature instead of a token.
-const SIGNED_NOT_TOKEN: &[&str] = &["/carrier_accounts/{id}/events"];
+/// How an operation is authenticated, from its `security` in the document.
+#[derive(Debug, PartialEq)]
+enum Credential {
+    Token,
+    ProjectKey,
+    /// A provider's signature over the body (no token): unsigned requests answer 401 before
+    /// anything is looked up, naming nothing.
+    Signature,
+    ScanKey,
+    Public,
+}
+
+fn credential(op: &Value) -> Credential {
+    let schemes: Vec<&str> = op["security"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s.as_object().unwrap().keys().map(String::as_str))
+        .collect();
+    match schemes.as_slice() {
+        [] => Credential::Public,
+        s if s.contains(&"ShippoToken") => Credential::Token,
+        ["ProjectKey"] => Credential::ProjectKey,
+        ["ProviderSignature"] | ["ProjectSignature"] => Credential::Signature,
+        ["ScanKey"] => Credential::ScanKey,
+        other => panic!("no sweep rule for security {other:?}"),
+    }
+}
+
+/// The public routes with a parameter, and what anyone gets there with this account's parcel:
+/// a parcel's page is named by the carrier account that issued the number (two accounts'
+/// couriers can issue the same numbers), so another account's carrier account with this
+/// number is no page (404) while its own is (200); the number-only link answers while one parcel
+/// carries the number (by design: the number is the link). Either way a page shows no name, no
+/// street and no id (`MARK` is the sender's name).
+const PUBLIC: &[(&str, StatusCode)] = &[
+    ("/track/{carrier_account}/{number}", StatusCode::NOT_FOUND),
+    ("/track/{number}", StatusCode::OK),
+];
+
+/// The body a write is swept with: one that passes the route's own checks, so the answer is
+/// about the object, not the body.
+fn body_for(path: &str) -> Value {
+    match path {
+        "/projects/{id}" => json!({"name": "Renamed"}),
+        "/projects/{id}/provider" => {
+            json!({"provider": "easypost", "api_key": "EZTK_other", "webhook_secret": "s", "return_address": us_to()})
+        }
+        _ => json!({"url": "http://127.0.0.1:9/x", "event": "all"}),
+    }
+}
+
+/// Asserts the status and that nothing of the account's objects shows in `body`.
+fn check(
+    what: &str,
+    status: StatusCode,
+    expected: StatusCode,
+    body: &str,
+    objects: &BTreeMap<&'static str, String>,
+) {
+    assert_eq!(status, expected, "{what}: {body}");
+    for id in objects.values() {
+        assert!(!body.contains(id.as_str()), "{what} shows {id}");
+    }
+    assert!(!body.contains(MARK), "{what}: {body}");
+}
 
 #[tokio::test]
 async fn no_route_with_an_id_answers_another_account_or_the_other_mode() {
     let app = spawn_app().await;
-    let objects = objects(&app).await;
+    let (objects, parcel) = objects(&app).await;
     let doc = expect(app.get("/openapi.json").await, StatusCode::OK).await;
+    let beta = app.other_account_token(domain::account::Mode::Test).await;
+    let live = app.token_in_mode(domain::account::Mode::Live).await;
+    // Each other party with its own credentials: a token, and a key of a project of its own.
     let others = [
-        (
-            "another account",
-            app.other_account_token(domain::account::Mode::Test).await,
-        ),
-        (
-            "a live token",
-            app.token_in_mode(domain::account::Mode::Live).await,
-        ),
+        ("another account", own_project_key(&app, &beta).await, beta),
+        ("a live token", own_project_key(&app, &live).await, live),
     ];
+    let beta_carrier_account = expect(
+        app.get_as(&others[0].2, "/carrier_accounts?carrier=shippo")
+            .await,
+        StatusCode::OK,
+    )
+    .await["results"][0]["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut swept = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        let Some(url) = fill(path, &objects) else {
-            continue;
-        };
-        for method in item.as_object().unwrap().keys() {
+        for (method, op) in item.as_object().unwrap() {
             let method: Method = method.to_uppercase().parse().unwrap();
-            for (who, token) in &others {
+            let credential = credential(op);
+            if credential == Credential::Public {
+                if !path.contains('{') {
+                    continue;
+                }
+                let (_, expected) = PUBLIC.iter().find(|(p, _)| p == path).unwrap_or_else(|| {
+                    panic!("{path} is public: write down in PUBLIC what another account gets there")
+                });
+                let page = |carrier_account: &str| {
+                    path.replace("{carrier_account}", carrier_account)
+                        .replace("{number}", &parcel.number)
+                };
+                if path.contains("{carrier_account}") {
+                    // The owner's link is a page: the 404 below is about the carrier account.
+                    let own = page(&parcel.carrier_account);
+                    let res = app.client.get(app.url(&own)).send().await.unwrap();
+                    let (status, body) = (res.status(), res.text().await.unwrap());
+                    check(
+                        &format!("{method} {own}"),
+                        status,
+                        StatusCode::OK,
+                        &body,
+                        &objects,
+                    );
+                }
+                let url = page(&beta_carrier_account);
+                let res = app
+                    .client
+                    .request(method.clone(), app.url(&url))
+                    .send()
+                    .await
+                    .unwrap();
+                let (status, body) = (res.status(), res.text().await.unwrap());
+                check(
+                    &format!("{method} {path} by anyone"),
+                    status,
+                    *expected,
+                    &body,
+                    &objects,
+                );
+                swept += 1;
+                continue;
+            }
+            if credential == Credential::ProjectKey {
+                // The seed's API names the project in its query and the order in its body.
+                for (who, key, _) in &others {
+                    let req = match path.as_str() {
+                        "/api/shipping/orders" => app
+                            .client
+                            .get(app.url(&format!("{path}?project={}", objects["/projects/"]))),
+                        "/api/shipping/tracking" => app.client.post(app.url(path)).json(&json!({
+                            "orderId": objects["order"], "trackingNumber": "1Z999AA10123456784",
+                            "carrier": "UPS", "status": "shipped"
+                        })),
+                        _ => {
+                            panic!("{path} takes a project key: write down how it names a project")
+                        }
+                    };
+                    let res = req
+                        .header("Authorization", format!("Bearer {key}"))
+                        .send()
+                        .await
+                        .unwrap();
+                    let (status, body) = (res.status(), res.text().await.unwrap());
+                    let what = format!("{method} {path} with {who}'s project key");
+                    check(&what, status, StatusCode::NOT_FOUND, &body, &objects);
+                    swept += 1;
+                }
+                continue;
+            }
+            let Some(url) = fill(path, &objects) else {
+                continue;
+            };
+            for (who, _, token) in &others {
                 let shared = SHARED_ACROSS_MODES.iter().any(|p| path.starts_with(p));
                 if shared && *who == "a live token" {
                     continue;
@@ -195,31 +458,43 @@ async fn no_route_with_an_id_answers_another_account_or_the_other_mode() {
                     .request(method.clone(), app.url(&url))
                     .header("Authorization", format!("ShippoToken {token}"));
                 if method == Method::POST || method == Method::PUT {
-                    req = req.json(&json!({"url": "http://127.0.0.1:9/x", "event": "all"}));
+                    req = req.json(&body_for(path));
                 }
                 let res = req.send().await.unwrap();
                 let status = res.status();
                 let body = res.text().await.unwrap();
-                // Routes a provider calls with a signature, not a token, refuse any unsigned
-                // request before looking anything up (401, naming nothing).
-                let expected = if SIGNED_NOT_TOKEN.contains(&path.as_str()) {
-                    StatusCode::UNAUTHORIZED
-                } else {
-                    StatusCode::NOT_FOUND
+                let expected = match credential {
+                    Credential::Signature => StatusCode::UNAUTHORIZED,
+                    _ => StatusCode::NOT_FOUND,
                 };
-                assert_eq!(status, expected, "{method} {path} with {who}: {body}");
-                for id in objects.values() {
-                    assert!(
-                        !body.contains(id.as_str()),
-                        "{method} {path} with {who} shows {id}"
-                    );
-                }
-                assert!(!body.contains(MARK), "{method} {path} with {who}: {body}");
+                check(
+                    &format!("{method} {path} with {who}"),
+                    status,
+                    expected,
+                    &body,
+                    &objects,
+                );
                 swept += 1;
             }
         }
     }
-    assert!(swept >= 40, "only {swept} calls swept");
+    assert!(swept >= 60, "only {swept} calls swept");
+    // Another party's report moved nothing: the backer's order is still pending.
+    let key = project_key(&app, &app.token, &objects["/projects/"]).await;
+    let pending = expect(
+        app.client
+            .get(app.url(&format!(
+                "/api/shipping/orders?project={}&status=pending",
+                objects["/projects/"]
+            )))
+            .header("Authorization", format!("Bearer {key}"))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(pending["total"], 1, "{pending}");
     // The objects are all still there for their owner.
     for (prefix, id) in &objects {
         if prefix.starts_with('/') && *prefix != "/scan_keys/" {

@@ -30,6 +30,14 @@ fn not_found() -> ApiError {
 }
 
 /// Download a file.
+#[utoipa::path(get, path = "/files/{account}/{object}/{name}", tag = "Files",
+    params(("account" = String, Path), ("object" = String, Path), ("name" = String, Path),
+        ("expires" = Option<i64>, Query, description = "A signed link's expiry (Unix seconds); with `signature`, no token is needed"),
+        ("signature" = Option<String>, Query, description = "A signed link's signature")),
+    responses((status = 200, description = "The file", content((Vec<u8> = "application/pdf"), (Vec<u8> = "image/png"), (Vec<u8> = "application/zpl"), (Vec<u8> = "application/octet-stream"))),
+        (status = 403, body = crate::error::ErrorBody, description = "The signed link is invalid or has expired"),
+        (status = 404, body = crate::error::ErrorBody)),
+    security(("ShippoToken" = []), ()))]
 pub async fn download(
     State(state): State<AppState>,
     Path((account, object, name)): Path<(String, String, String)>,

@@ -4,14 +4,16 @@ use axum::http::header::CONTENT_TYPE;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use axum::Router;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    addresses, batches, carrier_accounts, carriers, customs, error, health, inbound, manifests,
-    orders, parcel_templates, parcels, rates, refunds, scans, settings, shipments, tracks,
-    transactions, webhooks, AppState,
+    addresses, batches, carrier_accounts, carriers, customs, error, files, health, inbound,
+    manifests, orders, parcel_templates, parcels, projects, rates, refunds, scans, settings,
+    shipments, tracking_page, tracks, transactions, webhooks, AppState,
 };
+
+pub(crate) mod crowdfunding;
 
 #[derive(OpenApi)]
 #[openapi(
@@ -43,10 +45,21 @@ use crate::{
         webhooks::create, webhooks::retrieve, webhooks::update, webhooks::remove, webhooks::list,
         webhooks::deliveries, webhooks::delivery, webhooks::redeliver,
         scans::create_key, scans::list_keys, scans::revoke_key, scans::ingest, inbound::receive,
+        projects::list, projects::create, projects::retrieve, projects::update, projects::connect,
+        projects::create_key, projects::revoke, projects::import_backers, projects::import_tracking,
+        projects::start_sync, projects::get_sync, projects::events,
+        projects::shipping_orders, projects::shipping_tracking, projects::fulfillment,
+        tracking_page::unscoped, tracking_page::scoped, files::download,
+        document, docs,
     ),
     components(schemas(error::ErrorBody)),
     modifiers(&TokenAuth, &StandardErrors),
-    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Customs"), (name = "Shipments"), (name = "Rates"), (name = "Transactions"), (name = "Refunds"), (name = "Manifests"), (name = "Orders"), (name = "Batches"), (name = "Tracking"), (name = "Webhooks"), (name = "Scans"), (name = "Settings"), (name = "Health"))
+    tags((name = "Addresses"), (name = "Parcels"), (name = "Parcel Templates"), (name = "Carrier Accounts"), (name = "Carriers"), (name = "Customs"), (name = "Shipments"), (name = "Rates"), (name = "Transactions"), (name = "Refunds"), (name = "Manifests"), (name = "Orders"), (name = "Batches"), (name = "Tracking"), (name = "Webhooks"), (name = "Scans"), (name = "Settings"),
+        (name = "Projects", description = "Crowdfunding projects (a Consign extension, with an account token): backer reports, per-project keys, the creator's EasyPost/Shippo account, syncs and the events it sends back."),
+        (name = "Crowdfunding API", description = "The seed's custom fulfilment API, as it prints it: each project has its own API key, sent as `Authorization: Bearer <your-project-api-key>`; a key can only access the project it was generated for. Errors: 400 missing or invalid parameter, 401 invalid or missing API key, 403 no API key generated for this project yet, 404 project or order not found. The provider webhooks (`/api/fulfillment/...`) take no header of yours: the provider signs the raw body with the project's webhook secret."),
+        (name = "Tracking Page", description = "The public tracking page a buyer opens (HTML, no login)."),
+        (name = "Files", description = "Label, invoice and manifest files: to the owning account's token, or through a signed link."),
+        (name = "Health"), (name = "Documentation"))
 )]
 struct ApiDoc;
 
@@ -67,6 +80,24 @@ impl Modify for TokenAuth {
                 SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
                     "Authorization",
                     "`Bearer consign_scan_…`: a courier's scan key (POST /carrier_accounts/{id}/scan_keys)",
+                ))),
+            );
+            components.add_security_scheme(
+                "ProjectKey",
+                SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .description(Some(
+                            "`Bearer <your-project-api-key>`: a crowdfunding project's key (POST /projects/{id}/keys); it reaches that project only",
+                        ))
+                        .build(),
+                ),
+            );
+            components.add_security_scheme(
+                "ProjectSignature",
+                SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                    "X-Hmac-Signature-256",
+                    "The provider's signature of the raw body with the webhook secret set on the project (PUT /projects/{id}/provider): EasyPost's `X-Hmac-Signature-256` (or `X-Hmac-Signature`) `hmac-sha256-hex=<hex>`, Shippo's `X-Shippo-Signature` (hex HMAC-SHA256 of the raw body)",
                 ))),
             );
             components.add_security_scheme(
@@ -188,13 +219,22 @@ pub fn openapi_json() -> String {
         .expect("the OpenAPI document serialises")
 }
 
+/// This document (OpenAPI 3.1).
+#[utoipa::path(get, path = "/openapi.json", tag = "Documentation",
+    responses((status = 200, description = "The OpenAPI document", body = Object, content_type = "application/json")))]
+async fn document() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], openapi_json())
+}
+
+/// A browsable reference of this document.
+#[utoipa::path(get, path = "/docs", tag = "Documentation",
+    responses((status = 200, description = "An HTML page that renders /openapi.json", body = String, content_type = "text/html")))]
+async fn docs() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}
+
 pub(crate) fn router() -> Router<AppState> {
     Router::new()
-        .route(
-            "/openapi.json",
-            get(|| async {
-                ([(CONTENT_TYPE, "application/json")], openapi_json()).into_response()
-            }),
-        )
-        .route("/docs", get(|| async { Html(include_str!("docs.html")) }))
+        .route("/openapi.json", get(document))
+        .route("/docs", get(docs))
 }

@@ -123,6 +123,10 @@ const PAGE_HEADERS: [(HeaderName, &str); 5] = [
 ];
 
 /// `/track/{carrier_account}/{number}`: the page of one parcel.
+#[utoipa::path(get, path = "/track/{carrier_account}/{number}", tag = "Tracking Page",
+    params(("carrier_account" = String, Path, description = "The object_id of the carrier account that issued the number"), ("number" = String, Path, description = "The tracking number")),
+    responses((status = 200, description = "The parcel's page: status, history, ETA; of addresses only cities and countries", body = String, content_type = "text/html"),
+        (status = 404, description = "No such parcel (an HTML page)", body = String, content_type = "text/html")))]
 pub async fn scoped(
     State(state): State<AppState>,
     Path((carrier_account, number)): Path<(String, String)>,
@@ -134,6 +138,10 @@ pub async fn scoped(
 }
 
 /// `/track/{number}`: links from before carrier-account-scoped ones.
+#[utoipa::path(get, path = "/track/{number}", tag = "Tracking Page",
+    params(("number" = String, Path, description = "The tracking number")),
+    responses((status = 200, description = "The parcel's page, while the number names one parcel", body = String, content_type = "text/html"),
+        (status = 404, description = "No such parcel, or the number names several (an HTML page)", body = String, content_type = "text/html")))]
 pub async fn unscoped(State(state): State<AppState>, Path(number): Path<String>) -> Response {
     page(&state, None, &number).await
 }
