@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# Runs the walkthroughs of README.md, docs/ORDERS.md and docs/CROWDFUNDING.md exactly as printed,
+# against a real `consign serve`, so that what a reader pastes from a fresh clone is known to work.
+#
+#   scripts/walkthroughs.sh                   on SQLite
+#   scripts/walkthroughs.sh postgres://user@host:5432/postgres
+#                         on PostgreSQL: a fresh database on that server for each document
+#                         (consign_e2e_walk_<pid>_<n>, dropped at the end; needs psql)
+#   BIN=path/to/consign   use that binary instead of building target/debug/consign
+#   VERBOSE=1             print every block and its output, not only failures
+#
+# What runs: every fenced block opened with ```sh or ```bash, in document order. Each document
+# gets its own fresh server (a free port, a fresh data directory, or the database given) and its
+# own bash shell, so variables carry from block to block as in a reader's terminal, and each
+# document must stand on its own. The shell runs with `set -e -o pipefail`; the first command
+# that fails stops the run, naming the document and line.
+#
+# Blocks that are not commands use another fence: ```text (sample output), ```python, or a bare
+# ```. Markers, HTML comments on the lines right before a block's opening fence (GitHub does
+# not render them):
+#
+#   <!-- walkthrough: skip REASON -->   do not run this block (it starts the server itself,
+#                                       needs a real provider key, another machine, ...)
+#   <!-- expect: TEXT -->               the block's output (stdout and stderr) must contain TEXT,
+#                                       byte for byte; several such lines may precede a block
+#
+# Write expectations for what the block's comments say it shows (`# → "status": "SUCCESS"`),
+# as the server prints it (compact JSON: "status":"SUCCESS").
+#
+# The only changes made to the printed text before it runs:
+#   localhost:8080, 127.0.0.1:8080  →  127.0.0.1:<this run's port>
+#   target/release/consign          →  the binary under test (by default target/debug/consign;
+#                                      the docs say release because a reader runs `cargo run
+#                                      --release -- serve`)
+# and, in the shell that runs the blocks:
+#   curl is `curl --fail-with-body --max-time 60` (a wrapper first in PATH): an HTTP status of 400 or more fails the step
+#   (and a hung server cannot hang the run).
+#
+# The blocks run in a fresh temporary directory whose `examples` is the repository's examples/
+# (so `--data-binary @examples/orders.csv` reads the repository's file and `label.pdf` lands in
+# the temporary directory, not in the checkout).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DB_URL="${1:-}"
+DOCS=(${WALKTHROUGH_DOCS:-README.md docs/ORDERS.md docs/CROWDFUNDING.md})
+
+if [[ -z "${BIN:-}" ]]; then
+  cargo build -q -p consign --bin consign
+  BIN=$ROOT/target/debug/consign
+fi
+BIN=$(realpath "$BIN")
+source scripts/lib.sh
+
+WORK=$(mktemp -d)
+cleanup() { [[ -n "${SERVER_PID:-}" ]] && stop_server; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+# Split the documents into blocks: $WORK/<n>/{block.sh, doc, line, expect, skip}.
+python3 - "$WORK" "${DOCS[@]}" <<'PY'
+import os, re, sys
+work, docs = sys.argv[1], sys.argv[2:]
+n = 0
+for doc in docs:
+    lines = open(doc, encoding="utf-8").read().split("\n")
+    i = 0
+    while i < len(lines):
+        fence = re.match(r"^(\s*)```(\S*)\s*$", lines[i])
+        if not fence:
+            i += 1
+            continue
+        lang, start = fence.group(2), i
+        j = i + 1
+        while j < len(lines) and not re.match(r"^\s*```\s*$", lines[j]):
+            j += 1
+        if j == len(lines):
+            sys.exit(f"{doc}:{start + 1}: a fenced block is never closed")
+        if lang in ("sh", "bash"):
+            expects, skip, k = [], None, start - 1
+            while k >= 0 and lines[k].strip().startswith("<!--"):
+                m = re.match(r"^\s*<!--\s*(expect|walkthrough):\s?(.*?)\s*-->\s*$", lines[k])
+                if m and m.group(1) == "expect":
+                    expects.insert(0, m.group(2))
+                elif m and m.group(2).startswith("skip"):
+                    skip = m.group(2)[4:].strip() or "skipped"
+                elif not m:
+                    sys.exit(f"{doc}:{k + 1}: unknown marker {lines[k].strip()!r}")
+                k -= 1
+            n += 1
+            d = os.path.join(work, f"{n:03d}")
+            os.makedirs(d)
+            body = "\n".join(l[len(fence.group(1)):] if l.startswith(fence.group(1)) else l
+                             for l in lines[start + 1:j])
+            open(os.path.join(d, "block.sh"), "w").write(body + "\n")
+            open(os.path.join(d, "doc"), "w").write(doc)
+            open(os.path.join(d, "line"), "w").write(str(start + 2))
+            open(os.path.join(d, "expect"), "w").write("".join(e + "\n" for e in expects))
+            if skip is not None:
+                open(os.path.join(d, "skip"), "w").write(skip)
+        i = j + 1
+PY
+
+# The blocks' curl: an HTTP status of 400 or more fails the command, a hung server cannot hang it.
+mkdir "$WORK/bin"
+printf '#!/bin/sh\nexec %s --fail-with-body --max-time 60 "$@"\n' "$(command -v curl)" >"$WORK/bin/curl"
+chmod +x "$WORK/bin/curl"
+
+# Runs one document's blocks in one shell; exits non-zero at the first failure.
+run_document() { # $1 = document, $2 = server URL
+  local doc=$1 url=$2 port=${2##*:} runner=$WORK/run-${1//\//_}.sh dir
+  cat >"$runner" <<EOF
+set -eo pipefail
+exec 3>&1   # the ERR trap reports here: while a block runs, stdout is its output file
+export PATH="$WORK/bin:\$PATH"   # curl: see the top of scripts/walkthroughs.sh
+cd "$WORK/cwd"
+EOF
+  for dir in "$WORK"/*/; do
+    [[ -f "$dir/doc" && "$(cat "$dir/doc")" == "$doc" ]] || continue
+    local line
+    line=$(cat "$dir/line")
+    if [[ -f "$dir/skip" ]]; then
+      echo "echo '   $doc:$line skipped: $(sed "s/'/'\\\\''/g" "$dir/skip")'" >>"$runner"
+      continue
+    fi
+    sed -e "s#localhost:8080#127.0.0.1:$port#g" -e "s#127\.0\.0\.1:8080#127.0.0.1:$port#g" \
+      -e "s#target/release/consign#$BIN#g" "$dir/block.sh" >"$dir/run.sh"
+    cat >>"$runner" <<EOF
+__t=\${EPOCHREALTIME/./}
+trap '__rc=\$?; { echo "FAILED: $doc:\$(( $line + LINENO - 1 )) (exit \$__rc)"; sed "s/^/  | /" "$dir/out"; } >&3; exit 1' ERR
+source "$dir/run.sh" >"$dir/out" 2>&1
+trap - ERR
+while IFS= read -r __want; do
+  if ! grep -qF -- "\$__want" "$dir/out"; then
+    echo "FAILED: $doc:$line: the output does not contain: \$__want"; sed "s/^/  | /" "$dir/out"; exit 1
+  fi
+done <"$dir/expect"
+echo "   $doc:$line ok (\$(( (\${EPOCHREALTIME/./} - __t) / 1000 )) ms)"
+if [[ -n "${VERBOSE:-}" ]]; then sed 's/^/  $ /' "$dir/run.sh"; sed 's/^/  | /' "$dir/out"; fi
+EOF
+  done
+  timeout "${WALKTHROUGH_TIMEOUT:-600}" bash "$runner"
+}
+
+DATABASES=()
+drop_databases() {
+  local db
+  for db in "${DATABASES[@]}"; do psql "$DB_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null || true; done
+}
+cleanup() { [[ -n "${SERVER_PID:-}" ]] && stop_server; drop_databases; rm -rf "$WORK"; }
+
+start=$(date +%s)
+n=0
+for doc in "${DOCS[@]}"; do
+  echo "-- $doc${DB_URL:+ (PostgreSQL)}"
+  rm -rf "$WORK/cwd"; mkdir "$WORK/cwd"; ln -s "$ROOT/examples" "$WORK/cwd/examples"
+  url=
+  if [[ -n "$DB_URL" ]]; then
+    n=$((n + 1)); DATABASES+=("consign_e2e_walk_$$_$n")
+    psql "$DB_URL" -qc "CREATE DATABASE consign_e2e_walk_$$_$n"
+    url="${DB_URL%/*}/consign_e2e_walk_$$_$n"
+  fi
+  start_server "$BIN" "$url"
+  if ! run_document "$doc" "$SERVER_URL"; then
+    echo; echo "server log (last 30 lines):"; tail -n 30 "$SERVER_DIR/serve.log"
+    exit 1
+  fi
+  stop_server
+  SERVER_PID=
+done
+echo "== walkthroughs passed in $(( $(date +%s) - start )) s"
