@@ -21,6 +21,9 @@
 #
 #   <!-- walkthrough: skip REASON -->   do not run this block (it starts the server itself,
 #                                       needs a real provider key, another machine, ...)
+#   <!-- walkthrough: http-errors-expected -->
+#                                       the block's curl does not fail on HTTP errors (a block
+#                                       that shows a 401 or a 404; keep such blocks short)
 #   <!-- expect: TEXT -->               the block's output (stdout and stderr) must contain TEXT,
 #                                       byte for byte; several such lines may precede a block
 #
@@ -76,14 +79,16 @@ for doc in docs:
         if j == len(lines):
             sys.exit(f"{doc}:{start + 1}: a fenced block is never closed")
         if lang in ("sh", "bash"):
-            expects, skip, k = [], None, start - 1
+            expects, skip, open_errors, k = [], None, False, start - 1
             while k >= 0 and lines[k].strip().startswith("<!--"):
                 m = re.match(r"^\s*<!--\s*(expect|walkthrough):\s?(.*?)\s*-->\s*$", lines[k])
                 if m and m.group(1) == "expect":
                     expects.insert(0, m.group(2))
                 elif m and m.group(2).startswith("skip"):
                     skip = m.group(2)[4:].strip() or "skipped"
-                elif not m:
+                elif m and m.group(2) == "http-errors-expected":
+                    open_errors = True
+                else:
                     sys.exit(f"{doc}:{k + 1}: unknown marker {lines[k].strip()!r}")
                 k -= 1
             n += 1
@@ -95,6 +100,8 @@ for doc in docs:
             open(os.path.join(d, "doc"), "w").write(doc)
             open(os.path.join(d, "line"), "w").write(str(start + 2))
             open(os.path.join(d, "expect"), "w").write("".join(e + "\n" for e in expects))
+            if open_errors:
+                open(os.path.join(d, "http-errors-expected"), "w").write("")
             if skip is not None:
                 open(os.path.join(d, "skip"), "w").write(skip)
         i = j + 1
@@ -102,7 +109,11 @@ PY
 
 # The blocks' curl: an HTTP status of 400 or more fails the command, a hung server cannot hang it.
 mkdir "$WORK/bin"
-printf '#!/bin/sh\nexec %s --fail-with-body --max-time 60 "$@"\n' "$(command -v curl)" >"$WORK/bin/curl"
+cat >"$WORK/bin/curl" <<EOF
+#!/bin/sh
+if [ -n "\${WALKTHROUGH_HTTP_ERRORS_EXPECTED:-}" ]; then exec $(command -v curl) --max-time 60 "\$@"; fi
+exec $(command -v curl) --fail-with-body --max-time 60 "\$@"
+EOF
 chmod +x "$WORK/bin/curl"
 
 # Runs one document's blocks in one shell; exits non-zero at the first failure.
@@ -127,6 +138,8 @@ EOF
     cat >>"$runner" <<EOF
 __t=\${EPOCHREALTIME/./}
 trap '__rc=\$?; { echo "FAILED: $doc:\$(( $line + LINENO - 1 )) (exit \$__rc)"; sed "s/^/  | /" "$dir/out"; } >&3; exit 1' ERR
+WALKTHROUGH_HTTP_ERRORS_EXPECTED=\$([[ -f "$dir/http-errors-expected" ]] && echo 1 || true)
+export WALKTHROUGH_HTTP_ERRORS_EXPECTED
 source "$dir/run.sh" >"$dir/out" 2>&1
 trap - ERR
 while IFS= read -r __want; do
