@@ -1,5 +1,7 @@
-//! Render times: one label per format (target: under 2 ms each) and a 1,000-parcel manifest
-//! (target: under 1 s). `cargo bench -p consign-documents`.
+//! Render times: one label per format (target: under 2 ms each), a 1,000-parcel manifest
+//! (target: under 1 s), a 500-item packing slip with 1,000-character items (target: under
+//! 200 ms) and 500 ordinary orders' slips merged (target: under 5 s).
+//! `cargo bench -p consign-documents`.
 
 use consign_documents::manifest::{self, ManifestData, ManifestRow};
 use consign_documents::{label, LabelData, LabelFormat};
@@ -75,5 +77,41 @@ fn manifests(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, labels, manifests);
+fn slips(c: &mut Criterion) {
+    use consign_documents::packing_slip::{self, SlipData, SlipLine};
+    let order = |n: usize, items: usize, title: &str| SlipData {
+        order_number: format!("#{n}"),
+        placed: "2026-11-23".into(),
+        ship_to: vec![
+            "Łukasz Żółw".into(),
+            "ul. Piotrkowska 12".into(),
+            "90-001 Łódź".into(),
+        ],
+        from: vec!["Loja Exemplo Lda".into(), "1100-053 Lisboa".into()],
+        lines: (0..items)
+            .map(|i| SlipLine {
+                title: title.to_string(),
+                variant: "Blue / L".into(),
+                sku: format!("SKU-{i:05}"),
+                quantity: 1,
+                ordered: 2,
+            })
+            .collect(),
+        notes: "Gift wrap, please.".into(),
+        test: false,
+    };
+    let long = order(1, 500, &"Hippo plush, extra soft ".repeat(42));
+    let ordinary: Vec<SlipData> = (0..500).map(|n| order(n, 3, "Hippo plush")).collect();
+    let mut group = c.benchmark_group("packing slip");
+    group.sample_size(10);
+    group.bench_function("500 items of 1000 characters", |b| {
+        b.iter(|| black_box(packing_slip::render(std::slice::from_ref(&long)).unwrap()))
+    });
+    group.bench_function("500 orders merged", |b| {
+        b.iter(|| black_box(packing_slip::render(&ordinary).unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, labels, manifests, slips);
 criterion_main!(benches);

@@ -87,19 +87,32 @@ pub fn missing_glyphs(text: &str) -> Vec<char> {
 }
 
 /// `text` shortened with "…" so it fits `max_width` at `size`, or unchanged when it fits.
+///
+/// Linear in the text: each character is measured once (a 1,000-character line item once took
+/// ~22 ms re-measuring every shorter prefix), and measuring stops at the first character past
+/// the width.
 pub fn truncate_to(text: &str, size: f32, weight: Weight, max_width: f32) -> String {
-    if text_width(text, size, weight) <= max_width {
-        return text.to_string();
-    }
-    let mut out: String = text.to_string();
-    while !out.is_empty() {
-        out.pop();
-        let candidate = format!("{}…", out.trim_end());
-        if text_width(&candidate, size, weight) <= max_width {
-            return candidate;
+    let f = font(weight);
+    let scale = size / units_per_em(weight);
+    let ellipsis = text_width("…", size, weight);
+    // The longest prefix that still fits with the ellipsis after it, in bytes.
+    let mut fits_with_ellipsis = 0;
+    let mut width = 0.0;
+    for (i, c) in text.char_indices() {
+        width += f.h_advance_unscaled(glyph(c, weight)) * scale;
+        if width > max_width {
+            let kept = text[..fits_with_ellipsis].trim_end();
+            return if kept.is_empty() && ellipsis > max_width {
+                String::new()
+            } else {
+                format!("{kept}…")
+            };
+        }
+        if width + ellipsis <= max_width {
+            fits_with_ellipsis = i + c.len_utf8();
         }
     }
-    String::new()
+    text.to_string()
 }
 
 /// The largest size in `min..=max` (in half points) at which `text` fits `max_width`; `min`

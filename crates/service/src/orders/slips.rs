@@ -1,6 +1,9 @@
 //! Packing slips: a real PDF per order (or one PDF for many), stored in the blob store and
 //! answered as a signed link, so a printer or a browser fetches it without a token.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use documents::packing_slip::{self, SlipData, SlipLine};
 use domain::order::Portion;
 use domain::{ObjectId, Timestamp, ValidationError};
@@ -57,19 +60,38 @@ fn data(v: &OrderView, portions: Option<&[Portion]>) -> SlipData {
     }
 }
 
+/// Sets its flag when dropped: the request that owns it is gone (its client went away, or the
+/// server is stopping), so the render working for it stops.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 async fn store_slip(
     s: &Services,
     who: &Principal,
     object: ObjectId,
     name: &str,
-    slips: &[SlipData],
+    slips: Vec<SlipData>,
 ) -> Result<Slip, ServiceError> {
-    let doc = packing_slip::render(slips).map_err(|e| {
-        ValidationError::field(
-            "order_number",
-            format!("cannot be printed as a barcode: {e}"),
-        )
-    })?;
+    // Rendering is CPU work: on the blocking pool, never on the threads serving requests, and
+    // given up when this request is dropped.
+    let stop = Arc::new(AtomicBool::new(false));
+    let _guard = StopOnDrop(stop.clone());
+    let rendered = tokio::task::spawn_blocking(move || packing_slip::render_unless(&slips, &stop))
+        .await
+        .map_err(|e| ServiceError::internal(format!("packing slip render: {e}")))?;
+    let doc = rendered
+        .map_err(|e| {
+            ValidationError::field(
+                "order_number",
+                format!("cannot be printed as a barcode: {e}"),
+            )
+        })?
+        .ok_or_else(|| ServiceError::Unavailable("the packing slip was cancelled".into()))?;
     let key = files::key(who.account_id, object, name);
     s.blobs
         .put(&key, doc.bytes)
@@ -114,7 +136,7 @@ pub async fn packing_slip(
         who,
         object,
         "packing-slip.pdf",
-        &[data(&view, portions.as_deref())],
+        vec![data(&view, portions.as_deref())],
     )
     .await
 }
@@ -153,5 +175,5 @@ pub async fn packing_slips(
     let slips: Vec<SlipData> = views.iter().map(|v| data(v, None)).collect();
     // Named by a fresh id: each merged file is its own object.
     let object = ObjectId::new();
-    store_slip(s, who, object, "packing-slips.pdf", &slips).await
+    store_slip(s, who, object, "packing-slips.pdf", slips).await
 }
