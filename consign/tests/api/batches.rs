@@ -478,3 +478,151 @@ async fn shipping_every_paid_order_is_two_calls_and_a_hundred_and_twenty_labels_
     .await;
     assert!(bad["fields"]["order_status"].is_array(), "{bad}");
 }
+
+/// The seed's shipment to a Texas recipient whose ZIP code is `zip`.
+fn texas_shipment(zip: &str) -> Value {
+    let mut s = seed_shipment("2");
+    s["address_to"]["city"] = json!("Austin");
+    s["address_to"]["state"] = json!("TX");
+    s["address_to"]["zip"] = json!(zip);
+    s
+}
+
+#[tokio::test]
+async fn a_label_consign_prints_is_never_bought_for_a_recipient_address_it_calls_invalid() {
+    let app = spawn_app().await;
+    let account = test_carrier(&app).await;
+    // A shipment to ZIP 7870 (four digits): rated, but its recipient is INVALID.
+    let mut body = texas_shipment("7870");
+    body["parcels"] = json!([body["parcel"].take()]);
+    body["async"] = json!(false);
+    let shipment = expect(
+        app.post_json("/shipments", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        shipment["address_to"]["object_state"], "INVALID",
+        "{shipment}"
+    );
+    let rate = shipment["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["servicelevel"]["token"] == "usps_priority")
+        .unwrap_or_else(|| panic!("no usps_priority rate: {shipment}"))["object_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Bought now or in the background: refused, naming the address and its field.
+    for asynchronous in [false, true] {
+        let bad = expect(
+            app.post_json(
+                "/transactions",
+                &json!({"rate": rate, "async": asynchronous}),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+        let why = bad["fields"]["address_to.zip"][0]
+            .as_str()
+            .unwrap_or_default();
+        assert!(why.contains("7870") && why.contains("INVALID"), "{bad}");
+    }
+    let none = expect(
+        app.get(&format!("/transactions?rate={rate}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(none["count"], 0, "no label was bought: {none}");
+
+    // In a batch: the shipment to ZIP ABCDE is INVALID, its message naming the field.
+    let created = expect(
+        app.post_json(
+            "/batches",
+            &json!({"default_carrier_account": account, "default_servicelevel_token": "usps_priority",
+                "batch_shipments": [{"shipment": seed_shipment("2")}, {"shipment": texas_shipment("ABCDE")}]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = created["object_id"].as_str().unwrap().to_string();
+    let invalid = batch_until(&app, &id, "INVALID").await;
+    let results = invalid["batch_shipments"]["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "VALID", "{invalid}");
+    assert_eq!(results[1]["status"], "INVALID", "{invalid}");
+    let text = results[1]["messages"][0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("address_to.zip:") && text.contains("ABCDE"),
+        "{invalid}"
+    );
+    assert_eq!(invalid["object_results"]["creation_failed"], 1);
+    // Without it the batch is bought: one label.
+    expect(
+        app.post_json(
+            &format!("/batches/{id}/remove_shipments"),
+            &json!([results[1]["object_id"]]),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    expect(
+        app.post_json(&format!("/batches/{id}/purchase"), &json!({}))
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let done = batch_until(&app, &id, "PURCHASED").await;
+    assert_eq!(done["object_results"]["purchase_succeeded"], 1, "{done}");
+    let labels = expect(app.get("/transactions").await, StatusCode::OK).await;
+    assert_eq!(labels["count"], 1);
+}
+
+#[tokio::test]
+async fn an_imported_order_with_an_invalid_zip_is_invalid_in_its_batch() {
+    let app = spawn_app().await;
+    let account = test_carrier(&app).await;
+    let from = app
+        .create_address(&seed_shipment("1")["address_from"])
+        .await;
+    let csv = "\
+order_number,placed_at,quantity,title,weight,weight_unit,ship_to_name,ship_to_street1,ship_to_city,ship_to_state,ship_to_zip,ship_to_country
+TX-1,2026-11-30 10:00:00 +0000,1,Mug,12,oz,Tex Ranger,1 Congress Ave,Austin,TX,7870,US
+TX-2,2026-11-30 11:00:00 +0000,1,Mug,12,oz,Tex Ranger,1 Congress Ave,Austin,TX,78701,US
+";
+    let res = app
+        .client
+        .post(app.url("/orders/import"))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let imported = expect(res, StatusCode::OK).await;
+    assert_eq!(imported["created"], 2, "{imported}");
+    let b = expect(
+        app.post_json(
+            "/batches/from_orders",
+            &json!({"default_carrier_account": account, "default_servicelevel_token": "usps_priority",
+                "address_from": from["object_id"], "length": "5", "width": "5", "height": "5", "distance_unit": "in"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let invalid = batch_until(&app, b["object_id"].as_str().unwrap(), "INVALID").await;
+    let results = invalid["batch_shipments"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 2, "{invalid}");
+    assert_eq!(results[0]["metadata"], "TX-1");
+    assert_eq!(results[0]["status"], "INVALID", "{invalid}");
+    let text = results[0]["messages"][0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("address_to.zip:") && text.contains("7870"),
+        "{invalid}"
+    );
+    assert_eq!(results[1]["status"], "VALID", "{invalid}");
+}

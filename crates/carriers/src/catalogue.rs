@@ -59,6 +59,7 @@ impl Capability {
             Capability::ScanEvents => "scan_events",
             Capability::RateCard => "rate_card",
             Capability::PaidPostage => "paid_postage",
+            Capability::PrintsLabels => "prints_labels",
             Capability::Refunds => "refunds",
             Capability::Manifests => "manifests",
             Capability::AddressValidation => "address_validation",

@@ -51,6 +51,10 @@ pub enum Capability {
     AddressValidation,
     /// Prices from a rate card the user uploads.
     RateCard,
+    /// Consign makes its labels itself (its own tracking numbers, drawn by `documents`): no
+    /// carrier or provider checks the addresses printed on them, so Consign refuses to print an
+    /// INVALID recipient address. Upstream providers lack it: they validate what they sell.
+    PrintsLabels,
     /// Its labels are postage bought with the user's money (an upstream provider's live
     /// account): test-mode tokens never use its live accounts.
     PaidPostage,

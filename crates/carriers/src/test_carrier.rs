@@ -40,6 +40,7 @@ static META: CarrierMeta = CarrierMeta {
         Capability::Tracking,
         Capability::Refunds,
         Capability::Manifests,
+        Capability::PrintsLabels,
     ],
 };
 

@@ -1,9 +1,10 @@
 //! From a purchase to its documents: the label's and the commercial invoice's contents, the
 //! tracking number, and the files in the blob store.
 
-use carriers::{BoughtRate, CarrierError, PurchaseRequest};
+use carriers::{BoughtRate, Capability, CarrierError, PurchaseRequest};
 use documents::invoice::{InvoiceData, InvoiceItem};
 use documents::{LabelData, LabelFormat};
+use domain::address::{Address, AddressState, MessageKind};
 use domain::customs::{CustomsDeclaration, CustomsItem};
 use domain::shipment::Rate;
 use domain::transaction::Transaction;
@@ -184,6 +185,70 @@ pub(crate) fn invoice_data(
     }
 }
 
+/// Why a label Consign prints itself cannot carry `address` (its state is INVALID), as
+/// `(field, message)` pairs naming the address and its field (`address_to.zip`); empty when it
+/// can. The address checks' codes say which field is wrong; one without a known code names the
+/// address alone.
+pub(crate) fn unprintable(role: &str, address: &Address) -> Vec<(String, String)> {
+    if address.state != AddressState::Invalid {
+        return Vec::new();
+    }
+    let mut out: Vec<(String, String)> = address
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::Error)
+        .map(|m| {
+            let field = match m.code.as_str() {
+                "invalid_postal_code" | "component_mismatch_error" => "zip",
+                "Invalid State" => "state",
+                "invalid_email" => "email",
+                "invalid_phone" => "phone",
+                "invalid_country" => "country",
+                // "street2 has 40 characters; …"
+                "street_line_too_long" => m.text.split_whitespace().next().unwrap_or(""),
+                _ => "",
+            };
+            let field = if field.is_empty() {
+                role.to_string()
+            } else {
+                format!("{role}.{field}")
+            };
+            (
+                field,
+                format!(
+                    "{} The address ({role}) is INVALID and this carrier account's labels are printed by Consign, which will not print it; correct the address and create the shipment again.",
+                    m.text
+                ),
+            )
+        })
+        .collect();
+    if out.is_empty() {
+        out.push((
+            role.to_string(),
+            format!("The address ({role}) is INVALID and this carrier account's labels are printed by Consign, which will not print it; correct the address and create the shipment again."),
+        ));
+    }
+    out
+}
+
+/// [`unprintable`] for the recipient of a shipment whose label `carrier_account` would make:
+/// only adapters that print their own labels ([`Capability::PrintsLabels`]: rate cards, the
+/// test carrier) are concerned; upstream providers validate the addresses they are sent. An
+/// account whose adapter cannot be had answers nothing here (the purchase itself says why).
+pub(crate) async fn recipient_unprintable(
+    s: &Services,
+    owner: domain::ObjectId,
+    carrier_account: domain::ObjectId,
+    view: &ShipmentView,
+) -> Vec<(String, String)> {
+    match adapters::of_account(s, owner, carrier_account).await {
+        Ok(a) if a.meta().can(Capability::PrintsLabels) => {
+            unprintable("address_to", &view.address_to)
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// The next serial of a series, from this process's reserved block.
 async fn next_serial(s: &Services, series: String) -> Result<i64, ServiceError> {
     {
@@ -238,6 +303,26 @@ pub(crate) async fn produce(
     t: &mut Transaction,
 ) -> Result<bool, ServiceError> {
     let adapter = adapters::of_account(s, scope.account_id, src.rate.carrier_account).await?;
+    // A label Consign prints itself never carries an INVALID recipient (a purchase refuses it
+    // before this; a queued one whose address went bad meanwhile ends ERROR, saying why).
+    if adapter.meta().can(Capability::PrintsLabels) {
+        let problems = unprintable("address_to", &src.view.address_to);
+        if !problems.is_empty() {
+            t.status = domain::transaction::TransactionStatus::Error;
+            t.messages = problems
+                .into_iter()
+                .map(|(field, why)| {
+                    note(
+                        rating::CONSIGN,
+                        "address_invalid",
+                        format!("{field}: {why}"),
+                    )
+                })
+                .collect();
+            t.updated = Timestamp::now();
+            return Ok(false);
+        }
+    }
     let format = LabelFormat::parse(&t.label_file_type).unwrap_or(LabelFormat::Pdf4x6);
     let view = src.view;
     let customs = view
@@ -349,5 +434,72 @@ pub(crate) async fn put(s: &Services, key: &str, bytes: Vec<u8>) -> Result<(), S
 pub(crate) async fn discard(s: &Services, t: &Transaction) {
     for key in [&t.label_key, &t.invoice_key].into_iter().flatten() {
         let _ = s.blobs.delete(key).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::address::{AddressFields, Message, Purpose, Source};
+
+    fn address(state: AddressState, messages: Vec<(&str, MessageKind, &str)>) -> Address {
+        Address {
+            id: domain::ObjectId::new(),
+            created: Timestamp::from_millis(0),
+            updated: Timestamp::from_millis(0),
+            test: true,
+            fields: AddressFields::default(),
+            purpose: Purpose::Purchase,
+            state,
+            source: Source::FullyEntered,
+            messages: messages
+                .into_iter()
+                .map(|(code, kind, text)| Message {
+                    source: "Consign".into(),
+                    code: code.into(),
+                    kind,
+                    text: text.into(),
+                })
+                .collect(),
+            validation: None,
+        }
+    }
+
+    #[test]
+    fn an_invalid_address_is_named_by_its_fields_and_a_valid_one_prints() {
+        let bad = address(
+            AddressState::Invalid,
+            vec![
+                (
+                    "invalid_postal_code",
+                    MessageKind::Error,
+                    "\"7870\" is not a valid postal code for United States.",
+                ),
+                (
+                    "street_line_too_long",
+                    MessageKind::Error,
+                    "street2 has 40 characters; carriers accept at most 35.",
+                ),
+                ("missing_field", MessageKind::Warning, "phone is required."),
+            ],
+        );
+        let found = unprintable("address_to", &bad);
+        let fields: Vec<&str> = found.iter().map(|(f, _)| f.as_str()).collect();
+        assert_eq!(fields, ["address_to.zip", "address_to.street2"]);
+        assert!(found[0].1.contains("7870") && found[0].1.contains("INVALID"));
+        let unexplained = address(AddressState::Invalid, Vec::new());
+        assert_eq!(unprintable("address_to", &unexplained)[0].0, "address_to");
+        assert!(unprintable("address_to", &address(AddressState::Valid, Vec::new())).is_empty());
+        assert!(
+            unprintable("address_to", &address(AddressState::Incomplete, Vec::new())).is_empty()
+        );
+    }
+
+    #[test]
+    fn only_carriers_that_print_their_own_labels_refuse_invalid_addresses() {
+        assert!(carriers::rate_card::meta().can(Capability::PrintsLabels));
+        assert!(carriers::test_carrier::meta().can(Capability::PrintsLabels));
+        assert!(!carriers::easypost::meta().can(Capability::PrintsLabels));
+        assert!(!carriers::shippo_upstream::meta().can(Capability::PrintsLabels));
     }
 }

@@ -215,6 +215,21 @@ async fn buy(
         )
     };
     drop(pooled);
+    // A label Consign prints itself (rate cards, the test carrier) never carries an INVALID
+    // recipient. Refused like the shipment-level refusals above (QUOTE, stale rate, no customs
+    // declaration): a 400 naming `address_to.<field>`, before any serial is drawn or row
+    // written, rather than an ERROR transaction — an ERROR transaction is a carrier's answer,
+    // and this is Consign's own rule, known before anything is bought. Upstream providers are
+    // asked as before: they validate the addresses they are sent.
+    let problems =
+        labels::recipient_unprintable(s, scope.account_id, rate.carrier_account, &view).await;
+    if !problems.is_empty() {
+        let mut errors = domain::FieldErrors::new();
+        for (field, why) in problems {
+            errors.add(field, why);
+        }
+        errors.into_result()?;
+    }
     let mut followed = None;
     let job = if asynchronous {
         Some(
@@ -368,6 +383,17 @@ pub async fn instalabel(
     let (account_id, checked) = (input.carrier_account, input.options);
     let token = input.servicelevel_token.trim().to_string();
     let scope = scope(who);
+    // Requests with one Idempotency-Key queue behind each other in this process: the second
+    // waits for the first and answers its label (each used to rate a shipment of its own, so
+    // the loser's rate differed and it was answered 409).
+    let _same_key = match &checked.key {
+        Some(key) => Some(
+            s.key_locks
+                .lock(format!("{}:{}:{key}", who.account_id, scope.test))
+                .await,
+        ),
+        None => None,
+    };
     if let Some(key) = &checked.key {
         let mut conn = s.store.conn().await?;
         if let Some(t) = repo::find_by_key(&mut conn, scope, key).await? {
@@ -421,13 +447,31 @@ pub async fn instalabel(
         conn,
         &who.label_file_type,
         rate.clone(),
-        checked,
+        checked.clone(),
         input.asynchronous,
         true,
         &input.orders,
     )
-    .await?;
-    Ok((t, rate))
+    .await;
+    match (t, &checked.key) {
+        (Ok(t), _) => Ok((t, rate)),
+        // Another process bought with this key first (PostgreSQL, several servers): the key
+        // names the request, so its label is the answer.
+        (Err(ServiceError::Conflict(_)), Some(key)) => {
+            let mut conn = s.store.conn().await?;
+            let t = repo::find_by_key(&mut conn, scope, key)
+                .await?
+                .ok_or_else(|| {
+                    ServiceError::Conflict(
+                        "This label is being bought by another request with the same Idempotency-Key."
+                            .into(),
+                    )
+                })?;
+            let rate = store::shipments::get_rate(&mut conn, scope, t.rate).await?;
+            Ok((t, rate))
+        }
+        (Err(e), _) => Err(e),
+    }
 }
 
 /// One of the principal's transactions.

@@ -248,6 +248,7 @@ static META: CarrierMeta = CarrierMeta {
         Capability::Refunds,
         Capability::Manifests,
         Capability::RateCard,
+        Capability::PrintsLabels,
     ],
 };
 

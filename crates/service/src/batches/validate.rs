@@ -148,7 +148,7 @@ async fn validate_one(
                 None => None,
             };
             return Ok(match found {
-                Some(view) => pick(bs, &view, account, &token),
+                Some(view) => printable(s, who, pick(bs, &view, account, &token), &view).await,
                 None => failed(
                     bs,
                     &ValidationError::field(
@@ -248,11 +248,40 @@ async fn validate_one(
     match shipments::create(s, who, command).await {
         Ok(view) => {
             bs.shipment = Some(view.shipment.id);
-            Ok(pick(bs, &view, account, &token))
+            Ok(printable(s, who, pick(bs, &view, account, &token), &view).await)
         }
         Err(ServiceError::Validation(e)) => Ok(failed(bs, &e)),
         Err(e) => Err(e),
     }
+}
+
+/// A VALID batch shipment whose label its carrier account would print itself
+/// ([`carriers::Capability::PrintsLabels`]) is INVALID when its recipient address is: the
+/// messages name the address and its field (`address_to.zip: …`), and no rate is kept.
+async fn printable(
+    s: &Services,
+    who: &Principal,
+    mut bs: BatchShipment,
+    view: &ShipmentView,
+) -> BatchShipment {
+    let Some(account) = bs
+        .rate
+        .filter(|_| bs.status == BatchShipmentStatus::Valid)
+        .and_then(|r| view.rates.iter().find(|x| x.id == r))
+        .map(|r| r.carrier_account)
+    else {
+        return bs;
+    };
+    let problems = crate::labels::recipient_unprintable(s, who.account_id, account, view).await;
+    if !problems.is_empty() {
+        bs.status = BatchShipmentStatus::Invalid;
+        bs.rate = None;
+        bs.messages = problems
+            .into_iter()
+            .map(|(field, why)| note(CONSIGN, &field, format!("{field}: {why}")))
+            .collect();
+    }
+    bs
 }
 
 /// The shipment's rate of `account` for `token`, or why there is none.
