@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: unit and HTTP integration tests on SQLite and on PostgreSQL (with a real S3
 # server for object storage), then Shippo's official Python SDK and schemathesis against a real
-# `consign serve` on each backend.
+# `consign serve` on each backend; the documents' walkthroughs run as printed against a real
+# server (scripts/walkthroughs.sh) on both.
 #
 #   PG_URL      PostgreSQL server for the PostgreSQL run (default postgres://postgres@127.0.0.1:5432/postgres)
 #   SKIP_SDK=1  skip the Python SDK check and schemathesis (they need PyPI the first time)
@@ -38,6 +39,10 @@ echo "== store and HTTP tests on PostgreSQL"
 ensure_postgres
 CONSIGN_TEST_DATABASE_URL="$PG_URL" cargo test -p consign-store --test jobs
 CONSIGN_TEST_DATABASE_URL="$PG_URL" cargo test -p consign --test api -- --include-ignored
+
+echo "== the walkthroughs of README.md, docs/ORDERS.md and docs/CROWDFUNDING.md as printed (SQLite, then PostgreSQL)"
+./scripts/walkthroughs.sh
+./scripts/walkthroughs.sh "$PG_URL"
 
 drop_test_databases() {
   psql "$PG_URL" -Atqc "SELECT datname FROM pg_database WHERE datname LIKE 'consign\_test\_%' OR datname LIKE 'consign\_e2e\_%'" |
