@@ -15,7 +15,7 @@ use domain::account::Mode;
 use domain::order::{OrderFilter, OrderStatus};
 use domain::page::PageRequest;
 use domain::ObjectId;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use service::accounts::{self, DEMO_ACCOUNT};
 use service::batches::{self, CreateBatch, ParcelPlan};
 use service::orders::csv::{self as orders_csv, ImportOptions};
@@ -100,14 +100,15 @@ pub enum BatchCommand {
 pub struct Who {
     /// Account name [default: the demo account].
     #[arg(long)]
-    account: Option<String>,
-    /// test or live: the mode of the objects (a test token sees test objects).
-    #[arg(long, default_value = "live")]
-    mode: Mode,
+    pub account: Option<String>,
+    /// test or live: the mode of the objects, as a token's (a test token sees test objects
+    /// only). Test by default, like the token `consign serve` prints on its first start.
+    #[arg(long, default_value = "test")]
+    pub mode: Mode,
 }
 
 impl Who {
-    async fn principal(&self, s: &Services) -> anyhow::Result<Principal> {
+    pub(crate) async fn principal(&self, s: &Services) -> anyhow::Result<Principal> {
         let name = self
             .account
             .clone()
@@ -118,15 +119,52 @@ impl Who {
     }
 }
 
-fn error(e: ServiceError) -> anyhow::Error {
+pub(crate) fn error(e: ServiceError) -> anyhow::Error {
     match e {
         ServiceError::Validation(v) => anyhow!("{v}"),
         other => anyhow!("{other}"),
     }
 }
 
-fn bar(total: u64, what: &str) -> ProgressBar {
-    let bar = ProgressBar::new(total);
+/// `who` in the other mode.
+pub(crate) fn flipped(who: &Principal) -> Principal {
+    let mut other = who.clone();
+    other.mode = match who.mode {
+        Mode::Test => Mode::Live,
+        Mode::Live => Mode::Test,
+    };
+    other
+}
+
+/// The error for `what` (e.g. "batch") `id` missing in `who`'s mode: when it exists in the
+/// other mode (`elsewhere`), says so and which `--mode` finds it.
+pub(crate) fn missing(who: &Principal, what: &str, id: &str, elsewhere: bool) -> anyhow::Error {
+    let other = flipped(who).mode;
+    if elsewhere {
+        anyhow!(
+            "{what} {id} exists in {other} mode, not in {} mode; pass --mode {other}",
+            who.mode
+        )
+    } else {
+        anyhow!(
+            "no {what} {id} in {} mode for account {:?}",
+            who.mode,
+            who.account_name
+        )
+    }
+}
+
+/// The progress bars of this run: every bar is drawn through it (on stderr, hidden when stderr
+/// is not a terminal) and log lines are written while it is suspended (`cli::init_tracing`), so
+/// the two never interleave.
+pub fn progress() -> &'static MultiProgress {
+    static BARS: std::sync::OnceLock<MultiProgress> = std::sync::OnceLock::new();
+    BARS.get_or_init(MultiProgress::new)
+}
+
+/// A progress bar of `total` steps labelled `what`, drawn through [`progress`]; `done` ends it.
+pub(crate) fn bar(total: u64, what: &str) -> ProgressBar {
+    let bar = progress().add(ProgressBar::new(total));
     bar.set_style(
         ProgressStyle::with_template(&format!(
             "{what} [{{bar:40}}] {{pos}}/{{len}} ({{per_sec}}, {{eta}} left)"
@@ -135,6 +173,12 @@ fn bar(total: u64, what: &str) -> ProgressBar {
         .progress_chars("=> "),
     );
     bar
+}
+
+/// Clears a bar made by [`bar`] and takes it off the screen.
+pub(crate) fn done(bar: &ProgressBar) {
+    bar.finish_and_clear();
+    progress().remove(bar);
 }
 
 fn statuses(raw: &[String]) -> anyhow::Result<Vec<OrderStatus>> {
@@ -180,16 +224,18 @@ pub async fn orders(config: Config, cmd: OrdersCommand) -> anyhow::Result<()> {
             )
             .await
             .map_err(error)?;
-            progress.finish_and_clear();
+            done(&progress);
             let verb = if dry_run { "would be " } else { "" };
             println!(
-                "{} rows, {} orders: {} {verb}created, {} {verb}updated, {} unchanged, {} rejected",
+                "{} rows, {} orders: {} {verb}created, {} {verb}updated, {} unchanged, {} rejected; {} mode (what a {} token sees)",
                 report.rows,
                 report.orders,
                 report.created,
                 report.updated,
                 report.unchanged,
-                report.rejected
+                report.rejected,
+                who.mode,
+                who.mode
             );
             for r in &report.rejections {
                 println!(
@@ -223,7 +269,7 @@ pub async fn orders(config: Config, cmd: OrdersCommand) -> anyhow::Result<()> {
             })
             .await
             .map_err(error)?;
-            progress.finish_and_clear();
+            done(&progress);
             match output {
                 Some(path) => std::fs::write(&path, bytes)
                     .with_context(|| format!("cannot write {}", path.display()))?,
@@ -273,9 +319,28 @@ async fn watch(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    progress.finish_and_clear();
+    done(&progress);
     worker.abort();
     Ok(view)
+}
+
+/// The id of one of `who`'s batches; when it is not one, why (another mode's, or none).
+async fn batch_id(s: &Services, who: &Principal, raw: &str) -> anyhow::Result<ObjectId> {
+    let id = ObjectId::parse(raw.trim()).ok_or_else(|| anyhow!("{raw:?} is not a batch id"))?;
+    let first = PageRequest {
+        page: 1,
+        results: 1,
+    };
+    match batches::get(s, who, id, None, first).await {
+        Ok(_) => Ok(id),
+        Err(ServiceError::NotFound) => {
+            let elsewhere = batches::get(s, &flipped(who), id, None, first)
+                .await
+                .is_ok();
+            Err(missing(who, "batch", raw.trim(), elsewhere))
+        }
+        Err(e) => Err(error(e)),
+    }
 }
 
 /// Runs `consign batch …`.
@@ -335,6 +400,18 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
                 shipments: Vec::new(),
                 errors: Default::default(),
             };
+            let from = ObjectId::parse(address_from.trim())
+                .ok_or_else(|| anyhow!("--address-from {address_from:?} is not an address id"))?;
+            match service::addresses::get(&s, &who, from).await {
+                Ok(_) => {}
+                Err(ServiceError::NotFound) => {
+                    let elsewhere = service::addresses::get(&s, &flipped(&who), from)
+                        .await
+                        .is_ok();
+                    return Err(missing(&who, "--address-from", &address_from, elsewhere));
+                }
+                Err(e) => return Err(error(e)),
+            }
             let v = batches::from_orders(&s, &who, filter, &address_from, parcel, input)
                 .await
                 .map_err(error)?;
@@ -351,8 +428,7 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
         }
         BatchCommand::Purchase { id, who } => {
             let who = who.principal(&s).await?;
-            let id =
-                ObjectId::parse(id.trim()).ok_or_else(|| anyhow!("{id:?} is not a batch id"))?;
+            let id = batch_id(&s, &who, &id).await?;
             batches::purchase(&s, &who, id).await.map_err(error)?;
             let done = watch(&s, &who, id, "purchasing").await?;
             for k in &done.batch.label_keys {

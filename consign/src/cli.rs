@@ -167,7 +167,19 @@ fn service_error(e: ServiceError) -> anyhow::Error {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = cli.global.config()?;
-    init_tracing(&config.log);
+    // The server logs at the configured level; the other commands are quiet (warnings only)
+    // unless a level is asked for (--log, CONSIGN_LOG, RUST_LOG): their results are on stdout
+    // and their progress bars on stderr.
+    let asked = cli.global.log.is_some()
+        || ["CONSIGN_LOG", "RUST_LOG"]
+            .iter()
+            .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+    let level = match cli.command {
+        Command::Serve => config.log.as_str(),
+        _ if asked => config.log.as_str(),
+        _ => "warn",
+    };
+    init_tracing(level);
     match cli.command {
         Command::Serve => serve(config).await,
         Command::Migrate => {
@@ -400,6 +412,24 @@ fn init_tracing(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
+        .with_writer(|| BesideBars)
         .try_init();
+}
+
+/// Writes log lines to stderr with the command's progress bars ([`crate::bulk::progress`])
+/// cleared meanwhile and redrawn after, so a line never lands inside a bar.
+struct BesideBars;
+
+impl Write for BesideBars {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        crate::bulk::progress().suspend(|| std::io::stderr().write(buf))
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        crate::bulk::progress().suspend(|| std::io::stderr().write_all(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

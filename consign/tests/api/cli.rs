@@ -275,3 +275,119 @@ async fn the_first_start_prints_a_request_that_gets_rates() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// A CSV of orders to Porto (one line item of 0.5 kg each), numbered `prefix-0…`.
+fn orders_file(app: &crate::helpers::TestApp, name: &str, rows: &[&str]) -> String {
+    let mut csv = String::from("order_number,ship_to_name,ship_to_street1,ship_to_city,ship_to_zip,ship_to_country,title,quantity,weight,weight_unit\n");
+    for r in rows {
+        csv.push_str(r);
+        csv.push('\n');
+    }
+    let path = app.data_dir.join(name);
+    std::fs::write(&path, csv).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// `batch create --from-orders` with the courier's `std` service and a 30×20×10 cm box.
+fn batch_create_args<'a>(account: &'a str, from: &'a str, name: &'a str) -> Vec<&'a str> {
+    vec![
+        "batch",
+        "create",
+        "--from-orders",
+        "--carrier-account",
+        account,
+        "--servicelevel",
+        "std",
+        "--address-from",
+        from,
+        "--length",
+        "30",
+        "--width",
+        "20",
+        "--height",
+        "10",
+        "--distance-unit",
+        "cm",
+        "--account",
+        name,
+    ]
+}
+
+/// Issue 21: the command line works in test mode unless told otherwise — the mode of the token
+/// `consign serve` prints — so what it imports is what that token sees, the import says which
+/// mode it wrote, and an id that exists only in the other mode is named as such.
+#[tokio::test]
+async fn the_command_line_defaults_to_test_mode_and_names_a_mode_mismatch() {
+    use crate::labels::{courier, lisboa};
+    let app = spawn_app().await;
+    let name = app.account_name().await;
+    let file = orders_file(
+        &app,
+        "orders.csv",
+        &["M-1,Ana,Rua 1,Porto,4000-447,PT,Mug,1,0.5,kg"],
+    );
+    let (ok, out, err) = consign(&app, &["orders", "import", &file, "--account", &name]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("1 rows, 1 orders: 1 created") && out.contains("test mode"),
+        "{out}"
+    );
+    let list = expect(app.get("/orders").await, StatusCode::OK).await;
+    assert_eq!(
+        list["results"].as_array().unwrap().len(),
+        1,
+        "the test token sees the orders imported without --mode"
+    );
+
+    // The sender address made with a live token is not the test mode's: the error says where
+    // it is and how to reach it.
+    let live = app.token_in_mode(domain::account::Mode::Live).await;
+    let from = expect(
+        app.post_json_as(&live, "/addresses", &lisboa()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let from = from["object_id"].as_str().unwrap();
+    let account = courier(&app).await;
+    let (ok, out, err) = consign(&app, &batch_create_args(&account, from, &name));
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains(&format!(
+            "--address-from {from} exists in live mode, not in test mode; pass --mode live"
+        )),
+        "{err}"
+    );
+
+    // A test batch (the default) is named as such to a live purchase.
+    let from = app.create_address(&lisboa()).await;
+    let from = from["object_id"].as_str().unwrap();
+    let (ok, out, err) = consign(&app, &batch_create_args(&account, from, &name));
+    assert!(ok, "{err}");
+    let id = out.trim().to_string();
+    let (ok, _, err) = consign(
+        &app,
+        &[
+            "batch",
+            "purchase",
+            &id,
+            "--mode",
+            "live",
+            "--account",
+            &name,
+        ],
+    );
+    assert!(!ok);
+    assert!(
+        err.contains(&format!(
+            "batch {id} exists in test mode, not in live mode; pass --mode test"
+        )),
+        "{err}"
+    );
+    let nothing = domain::ObjectId::new().to_string();
+    let (ok, _, err) = consign(&app, &["batch", "purchase", &nothing, "--account", &name]);
+    assert!(!ok);
+    assert!(
+        err.contains(&format!("no batch {nothing} in test mode")),
+        "{err}"
+    );
+}
