@@ -8,15 +8,19 @@
 #                         (consign_e2e_walk_<pid>_<n>, dropped at the end; needs psql)
 #   BIN=path/to/consign   use that binary instead of building target/debug/consign
 #   VERBOSE=1             print every block and its output, not only failures
+#   SKIP_SDK=1            skip the python blocks that use Shippo's SDK (it comes from PyPI)
 #
-# What runs: every fenced block opened with ```sh or ```bash, in document order. Each document
+# What runs: every fenced block opened with ```sh, ```bash or ```python, in document order. Each document
 # gets its own fresh server (a free port, a fresh data directory, or the database given) and its
 # own bash shell, so variables carry from block to block as in a reader's terminal, and each
 # document must stand on its own. The shell runs with `set -e -o pipefail`; the first command
 # that fails stops the run, naming the document and line.
 #
-# Blocks that are not commands use another fence: ```text (sample output), ```python, or a bare
-# ```. Markers, HTML comments on the lines right before a block's opening fence (GitHub does
+# A ```python block runs as a script of its own (python3; the variables it needs it reads from the
+# environment, exported by an earlier sh block), with target/sdk-venv's python when it imports
+# Shippo's SDK: the script installs shippo==3.9.0 there as scripts/test.sh does, unless
+# SKIP_SDK=1 (then such blocks are reported skipped). Blocks that are not commands use another
+# fence: ```text (sample output), ```json, or a bare ```. Markers, HTML comments on the lines right before a block's opening fence (GitHub does
 # not render them):
 #
 #   <!-- walkthrough: skip REASON -->   do not run this block (it starts the server itself,
@@ -78,7 +82,7 @@ for doc in docs:
             j += 1
         if j == len(lines):
             sys.exit(f"{doc}:{start + 1}: a fenced block is never closed")
-        if lang in ("sh", "bash"):
+        if lang in ("sh", "bash", "python"):
             expects, skip, open_errors, k = [], None, False, start - 1
             while k >= 0 and lines[k].strip().startswith("<!--"):
                 m = re.match(r"^\s*<!--\s*(expect|walkthrough):\s?(.*?)\s*-->\s*$", lines[k])
@@ -96,7 +100,7 @@ for doc in docs:
             os.makedirs(d)
             body = "\n".join(l[len(fence.group(1)):] if l.startswith(fence.group(1)) else l
                              for l in lines[start + 1:j])
-            open(os.path.join(d, "block.sh"), "w").write(body + "\n")
+            open(os.path.join(d, "block.py" if lang == "python" else "block.sh"), "w").write(body + "\n")
             open(os.path.join(d, "doc"), "w").write(doc)
             open(os.path.join(d, "line"), "w").write(str(start + 2))
             open(os.path.join(d, "expect"), "w").write("".join(e + "\n" for e in expects))
@@ -116,6 +120,17 @@ exec $(command -v curl) --fail-with-body --max-time 60 "\$@"
 EOF
 chmod +x "$WORK/bin/curl"
 
+# Shippo's SDK for the python blocks that use it (the same venv as scripts/test.sh's SDK check).
+SDK_PYTHON=
+if [[ "${SKIP_SDK:-}" != "1" ]]; then
+  VENV=$ROOT/target/sdk-venv
+  if [[ ! -x "$VENV/bin/python" ]] || ! "$VENV/bin/python" -c 'import shippo' 2>/dev/null; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "shippo==3.9.0"
+  fi
+  SDK_PYTHON=$VENV/bin/python
+fi
+
 # Runs one document's blocks in one shell; exits non-zero at the first failure.
 run_document() { # $1 = document, $2 = server URL
   local doc=$1 url=$2 port=${2##*:} runner=$WORK/run-${1//\//_}.sh dir
@@ -133,8 +148,22 @@ EOF
       echo "echo '   $doc:$line skipped: $(sed "s/'/'\\\\''/g" "$dir/skip")'" >>"$runner"
       continue
     fi
-    sed -e "s#localhost:8080#127.0.0.1:$port#g" -e "s#127\.0\.0\.1:8080#127.0.0.1:$port#g" \
-      -e "s#target/release/consign#$BIN#g" "$dir/block.sh" >"$dir/run.sh"
+    local rewrite=(-e "s#localhost:8080#127.0.0.1:$port#g" -e "s#127\.0\.0\.1:8080#127.0.0.1:$port#g"
+      -e "s#target/release/consign#$BIN#g")
+    if [[ -f "$dir/block.py" ]]; then
+      local python=python3
+      if grep -q '^import shippo\|^from shippo' "$dir/block.py"; then
+        if [[ -z "$SDK_PYTHON" ]]; then
+          echo "echo '   $doc:$line skipped: it needs Shippo'\''s SDK (SKIP_SDK=1)'" >>"$runner"
+          continue
+        fi
+        python=$SDK_PYTHON
+      fi
+      sed "${rewrite[@]}" "$dir/block.py" >"$dir/run.py"
+      echo "\"$python\" \"$dir/run.py\"" >"$dir/run.sh"
+    else
+      sed "${rewrite[@]}" "$dir/block.sh" >"$dir/run.sh"
+    fi
     cat >>"$runner" <<EOF
 __t=\${EPOCHREALTIME/./}
 trap '__rc=\$?; { echo "FAILED: $doc:\$(( $line + LINENO - 1 )) (exit \$__rc)"; sed "s/^/  | /" "$dir/out"; } >&3; exit 1' ERR
