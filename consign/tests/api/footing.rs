@@ -233,3 +233,37 @@ async fn bodies_too_large_for_raw_routes_answer_the_json_error() {
         assert_eq!(v["code"], "payload_too_large", "{path}: {v}");
     }
 }
+
+#[tokio::test]
+async fn concurrent_instalabels_with_one_idempotency_key_all_answer_the_first_label() {
+    use crate::labels::{parcel, us_from, us_to};
+    let app = spawn_app().await;
+    let accounts = expect(
+        app.get("/carrier_accounts?carrier=shippo").await,
+        StatusCode::OK,
+    )
+    .await;
+    let account = accounts["results"][0]["object_id"].as_str().unwrap();
+    let body = json!({"shipment": {"address_from": us_from(), "address_to": us_to(), "parcels": [parcel()]},
+                      "carrier_account": account, "servicelevel_token": "usps_priority"});
+    let calls = (0..8).map(|_| {
+        app.client
+            .post(app.url("/transactions"))
+            .header("Authorization", format!("ShippoToken {}", app.token))
+            .header("Idempotency-Key", "order-77-label")
+            .json(&body)
+            .send()
+    });
+    let answers = futures_util::future::join_all(calls).await;
+    let mut ids = std::collections::BTreeSet::new();
+    for a in answers {
+        let a = a.unwrap();
+        assert!(a.status().is_success(), "{}", a.status());
+        let t: Value = a.json().await.unwrap();
+        assert_eq!(t["status"], "SUCCESS", "{t}");
+        ids.insert(t["object_id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 1, "one label for one key: {ids:?}");
+    let list = expect(app.get("/transactions").await, StatusCode::OK).await;
+    assert_eq!(list["results"].as_array().unwrap().len(), 1, "{list}");
+}

@@ -335,6 +335,9 @@ async fn a_courier_scans_and_the_merchant_and_buyer_hear_of_it() {
     let html = page.text().await.unwrap();
     assert!(html.contains("data-status=\"DELIVERED\""), "{html}");
     assert!(html.contains("Saiu do centro de Lisboa") && html.contains("Porto, PT"));
+    // The courier's own name (its rate card's), never the internal token.
+    assert!(html.contains("Correio Teste"), "{html}");
+    assert!(!html.contains("ratecard"), "{html}");
     assert!(
         !html.contains("Santa Catarina") && !html.contains("4000-447") && !html.contains("ana@"),
         "no addresses beyond city/country"

@@ -54,8 +54,8 @@ fn day(t: domain::Timestamp) -> String {
         .to_string()
 }
 
-/// The page's HTML.
-pub fn render(t: &Track) -> String {
+/// The page's HTML; the carrier is named `carrier_name` (its account's display name).
+pub fn render(t: &Track, carrier_name: &str) -> String {
     let status = t.status();
     let mut rows = String::new();
     for e in t.history.iter().rev() {
@@ -103,7 +103,7 @@ pub fn render(t: &Track) -> String {
 <h2>History</h2><table><thead><tr><th>When</th><th>Status</th><th>Details</th><th>Where</th></tr></thead><tbody>{rows}</tbody></table>\
 <p class=\"muted\">Updated {updated}</p></body></html>",
         number = esc(&t.tracking_number),
-        carrier = esc(&t.carrier),
+        carrier = esc(carrier_name),
         status = status.as_str(),
         status_label = label(status),
         updated = esc(&day(t.updated)),
@@ -148,7 +148,7 @@ pub async fn unscoped(State(state): State<AppState>, Path(number): Path<String>)
 
 async fn page(state: &AppState, carrier_account: Option<ObjectId>, number: &str) -> Response {
     match tracking::public(&state.services, carrier_account, number).await {
-        Ok(t) => (PAGE_HEADERS, render(&t)).into_response(),
+        Ok(t) => (PAGE_HEADERS, render(&t.track, &t.carrier_name)).into_response(),
         Err(ServiceError::NotFound) => unknown(number),
         Err(e) => ApiError::from(e).into_response(),
     }

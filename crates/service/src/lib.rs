@@ -79,6 +79,37 @@ pub struct Services {
     /// How long a claimed job is the claimer's before another worker may run it (a crashed
     /// worker's jobs run again after this).
     pub job_lease: Duration,
+    /// In-process locks by idempotency key (requests with one key run one after another).
+    pub(crate) key_locks: KeyLocks,
+}
+
+/// Async locks by name, each alive while someone holds or waits for it.
+#[derive(Clone, Default)]
+pub(crate) struct KeyLocks(
+    Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<String, std::sync::Weak<tokio::sync::Mutex<()>>>,
+        >,
+    >,
+);
+
+impl KeyLocks {
+    /// Waits for and holds the lock named `name` until the guard is dropped.
+    pub(crate) async fn lock(&self, name: String) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            map.retain(|_, w| w.strong_count() > 0);
+            match map.get(&name).and_then(std::sync::Weak::upgrade) {
+                Some(l) => l,
+                None => {
+                    let l = Arc::new(tokio::sync::Mutex::new(()));
+                    map.insert(name, Arc::downgrade(&l));
+                    l
+                }
+            }
+        };
+        lock.lock_owned().await
+    }
 }
 
 impl Services {
@@ -106,6 +137,7 @@ impl Services {
             tracking: tracking::TrackingConfig::default(),
             job_lease: jobs::LEASE,
             refund_recheck: Duration::from_secs(900),
+            key_locks: KeyLocks::default(),
         }
     }
 }

@@ -241,7 +241,41 @@ pub async fn public(
     s: &Services,
     carrier_account: Option<ObjectId>,
     number: &str,
-) -> Result<Track, ServiceError> {
+) -> Result<PublicTrack, ServiceError> {
+    let (owner, track) = public_track(s, carrier_account, number).await?;
+    // The name the carrier account goes by (a courier's own name on its rate card, the
+    // provider's for upstream accounts), never the internal carrier token ("ratecard").
+    let carrier_name = match (owner, track.carrier_account) {
+        (Some(owner), Some(account)) => crate::adapters::of_account(s, owner, account)
+            .await
+            .map(|a| a.provider().to_string())
+            .ok(),
+        _ => None,
+    }
+    .unwrap_or_else(|| {
+        carriers::catalogue::find(&track.carrier)
+            .map_or_else(|| track.carrier.clone(), |c| c.name.clone())
+    });
+    Ok(PublicTrack {
+        track,
+        carrier_name,
+    })
+}
+
+/// What the public tracking page shows: the track and the name its carrier goes by.
+#[derive(Debug, Clone)]
+pub struct PublicTrack {
+    pub track: Track,
+    /// The carrier account's display name.
+    pub carrier_name: String,
+}
+
+/// A public track and its owner account (`None` when unknown).
+async fn public_track(
+    s: &Services,
+    carrier_account: Option<ObjectId>,
+    number: &str,
+) -> Result<(Option<ObjectId>, Track), ServiceError> {
     let number = number.trim();
     if number.is_empty() || number.len() > 64 {
         return Err(ServiceError::NotFound);
@@ -258,12 +292,17 @@ pub async fn public(
         },
     };
     if let Some(o) = store::tracks::public(&mut conn, carrier_account, number).await? {
-        return Ok(o.track);
+        return Ok((Some(o.scope.account_id), o.track));
     }
     // A label not scanned yet: its page shows it waiting for the first scan.
     store::transactions::label_of_carrier_account(&mut conn, carrier_account, number)
         .await?
-        .map(|label| track_of_label(&label, Timestamp::now()))
+        .map(|label| {
+            (
+                Some(label.scope.account_id),
+                track_of_label(&label, Timestamp::now()),
+            )
+        })
         .ok_or(ServiceError::NotFound)
 }
 
