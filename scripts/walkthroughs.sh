@@ -35,7 +35,7 @@
 # as the server prints it (compact JSON: "status":"SUCCESS").
 #
 # The only changes made to the printed text before it runs:
-#   localhost:8080, 127.0.0.1:8080  →  127.0.0.1:<this run's port>
+#   localhost:8080, 127.0.0.1:8080  →  the same host, this run's port
 #   target/release/consign          →  the binary under test (by default target/debug/consign;
 #                                      the docs say release because a reader runs `cargo run
 #                                      --release -- serve`)
@@ -148,7 +148,7 @@ EOF
       echo "echo '   $doc:$line skipped: $(sed "s/'/'\\\\''/g" "$dir/skip")'" >>"$runner"
       continue
     fi
-    local rewrite=(-e "s#localhost:8080#127.0.0.1:$port#g" -e "s#127\.0\.0\.1:8080#127.0.0.1:$port#g"
+    local rewrite=(-e "s#localhost:8080#localhost:$port#g" -e "s#127\.0\.0\.1:8080#127.0.0.1:$port#g"
       -e "s#target/release/consign#$BIN#g")
     if [[ -f "$dir/block.py" ]]; then
       local python=python3
