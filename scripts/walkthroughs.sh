@@ -10,18 +10,19 @@
 #   VERBOSE=1             print every block and its output, not only failures
 #   SKIP_SDK=1            skip the python blocks that use Shippo's SDK (it comes from PyPI)
 #
-# What runs: every fenced block opened with ```sh, ```bash or ```python, in document order. Each document
-# gets its own fresh server (a free port, a fresh data directory, or the database given) and its
-# own bash shell, so variables carry from block to block as in a reader's terminal, and each
-# document must stand on its own. The shell runs with `set -e -o pipefail`; the first command
-# that fails stops the run, naming the document and line.
+# What runs: every fenced block opened with ```sh, ```bash or ```python, in document order. Each
+# document gets its own fresh server (a free port, a fresh data directory, or the database given)
+# and its own bash shell, so variables carry from block to block as in a reader's terminal, and
+# each document must stand on its own. The shell runs with `set -euo pipefail`: the first command
+# that fails, or that uses a variable no earlier block set, stops the run, naming the document and
+# line.
 #
 # A ```python block runs as a script of its own (python3; the variables it needs it reads from the
 # environment, exported by an earlier sh block), with target/sdk-venv's python when it imports
 # Shippo's SDK: the script installs shippo==3.9.0 there as scripts/test.sh does, unless
 # SKIP_SDK=1 (then such blocks are reported skipped). Blocks that are not commands use another
-# fence: ```text (sample output), ```json, or a bare ```. Markers, HTML comments on the lines right before a block's opening fence (GitHub does
-# not render them):
+# fence: ```text (sample output), ```json, or a bare ```. Markers, HTML comments on the lines
+# right before a block's opening fence (GitHub does not render them):
 #
 #   <!-- walkthrough: skip REASON -->   do not run this block (it starts the server itself,
 #                                       needs a real provider key, another machine, ...)
@@ -40,8 +41,9 @@
 #                                      the docs say release because a reader runs `cargo run
 #                                      --release -- serve`)
 # and, in the shell that runs the blocks:
-#   curl is `curl --fail-with-body --max-time 60` (a wrapper first in PATH): an HTTP status of 400 or more fails the step
-#   (and a hung server cannot hang the run).
+#   curl is `curl --fail-with-body --max-time 60` (a wrapper first in PATH): an HTTP status of
+#   400 or more fails the step, and a hung server cannot hang the run (nor can a polling loop
+#   that never ends: a document gets WALKTHROUGH_TIMEOUT seconds, default 600).
 #
 # The blocks run in a fresh temporary directory whose `examples` is the repository's examples/
 # (so `--data-binary @examples/orders.csv` reads the repository's file and `label.pdf` lands in
@@ -63,7 +65,8 @@ WORK=$(mktemp -d)
 cleanup() { [[ -n "${SERVER_PID:-}" ]] && stop_server; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-# Split the documents into blocks: $WORK/<n>/{block.sh, doc, line, expect, skip}.
+# Split the documents into blocks: $WORK/<n>/{block.sh or block.py, doc, line, expect, skip,
+# http-errors-expected}.
 python3 - "$WORK" "${DOCS[@]}" <<'PY'
 import os, re, sys
 work, docs = sys.argv[1], sys.argv[2:]
@@ -135,8 +138,10 @@ fi
 run_document() { # $1 = document, $2 = server URL
   local doc=$1 url=$2 port=${2##*:} runner=$WORK/run-${1//\//_}.sh dir
   cat >"$runner" <<EOF
-set -eo pipefail
-exec 3>&1   # the ERR trap reports here: while a block runs, stdout is its output file
+set -euo pipefail
+exec 3>&1   # the traps report here: while a block runs, stdout is its output file
+__block=    # "doc:line|output file" of the block running, for a failure the ERR trap does not see
+trap 'if [[ -n "\$__block" ]]; then echo "FAILED: the block at \${__block%%|*} (an unset variable?)"; sed "s/^/  | /" "\${__block#*|}"; fi >&3' EXIT
 export PATH="$WORK/bin:\$PATH"   # curl: see the top of scripts/walkthroughs.sh
 cd "$WORK/cwd"
 EOF
@@ -166,11 +171,13 @@ EOF
     fi
     cat >>"$runner" <<EOF
 __t=\${EPOCHREALTIME/./}
-trap '__rc=\$?; { echo "FAILED: $doc:\$(( $line + LINENO - 1 )) (exit \$__rc)"; sed "s/^/  | /" "$dir/out"; } >&3; exit 1' ERR
+trap '__rc=\$?; __block=; { echo "FAILED: $doc:\$(( $line + LINENO - 1 )) (exit \$__rc)"; sed "s/^/  | /" "$dir/out"; } >&3; exit 1' ERR
+__block="$doc:$line|$dir/out"
 WALKTHROUGH_HTTP_ERRORS_EXPECTED=\$([[ -f "$dir/http-errors-expected" ]] && echo 1 || true)
 export WALKTHROUGH_HTTP_ERRORS_EXPECTED
 source "$dir/run.sh" >"$dir/out" 2>&1
 trap - ERR
+__block=
 while IFS= read -r __want; do
   if ! grep -qF -- "\$__want" "$dir/out"; then
     echo "FAILED: $doc:$line: the output does not contain: \$__want"; sed "s/^/  | /" "$dir/out"; exit 1
@@ -180,7 +187,10 @@ echo "   $doc:$line ok (\$(( (\${EPOCHREALTIME/./} - __t) / 1000 )) ms)"
 if [[ -n "${VERBOSE:-}" ]]; then sed 's/^/  $ /' "$dir/run.sh"; sed 's/^/  | /' "$dir/out"; fi
 EOF
   done
-  timeout "${WALKTHROUGH_TIMEOUT:-600}" bash "$runner"
+  local rc=0
+  timeout "${WALKTHROUGH_TIMEOUT:-600}" bash "$runner" || rc=$?
+  if [[ $rc == 124 ]]; then echo "FAILED: $doc took longer than ${WALKTHROUGH_TIMEOUT:-600} s"; fi
+  return $rc
 }
 
 DATABASES=()
