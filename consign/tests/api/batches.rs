@@ -626,3 +626,119 @@ TX-2,2026-11-30 11:00:00 +0000,1,Mug,12,oz,Tex Ranger,1 Congress Ave,Austin,TX,7
     );
     assert_eq!(results[1]["status"], "VALID", "{invalid}");
 }
+
+/// Imports a CSV file of orders (Consign's columns).
+async fn import_orders(app: &TestApp, csv: &str) -> Value {
+    let res = app
+        .client
+        .post(app.url("/orders/import"))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .header("content-type", "text/csv")
+        .body(csv.to_string())
+        .send()
+        .await
+        .unwrap();
+    expect(res, StatusCode::OK).await
+}
+
+#[tokio::test]
+async fn an_order_without_a_weight_is_incomplete_unless_the_batch_gives_a_default_weight() {
+    let app = spawn_app().await;
+    let account = courier(&app).await;
+    let from = app.create_address(&lisboa()).await;
+    // No weight anywhere: not on the line item, not on the order.
+    let imported = import_orders(
+        &app,
+        "order_number,placed_at,quantity,title,ship_to_name,ship_to_street1,ship_to_city,ship_to_zip,ship_to_country
+PT-W,2026-11-30 10:00:00 +0000,1,Caneca,Ana,Rua de Santa Catarina 1,Porto,4000-447,PT
+",
+    )
+    .await;
+    assert_eq!(imported["created"], 1, "{imported}");
+    let request = json!({"default_carrier_account": account, "default_servicelevel_token": "std", "address_from": from["object_id"],
+        "length": "30", "width": "20", "height": "10", "distance_unit": "cm"});
+    let b = expect(
+        app.post_json("/batches/from_orders", &request).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let invalid = batch_until(&app, b["object_id"].as_str().unwrap(), "INVALID").await;
+    let one = &invalid["batch_shipments"]["results"][0];
+    assert_eq!(one["status"], "INCOMPLETE", "{invalid}");
+    let text = one["messages"][0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with("weight:") && text.contains("PT-W") && text.contains("default_weight"),
+        "{invalid}"
+    );
+    assert_eq!(
+        one["shipment"],
+        Value::Null,
+        "no shipment at an invented weight"
+    );
+
+    // A default weight without its unit is refused; with it, the parcel weighs it.
+    let mut with = request.clone();
+    with["default_weight"] = json!("250");
+    let bad = expect(
+        app.post_json("/batches/from_orders", &with).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["default_weight_unit"].is_array(), "{bad}");
+    with["default_weight_unit"] = json!("g");
+    let b = expect(
+        app.post_json("/batches/from_orders", &with).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let valid = batch_until(&app, b["object_id"].as_str().unwrap(), "VALID").await;
+    let shipment = expect(
+        app.get(&format!(
+            "/shipments/{}",
+            valid["batch_shipments"]["results"][0]["shipment"]
+                .as_str()
+                .unwrap()
+        ))
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(shipment["parcels"][0]["weight"], "250");
+    assert_eq!(shipment["parcels"][0]["mass_unit"], "g");
+
+    // A user parcel template gives its size and its weight.
+    let template = expect(
+        app.post_json(
+            "/user-parcel-templates",
+            &json!({"name": "Caixa M", "length": "30", "width": "20", "height": "10", "distance_unit": "cm", "weight": "0.3", "weight_unit": "kg"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let b = expect(
+        app.post_json(
+            "/batches/from_orders",
+            &json!({"default_carrier_account": account, "default_servicelevel_token": "std", "address_from": from["object_id"],
+                "parcel_template": template["object_id"]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let valid = batch_until(&app, b["object_id"].as_str().unwrap(), "VALID").await;
+    let shipment = expect(
+        app.get(&format!(
+            "/shipments/{}",
+            valid["batch_shipments"]["results"][0]["shipment"]
+                .as_str()
+                .unwrap()
+        ))
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(shipment["parcels"][0]["weight"], "0.3", "{shipment}");
+    assert_eq!(shipment["parcels"][0]["mass_unit"], "kg");
+    assert_eq!(shipment["parcels"][0]["length"], "30");
+}

@@ -455,9 +455,10 @@ pub struct BatchFromOrdersRequest {
     pub end_date: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub shop_app: Option<String>,
-    /// The parcel's size: a carrier template token (`USPS_SmallFlatRateBox`) or the
-    /// dimensions below; its weight comes from each order's line items (else the order's
-    /// weight, else `weight`).
+    /// The parcel's size: a carrier template token (`USPS_SmallFlatRateBox`), a user parcel
+    /// template's id (its size, and its weight as the default weight) or the dimensions below;
+    /// its weight comes from each order's line items still to ship (else the order's weight,
+    /// else `default_weight`); an order with none of them is INCOMPLETE.
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub parcel_template: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -468,8 +469,17 @@ pub struct BatchFromOrdersRequest {
     pub height: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub distance_unit: Option<String>,
+    /// The weight of a parcel whose order says nothing of its weight (decimal string);
+    /// without it such orders are INCOMPLETE.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub default_weight: Option<String>,
+    /// The unit of `default_weight` (`lb`, `oz`, `kg`, `g`); default: `mass_unit`.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub default_weight_unit: Option<String>,
+    /// Former name of `default_weight` (still read).
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub weight: Option<String>,
+    /// The parcels' mass unit (default: the orders' own).
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub mass_unit: Option<String>,
 }
@@ -507,27 +517,112 @@ pub async fn from_orders(
         .parcel_template
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty());
-    let known = template
-        .as_deref()
-        .and_then(|t| domain::parcel_templates::find(t).filter(|k| k.has_dimensions()));
-    if template.is_some() && known.is_none() {
+    // A user parcel template (by id): its size, its carrier template, its weight.
+    let mut user = None;
+    if let Some(id) = template.as_deref().and_then(ObjectId::parse) {
+        match service::parcel_templates::get(&state.services, &who, id).await {
+            Ok(t) => user = Some(t),
+            Err(service::ServiceError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let known = match &user {
+        Some(u) => u
+            .template
+            .as_deref()
+            .and_then(domain::parcel_templates::find),
+        None => template
+            .as_deref()
+            .and_then(|t| domain::parcel_templates::find(t).filter(|k| k.has_dimensions())),
+    };
+    if template.is_some() && known.is_none() && user.is_none() {
         errors.add(
             "parcel_template",
-            "Not a carrier parcel template with dimensions.",
+            "Not a carrier parcel template with dimensions, nor one of your parcel templates.",
         );
     }
-    let dim = |v: Option<String>, t: Option<&str>| v.or(t.map(String::from));
+    let dim = |v: Option<String>, t: Option<&str>, u: Option<&str>| {
+        v.or(u.map(String::from))
+            .or(t.map(String::from))
+            .filter(|x| !x.trim().is_empty())
+    };
+    let u = user.as_ref();
+    let default_weight = req
+        .default_weight
+        .or(req.weight)
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty());
+    let default_unit = req
+        .default_weight_unit
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty());
+    if let Some(w) = &default_weight {
+        if !w
+            .parse::<rust_decimal::Decimal>()
+            .is_ok_and(|d| d > rust_decimal::Decimal::ZERO)
+        {
+            errors.add(
+                "default_weight",
+                format!("\"{w}\" is not a positive decimal number."),
+            );
+        }
+        if default_unit.is_none() && req.mass_unit.is_none() {
+            errors.add(
+                "default_weight_unit",
+                "This field is required with default_weight (lb, oz, kg or g).",
+            );
+        }
+    }
+    for (f, v) in [
+        ("default_weight_unit", &default_unit),
+        ("mass_unit", &req.mass_unit),
+    ] {
+        if let Some(v) = v {
+            if v.trim().parse::<domain::units::MassUnit>().is_err() {
+                errors.add(f, format!("\"{v}\" is not one of lb, oz, kg, g."));
+            }
+        }
+    }
+    let (weight, weight_unit) = match (default_weight, u.and_then(|u| u.weight.clone())) {
+        (Some(w), _) => (Some(w), default_unit.or(req.mass_unit.clone())),
+        (None, Some(w)) => (
+            Some(w),
+            u.and_then(|u| u.weight_unit)
+                .map(|m| m.as_str().to_string()),
+        ),
+        (None, None) => (None, None),
+    };
     let parcel = ParcelPlan {
-        length: dim(req.length, known.map(|k| k.length)).unwrap_or_default(),
-        width: dim(req.width, known.map(|k| k.width)).unwrap_or_default(),
-        height: dim(req.height, known.map(|k| k.height)).unwrap_or_default(),
-        distance_unit: dim(req.distance_unit, known.map(|k| k.unit.as_str()))
-            .unwrap_or_else(|| "in".into()),
+        length: dim(
+            req.length,
+            known.map(|k| k.length),
+            u.map(|u| u.length.as_str()),
+        )
+        .unwrap_or_default(),
+        width: dim(
+            req.width,
+            known.map(|k| k.width),
+            u.map(|u| u.width.as_str()),
+        )
+        .unwrap_or_default(),
+        height: dim(
+            req.height,
+            known.map(|k| k.height),
+            u.map(|u| u.height.as_str()),
+        )
+        .unwrap_or_default(),
+        distance_unit: dim(
+            req.distance_unit,
+            known.map(|k| k.unit.as_str()),
+            u.map(|u| u.distance_unit.as_str()),
+        )
+        .unwrap_or_else(|| "in".into()),
         template: known.map(|k| k.token.to_string()),
-        weight: req.weight.unwrap_or_else(|| "1".into()),
+        weight,
+        weight_unit,
         mass_unit: req.mass_unit,
     };
-    if known.is_none() {
+    if known.is_none() && user.is_none() {
         for (f, v) in [
             ("length", &parcel.length),
             ("width", &parcel.width),

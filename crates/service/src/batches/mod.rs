@@ -46,7 +46,8 @@ pub enum ShipmentSource {
 }
 
 /// The parcel of a shipment made from an order: a template's (or given) dimensions, and the
-/// order's weight (its line items', else its own, else `weight`).
+/// order's weight (its line items still to ship, else its own, else `weight`). An order that
+/// says nothing of its weight, with no `weight` given, is INCOMPLETE: no weight is invented.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParcelPlan {
     pub length: String,
@@ -54,8 +55,14 @@ pub struct ParcelPlan {
     pub height: String,
     pub distance_unit: String,
     pub template: Option<String>,
-    /// Used when the order says nothing of its weight.
-    pub weight: String,
+    /// The weight of a parcel whose order says nothing of its weight (the request's
+    /// `default_weight`, or the user parcel template's weight); `None` = such orders are
+    /// INCOMPLETE. (Batches stored before this was optional hold the old default, `"1"`.)
+    #[serde(default)]
+    pub weight: Option<String>,
+    /// The unit of `weight`; `None` = `mass_unit`, else lb.
+    #[serde(default)]
+    pub weight_unit: Option<String>,
     /// The parcel's mass unit; `None` = the order's (its line items', else its own), else lb.
     pub mass_unit: Option<String>,
 }

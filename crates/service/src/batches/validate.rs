@@ -189,29 +189,19 @@ async fn validate_one(
                     ),
                 ));
             }
-            let unit: domain::units::MassUnit = parcel
-                .mass_unit
-                .as_deref()
-                .or_else(|| o.line_items.iter().find_map(|l| l.weight_unit.as_deref()))
-                .or(o.details.weight_unit.as_deref())
-                .and_then(|u| u.parse().ok())
-                .unwrap_or(domain::units::MassUnit::Lb);
-            let weight = o
-                .remaining_weight(unit)
-                .filter(|w| !w.is_zero())
-                .map(|w| w.round_dp(4).normalize().to_string())
-                .or_else(|| {
-                    let w: rust_decimal::Decimal = o.details.weight.as_deref()?.parse().ok()?;
-                    let from: domain::units::MassUnit =
-                        o.details.weight_unit.as_deref()?.parse().ok()?;
-                    Some(
-                        domain::units::convert_mass(w, from, unit)
-                            .round_dp(4)
-                            .normalize()
-                            .to_string(),
-                    )
-                })
-                .unwrap_or_else(|| parcel.weight.clone());
+            let Some((weight, unit)) = order_weight(&o, &parcel) else {
+                bs.status = BatchShipmentStatus::Incomplete;
+                bs.request = None;
+                bs.messages = vec![note(
+                    CONSIGN,
+                    "weight",
+                    format!(
+                        "weight: Order {} has no weight: give its line items (or the order) a weight, or set default_weight and default_weight_unit on the batch request.",
+                        o.order_number.as_deref().unwrap_or(&o.id.to_string())
+                    ),
+                )];
+                return Ok(bs);
+            };
             Ok(CreateShipment {
                 address_from: Some(AddressRef::Id(address_from.to_string())),
                 address_to: Some(AddressRef::Id(o.to_address.to_string())),
@@ -253,6 +243,52 @@ async fn validate_one(
         Err(ServiceError::Validation(e)) => Ok(failed(bs, &e)),
         Err(e) => Err(e),
     }
+}
+
+/// The weight of the parcel that ships what is left of `o`, and its unit: the line items still
+/// to ship (when each has a weight), else the order's own weight, else the plan's default
+/// weight; `None` when none says anything (the order is INCOMPLETE: no weight is invented).
+fn order_weight(
+    o: &domain::order::Order,
+    parcel: &super::ParcelPlan,
+) -> Option<(String, domain::units::MassUnit)> {
+    use domain::units::{convert_mass, MassUnit};
+    use rust_decimal::Decimal;
+    let unit: MassUnit = parcel
+        .mass_unit
+        .as_deref()
+        .or_else(|| o.line_items.iter().find_map(|l| l.weight_unit.as_deref()))
+        .or(o.details.weight_unit.as_deref())
+        .or(parcel.weight_unit.as_deref())
+        .and_then(|u| u.parse().ok())
+        .unwrap_or(MassUnit::Lb);
+    let given = |w: Option<&str>, from: Option<&str>| -> Option<Decimal> {
+        let w: Decimal = w?.trim().parse().ok()?;
+        let from: MassUnit = from?.parse().ok()?;
+        Some(convert_mass(w, from, unit)).filter(|w| *w > Decimal::ZERO)
+    };
+    let weight = o
+        .remaining_weight(unit)
+        .filter(|w| *w > Decimal::ZERO)
+        .or_else(|| {
+            given(
+                o.details.weight.as_deref(),
+                o.details.weight_unit.as_deref(),
+            )
+        })
+        .or_else(|| {
+            given(
+                parcel.weight.as_deref(),
+                Some(
+                    parcel
+                        .weight_unit
+                        .as_deref()
+                        .or(parcel.mass_unit.as_deref())
+                        .unwrap_or("lb"),
+                ),
+            )
+        })?;
+    Some((weight.round_dp(4).normalize().to_string(), unit))
 }
 
 /// A VALID batch shipment whose label its carrier account would print itself
