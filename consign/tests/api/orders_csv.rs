@@ -355,3 +355,78 @@ S-3,Rua 1,Porto,PT,Lisboa\n";
         "nothing imported"
     );
 }
+
+async fn export(app: &TestApp) -> String {
+    let res = app
+        .client
+        .get(app.url("/orders/export"))
+        .header("Authorization", format!("ShippoToken {}", app.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    res.text().await.unwrap()
+}
+
+/// Issue 21: CSV formula injection. Values a spreadsheet would run as a formula (`=HYPERLINK`,
+/// `+cmd|…`, `@SUM`, `-2+3`) are exported with a `'` in front, and so is a value that really
+/// begins with `'`; the import takes exactly one `'` off, so export → import is exact (nothing
+/// changes, and another account's import of the export exports the same file).
+#[tokio::test]
+async fn exported_cells_never_start_a_formula_and_import_back_exactly() {
+    let app = spawn_app().await;
+    let file = "order_number,ship_to_name,ship_to_street1,ship_to_city,ship_to_zip,ship_to_country,sku,title,variant_title,quantity,notes\n\
+F-1,\"=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\",Rua 1,Porto,4000-447,PT,@SUM(1+1),+cmd|' /C calc'!A0,'quoted,1,-2+3\n\
+F-2,Bo,Rua 2,Lisboa,1100-053,PT,MUG,Mug,''=not a formula,1,plain\n";
+    let r = import(&app, "", file).await;
+    assert_eq!(r["created"], 2, "{r}");
+    let list = expect(app.get("/orders").await, StatusCode::OK).await;
+    let find = |n: &str| {
+        list["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["order_number"] == n)
+            .unwrap()
+            .clone()
+    };
+    let (f1, f2) = (find("F-1"), find("F-2"));
+    assert_eq!(
+        f1["to_address"]["name"],
+        "=HYPERLINK(\"http://evil.example\",\"click\")"
+    );
+    assert_eq!(f1["line_items"][0]["sku"], "@SUM(1+1)");
+    assert_eq!(f1["line_items"][0]["title"], "+cmd|' /C calc'!A0");
+    assert_eq!(f1["line_items"][0]["variant_title"], "'quoted");
+    assert_eq!(f1["notes"], "-2+3");
+    assert_eq!(f2["line_items"][0]["variant_title"], "'=not a formula");
+
+    let exported = export(&app).await;
+    for cell in [
+        "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\"",
+        ",'@SUM(1+1),",
+        ",'+cmd|' /C calc'!A0,",
+        ",''quoted,",
+        ",'-2+3\n",
+        ",''=not a formula,",
+    ] {
+        assert!(exported.contains(cell), "{cell} in {exported}");
+    }
+    for danger in [",=", ",+", ",@", ",-", ",\"=", ",\"+", ",\"@", ",\"-"] {
+        assert!(!exported.contains(danger), "{danger} in {exported}");
+    }
+    // Back in: exactly the same orders.
+    let round = import(&app, "", &exported).await;
+    assert_eq!(
+        (
+            round["unchanged"].as_u64(),
+            round["created"].as_u64(),
+            round["updated"].as_u64()
+        ),
+        (Some(2), Some(0), Some(0)),
+        "{round}"
+    );
+    let other = app.other_account(domain::account::Mode::Test).await;
+    assert_eq!(import(&other, "", &exported).await["created"], 2);
+    assert_eq!(export(&other).await, exported);
+}

@@ -27,6 +27,7 @@ pub mod address_meta;
 pub mod batch;
 pub mod carrier_account;
 pub mod crowdfunding;
+pub mod csv_cell;
 pub mod customs;
 pub mod error;
 pub mod fx;

@@ -8,6 +8,10 @@ use std::collections::HashMap;
 
 use domain::{FieldErrors, ValidationError};
 
+/// CSV formula injection: the one rule every CSV Consign writes and reads follows (see
+/// [`domain::csv_cell`]). [`Header::get`] takes the prefix off.
+pub use domain::csv_cell::{escape_cell, unescape_cell, FORMULA_START};
+
 /// Known fields, each with the column names exports give it (lower-case).
 pub type Columns = &'static [(&'static str, &'static [&'static str])];
 
@@ -103,9 +107,10 @@ impl Header {
         Ok(Header { at })
     }
 
-    /// The trimmed, non-empty value of `field` in `row`.
+    /// The trimmed, non-empty value of `field` in `row`, the `'` [`escape_cell`] adds taken
+    /// off.
     pub fn get<'r>(&self, row: &'r csv::StringRecord, field: &str) -> Option<&'r str> {
-        let v = row.get(*self.at.get(field)?)?.trim();
+        let v = unescape_cell(row.get(*self.at.get(field)?)?.trim()).trim_start();
         (!v.is_empty()).then_some(v)
     }
 
@@ -135,6 +140,16 @@ mod tests {
         let h2 = csv::StringRecord::from(vec!["Email"]);
         let e = Header::read(&h2, &[], COLS, &["pledge_id"]).unwrap_err();
         assert!(format!("{e:?}").contains("pledge_id"));
+    }
+
+    #[test]
+    fn a_value_escaped_against_formulas_is_read_back_exactly() {
+        // Through a header: one prefix off, then trimmed as any value.
+        let h = csv::StringRecord::from(vec!["Backer UID", "Email"]);
+        let header = Header::read(&h, &[], COLS, &[]).unwrap();
+        let row = csv::StringRecord::from(vec!["'-42", "'hello"]);
+        assert_eq!(header.get(&row, "pledge_id"), Some("-42"));
+        assert_eq!(header.get(&row, "email"), Some("'hello"));
     }
 
     #[test]

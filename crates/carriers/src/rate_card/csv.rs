@@ -17,6 +17,7 @@
 //! `10%`. TRACKABLE/INSURANCE are `yes`/`no`; SERVICES are tokens joined with `|` (empty = all).
 //! Errors name the row: `row 12 (price): max_weight: must be greater than the previous bracket's`.
 
+use domain::csv_cell::{escape_cell, unescape_cell};
 use std::collections::BTreeMap;
 
 use domain::error::FieldErrors;
@@ -115,7 +116,8 @@ pub fn parse_csv(text: &str) -> Result<RateCard, CardError> {
         let record =
             record.map_err(|e| ValidationError::field("csv", format!("unreadable CSV: {e}")))?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        let cell = |i: usize| record.get(i).unwrap_or("").to_string();
+        // A `'` that `to_csv` put before a formula-like cell is taken off (`domain::csv_cell`).
+        let cell = |i: usize| unescape_cell(record.get(i).unwrap_or("")).to_string();
         let kind = cell(0).to_ascii_lowercase();
         if record.iter().all(str::is_empty) || kind == "record" {
             continue; // blank line or a header row
@@ -324,7 +326,8 @@ fn amount_cell(fixed: &Option<Num>, percent: &Option<Num>) -> String {
     }
 }
 
-/// Writes a card as CSV; `parse_csv(&to_csv(card))` gives the same card.
+/// Writes a card as CSV; `parse_csv(&to_csv(card))` gives the same card. Cells a spreadsheet
+/// would read as a formula are prefixed with `'`, which `parse_csv` takes off.
 pub fn to_csv(card: &RateCard) -> String {
     let doc = to_doc(card);
     let mut w = csv::WriterBuilder::new().flexible(true).from_writer(vec![]);
@@ -418,8 +421,29 @@ pub fn to_csv(card: &RateCard) -> String {
         ]);
     }
     for row in rows {
-        w.write_record(&row).expect("writing CSV to memory");
+        // No cell starts a spreadsheet formula (names and negative amounts get a `'`).
+        w.write_record(row.iter().map(|c| escape_cell(c).into_owned()))
+            .expect("writing CSV to memory");
     }
     String::from_utf8(w.into_inner().expect("flushing CSV to memory"))
         .expect("CSV of UTF-8 cells is UTF-8")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_like_names_are_written_escaped_and_read_back_exactly() {
+        let mut card = crate::test_carrier::demo_card();
+        card.name = "=HYPERLINK(\"http://evil.example\",\"Rates\")".into();
+        card.services[0].name = "@Express".into();
+        let text = to_csv(&card);
+        assert!(
+            text.starts_with("card,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"Rates\"\")\","),
+            "{text}"
+        );
+        assert!(text.contains(",'@Express,"), "{text}");
+        assert_eq!(parse_csv(&text).unwrap(), card);
+    }
 }

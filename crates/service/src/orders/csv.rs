@@ -13,7 +13,7 @@ use domain::address::{AddressFields, AddressInput};
 use domain::order::{OrderDetails, OrderFilter, OrderStatus, Source};
 use domain::page::{PageRequest, MAX_RESULTS};
 use domain::Timestamp;
-use integrations::columns::Header;
+use integrations::columns::{escape_cell, Header};
 
 use super::{AddressOrId, CreateOrder, NewLineItem, Outcome};
 use crate::{Principal, ServiceError, Services};
@@ -469,7 +469,9 @@ pub const EXPORT_COLUMNS: &[&str] = &[
 ];
 
 /// Every order matching `filter` as CSV (oldest first), one row per line item (an order with
-/// none has one row); `progress(done, total)` as pages are read.
+/// none has one row); `progress(done, total)` as pages are read. Cells a spreadsheet would read
+/// as a formula are prefixed with `'` (`integrations::columns::escape_cell`); the import takes
+/// it off again.
 pub async fn export(
     s: &Services,
     who: &Principal,
@@ -540,11 +542,15 @@ pub async fn export(
                 opt(&d.notes),
             ]
         };
+        // Every cell escaped against formula injection (the import takes the `'` off).
+        let escaped = |row: Vec<String>| -> Vec<String> {
+            row.iter().map(|v| escape_cell(v).into_owned()).collect()
+        };
         if o.line_items.is_empty() {
-            out.write_record(common(None)).map_err(fail)?;
+            out.write_record(escaped(common(None))).map_err(fail)?;
         }
         for l in &o.line_items {
-            out.write_record(common(Some(l))).map_err(fail)?;
+            out.write_record(escaped(common(Some(l)))).map_err(fail)?;
         }
     }
     out.into_inner()
