@@ -59,6 +59,16 @@ courier=$(api POST /carrier_accounts '{"carrier":"ratecard","account_id":"schema
 scan_key=$(api POST "/carrier_accounts/$courier/scan_keys" '{}' | field '["object_id"]')
 sleep 1 # the webhook's first deliveries are written by then
 delivery=$(api GET "/webhooks/$hook/deliveries" | field '["results"][0]["object_id"]')
+transaction_json=$(api GET "/transactions/$transaction")
+number=$(field '["tracking_number"]' <<<"$transaction_json")
+file_key=$(field '["label_url"].split("/files/")[1].split("?")[0]' <<<"$transaction_json")
+# A crowdfunding project with one backer, a key, a provider account (unreachable) and a sync.
+project=$(api POST /projects '{"name":"Schemathesis","reward_weight":{"weight":"1","mass_unit":"lb"}}' | field '["object_id"]')
+printf 'Backer Number,Backer UID,Backer Name,Email,Shipping Country,Reward Title,Pledge Amount,Pledged At,Shipping Name,Shipping Address 1,Shipping Address 2,Shipping City,Shipping State,Shipping Postal Code,Shipping Country Code,Shipping Phone Number\n1,st-1,Alex Smith,backer@example.com,US,Standard,$30.00,"2026/05/25, 10:00",Alex Smith,123 Main St,,Portland,OR,97201,US,\n' |
+  curl -sf -X POST -H "Authorization: ShippoToken $TOKEN" -H 'content-type: text/csv' --data-binary @- "$SERVER_URL/projects/$project/backers/import" >/dev/null
+project_key=$(api POST "/projects/$project/keys" '{}' | field '["key"]')
+api PUT "/projects/$project/provider" "{\"provider\":\"easypost\",\"api_key\":\"EZTK_schemathesis\",\"webhook_secret\":\"s\",\"base_url\":\"http://127.0.0.1:9\",\"return_address\":\"$address\"}" >/dev/null
+sync=$(api POST "/projects/$project/sync" '{}' | field '["object_id"]')
 
 CONFIG=$(mktemp)
 op() { # PATH_PREFIX PARAMETERS: operations under the prefix reach these objects
@@ -77,6 +87,12 @@ op /carrier_accounts/ "id = \"$courier\""
 op /scan_keys/ "id = \"$scan_key\""
 op /webhooks/ "id = \"$hook\", delivery = \"$delivery\""
 op /tracks/ 'carrier = "shippo", tracking_number = "SHIPPO_DELIVERED"'
+op /projects/ "id = \"$project\", sync = \"$sync\""
+op /api/fulfillment/ "provider = \"easypost\", project = \"$project\""
+op /track/ "carrier_account = \"$test_carrier\", number = \"$number\""
+op /files/ "account = \"${file_key%%/*}\", object = \"$(cut -d/ -f2 <<<"$file_key")\", name = \"${file_key##*/}\""
+# The seed's custom API takes the project's key, not a Shippo token.
+printf '[[operations]]\ninclude-path-regex = "^/api/shipping/"\nparameters = { project = "%s" }\nheaders = { Authorization = "Bearer %s" }\n' "$project" "$project_key" >>"$CONFIG"
 
 echo "-- schemathesis ${1:+on $1}"
 status=0

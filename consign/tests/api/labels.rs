@@ -275,6 +275,18 @@ async fn a_bought_label_is_a_scannable_pdf_behind_a_signed_link_and_the_owners_t
         body["detail"].as_str().unwrap().contains("expired"),
         "{body}"
     );
+    // An expiry that is no number is an invalid link too, answered as JSON like the others.
+    let res = app
+        .client
+        .get(format!(
+            "{path_only}?expires=9223372036854775808&signature=00"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "link_invalid", "{body}");
     // The other account cannot read the transaction either.
     let res = app
         .get_as(

@@ -2,7 +2,7 @@
 //! account's token, or to anyone with a valid signed link (`expires`, `signature`); never across
 //! accounts, and a token of one mode never reads the other mode's files.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,8 +21,23 @@ pub(crate) fn router() -> Router<AppState> {
 /// A signed link's parameters.
 #[derive(Debug, Deserialize)]
 pub struct LinkQuery {
-    pub expires: Option<i64>,
+    pub expires: Option<String>,
     pub signature: Option<String>,
+}
+
+impl LinkQuery {
+    /// The link's parameters in a query string. A query that cannot be read names no link (it is
+    /// never answered with axum's plain-text rejection); an `expires` that is not a number makes
+    /// the link invalid, like a wrong signature.
+    fn of(query: Option<&str>) -> Self {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(query.unwrap_or("")).unwrap_or_default();
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        LinkQuery {
+            expires: get("expires"),
+            signature: get("signature"),
+        }
+    }
 }
 
 fn not_found() -> ApiError {
@@ -41,17 +56,21 @@ fn not_found() -> ApiError {
 pub async fn download(
     State(state): State<AppState>,
     Path((account, object, name)): Path<(String, String, String)>,
-    Query(link): Query<LinkQuery>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let s = &state.services;
+    let link = LinkQuery::of(query.as_deref());
     let key = format!("{account}/{object}/{name}");
     if !files::valid_key(&key) {
         return Err(not_found());
     }
-    let allowed = match (link.expires, link.signature.as_deref()) {
+    let allowed = match (link.expires.as_deref(), link.signature.as_deref()) {
         (Some(expires), Some(signature)) => {
-            if !files::check_link(&s.cipher, &key, expires, signature, Timestamp::now()) {
+            let valid = expires.trim().parse::<i64>().is_ok_and(|expires| {
+                files::check_link(&s.cipher, &key, expires, signature, Timestamp::now())
+            });
+            if !valid {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "link_invalid",
