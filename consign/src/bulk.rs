@@ -1,5 +1,5 @@
 //! Bulk work from the command line: `consign orders import|export` and `consign batch
-//! create|purchase`, with progress bars (on stderr; the results go to stdout).
+//! create|remove|purchase`, with progress bars (on stderr; the results go to stdout).
 //!
 //! These commands work on the database directly, as the server does. A batch's validation and
 //! purchase are jobs: the command runs a job worker while it watches the batch, so it finishes
@@ -12,14 +12,15 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use clap::Subcommand;
 use domain::account::Mode;
+use domain::batch::{BatchResultFilter, BatchShipment, BatchStatus};
 use domain::order::{OrderFilter, OrderStatus};
 use domain::page::PageRequest;
-use domain::ObjectId;
+use domain::{ObjectId, Timestamp};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use service::accounts::{self, DEMO_ACCOUNT};
 use service::batches::{self, CreateBatch, ParcelPlan};
 use service::orders::csv::{self as orders_csv, ImportOptions};
-use service::{Principal, ServiceError, Services};
+use service::{files, Principal, ServiceError, Services};
 
 use crate::startup::open_services;
 use crate::Config;
@@ -56,15 +57,20 @@ pub enum OrdersCommand {
 #[derive(Debug, Subcommand)]
 pub enum BatchCommand {
     /// Make a batch of one shipment per PAID order (or --status), wait until it is validated;
-    /// prints the batch id.
+    /// prints the batch id on stdout, and on stderr each shipment that is not valid and why.
+    /// Fails when no shipment is valid.
     Create {
         /// Ship orders (the only source from the command line).
         #[arg(long)]
         from_orders: bool,
+        /// Ship the orders in this state (repeatable: PAID, PARTIALLY_FULFILLED, …)
+        /// [default: PAID].
         #[arg(long)]
         status: Vec<String>,
+        /// The carrier account (object_id) that buys every label.
         #[arg(long)]
         carrier_account: String,
+        /// The service level token of that carrier account (e.g. usps_priority).
         #[arg(long)]
         servicelevel: String,
         /// The sender address's object_id.
@@ -73,22 +79,47 @@ pub enum BatchCommand {
         /// A carrier parcel template token, or --length/--width/--height/--distance-unit.
         #[arg(long)]
         parcel_template: Option<String>,
+        /// The parcel's length (decimal, in --distance-unit).
         #[arg(long)]
         length: Option<String>,
+        /// The parcel's width (decimal, in --distance-unit).
         #[arg(long)]
         width: Option<String>,
+        /// The parcel's height (decimal, in --distance-unit).
         #[arg(long)]
         height: Option<String>,
+        /// The unit of the dimensions: cm, in, ft, mm, m or yd.
         #[arg(long, default_value = "in")]
         distance_unit: String,
+        /// The weight of a parcel whose order says nothing of its weight (decimal); without
+        /// it such orders are INCOMPLETE.
+        #[arg(long)]
+        default_weight: Option<String>,
+        /// The unit of --default-weight: lb, oz, kg or g [default: lb].
+        #[arg(long)]
+        default_weight_unit: Option<String>,
+        /// The labels' file type (PDF, PDF_4x6, PNG, ZPLII, …) [default: the account's].
         #[arg(long)]
         label_filetype: Option<String>,
         #[command(flatten)]
         who: Who,
     },
+    /// Take shipments out of a batch before it is purchased (e.g. the INVALID ones `batch
+    /// create` lists); prints the batch's status and counts.
+    Remove {
+        /// The batch's object_id.
+        id: String,
+        /// A batch shipment's object_id (repeatable), as `batch create` prints them.
+        #[arg(long = "shipment", value_name = "ID", required = true)]
+        shipments: Vec<String>,
+        #[command(flatten)]
+        who: Who,
+    },
     /// Purchase a VALID batch and wait until every label is bought; prints the merged label
-    /// files' keys.
+    /// files (their paths in local storage, else signed URLs) on stdout, and on stderr each
+    /// purchase that failed and why. Fails when no label was bought.
     Purchase {
+        /// The batch's object_id (what `batch create` printed).
         id: String,
         #[command(flatten)]
         who: Who,
@@ -343,6 +374,113 @@ async fn batch_id(s: &Services, who: &Principal, raw: &str) -> anyhow::Result<Ob
     }
 }
 
+/// Every shipment of batch `id` matching `filter`, in order.
+async fn all_shipments(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+    filter: Option<BatchResultFilter>,
+) -> anyhow::Result<Vec<BatchShipment>> {
+    let mut out = Vec::new();
+    let mut page = 1;
+    loop {
+        let v = batches::get(
+            s,
+            who,
+            id,
+            filter,
+            PageRequest {
+                page,
+                results: batches::PAGE,
+            },
+        )
+        .await
+        .map_err(error)?;
+        let more = v.shipments.has_next();
+        out.extend(v.shipments.items);
+        if !more {
+            return Ok(out);
+        }
+        page += 1;
+    }
+}
+
+/// One line per shipment: which order (or position), its batch shipment id, its status and
+/// why (its messages).
+fn explain(list: &[BatchShipment]) -> Vec<String> {
+    list.iter()
+        .map(|b| {
+            let which = if b.metadata.is_empty() {
+                format!("shipment #{}", b.position + 1)
+            } else if b.order.is_some() {
+                format!("order {}", b.metadata)
+            } else {
+                format!("shipment #{} ({})", b.position + 1, b.metadata)
+            };
+            let why = if b.messages.is_empty() {
+                "no reason given".to_string()
+            } else {
+                b.messages
+                    .iter()
+                    .map(|m| m.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            };
+            format!(
+                "{which} (batch shipment {}): {}: {why}",
+                b.id,
+                b.status.as_str()
+            )
+        })
+        .collect()
+}
+
+fn summary(v: &batches::BatchView) -> String {
+    let c = v.counts;
+    match v.batch.status {
+        BatchStatus::Purchasing | BatchStatus::Purchased => format!(
+            "batch {} is {}: {} labels bought, {} failed",
+            v.batch.id,
+            v.batch.status.as_str(),
+            c.purchase_succeeded,
+            c.purchase_failed
+        ),
+        _ => format!(
+            "batch {} is {}: {} shipments valid, {} invalid",
+            v.batch.id,
+            v.batch.status.as_str(),
+            c.creation_succeeded,
+            c.creation_failed
+        ),
+    }
+}
+
+/// Where a stored file can be opened: its path in local storage, else a signed link (the
+/// server's own, as `GET /batches/{id}` gives in `label_url`).
+fn file_location(config: &Config, s: &Services, key: &str) -> String {
+    if config.s3.is_none() {
+        // Where `startup::open_services` keeps local files.
+        let path = config.data_dir.join("files").join(key);
+        return std::path::absolute(&path)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+    }
+    let base = config.public_url.clone().unwrap_or_else(|| {
+        let host = if config.listen.ip().is_unspecified() {
+            "127.0.0.1".to_string()
+        } else {
+            config.listen.ip().to_string()
+        };
+        format!("http://{host}:{}", config.listen.port())
+    });
+    format!(
+        "{}{}",
+        base.trim_end_matches('/'),
+        files::signed_path(&s.cipher, key, Timestamp::now())
+    )
+}
+
 /// Runs `consign batch …`.
 pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
     let s = open_services(&config).await?;
@@ -358,6 +496,8 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
             width,
             height,
             distance_unit,
+            default_weight,
+            default_weight_unit,
             label_filetype,
             who,
         } => {
@@ -375,6 +515,11 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
                     "{parcel_template:?} is not a carrier parcel template"
                 ));
             }
+            if let Some(w) = &default_weight {
+                if !w.trim().parse::<f64>().is_ok_and(|d| d > 0.0) {
+                    return Err(anyhow!("--default-weight {w:?} is not a positive number"));
+                }
+            }
             let pick = |v: Option<String>, t: Option<&str>, name: &str| {
                 v.or(t.map(String::from))
                     .ok_or_else(|| anyhow!("--{name} (or --parcel-template) is required"))
@@ -385,7 +530,8 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
                 height: pick(height, known.map(|k| k.height), "height")?,
                 distance_unit: known.map_or(distance_unit, |k| k.unit.as_str().to_string()),
                 template: known.map(|k| k.token.to_string()),
-                weight: "1".into(),
+                weight: default_weight.map(|w| w.trim().to_string()),
+                weight_unit: default_weight_unit,
                 mass_unit: None,
             };
             let filter = OrderFilter {
@@ -416,30 +562,76 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(error)?;
             let done = watch(&s, &who, v.batch.id, "validating").await?;
-            println!("{}", done.batch.id);
-            eprintln!(
-                "batch {} is {}: {} shipments valid, {} invalid",
+            let invalid = all_shipments(
+                &s,
+                &who,
                 done.batch.id,
-                done.batch.status.as_str(),
-                done.counts.creation_succeeded,
-                done.counts.creation_failed
-            );
+                Some(BatchResultFilter::CreationFailed),
+            )
+            .await?;
+            println!("{}", done.batch.id);
+            for line in explain(&invalid) {
+                eprintln!("{line}");
+            }
+            eprintln!("{}", summary(&done));
+            if done.counts.creation_succeeded == 0 {
+                return Err(anyhow!(
+                    "no shipment of batch {} is valid: nothing can be bought",
+                    done.batch.id
+                ));
+            }
+            if !invalid.is_empty() {
+                eprintln!(
+                    "take the invalid ones out before purchase: consign batch remove {} --shipment ID…",
+                    done.batch.id
+                );
+            }
+            Ok(())
+        }
+        BatchCommand::Remove { id, shipments, who } => {
+            let who = who.principal(&s).await?;
+            let id = batch_id(&s, &who, &id).await?;
+            let held = all_shipments(&s, &who, id, None).await?;
+            let mut ids = Vec::new();
+            for raw in &shipments {
+                match ObjectId::parse(raw.trim()).filter(|x| held.iter().any(|b| b.id == *x)) {
+                    Some(x) => ids.push(x),
+                    None => return Err(anyhow!("batch {id} has no shipment {raw}")),
+                }
+            }
+            let v = batches::remove_shipments(&s, &who, id, ids)
+                .await
+                .map_err(error)?;
+            println!("{}", summary(&v));
             Ok(())
         }
         BatchCommand::Purchase { id, who } => {
             let who = who.principal(&s).await?;
             let id = batch_id(&s, &who, &id).await?;
-            batches::purchase(&s, &who, id).await.map_err(error)?;
-            let done = watch(&s, &who, id, "purchasing").await?;
-            for k in &done.batch.label_keys {
-                println!("{k}");
+            if let Err(e) = batches::purchase(&s, &who, id).await {
+                let invalid =
+                    all_shipments(&s, &who, id, Some(BatchResultFilter::CreationFailed)).await?;
+                for line in explain(&invalid) {
+                    eprintln!("{line}");
+                }
+                if !invalid.is_empty() {
+                    eprintln!("take them out with: consign batch remove {id} --shipment ID…");
+                }
+                return Err(error(e));
             }
-            eprintln!(
-                "batch {id} is {}: {} labels bought, {} failed",
-                done.batch.status.as_str(),
-                done.counts.purchase_succeeded,
-                done.counts.purchase_failed
-            );
+            let done = watch(&s, &who, id, "purchasing").await?;
+            let failed =
+                all_shipments(&s, &who, id, Some(BatchResultFilter::PurchaseFailed)).await?;
+            for k in &done.batch.label_keys {
+                println!("{}", file_location(&config, &s, k));
+            }
+            for line in explain(&failed) {
+                eprintln!("{line}");
+            }
+            eprintln!("{}", summary(&done));
+            if done.counts.purchase_succeeded == 0 {
+                return Err(anyhow!("no label of batch {id} was bought"));
+            }
             Ok(())
         }
     }

@@ -47,6 +47,8 @@ pub struct GlobalArgs {
     pub log: Option<String>,
 }
 
+// Parsed once per run: the size of a variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the HTTP server (migrates first; on a fresh database creates a demo account and prints a test token).

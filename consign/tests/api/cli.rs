@@ -391,3 +391,122 @@ async fn the_command_line_defaults_to_test_mode_and_names_a_mode_mismatch() {
         "{err}"
     );
 }
+
+/// Issue 21: `batch create` names each shipment that is not valid, with its order and why, and
+/// fails when none is; `batch purchase` refuses an INVALID batch naming its shipments; `batch
+/// remove` takes them out; the purchase prints the merged label files where they can be opened
+/// (paths, with local storage), not storage keys.
+#[tokio::test]
+async fn batches_on_the_command_line_explain_invalid_shipments_and_print_label_files() {
+    use crate::labels::{courier, lisboa};
+    let app = spawn_app().await;
+    let name = app.account_name().await;
+    let account = courier(&app).await;
+    let from = app.create_address(&lisboa()).await;
+    let from = from["object_id"].as_str().unwrap();
+    // Madrid only: the courier's card has no zone for Spain.
+    let file = orders_file(
+        &app,
+        "es.csv",
+        &["E-1,Eva,Calle Mayor 1,Madrid,28013,ES,Mug,1,0.5,kg"],
+    );
+    let (ok, _, err) = consign(&app, &["orders", "import", &file, "--account", &name]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = consign(&app, &batch_create_args(&account, from, &name));
+    assert!(!ok, "nothing valid is a failure: {err}");
+    // The line names the order, its batch shipment, its state and why.
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("order E-1 (batch shipment ")
+                && (l.contains("): INVALID: ") || l.contains("): INCOMPLETE: "))
+                && !l.ends_with("no reason given")),
+        "{err}"
+    );
+    assert!(err.contains("is valid: nothing can be bought"), "{err}");
+
+    // With an order to Porto: one valid, one invalid.
+    let file = orders_file(
+        &app,
+        "pt.csv",
+        &["P-1,Ana,Rua 1,Porto,4000-447,PT,Mug,1,0.5,kg"],
+    );
+    let (ok, _, err) = consign(&app, &["orders", "import", &file, "--account", &name]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = consign(&app, &batch_create_args(&account, from, &name));
+    assert!(ok, "{err}");
+    let id = out.trim().to_string();
+    assert!(
+        err.contains(&format!(
+            "batch {id} is INVALID: 1 shipments valid, 1 invalid"
+        )),
+        "{err}"
+    );
+    let invalid = err
+        .lines()
+        .find(|l| l.starts_with("order E-1 (batch shipment "))
+        .unwrap_or_else(|| panic!("{err}"));
+    let shipment = invalid
+        .split("batch shipment ")
+        .nth(1)
+        .unwrap()
+        .split(')')
+        .next()
+        .unwrap()
+        .to_string();
+    let (ok, out, err) = consign(&app, &["batch", "purchase", &id, "--account", &name]);
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains(&format!("order E-1 (batch shipment {shipment}): IN"))
+            && err.contains(&format!("consign batch remove {id} --shipment")),
+        "{err}"
+    );
+    let stranger = domain::ObjectId::new().to_string();
+    let (ok, _, err) = consign(
+        &app,
+        &[
+            "batch",
+            "remove",
+            &id,
+            "--shipment",
+            &stranger,
+            "--account",
+            &name,
+        ],
+    );
+    assert!(
+        !ok && err.contains(&format!("batch {id} has no shipment {stranger}")),
+        "{err}"
+    );
+    let (ok, out, err) = consign(
+        &app,
+        &[
+            "batch",
+            "remove",
+            &id,
+            "--shipment",
+            &shipment,
+            "--account",
+            &name,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        format!("batch {id} is VALID: 1 shipments valid, 0 invalid")
+    );
+
+    let (ok, out, err) = consign(&app, &["batch", "purchase", &id, "--account", &name]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains(&format!(
+            "batch {id} is PURCHASED: 1 labels bought, 0 failed"
+        )),
+        "{err}"
+    );
+    let files: Vec<&str> = out.lines().collect();
+    assert_eq!(files.len(), 1, "{out}");
+    let path = std::path::Path::new(files[0]);
+    assert!(path.starts_with(&app.data_dir), "{out}");
+    let pdf = std::fs::read(path).unwrap_or_else(|e| panic!("{out}: {e}"));
+    assert!(pdf.starts_with(b"%PDF"), "{out}");
+}
