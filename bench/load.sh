@@ -25,6 +25,8 @@ cargo build --release -q -p consign
 BIN=target/release/consign
 OUT=$(mktemp -d)
 echo "(raw wrk output in $OUT)" >&2
+# A failed run (run_wrk exits on any non-2xx answer) must not leave its server running.
+trap stop_server EXIT
 
 source bench/lib.sh
 

@@ -121,8 +121,9 @@ PY
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION, median of $RUNS runs, $(nproc) cores, $(date -u +%F)"
 echo
+trap stop_server EXIT
 bench_backend sqlite ""
 db="consign_bench_orders_$$"
 psql "$PG_URL" -qc "CREATE DATABASE $db"
-trap 'psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+trap 'stop_server; psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 bench_backend postgres "${PG_URL%/*}/$db"

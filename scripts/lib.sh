@@ -19,8 +19,11 @@ start_server() {
   return 1
 }
 
+# Safe to call twice, or before any start (an EXIT trap calls it whatever happened).
 stop_server() {
+  [[ -n "${SERVER_PID:-}" ]] || return 0
   kill "$SERVER_PID" 2>/dev/null || true
   wait "$SERVER_PID" 2>/dev/null || true
-  rm -rf "$SERVER_DIR"
+  rm -rf "${SERVER_DIR:-}"
+  SERVER_PID=
 }
