@@ -742,3 +742,134 @@ PT-W,2026-11-30 10:00:00 +0000,1,Caneca,Ana,Rua de Santa Catarina 1,Porto,4000-4
     assert_eq!(shipment["parcels"][0]["mass_unit"], "kg");
     assert_eq!(shipment["parcels"][0]["length"], "30");
 }
+
+/// A batch shipment refused when it is added (metadata over 100 characters): INVALID at once,
+/// so a batch of thousands validates without making any shipment.
+fn refused_entry() -> Value {
+    json!({"shipment": "0123456789abcdef0123456789abcdef", "metadata": "m".repeat(101)})
+}
+
+/// Every shipment a batch holds, validated or not.
+fn held(b: &Value) -> i64 {
+    let r = &b["object_results"];
+    r["creation_succeeded"].as_i64().unwrap()
+        + r["creation_failed"].as_i64().unwrap()
+        + b["pending"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn twenty_concurrent_additions_never_pass_the_ten_thousand_shipment_limit() {
+    let app = spawn_app().await;
+    let account = test_carrier(&app).await;
+    let entries: Vec<Value> = (0..9_990).map(|_| refused_entry()).collect();
+    let b = expect(
+        app.post_json(
+            "/batches",
+            &json!({"default_carrier_account": account, "default_servicelevel_token": "usps_priority",
+                "batch_shipments": entries}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = b["object_id"].as_str().unwrap().to_string();
+    let path = format!("/batches/{id}/add_shipments");
+    let body = json!([refused_entry()]);
+    let answers =
+        futures_util::future::join_all((0..20).map(|_| app.post_json(&path, &body))).await;
+    let (mut added, mut refused) = (0, 0);
+    for res in answers {
+        match res.status() {
+            StatusCode::OK => added += 1,
+            StatusCode::BAD_REQUEST => {
+                let e: Value = res.json().await.unwrap();
+                let why = e["fields"]["batch_shipments"][0]
+                    .as_str()
+                    .unwrap_or_default();
+                assert!(why.contains("at most 10000 shipments"), "{e}");
+                refused += 1;
+            }
+            other => panic!("{other}: {}", res.text().await.unwrap()),
+        }
+    }
+    assert_eq!((added, refused), (10, 10), "exactly the room left is used");
+    let done = batch_until(&app, &id, "INVALID").await;
+    assert_eq!(held(&done), 10_000, "{}", done["object_results"]);
+    assert_eq!(done["batch_shipments"]["count"], 10_000);
+}
+
+#[tokio::test]
+async fn a_removal_racing_the_purchase_never_leaves_a_label_for_a_removed_shipment() {
+    let app = spawn_app().await;
+    let account = test_carrier(&app).await;
+    for round in 0..4 {
+        let entries: Vec<Value> = (0..8)
+            .map(|i| json!({"shipment": seed_shipment("2"), "metadata": format!("R{round}-S{i}")}))
+            .collect();
+        let b = expect(
+            app.post_json(
+                "/batches",
+                &json!({"default_carrier_account": account, "default_servicelevel_token": "usps_priority",
+                    "batch_shipments": entries}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        let id = b["object_id"].as_str().unwrap().to_string();
+        let valid = batch_until(&app, &id, "VALID").await;
+        let results = valid["batch_shipments"]["results"].as_array().unwrap();
+        // Four removals, one shipment each, around the purchase.
+        let remove_path = format!("/batches/{id}/remove_shipments");
+        let purchase_path = format!("/batches/{id}/purchase");
+        let gone: Vec<Value> = results[..4]
+            .iter()
+            .map(|r| json!([r["object_id"]]))
+            .collect();
+        let nothing = json!({});
+        let (r0, r1, purchased, r2, r3) = tokio::join!(
+            app.post_json(&remove_path, &gone[0]),
+            app.post_json(&remove_path, &gone[1]),
+            app.post_json(&purchase_path, &nothing),
+            app.post_json(&remove_path, &gone[2]),
+            app.post_json(&remove_path, &gone[3]),
+        );
+        assert_eq!(purchased.status(), StatusCode::ACCEPTED);
+        let mut kept: Vec<String> = (4..8).map(|i| format!("R{round}-S{i}")).collect();
+        for (i, removed) in [r0, r1, r2, r3].into_iter().enumerate() {
+            match removed.status() {
+                StatusCode::OK => {}
+                StatusCode::BAD_REQUEST => {
+                    let e: Value = removed.json().await.unwrap();
+                    let why = e["fields"]["batch"][0].as_str().unwrap_or_default();
+                    assert!(why.contains("only before purchase"), "{e}");
+                    kept.push(format!("R{round}-S{i}"));
+                }
+                other => panic!("{other}: {}", removed.text().await.unwrap()),
+            }
+        }
+        let done = batch_until(&app, &id, "PURCHASED").await;
+        // The labels bought in this round, by the metadata each batch shipment passed on.
+        let all = expect(app.get("/transactions?results=100").await, StatusCode::OK).await;
+        let mut bought: Vec<String> = all["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|t| t["metadata"].as_str())
+            .filter(|m| m.starts_with(&format!("R{round}-")))
+            .map(String::from)
+            .collect();
+        bought.sort();
+        kept.sort();
+        let want = kept;
+        assert_eq!(
+            bought, want,
+            "round {round}: a removed shipment has a label"
+        );
+        assert_eq!(
+            done["object_results"]["purchase_succeeded"],
+            want.len(),
+            "{done}"
+        );
+    }
+}

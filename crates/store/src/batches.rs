@@ -131,6 +131,30 @@ pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Batch, S
     scoped::get(conn, "batches", COLUMNS, scope, id, from_row).await
 }
 
+/// One batch of `scope`, locked until the transaction ends: `FOR UPDATE` on PostgreSQL (SQLite's
+/// single writer already serialises write transactions). Every write that changes a batch's
+/// shipments or status takes this first and decides on what it reads here, so adding and
+/// removing shipments, the start of a purchase and the end of a validation never interleave.
+pub async fn get_for_update(
+    conn: &mut Conn,
+    scope: Scope,
+    id: ObjectId,
+) -> Result<Batch, StoreError> {
+    let lock = match crate::insert::backend_of(conn) {
+        crate::Backend::Postgres => " FOR UPDATE",
+        crate::Backend::Sqlite => "",
+    };
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM batches WHERE id = $1 AND account_id = $2 AND test = $3{lock}"
+    ))
+    .bind(id.to_string())
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).ok_or(StoreError::NotFound)?
+}
+
 /// Moves a batch from `from` to `to`; false when it was not in `from` (someone else moved it).
 pub async fn move_status(
     conn: &mut Conn,

@@ -318,7 +318,30 @@ fn not_before_purchase(b: &Batch) -> Result<(), ServiceError> {
     Ok(())
 }
 
+/// What a write that changes a batch's shipments found once it held the batch.
+enum Change {
+    Done,
+    /// The batch is being (or was) purchased.
+    Closed(BatchStatus),
+    /// Adding would pass [`MAX_SHIPMENTS`]; the batch holds this many.
+    Full(i64),
+}
+
+fn closed(id: ObjectId, status: BatchStatus) -> ServiceError {
+    ValidationError::field(
+        "batch",
+        format!(
+            "Batch {id} is {}; shipments can be added and removed only before purchase.",
+            status.as_str()
+        ),
+    )
+    .into()
+}
+
 /// Adds shipments to a batch not yet purchased: it is VALIDATING again until they are made.
+/// The limit and the batch's state are checked inside the write, with the batch locked
+/// ([`store::batches::get_for_update`]), so concurrent additions cannot pass
+/// [`MAX_SHIPMENTS`] and none lands in a batch being purchased.
 pub async fn add_shipments(
     s: &Services,
     who: &Principal,
@@ -329,17 +352,9 @@ pub async fn add_shipments(
     let mut conn = s.store.conn().await?;
     let batch = store::batches::get(&mut conn, scope, id).await?;
     not_before_purchase(&batch)?;
-    let counts = store::batches::counts(&mut conn, id).await?;
-    let held = counts.creation_succeeded + counts.creation_failed + counts.pending;
-    if held as usize + given.len() > MAX_SHIPMENTS {
-        return Err(ValidationError::field(
-            "batch_shipments",
-            format!("A batch holds at most {MAX_SHIPMENTS} shipments; this one has {held}."),
-        )
-        .into());
-    }
-    let position = store::batches::next_position(&mut conn, id).await?;
-    let items = rows(&mut conn, scope, id, position, given, &[]).await?;
+    let adding = given.len() as i64;
+    // Positions are given inside the write (after the batch's last one).
+    let mut items = rows(&mut conn, scope, id, 0, given, &[]).await?;
     drop(conn);
     let job = Job::ValidateBatch {
         account: scope.account_id,
@@ -347,11 +362,27 @@ pub async fn add_shipments(
         batch: id,
     }
     .due_now();
-    let moved = s
+    let change = s
         .store
         .write(move |conn| {
             Box::pin(async move {
-                let moved = store::batches::move_status(
+                let batch = store::batches::get_for_update(conn, scope, id).await?;
+                if matches!(
+                    batch.status,
+                    BatchStatus::Purchasing | BatchStatus::Purchased
+                ) {
+                    return Ok(Change::Closed(batch.status));
+                }
+                let counts = store::batches::counts(conn, id).await?;
+                let held = counts.creation_succeeded + counts.creation_failed + counts.pending;
+                if held + adding > MAX_SHIPMENTS as i64 {
+                    return Ok(Change::Full(held));
+                }
+                let position = store::batches::next_position(conn, id).await?;
+                for (i, item) in items.iter_mut().enumerate() {
+                    item.position = position + i as i64;
+                }
+                store::batches::move_status(
                     conn,
                     scope,
                     id,
@@ -363,18 +394,24 @@ pub async fn add_shipments(
                     BatchStatus::Validating,
                 )
                 .await?;
-                if moved {
-                    store::batches::insert_shipments(conn, scope, &items).await?;
-                    store::jobs::enqueue(conn, job).await?;
-                }
-                Ok(moved)
+                store::batches::insert_shipments(conn, scope, &items).await?;
+                store::jobs::enqueue(conn, job).await?;
+                Ok(Change::Done)
             })
         })
         .await?;
-    if !moved {
-        return Err(ServiceError::Conflict(
-            "The batch is being purchased; shipments can no longer be added.".into(),
-        ));
+    match change {
+        Change::Done => {}
+        Change::Closed(status) => return Err(closed(id, status)),
+        Change::Full(held) => {
+            return Err(ValidationError::field(
+                "batch_shipments",
+                format!(
+                    "A batch holds at most {MAX_SHIPMENTS} shipments; this one has {held}, so {adding} more cannot be added."
+                ),
+            )
+            .into())
+        }
     }
     s.job_signal.notify_one();
     view(
@@ -391,6 +428,9 @@ pub async fn add_shipments(
 }
 
 /// Takes shipments out of a batch not yet purchased; the batch's status follows what remains.
+/// The batch's state is checked inside the write with the batch locked, so a removal and the
+/// start of a purchase never interleave: either the shipments are out before the purchase job
+/// reads the batch, or the removal is refused.
 pub async fn remove_shipments(
     s: &Services,
     who: &Principal,
@@ -400,9 +440,17 @@ pub async fn remove_shipments(
     let scope = scope(who);
     let batch = store::batches::get(&mut *s.store.conn().await?, scope, id).await?;
     not_before_purchase(&batch)?;
-    s.store
+    let change = s
+        .store
         .write(move |conn| {
             Box::pin(async move {
+                let batch = store::batches::get_for_update(conn, scope, id).await?;
+                if matches!(
+                    batch.status,
+                    BatchStatus::Purchasing | BatchStatus::Purchased
+                ) {
+                    return Ok(Change::Closed(batch.status));
+                }
                 store::batches::remove(conn, id, &ids).await?;
                 let counts = store::batches::counts(conn, id).await?;
                 if counts.pending == 0 {
@@ -416,10 +464,13 @@ pub async fn remove_shipments(
                     )
                     .await?;
                 }
-                Ok(())
+                Ok(Change::Done)
             })
         })
         .await?;
+    if let Change::Closed(status) = change {
+        return Err(closed(id, status));
+    }
     view(
         s,
         scope,
@@ -468,6 +519,8 @@ pub async fn purchase(
             s.store
                 .write(move |conn| {
                     Box::pin(async move {
+                        // Held while it moves, so no addition or removal interleaves.
+                        store::batches::get_for_update(conn, scope, id).await?;
                         if store::batches::move_status(
                             conn,
                             scope,

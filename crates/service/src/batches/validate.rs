@@ -66,12 +66,11 @@ async fn finish(
         .store
         .write(move |conn| {
             Box::pin(async move {
+                // Locked first: shipments added meanwhile are counted (or wait for this).
+                let b = store::batches::get_for_update(conn, scope, id).await?;
                 let counts = store::batches::counts(conn, id).await?;
-                if counts.pending > 0 {
-                    let b = store::batches::get(conn, scope, id).await?;
-                    if b.status == BatchStatus::Validating {
-                        return Ok(false);
-                    }
+                if counts.pending > 0 && b.status == BatchStatus::Validating {
+                    return Ok(false);
                 }
                 let moved = store::batches::move_status(
                     conn,
