@@ -267,3 +267,45 @@ async fn concurrent_instalabels_with_one_idempotency_key_all_answer_the_first_la
     let list = expect(app.get("/transactions").await, StatusCode::OK).await;
     assert_eq!(list["results"].as_array().unwrap().len(), 1, "{list}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_just_answered_can_be_bought_at_once_under_load() {
+    use crate::labels::{parcel, us_from, us_to};
+    let app = spawn_app().await;
+    let shipment = json!({"address_from": us_from(), "address_to": us_to(), "parcels": [parcel()], "async": false});
+    let worker = |_| {
+        let (app, shipment) = (&app, &shipment);
+        async move {
+            let mut misses = Vec::new();
+            for _ in 0..25 {
+                let s = expect(
+                    app.post_json("/shipments", shipment).await,
+                    StatusCode::CREATED,
+                )
+                .await;
+                let rate = s["rates"][0]["object_id"].as_str().unwrap().to_string();
+                let res = app
+                    .post_json("/transactions", &json!({"rate": rate, "async": false}))
+                    .await;
+                if res.status() != StatusCode::CREATED {
+                    misses.push(format!(
+                        "{rate}: {} {}",
+                        res.status(),
+                        res.text().await.unwrap()
+                    ));
+                }
+            }
+            misses
+        }
+    };
+    let misses: Vec<String> = futures_util::future::join_all((0..16).map(worker))
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    assert!(
+        misses.is_empty(),
+        "{} of 400 purchases missed: {misses:?}",
+        misses.len()
+    );
+}
