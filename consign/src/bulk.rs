@@ -212,6 +212,17 @@ pub(crate) fn done(bar: &ProgressBar) {
     progress().remove(bar);
 }
 
+/// `--map FIELD=COLUMN` values as an import's column mapping.
+pub(crate) fn mapping<M: FromIterator<(String, String)>>(map: &[String]) -> anyhow::Result<M> {
+    map.iter()
+        .map(|m| {
+            m.split_once('=')
+                .map(|(f, c)| (f.to_string(), c.to_string()))
+                .ok_or_else(|| anyhow!("--map {m:?}: write FIELD=COLUMN"))
+        })
+        .collect()
+}
+
 fn statuses(raw: &[String]) -> anyhow::Result<Vec<OrderStatus>> {
     raw.iter()
         .map(|s| {
@@ -233,14 +244,7 @@ pub async fn orders(config: Config, cmd: OrdersCommand) -> anyhow::Result<()> {
             let who = who.principal(&s).await?;
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let mapping = map
-                .iter()
-                .map(|m| {
-                    m.split_once('=')
-                        .map(|(f, c)| (f.to_string(), c.to_string()))
-                        .ok_or_else(|| anyhow!("--map {m:?}: write FIELD=COLUMN"))
-                })
-                .collect::<anyhow::Result<_>>()?;
+            let mapping = mapping(&map)?;
             let progress = bar(0, "orders");
             let p = progress.clone();
             let report = orders_csv::import(
@@ -466,19 +470,27 @@ fn file_location(config: &Config, s: &Services, key: &str) -> String {
             .display()
             .to_string();
     }
-    let base = config.public_url.clone().unwrap_or_else(|| {
-        let host = if config.listen.ip().is_unspecified() {
-            "127.0.0.1".to_string()
-        } else {
-            config.listen.ip().to_string()
-        };
-        format!("http://{host}:{}", config.listen.port())
-    });
     format!(
         "{}{}",
-        base.trim_end_matches('/'),
+        public_base(config),
         files::signed_path(&s.cipher, key, Timestamp::now())
     )
+}
+
+/// The server's externally visible base URL: `public_url`, else the address it listens on
+/// (as `consign serve` prints it).
+pub(crate) fn public_base(config: &Config) -> String {
+    match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => {
+            let host = if config.listen.ip().is_unspecified() {
+                "127.0.0.1".to_string()
+            } else {
+                config.listen.ip().to_string()
+            };
+            format!("http://{host}:{}", config.listen.port())
+        }
+    }
 }
 
 /// Runs `consign batch …`.

@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `account`, `token`, `ratecard`, `orders`, `batch`,
-//! `openapi`.
+//! `projects`, `openapi`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -67,9 +67,13 @@ pub enum Command {
     /// Import or export orders as CSV.
     #[command(subcommand)]
     Orders(crate::bulk::OrdersCommand),
-    /// Make a batch from orders, or purchase one.
+    /// Make a batch from orders, take shipments out of one, or purchase one.
     #[command(subcommand)]
     Batch(crate::bulk::BatchCommand),
+    /// Crowdfunding projects: create, link a provider, import backers and tracking, project
+    /// keys, sync into the provider, the provider's events.
+    #[command(subcommand)]
+    Projects(crate::projects_cli::ProjectsCommand),
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -209,6 +213,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ratecard(cmd) => ratecard(config, cmd).await,
         Command::Orders(cmd) => crate::bulk::orders(config, cmd).await,
         Command::Batch(cmd) => crate::bulk::batch(config, cmd).await,
+        Command::Projects(cmd) => crate::projects_cli::projects(config, cmd).await,
     }
 }
 

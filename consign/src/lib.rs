@@ -4,6 +4,7 @@
 pub mod bulk;
 pub mod cli;
 pub mod config;
+pub mod projects_cli;
 pub mod startup;
 
 pub use config::Config;

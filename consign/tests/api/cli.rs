@@ -7,8 +7,53 @@ use reqwest::StatusCode;
 use crate::helpers::{expect, spawn_app};
 
 fn consign(app: &crate::helpers::TestApp, args: &[&str]) -> (bool, String, String) {
+    consign_with(app, args, &[])
+}
+
+/// `consign` run off the test's runtime, which meanwhile keeps serving what the command calls
+/// (fake providers live on it).
+async fn consign_beside(
+    app: &crate::helpers::TestApp,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
+    let owned = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let (args, env) = (
+        owned(args),
+        env.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>(),
+    );
+    let (database_url, data_dir) = (app.database_url.clone(), app.data_dir.clone());
+    tokio::task::spawn_blocking(move || {
+        let out = Command::new(env!("CARGO_BIN_EXE_consign"))
+            .args(&args)
+            .envs(env)
+            .env_remove("DATABASE_URL")
+            .env("CONSIGN_DATABASE_URL", &database_url)
+            .env("CONSIGN_DATA_DIR", &data_dir)
+            .env("CONSIGN_LOG", "warn")
+            .output()
+            .expect("consign runs");
+        (
+            out.status.success(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+/// `consign` with extra environment variables.
+fn consign_with(
+    app: &crate::helpers::TestApp,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_consign"))
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("DATABASE_URL")
         .env("CONSIGN_DATABASE_URL", &app.database_url)
         .env("CONSIGN_DATA_DIR", &app.data_dir)
@@ -509,4 +554,204 @@ async fn batches_on_the_command_line_explain_invalid_shipments_and_print_label_f
     assert!(path.starts_with(&app.data_dir), "{out}");
     let pdf = std::fs::read(path).unwrap_or_else(|e| panic!("{out}: {e}"));
     assert!(pdf.starts_with(b"%PDF"), "{out}");
+}
+
+/// Issue 21: a creator's crowdfunding work from the command line, over the same use cases as
+/// `/projects`: a project, its backer report (dry run first), a project key the seed's API
+/// takes, the provider link and a sync into it, a tracking upload, the provider's events, and
+/// a project of the other mode named as such.
+#[tokio::test]
+async fn crowdfunding_projects_from_the_command_line() {
+    use hmac::{Hmac, Mac};
+    let app = spawn_app().await;
+    let name = app.account_name().await;
+    let ep = crate::providers::easypost("EZTK_creator").await;
+    // The fake provider listens on loopback.
+    let run = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--account", name.as_str()]);
+        consign_with(&app, &all, &[("CONSIGN_ALLOW_PRIVATE_NETWORK", "true")])
+    };
+
+    let (ok, _, err) = run(&["projects", "create", "Dice", "--reward-weight", "1.5"]);
+    assert!(!ok && err.contains("write WEIGHT UNIT"), "{err}");
+    let (ok, out, err) = run(&[
+        "projects",
+        "create",
+        "Board Game",
+        "--reward-weight",
+        "1.5 lb",
+    ]);
+    assert!(ok, "{err}");
+    let id = out.trim().to_string();
+    assert!(
+        err.contains(&format!("/api/fulfillment/easypost/{id}")),
+        "{err}"
+    );
+    let p = expect(app.get(&format!("/projects/{id}")).await, StatusCode::OK).await;
+    assert_eq!(p["name"], "Board Game", "the test token sees it: {p}");
+
+    let header = "Backer Number,Backer UID,Backer Name,Email,Shipping Country,Reward Title,Pledge Amount,Pledged At,Shipping Name,Shipping Address 1,Shipping Address 2,Shipping City,Shipping State,Shipping Postal Code,Shipping Country Code,Shipping Phone Number";
+    let report = app.data_dir.join("backers.csv");
+    std::fs::write(
+        &report,
+        format!(
+            "{header}\n\
+1,xyz789,Alex Smith,backer@example.com,US,Standard Edition,$30.00,\"2026/05/25, 10:00\",Alex Smith,123 Main St,,Portland,OR,97201,US,\n\
+2,pl-2,Sam Jones,sam@example.com,US,Deluxe Edition,$60.00,\"2026/05/26, 09:30\",,,,,,,,\n\
+3,pl-3,Kim Lee,kim@example.com,US,Standard Edition,$30.00,\"2026/05/27, 08:00\",Kim Lee,9 Elm St,Apt 2,Salem,OR,ABCDE,US,\n"
+        ),
+    )
+    .unwrap();
+    let report = report.to_str().unwrap();
+    let (ok, out, err) = run(&["projects", "import-backers", &id, report, "--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("3 rows: 3 would be created, 0 would be updated, 0 unchanged; 1 shippable, 2 not shippable, 0 rejected; test mode"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not shippable: row 3 (pledge pl-2): ship_to: ship_line1:")
+            && out.contains("(pledge pl-3)"),
+        "{out}"
+    );
+    let (ok, out, err) = run(&["projects", "import-backers", &id, report]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("3 rows: 3 created"), "{out}");
+    let p = expect(app.get(&format!("/projects/{id}")).await, StatusCode::OK).await;
+    assert_eq!(p["counts"]["pledges"], 3, "{p}");
+
+    // A project key for the seed's API: shown once, listed by prefix, revoked.
+    let (ok, out, err) = run(&["projects", "keys", "create", &id]);
+    assert!(ok, "{err}");
+    let key = out.trim().to_string();
+    assert!(key.starts_with("cpk_") && !key.contains('\n'), "{out}");
+    let seed = |key: String| {
+        let url = app.url(&format!("/api/shipping/orders?project={id}&status=pending"));
+        let client = app.client.clone();
+        async move {
+            client
+                .get(url)
+                .header("Authorization", format!("Bearer {key}"))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let orders = expect(seed(key.clone()).await, StatusCode::OK).await;
+    assert!(orders.to_string().contains("xyz789"), "{orders}");
+    let (ok, out, _) = run(&["projects", "keys", "list", &id]);
+    assert!(
+        ok && out.contains(&key[..12]) && !out.contains(&key),
+        "{out}"
+    );
+    let (ok, _, err) = run(&["projects", "keys", "revoke", &id]);
+    assert!(!ok && err.contains("--all"), "one key or --all: {err}");
+    let (ok, out, err) = run(&["projects", "keys", "revoke", &id, "--all"]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "1 keys revoked");
+    expect(seed(key).await, StatusCode::UNAUTHORIZED).await;
+
+    // The provider link, then a sync into the (fake) EasyPost account.
+    let from = app.create_address(&crate::helpers::shawn()).await;
+    let (ok, out, err) = run(&[
+        "projects",
+        "connect",
+        &id,
+        "--provider",
+        "easypost",
+        "--api-key",
+        "EZTK_creator",
+        "--webhook-secret",
+        "whsec",
+        "--base-url",
+        &ep.base,
+        "--return-address",
+        from["object_id"].as_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("linked to easypost"), "{out}");
+    // The fake provider answers on this test's runtime: the command runs beside it.
+    let (ok, out, err) = consign_beside(
+        &app,
+        &["projects", "sync", &id, "--account", &name],
+        &[("CONSIGN_ALLOW_PRIVATE_NETWORK", "true")],
+    )
+    .await;
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("sync ")
+            && out.contains(" DONE: 1 created, 0 updated, 0 skipped, 0 failed"),
+        "{out}"
+    );
+
+    let tracking = app.data_dir.join("tracking.csv");
+    std::fs::write(
+        &tracking,
+        "pledgeId,carrier,trackingNumber\nxyz789,UPS,1Z999AA10123456784\nnobody,UPS,1Z999AA10123456785\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(&[
+        "projects",
+        "import-tracking",
+        &id,
+        tracking.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with("2 rows: 1 updated, 0 unchanged, 1 rejected; no dispatch email (no smtp_host is configured)"),
+        "{out}"
+    );
+    assert!(out.contains("rejected: row 3"), "{out}");
+
+    // The provider's events: none yet, then one that matches no backer.
+    let (ok, out, err) = run(&["projects", "events", &id]);
+    assert!(
+        ok && out.is_empty() && err.contains("no events"),
+        "{out}{err}"
+    );
+    let raw = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../testdata/fixtures/easypost/event-body.json"),
+    )
+    .unwrap();
+    let mut event: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    event["id"] = serde_json::json!("evt_cli_1");
+    event["result"]["shipment_id"] = serde_json::json!("shp_nobody");
+    event["result"]["tracking_code"] = serde_json::json!("9400100000000000000000");
+    let body = serde_json::to_vec(&event).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"whsec").unwrap();
+    mac.update(&body);
+    let signature = format!(
+        "hmac-sha256-hex={}",
+        hex::encode(mac.finalize().into_bytes())
+    );
+    let res = app
+        .client
+        .post(app.url(&format!("/api/fulfillment/easypost/{id}")))
+        .header("X-Hmac-Signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    expect(res, StatusCode::OK).await;
+    let (ok, out, err) = run(&["projects", "events", &id, "--unmatched"]);
+    assert!(ok, "{err}");
+    let line = out.lines().nth(1).unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        line.contains("easypost")
+            && line.contains("tracker.updated")
+            && line.contains("9400100000000000000000")
+            && line.contains("unmatched"),
+        "{out}"
+    );
+
+    let (ok, _, err) = run(&["projects", "events", &id, "--mode", "live"]);
+    assert!(
+        !ok && err.contains(&format!(
+            "project {id} exists in test mode, not in live mode; pass --mode test"
+        )),
+        "{err}"
+    );
 }
