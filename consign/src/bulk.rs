@@ -29,6 +29,7 @@ use crate::Config;
 pub enum OrdersCommand {
     /// Import orders from a CSV file (one row per line item); idempotent on the order number.
     Import {
+        /// The CSV file (one row per line item; a shop export's column names are understood).
         file: PathBuf,
         /// Report what would be created, updated and rejected; write nothing.
         #[arg(long)]
@@ -45,6 +46,7 @@ pub enum OrdersCommand {
         /// Only orders in these states (repeatable): PAID, SHIPPED, …
         #[arg(long)]
         status: Vec<String>,
+        /// Write the CSV to this file instead of stdout.
         #[arg(long)]
         output: Option<PathBuf>,
         #[command(flatten)]

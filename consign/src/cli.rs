@@ -27,7 +27,7 @@ pub struct Cli {
 /// Settings every subcommand takes (see docs/CONFIGURATION.md).
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// TOML configuration file [env: CONSIGN_CONFIG] (default: ./consign.toml when present).
+    /// TOML configuration file (default: ./consign.toml when present).
     #[arg(long, global = true, env = "CONSIGN_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to listen on, HOST:PORT [env: CONSIGN_LISTEN] [default: 127.0.0.1:8080].
@@ -42,7 +42,8 @@ pub struct GlobalArgs {
     /// Externally visible base URL for absolute links [env: CONSIGN_PUBLIC_URL].
     #[arg(long, global = true)]
     pub public_url: Option<String>,
-    /// Log filter [env: CONSIGN_LOG] [default: info].
+    /// Log filter, e.g. debug or consign=debug [env: CONSIGN_LOG] [default: info for serve,
+    /// warn for the other commands].
     #[arg(long, global = true)]
     pub log: Option<String>,
 }
@@ -94,11 +95,13 @@ pub enum RatecardCommand {
     },
     /// Print the current card.
     Download {
+        /// The carrier account's object_id.
         #[arg(long)]
         carrier_account: String,
         /// json or csv.
         #[arg(long, default_value = "json")]
         format: String,
+        /// Account name [default: the demo account].
         #[arg(long)]
         account: Option<String>,
     },
@@ -126,12 +129,15 @@ pub enum TokenCommand {
     },
     /// List an account's tokens (prefixes only; tokens are stored hashed).
     List {
+        /// Account name [default: the demo account].
         #[arg(long)]
         account: Option<String>,
     },
     /// Revoke a token, given its id (from `token list`) or the token itself.
     Revoke {
+        /// The token's id (from `token list`), or the token itself.
         id_or_token: String,
+        /// Account name [default: the demo account].
         #[arg(long)]
         account: Option<String>,
     },

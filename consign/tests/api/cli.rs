@@ -755,3 +755,57 @@ async fn crowdfunding_projects_from_the_command_line() {
         "{err}"
     );
 }
+
+/// Issue 21: `consign <command> --help` explains every option and argument of every command.
+#[test]
+fn every_option_of_every_command_says_what_it_is() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in cmd.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") {
+                continue;
+            }
+            let said = arg
+                .get_help()
+                .map(|h| h.to_string())
+                .filter(|h| !h.trim().is_empty());
+            if said.is_none() {
+                missing.push(format!("{path} {id}"));
+            }
+        }
+        for sub in cmd.get_subcommands() {
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+    let mut missing = Vec::new();
+    walk(&consign::cli::Cli::command(), "consign", &mut missing);
+    assert!(
+        missing.is_empty(),
+        "options without a description: {missing:#?}"
+    );
+}
+
+/// The binary prints those descriptions: `consign ratecard download --help` says what
+/// `--carrier-account` is.
+#[test]
+fn help_is_printed_for_each_option() {
+    let out = Command::new(env!("CARGO_BIN_EXE_consign"))
+        .args(["ratecard", "download", "--help"])
+        .output()
+        .unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{help}");
+    // The option, then what it is (on its line, or the next one).
+    let lines: Vec<&str> = help.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim_start().starts_with("--carrier-account"))
+        .unwrap_or_else(|| panic!("{help}"));
+    assert!(
+        lines[at..=at + 1]
+            .concat()
+            .contains("The carrier account's object_id"),
+        "{help}"
+    );
+}
