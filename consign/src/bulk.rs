@@ -572,9 +572,45 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
                 }
                 Err(e) => return Err(error(e)),
             }
-            let v = batches::from_orders(&s, &who, filter, &address_from, parcel, input)
-                .await
-                .map_err(error)?;
+            let v = match batches::from_orders(
+                &s,
+                &who,
+                filter.clone(),
+                &address_from,
+                parcel,
+                input,
+            )
+            .await
+            {
+                Ok(v) => v,
+                // No order of this mode to ship: say so when the other mode has some.
+                Err(ServiceError::Validation(e))
+                    if e.0.iter().any(|(field, _)| field == "order_status") =>
+                {
+                    let mut wanted = filter;
+                    if wanted.statuses.is_empty() {
+                        wanted.statuses = vec![OrderStatus::Paid];
+                    }
+                    let one = PageRequest {
+                        page: 1,
+                        results: 1,
+                    };
+                    let other = flipped(&who);
+                    let elsewhere = service::orders::list(&s, &other, &wanted, one)
+                        .await
+                        .is_ok_and(|p| !p.items.is_empty());
+                    if elsewhere {
+                        return Err(anyhow!(
+                            "no order to ship in {} mode, but {} mode has orders in that state; pass --mode {}",
+                            who.mode,
+                            other.mode,
+                            other.mode
+                        ));
+                    }
+                    return Err(error(ServiceError::Validation(e)));
+                }
+                Err(e) => return Err(error(e)),
+            };
             let done = watch(&s, &who, v.batch.id, "validating").await?;
             let invalid = all_shipments(
                 &s,

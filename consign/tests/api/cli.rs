@@ -809,3 +809,44 @@ fn help_is_printed_for_each_option() {
         "{help}"
     );
 }
+
+/// Issue 21: orders imported in live mode are not shipped by a test-mode batch, and the error
+/// says where they are instead of only "No order to ship matches".
+#[tokio::test]
+async fn a_batch_of_the_wrong_mode_names_the_mode_that_has_the_orders() {
+    use crate::labels::{courier, lisboa};
+    let app = spawn_app().await;
+    let name = app.account_name().await;
+    let file = orders_file(
+        &app,
+        "live.csv",
+        &["L-1,Ana,Rua 1,Porto,4000-447,PT,Mug,1,0.5,kg"],
+    );
+    let (ok, out, err) = consign(
+        &app,
+        &[
+            "orders",
+            "import",
+            &file,
+            "--mode",
+            "live",
+            "--account",
+            &name,
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("; live mode"), "{out}");
+    let account = courier(&app).await;
+    let from = app.create_address(&lisboa()).await;
+    let (ok, out, err) = consign(
+        &app,
+        &batch_create_args(&account, from["object_id"].as_str().unwrap(), &name),
+    );
+    assert!(!ok && out.is_empty(), "{out}");
+    assert!(
+        err.contains(
+            "no order to ship in test mode, but live mode has orders in that state; pass --mode live"
+        ),
+        "{err}"
+    );
+}
