@@ -463,7 +463,7 @@ fn summary(v: &batches::BatchView) -> String {
 
 /// Where a stored file can be opened: its path in local storage, else a signed link (the
 /// server's own, as `GET /batches/{id}` gives in `label_url`).
-fn file_location(config: &Config, s: &Services, key: &str) -> String {
+fn file_location(config: &Config, cipher: &service::Cipher, key: &str) -> String {
     if config.s3.is_none() {
         // Where `startup::open_services` keeps local files.
         let path = config.data_dir.join("files").join(key);
@@ -475,7 +475,7 @@ fn file_location(config: &Config, s: &Services, key: &str) -> String {
     format!(
         "{}{}",
         public_base(config),
-        files::signed_path(&s.cipher, key, Timestamp::now())
+        files::signed_path(cipher, key, Timestamp::now())
     )
 }
 
@@ -673,7 +673,7 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
             let failed =
                 all_shipments(&s, &who, id, Some(BatchResultFilter::PurchaseFailed)).await?;
             for k in &done.batch.label_keys {
-                println!("{}", file_location(&config, &s, k));
+                println!("{}", file_location(&config, &s.cipher, k));
             }
             for line in explain(&failed) {
                 eprintln!("{line}");
@@ -684,5 +684,53 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Layer;
+
+    /// A merged label file is printed where it can be opened: its path with local storage, a
+    /// signed link on the public URL (the one `GET /files/{key}` checks) with a bucket.
+    #[test]
+    fn label_files_are_printed_as_paths_or_signed_links() {
+        let cipher = service::Cipher::from_hex(&"ab".repeat(32)).unwrap();
+        let key = files::key(ObjectId::new(), ObjectId::new(), "labels-1.pdf");
+        let local = Layer {
+            data_dir: Some("/srv/consign".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            file_location(&local, &cipher, &key),
+            format!("/srv/consign/files/{key}")
+        );
+        let bucket = Layer {
+            s3_bucket: Some("labels".into()),
+            s3_region: Some("eu-west-1".into()),
+            public_url: Some("https://ship.example.com/".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        let link = file_location(&bucket, &cipher, &key);
+        let query = link
+            .strip_prefix(&format!("https://ship.example.com/files/{key}?"))
+            .unwrap_or_else(|| panic!("{link}"));
+        let params: std::collections::HashMap<&str, &str> =
+            query.split('&').filter_map(|p| p.split_once('=')).collect();
+        assert!(
+            files::check_link(
+                &cipher,
+                &key,
+                params["expires"].parse().unwrap(),
+                params["signature"],
+                Timestamp::now()
+            ),
+            "{link}"
+        );
     }
 }
