@@ -385,7 +385,12 @@ pub async fn projects(config: Config, cmd: ProjectsCommand) -> anyhow::Result<()
         ProjectsCommand::Sync { project, who } => {
             let who = who.principal(&s).await?;
             let id = project_id(&s, &who, &project).await?;
-            let started = sync::start(&s, &who, id).await.map_err(error)?;
+            let started = sync::start(&s, &who, id).await.map_err(|e| match e {
+                ServiceError::Conflict(why) => {
+                    anyhow!("{why} From here: consign projects connect {id} --provider … --api-key … --return-address …")
+                }
+                e => error(e),
+            })?;
             let shippable = crowdfunding::get(&s, &who, id)
                 .await
                 .map_err(error)?

@@ -652,7 +652,12 @@ async fn crowdfunding_projects_from_the_command_line() {
     assert_eq!(out.trim(), "1 keys revoked");
     expect(seed(key).await, StatusCode::UNAUTHORIZED).await;
 
-    // The provider link, then a sync into the (fake) EasyPost account.
+    // A sync needs the provider link first, then goes into the (fake) EasyPost account.
+    let (ok, _, err) = run(&["projects", "sync", &id]);
+    assert!(
+        !ok && err.contains(&format!("consign projects connect {id} --provider")),
+        "{err}"
+    );
     let from = app.create_address(&crate::helpers::shawn()).await;
     let (ok, out, err) = run(&[
         "projects",
