@@ -873,3 +873,144 @@ async fn a_removal_racing_the_purchase_never_leaves_a_label_for_a_removed_shipme
         );
     }
 }
+
+/// An order from the US test account's buyers abroad (or at home).
+fn order_to(number: &str, to: Value, item: Value) -> Value {
+    json!({"order_number": number, "placed_at": "2026-11-30T10:00:00Z", "to_address": to,
+        "weight": "1", "weight_unit": "kg", "line_items": [item]})
+}
+
+#[tokio::test]
+async fn international_orders_ship_in_the_batch_with_customs_built_from_their_line_items() {
+    let app = spawn_app().await;
+    let account = test_carrier(&app).await;
+    let from = app
+        .create_address(&seed_shipment("1")["address_from"])
+        .await;
+    let london = json!({"name": "Ada Lovelace", "street1": "10 Downing Street", "city": "London", "zip": "SW1A 2AA", "country": "GB"});
+    let berlin = json!({"name": "Max Muster", "street1": "Unter den Linden 1", "city": "Berlin", "zip": "10117", "country": "DE"});
+    for (n, to, item) in [
+        (
+            "GB-1",
+            london,
+            json!({"title": "Mug", "variant_title": "Blue", "quantity": 2, "total_price": "30.00", "currency": "USD",
+            "weight": "0.5", "weight_unit": "kg", "manufacture_country": "PT", "hs_code": "6912.00", "sku": "MUG-B"}),
+        ),
+        (
+            "DE-1",
+            berlin,
+            json!({"title": "Poster", "quantity": 1, "total_price": "12.50", "currency": "EUR", "weight": "0.2", "weight_unit": "kg"}),
+        ),
+        (
+            "US-1",
+            seed_shipment("1")["address_to"].clone(),
+            json!({"title": "Mug", "quantity": 1, "weight": "0.5", "weight_unit": "kg"}),
+        ),
+    ] {
+        let o = expect(
+            app.post_json("/orders", &order_to(n, to, item)).await,
+            StatusCode::CREATED,
+        )
+        .await;
+        if n == "GB-1" {
+            assert_eq!(o["line_items"][0]["hs_code"], "6912.00", "{o}");
+        }
+    }
+    let mut request = json!({"default_carrier_account": account, "default_servicelevel_token": "usps_priority",
+        "address_from": from["object_id"], "length": "10", "width": "8", "height": "4", "distance_unit": "in"});
+    // Without customs defaults: the orders abroad are INCOMPLETE naming customs, at validation.
+    let b = expect(
+        app.post_json("/batches/from_orders", &request).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let invalid = batch_until(&app, b["object_id"].as_str().unwrap(), "INVALID").await;
+    let results = invalid["batch_shipments"]["results"].as_array().unwrap();
+    let by_number = |n: &str| {
+        results
+            .iter()
+            .find(|r| r["metadata"] == n)
+            .unwrap_or_else(|| panic!("{n}: {invalid}"))
+            .clone()
+    };
+    for n in ["GB-1", "DE-1"] {
+        let r = by_number(n);
+        assert_eq!(r["status"], "INCOMPLETE", "{r}");
+        let text = r["messages"][0]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("customs:")
+                && text.contains(n)
+                && text.contains("customs.certify_signer"),
+            "{r}"
+        );
+    }
+    // DE-1's poster names no origin country: that is named too.
+    let de = by_number("DE-1");
+    assert!(
+        de["messages"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("line_items.0.manufacture_country"),
+        "{de}"
+    );
+    assert_eq!(by_number("US-1")["status"], "VALID");
+
+    // A bad default is refused up front, naming it.
+    request["customs"] = json!({"certify_signer": "Mr Hippo", "incoterm": "XYZ"});
+    let bad = expect(
+        app.post_json("/batches/from_orders", &request).await,
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert!(bad["fields"]["customs.incoterm"].is_array(), "{bad}");
+
+    // With the batch's defaults the three ship in one batch.
+    request["customs"] = json!({"certify_signer": "Mr Hippo", "contents_type": "MERCHANDISE", "incoterm": "DDU", "origin_country": "US"});
+    let b = expect(
+        app.post_json("/batches/from_orders", &request).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = b["object_id"].as_str().unwrap().to_string();
+    let valid = batch_until(&app, &id, "VALID").await;
+    let results = valid["batch_shipments"]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{valid}");
+    let gb = results.iter().find(|r| r["metadata"] == "GB-1").unwrap();
+    let shipment = expect(
+        app.get(&format!("/shipments/{}", gb["shipment"].as_str().unwrap()))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let declaration = &shipment["customs_declaration"];
+    assert_eq!(declaration["certify_signer"], "Mr Hippo", "{shipment}");
+    assert_eq!(declaration["contents_type"], "MERCHANDISE");
+    assert_eq!(declaration["incoterm"], "DDU");
+    assert_eq!(declaration["invoice"], "GB-1");
+    let item = expect(
+        app.get(&format!(
+            "/customs/items/{}",
+            declaration["items"][0].as_str().unwrap()
+        ))
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(item["description"], "Mug – Blue", "{item}");
+    assert_eq!(item["quantity"], 2);
+    assert_eq!(item["value_amount"], "30.00");
+    assert_eq!(item["value_currency"], "USD");
+    assert_eq!(item["origin_country"], "PT");
+    assert_eq!(item["hs_code"], "6912.00");
+    assert_eq!(item["net_weight"], "0.5");
+    assert_eq!(item["mass_unit"], "kg");
+    expect(
+        app.post_json(&format!("/batches/{id}/purchase"), &json!({}))
+            .await,
+        StatusCode::ACCEPTED,
+    )
+    .await;
+    let done = batch_until(&app, &id, "PURCHASED").await;
+    assert_eq!(done["object_results"]["purchase_succeeded"], 3, "{done}");
+    assert_eq!(done["object_results"]["purchase_failed"], 0);
+}

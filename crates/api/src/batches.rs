@@ -482,6 +482,82 @@ pub struct BatchFromOrdersRequest {
     /// The parcels' mass unit (default: the orders' own).
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub mass_unit: Option<String>,
+    /// What the customs declaration of each international order takes from the request (the
+    /// rest comes from its line items); without `certify_signer` international orders are
+    /// INCOMPLETE.
+    pub customs: Option<CustomsDefaultsRequest>,
+}
+
+/// Customs defaults of a batch from orders (Consign extension).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct CustomsDefaultsRequest {
+    /// Who certifies the declarations. Required for international orders.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub certify_signer: Option<String>,
+    /// Shippo's `contents_type` (default MERCHANDISE).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub contents_type: Option<String>,
+    /// Shippo's `incoterm` (DDP, DDU, FCA, DAP, eDAP).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub incoterm: Option<String>,
+    /// Shippo's `non_delivery_option` (default RETURN).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub non_delivery_option: Option<String>,
+    /// The origin country (ISO 3166-1 alpha-2) of line items that do not name theirs.
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub origin_country: Option<String>,
+}
+
+/// The customs defaults, their choices checked (errors named `customs.<field>`).
+fn customs_plan(
+    c: Option<CustomsDefaultsRequest>,
+    errors: &mut FieldErrors,
+) -> Option<batches::CustomsPlan> {
+    let c = c?;
+    let trim = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let plan = batches::CustomsPlan {
+        certify_signer: trim(c.certify_signer),
+        contents_type: trim(c.contents_type).map(|v| v.to_ascii_uppercase()),
+        incoterm: trim(c.incoterm),
+        non_delivery_option: trim(c.non_delivery_option).map(|v| v.to_ascii_uppercase()),
+        origin_country: trim(c.origin_country).map(|v| v.to_ascii_uppercase()),
+    };
+    for (field, value, choices) in [
+        (
+            "contents_type",
+            &plan.contents_type,
+            &domain::customs::CONTENTS_TYPES[..],
+        ),
+        ("incoterm", &plan.incoterm, &domain::customs::INCOTERMS[..]),
+        (
+            "non_delivery_option",
+            &plan.non_delivery_option,
+            &domain::customs::NON_DELIVERY_OPTIONS[..],
+        ),
+    ] {
+        if let Some(v) = value {
+            if !choices.contains(&v.as_str()) {
+                errors.add(
+                    format!("customs.{field}"),
+                    format!("\"{v}\" is not one of {}.", choices.join(", ")),
+                );
+            }
+        }
+    }
+    if let Some(c) = &plan.origin_country {
+        if c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic()) {
+            errors.add(
+                "customs.origin_country",
+                format!("\"{c}\" is not an ISO 3166-1 alpha-2 country code."),
+            );
+        }
+    }
+    if let Some(s) = &plan.certify_signer {
+        if s.chars().count() > 100 {
+            errors.add("customs.certify_signer", "At most 100 characters.");
+        }
+    }
+    Some(plan)
 }
 
 /// Make a batch of one shipment per matching order (Consign extension): the day's "ship
@@ -641,9 +717,18 @@ pub async fn from_orders(
         shipments: Vec::new(),
         errors: FieldErrors::new(),
     };
+    let customs = customs_plan(req.customs, &mut errors);
     errors.into_result()?;
-    let v =
-        batches::from_orders(&state.services, &who, filter, &address_from, parcel, input).await?;
+    let v = batches::from_orders_with_customs(
+        &state.services,
+        &who,
+        filter,
+        &address_from,
+        parcel,
+        customs,
+        input,
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         answer(&state, &headers, v, &who.account_name),

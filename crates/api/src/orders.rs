@@ -81,6 +81,9 @@ pub struct LineItemCreateRequest {
     pub weight_unit: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub manufacture_country: Option<String>,
+    /// Consign: the Harmonized System code (customs declarations of batches from orders).
+    #[serde(default, deserialize_with = "lenient::opt_string")]
+    pub hs_code: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
     pub max_ship_time: Option<String>,
     #[serde(default, deserialize_with = "lenient::opt_string")]
@@ -288,6 +291,7 @@ fn line_item(l: LineItemCreateRequest, field: &str, errors: &mut FieldErrors) ->
         weight: l.weight,
         weight_unit: l.weight_unit,
         manufacture_country: l.manufacture_country,
+        hs_code: l.hs_code,
         max_ship_time: time(l.max_ship_time, &format!("{field}.max_ship_time"), errors),
         max_delivery_time: time(
             l.max_delivery_time,
@@ -313,6 +317,8 @@ pub struct LineItemResponse {
     pub weight: Option<String>,
     pub weight_unit: Option<String>,
     pub manufacture_country: Option<String>,
+    /// Consign: the Harmonized System code.
+    pub hs_code: Option<String>,
     pub max_ship_time: Option<String>,
     pub max_delivery_time: Option<String>,
     pub description: Option<String>,
@@ -332,6 +338,7 @@ impl From<&LineItem> for LineItemResponse {
             weight: l.weight.clone(),
             weight_unit: l.weight_unit.clone(),
             manufacture_country: l.manufacture_country.clone(),
+            hs_code: l.hs_code.clone(),
             max_ship_time: l.max_ship_time.map(|t| t.to_string()),
             max_delivery_time: l.max_delivery_time.map(|t| t.to_string()),
             description: l.description.clone(),

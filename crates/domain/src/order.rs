@@ -176,6 +176,9 @@ pub struct LineItem {
     pub weight_unit: Option<String>,
     #[serde(default)]
     pub manufacture_country: Option<String>,
+    /// **Consign**: the Harmonized System code customs declarations carry for it.
+    #[serde(default)]
+    pub hs_code: Option<String>,
     #[serde(default)]
     pub max_ship_time: Option<Timestamp>,
     #[serde(default)]
@@ -399,6 +402,7 @@ mod tests {
                     weight: Some("0.5".into()),
                     weight_unit: Some("lb".into()),
                     manufacture_country: None,
+                    hs_code: None,
                     max_ship_time: None,
                     max_delivery_time: None,
                     description: None,

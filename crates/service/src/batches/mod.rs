@@ -42,7 +42,27 @@ pub enum ShipmentSource {
         order: ObjectId,
         address_from: ObjectId,
         parcel: ParcelPlan,
+        /// What an international order's customs declaration takes from the request.
+        #[serde(default)]
+        customs: Option<Box<CustomsPlan>>,
     },
+}
+
+/// The batch-level part of the customs declaration made for each international order of a batch
+/// from orders (the rest comes from its line items: description, quantity, value, currency,
+/// origin country, HS code, weight). Without a signer an international order is INCOMPLETE.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomsPlan {
+    /// Who certifies the declarations (required for international orders).
+    pub certify_signer: Option<String>,
+    /// Shippo's `contents_type`; default MERCHANDISE.
+    pub contents_type: Option<String>,
+    /// Shippo's `incoterm` (DDP, DDU, …); default none.
+    pub incoterm: Option<String>,
+    /// Shippo's `non_delivery_option`; default RETURN.
+    pub non_delivery_option: Option<String>,
+    /// The origin country of line items that do not name theirs.
+    pub origin_country: Option<String>,
 }
 
 /// The parcel of a shipment made from an order: a template's (or given) dimensions, and the
@@ -554,13 +574,28 @@ pub async fn purchase(
 
 /// Makes a batch of one shipment per order matching `filter` (default: every PAID order not
 /// yet on a label), from `address_from`, with `parcel`'s dimensions and each order's weight.
-#[allow(clippy::too_many_arguments)]
+/// International orders are INCOMPLETE (no customs defaults given): see
+/// [`from_orders_with_customs`].
 pub async fn from_orders(
+    s: &Services,
+    who: &Principal,
+    filter: OrderFilter,
+    address_from: &str,
+    parcel: ParcelPlan,
+    batch: CreateBatch,
+) -> Result<BatchView, ServiceError> {
+    from_orders_with_customs(s, who, filter, address_from, parcel, None, batch).await
+}
+
+/// [`from_orders`], with what the customs declarations of international orders take from the
+/// request (the rest comes from each order's line items).
+pub async fn from_orders_with_customs(
     s: &Services,
     who: &Principal,
     mut filter: OrderFilter,
     address_from: &str,
     parcel: ParcelPlan,
+    customs: Option<CustomsPlan>,
     mut batch: CreateBatch,
 ) -> Result<BatchView, ServiceError> {
     let scope = scope(who);
@@ -618,6 +653,7 @@ pub async fn from_orders(
                 order: o.id,
                 address_from: from,
                 parcel: parcel.clone(),
+                customs: customs.clone().map(Box::new),
             },
             carrier_account: None,
             servicelevel_token: None,

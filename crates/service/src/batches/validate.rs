@@ -11,9 +11,11 @@ use store::jobs::Claim;
 use store::Scope;
 
 use super::{notes_of, ShipmentSource};
+use crate::customs::{DeclarationRef, ItemRef};
 use crate::rating::{note, CONSIGN};
 use crate::shipments::{self, AddressRef, CreateShipment, ParcelRef, ShipmentView};
 use crate::{webhooks, Principal, ServiceError, Services};
+use domain::customs::{CustomsItemInput, DeclarationInput};
 
 /// Batch shipments validated per recorded chunk.
 const CHUNK: i64 = 200;
@@ -161,6 +163,7 @@ async fn validate_one(
             order,
             address_from,
             parcel,
+            customs,
         }) => {
             let o = match store::orders::get(&mut *s.store.conn().await?, crate::scope(who), order)
                 .await
@@ -201,6 +204,39 @@ async fn validate_one(
                 )];
                 return Ok(bs);
             };
+            // International: a customs declaration from the line items and the request's
+            // customs defaults, or INCOMPLETE naming what it lacks (never a failed purchase).
+            let declaration = {
+                let mut conn = s.store.conn().await?;
+                let scope = crate::scope(who);
+                let from = store::addresses::get(&mut conn, scope, address_from).await;
+                let to = store::addresses::get(&mut conn, scope, o.to_address).await;
+                match (from, to) {
+                    (Ok(f), Ok(t)) if !f.fields.country.eq_ignore_ascii_case(&t.fields.country) => {
+                        match declaration_for(&o, &weight, unit, customs.as_deref()) {
+                            Ok(d) => Some(d),
+                            Err(missing) => {
+                                bs.status = BatchShipmentStatus::Incomplete;
+                                bs.request = None;
+                                bs.messages = vec![note(
+                                    CONSIGN,
+                                    "customs",
+                                    format!(
+                                        "customs: Order {} goes from {} to {} and needs a customs declaration, which cannot be made without {}.",
+                                        o.order_number.as_deref().unwrap_or(&o.id.to_string()),
+                                        f.fields.country,
+                                        t.fields.country,
+                                        missing.join(", ")
+                                    ),
+                                )];
+                                return Ok(bs);
+                            }
+                        }
+                    }
+                    // Unknown addresses are named when the shipment is made.
+                    _ => None,
+                }
+            };
             Ok(CreateShipment {
                 address_from: Some(AddressRef::Id(address_from.to_string())),
                 address_to: Some(AddressRef::Id(o.to_address.to_string())),
@@ -216,7 +252,7 @@ async fn validate_one(
                     metadata: o.order_number.clone(),
                     extra: ExtraInput::default(),
                 }))],
-                customs_declaration: None,
+                customs_declaration: declaration,
                 extra: Default::default(),
                 extra_json: serde_json::json!({}),
                 carrier_accounts: Vec::new(),
@@ -288,6 +324,107 @@ fn order_weight(
             )
         })?;
     Some((weight.round_dp(4).normalize().to_string(), unit))
+}
+
+/// The customs declaration of a parcel that carries what is left of `o` (weighing `weight`
+/// `unit`): one item per line item still to ship (its description or title, the quantity left,
+/// its share of the line's value and weight, its currency, origin country, HS code and SKU) and
+/// the request's defaults (signer, contents type, incoterm). Errs with what it lacks, each named
+/// as the client would fix it (`customs.certify_signer`, `line_items.0.total_price`).
+fn declaration_for(
+    o: &domain::order::Order,
+    weight: &str,
+    unit: domain::units::MassUnit,
+    plan: Option<&super::CustomsPlan>,
+) -> Result<DeclarationRef, Vec<String>> {
+    use rust_decimal::Decimal;
+    let plan = plan.cloned().unwrap_or_default();
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(String::from)
+    };
+    let mut missing = Vec::new();
+    let signer = given(&plan.certify_signer);
+    if signer.is_none() {
+        missing.push("customs.certify_signer".to_string());
+    }
+    let left: Vec<(usize, &domain::order::LineItem)> = o
+        .line_items
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.remaining() > 0)
+        .collect();
+    if left.is_empty() {
+        missing.push("line_items (what the parcel carries, for its customs items)".to_string());
+    }
+    let mut items = Vec::with_capacity(left.len());
+    for (i, l) in &left {
+        let share = |total: &str| -> Option<Decimal> {
+            let t: Decimal = total.trim().parse().ok()?;
+            Some(t * Decimal::from(l.remaining()) / Decimal::from(l.quantity.max(1)))
+        };
+        let value = l.total_price.as_deref().and_then(share);
+        if value.is_none() {
+            missing.push(format!("line_items.{i}.total_price"));
+        }
+        let currency = given(&l.currency).or_else(|| given(&o.details.currency));
+        if currency.is_none() {
+            missing.push(format!("line_items.{i}.currency"));
+        }
+        let origin = given(&l.manufacture_country).or_else(|| given(&plan.origin_country));
+        if origin.is_none() {
+            missing.push(format!(
+                "line_items.{i}.manufacture_country (or customs.origin_country)"
+            ));
+        }
+        let net = match (l.weight.as_deref().and_then(share), given(&l.weight_unit)) {
+            (Some(w), Some(u)) if w > Decimal::ZERO => Some((w, u)),
+            // One line left: the parcel's weight is its weight.
+            _ if left.len() == 1 => Some((
+                weight.parse().unwrap_or(Decimal::ZERO),
+                unit.as_str().to_string(),
+            )),
+            _ => None,
+        };
+        if net.is_none() {
+            missing.push(format!("line_items.{i}.weight"));
+        }
+        let description = given(&l.description).unwrap_or_else(|| match &l.variant_title {
+            Some(v) if !v.trim().is_empty() => format!("{} – {}", l.title, v.trim()),
+            _ => l.title.clone(),
+        });
+        items.push(ItemRef::New(Box::new(CustomsItemInput {
+            description: Some(description.chars().take(200).collect()),
+            quantity: Some(l.remaining().to_string()),
+            net_weight: net
+                .as_ref()
+                .map(|(w, _)| w.round_dp(4).normalize().to_string()),
+            mass_unit: net.map(|(_, u)| u),
+            value_amount: value.map(|v| v.round_dp(2).to_string()),
+            value_currency: currency,
+            origin_country: origin,
+            hs_code: given(&l.hs_code),
+            sku_code: given(&l.sku),
+            ..Default::default()
+        })));
+    }
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    Ok(DeclarationRef::New(
+        Box::new(DeclarationInput {
+            certify: Some(true),
+            certify_signer: signer,
+            contents_type: given(&plan.contents_type).or(Some("MERCHANDISE".into())),
+            incoterm: given(&plan.incoterm),
+            non_delivery_option: given(&plan.non_delivery_option).or(Some("RETURN".into())),
+            invoice: o.order_number.clone(),
+            ..Default::default()
+        }),
+        items,
+    ))
 }
 
 /// A VALID batch shipment whose label its carrier account would print itself

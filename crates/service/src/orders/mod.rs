@@ -42,6 +42,8 @@ pub struct NewLineItem {
     pub weight: Option<String>,
     pub weight_unit: Option<String>,
     pub manufacture_country: Option<String>,
+    /// Harmonized System code (for customs declarations).
+    pub hs_code: Option<String>,
     pub max_ship_time: Option<Timestamp>,
     pub max_delivery_time: Option<Timestamp>,
     pub description: Option<String>,
@@ -566,6 +568,26 @@ fn text(raw: Option<String>, field: &str, errors: &mut FieldErrors) -> Option<St
     Some(raw)
 }
 
+/// An HS code: digits, with the dots and spaces shops write (`6109.10`), up to 35 characters.
+fn hs_code(raw: Option<String>, field: &str, errors: &mut FieldErrors) -> Option<String> {
+    let raw = raw
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty())?;
+    if raw.chars().count() > 35
+        || !raw.chars().any(|c| c.is_ascii_digit())
+        || !raw
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '.' || c == ' ')
+    {
+        errors.add(
+            field,
+            format!("\"{raw}\" is not an HS code (digits, dots and spaces, at most 35)."),
+        );
+        return None;
+    }
+    Some(raw)
+}
+
 fn check_details(d: OrderDetails, errors: &mut FieldErrors) -> OrderDetails {
     OrderDetails {
         currency: currency(d.currency, "currency", errors),
@@ -637,6 +659,7 @@ fn check_line_item(
         weight: decimal(l.weight, &format!("{field}.weight"), errors),
         weight_unit: mass_unit(l.weight_unit, &format!("{field}.weight_unit"), errors),
         manufacture_country: country,
+        hs_code: hs_code(l.hs_code, &format!("{field}.hs_code"), errors),
         max_ship_time: l.max_ship_time,
         max_delivery_time: l.max_delivery_time,
         description: text(l.description, &format!("{field}.description"), errors),
