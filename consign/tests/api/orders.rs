@@ -786,3 +786,20 @@ async fn the_state_table_is_what_the_api_does() {
     let d = expect(set_status(&app, &id, "DELIVERED").await, StatusCode::OK).await;
     assert_eq!(d["consign_status"], "DELIVERED");
 }
+
+#[tokio::test]
+async fn a_source_sending_an_order_again_leaves_it_held() {
+    let app = spawn_app().await;
+    let mut body = recorded_order();
+    body["source_id"] = json!("shop-1");
+    let o = expect(app.post_json("/orders", &body).await, StatusCode::CREATED).await;
+    let id = o["object_id"].as_str().unwrap().to_string();
+    expect(set_status(&app, &id, "ON_HOLD").await, StatusCode::OK).await;
+    // The shop (or a re-import of the same file) still says PAID: the hold stays.
+    let again = expect(app.post_json("/orders", &body).await, StatusCode::CREATED).await;
+    assert_eq!(again["object_id"], id.as_str());
+    assert_eq!(again["consign_status"], "ON_HOLD", "{again}");
+    // The merchant releases it.
+    let released = expect(set_status(&app, &id, "PAID").await, StatusCode::OK).await;
+    assert_eq!(released["consign_status"], "PAID");
+}

@@ -352,8 +352,12 @@ async fn build(
                 );
             }
         }
-        // A source that still says PAID (or nothing new) leaves fulfilment to the labels.
-        if old.status.in_fulfilment() && status.in_fulfilment() {
+        // A source that still says PAID (or nothing new) leaves fulfilment to the labels, and
+        // leaves a held order held: only the merchant releases it (a re-import of the same
+        // file must not ship what was held).
+        if (old.status.in_fulfilment() || old.status == OrderStatus::OnHold)
+            && status.in_fulfilment()
+        {
             status = old.status;
         } else if !old.status.can_become(status) {
             errors.add(
