@@ -1014,3 +1014,59 @@ async fn international_orders_ship_in_the_batch_with_customs_built_from_their_li
     assert_eq!(done["object_results"]["purchase_succeeded"], 3, "{done}");
     assert_eq!(done["object_results"]["purchase_failed"], 0);
 }
+
+#[tokio::test]
+async fn an_upstream_provider_is_still_asked_for_a_recipient_consign_calls_invalid() {
+    let app = spawn_app().await;
+    let fake = crate::providers::easypost("EZTK_consign_test_key").await;
+    let account = expect(
+        app.post_json(
+            "/carrier_accounts",
+            &json!({"carrier": "easypost", "account_id": "my-easypost", "test": true,
+                "parameters": {"api_key": "EZTK_consign_test_key", "api_base": fake.base, "webhook_secret": "s"}}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = account["object_id"].as_str().unwrap().to_string();
+    let mut to = crate::labels::us_to();
+    to["zip"] = json!("1000");
+    let shipment = expect(
+        app.post_json(
+            "/shipments",
+            &json!({"address_from": crate::labels::us_from(), "address_to": to,
+                "parcels": [crate::labels::parcel()], "carrier_accounts": [id], "async": false}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        shipment["address_to"]["object_state"], "INVALID",
+        "{shipment}"
+    );
+    let rate = shipment["rates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| {
+            r["carrier_account"] == id.as_str()
+                && r["servicelevel"]["token"] == "usps_ground_advantage"
+        })
+        .unwrap_or_else(|| panic!("no EasyPost rate: {shipment}"))["object_id"]
+        .clone();
+    // EasyPost validates what it is sent: Consign asks it, and it sells the label.
+    let t = expect(
+        app.post_json("/transactions", &json!({"rate": rate, "async": false}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(t["status"], "SUCCESS", "{t}");
+    assert_eq!(
+        fake.calls("POST", "/buy").len(),
+        1,
+        "EasyPost was asked to buy"
+    );
+}
