@@ -430,3 +430,162 @@ F-2,Bo,Rua 2,Lisboa,1100-053,PT,MUG,Mug,''=not a formula,1,plain\n";
     assert_eq!(import(&other, "", &exported).await["created"], 2);
     assert_eq!(export(&other).await, exported);
 }
+
+/// `n` orders of two rows each, every tenth order's second row at the end of the file (rows of
+/// one order need not be adjacent), each order with a long note; `bad` orders (the first ones)
+/// with a quantity that is not a number.
+fn big_file(n: usize, bad: usize) -> String {
+    let note = "Leave the parcel with the neighbour at number 12 if nobody answers. ".repeat(3);
+    let mut head = String::from(
+        "order_number,placed_at,ship_to_name,ship_to_street1,ship_to_city,ship_to_zip,ship_to_country,sku,title,quantity,notes\n",
+    );
+    let mut tail = String::new();
+    for i in 0..n {
+        let q = if i < bad { "two" } else { "1" };
+        head.push_str(&format!(
+            "B-{i},2026-11-30T10:00:00Z,Buyer {i},Rua {i},Porto,4000-447,PT,MUG,Caneca,{q},{note}\n"
+        ));
+        let second = format!(
+            "B-{i},2026-11-30T10:00:00Z,Buyer {i},Rua {i},Porto,4000-447,PT,CARD,Postal,2,{note}\n"
+        );
+        if i % 10 == 0 {
+            tail.push_str(&second);
+        } else {
+            head.push_str(&second);
+        }
+    }
+    head + &tail
+}
+
+#[tokio::test]
+async fn a_large_import_counts_every_order_and_lists_at_most_1000_rejections() {
+    let app = spawn_app().await;
+    let (n, bad) = (6_000, 1_200);
+    let file = big_file(n, bad);
+    assert!(file.len() > 2_000_000, "{}", file.len());
+    let done = import(&app, "", &file).await;
+    assert_eq!(done["rows"], 2 * n);
+    assert_eq!(done["orders"], n);
+    assert_eq!(done["created"], n - bad);
+    assert_eq!(done["rejected"], bad);
+    assert_eq!(done["created_orders"].as_array().unwrap().len(), n - bad);
+    assert_eq!(done["created_orders"][0], format!("B-{bad}"));
+    // One rejection per bad order, the first 1,000 by row listed.
+    let rejections = done["rejections"].as_array().unwrap();
+    assert_eq!(rejections.len(), 1_000);
+    assert_eq!(done["rejections_omitted"], bad - 1_000);
+    assert_eq!(
+        (
+            rejections[0]["row"].as_u64(),
+            rejections[0]["field"].as_str()
+        ),
+        (Some(2), Some("quantity"))
+    );
+    let rows: Vec<u64> = rejections
+        .iter()
+        .map(|r| r["row"].as_u64().unwrap())
+        .collect();
+    assert!(rows.windows(2).all(|w| w[0] < w[1]), "by row");
+    // Every saved order has both line items, those whose rows are apart too.
+    let exported = export(&app).await;
+    assert_eq!(exported.lines().count(), 1 + 2 * (n - bad));
+    // The same file again: every order unchanged.
+    let again = import(&app, "", &file).await;
+    assert_eq!(
+        (again["created"].as_u64(), again["unchanged"].as_u64()),
+        (Some(0), Some((n - bad) as u64))
+    );
+}
+
+/// Starts `POST /orders/import` of `file` as `token` on a raw connection, sending only the first
+/// half of the body; [`finish_upload`] sends the rest and reads the answer.
+async fn start_upload(app: &TestApp, token: &str, file: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let host = app.base.trim_start_matches("http://").to_string();
+    let mut conn = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "POST /orders/import HTTP/1.1\r\nHost: {host}\r\nAuthorization: ShippoToken {token}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        file.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&file.as_bytes()[..file.len() / 2])
+        .await
+        .unwrap();
+    conn.flush().await.unwrap();
+    conn
+}
+
+async fn finish_upload(mut conn: tokio::net::TcpStream, file: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    conn.write_all(&file.as_bytes()[file.len() / 2..])
+        .await
+        .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
+#[tokio::test]
+async fn a_second_import_of_one_account_while_one_runs_is_refused_with_409() {
+    let app = spawn_app().await;
+    let file = big_file(50, 0);
+    let mut running = start_upload(&app, &app.token, &file).await;
+    let one =
+        "order_number,ship_to_street1,ship_to_city,ship_to_country,title\nS-1,Rua 1,Porto,PT,Mug\n";
+    let post = |token: String| {
+        app.client
+            .post(app.url("/orders/import?dry_run=true"))
+            .header("Authorization", format!("ShippoToken {token}"))
+            .header("content-type", "text/csv")
+            .body(one)
+            .send()
+    };
+    // Once the first upload has reached the handler, the account's second is refused.
+    let mut refused = None;
+    for _ in 0..50 {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let res = post(app.token.clone()).await.unwrap();
+        if res.status() == StatusCode::CONFLICT {
+            refused = Some(expect(res, StatusCode::CONFLICT).await);
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::OK);
+        // This probe ran first (the upload was still being authenticated) and may have
+        // had the upload refused: then start it again.
+        let mut peek = [0u8; 1];
+        let answered = tokio::time::timeout(
+            std::time::Duration::from_millis(20),
+            running.peek(&mut peek),
+        )
+        .await;
+        if matches!(answered, Ok(Ok(n)) if n > 0) {
+            running = start_upload(&app, &app.token, &file).await;
+        }
+    }
+    let Some(refused) = refused else {
+        let answer = finish_upload(running, &file).await;
+        panic!("a second import of the account was not refused; the first: {answer}");
+    };
+    assert_eq!(refused["code"], "conflict");
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("already running"),
+        "{refused}"
+    );
+    // The account's live token too: the bound is the account's.
+    let live = app.token_in_mode(domain::account::Mode::Live).await;
+    expect(post(live).await.unwrap(), StatusCode::CONFLICT).await;
+    // Another account imports meanwhile.
+    let other = app.other_account(domain::account::Mode::Test).await;
+    let theirs = expect(post(other.token.clone()).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(theirs["created"], 1);
+
+    // The first import ends normally, and the account can import again.
+    let answer = finish_upload(running, &file).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"created\":50"), "{answer}");
+    let again = expect(post(app.token.clone()).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(again["created"], 1);
+}

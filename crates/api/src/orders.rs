@@ -672,7 +672,10 @@ pub struct ImportResponse {
     /// Order numbers created and updated.
     pub created_orders: Vec<String>,
     pub updated_orders: Vec<String>,
+    /// The first 1,000 rejections by row (`rejected` counts every rejected order).
     pub rejections: Vec<ImportRejection>,
+    /// Rejections left off the list.
+    pub rejections_omitted: usize,
 }
 
 impl From<orders::csv::ImportReport> for ImportResponse {
@@ -697,6 +700,7 @@ impl From<orders::csv::ImportReport> for ImportResponse {
                     order_number: x.order_number,
                 })
                 .collect(),
+            rejections_omitted: r.rejections_omitted,
         }
     }
 }
@@ -744,7 +748,7 @@ fn import_options(
 pub(crate) async fn upload(
     q: &ListQuery,
     req: axum::extract::Request,
-) -> Result<(Vec<u8>, orders::csv::ImportOptions), ApiError> {
+) -> Result<(axum::body::Bytes, orders::csv::ImportOptions), ApiError> {
     use axum::extract::FromRequest;
     let media = crate::extract::media_type(req.headers());
     let (bytes, dry, map) = if media == "multipart/form-data" {
@@ -774,7 +778,7 @@ pub(crate) async fn upload(
                 )
             })?;
             match name.as_str() {
-                "file" => file = Some(data.to_vec()),
+                "file" => file = Some(data),
                 "dry_run" => dry = Some(String::from_utf8_lossy(&data).into_owned()),
                 "mapping" => map = Some(String::from_utf8_lossy(&data).into_owned()),
                 _ => {}
@@ -805,7 +809,7 @@ pub(crate) async fn upload(
                     )
                 }
             })?;
-        (bytes.to_vec(), None, None)
+        (bytes, None, None)
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -827,18 +831,23 @@ pub(crate) async fn upload(
 /// `multipart/form-data` (a `file` part; optional `dry_run` and `mapping` parts). Query:
 /// `dry_run=true` answers what would be created, updated and rejected; `mapping` is a JSON
 /// object naming your columns for Consign's (see docs/ORDERS.md). Idempotent on the order
-/// number; each rejection names its row and field.
+/// number; each rejection names its row and field. One import per account at a time: another
+/// while it runs answers 409 `conflict`.
 #[utoipa::path(post, path = "/orders/import", tag = "Orders", params(("dry_run" = Option<bool>, Query), ("mapping" = Option<String>, Query)),
     request_body(content((String = "text/csv"))),
-    responses((status = 200, body = ImportResponse), (status = 400, body = ErrorBody)), security(("ShippoToken" = [])))]
+    responses((status = 200, body = ImportResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody, description = "Another import of the account is running")), security(("ShippoToken" = [])))]
 pub async fn import(
     State(state): State<AppState>,
     Auth(who): Auth,
     q: ListQuery,
     req: axum::extract::Request,
 ) -> Result<Json<ImportResponse>, ApiError> {
+    // The account's turn first: a refused upload is not read.
+    let slot = orders::csv::ImportSlot::take(&who)?;
     let (bytes, options) = upload(&q, req).await?;
-    let report = orders::csv::import(&state.services, &who, &bytes, &options, &|_, _| {}).await?;
+    let report =
+        orders::csv::import_in(&state.services, &who, &slot, &bytes, &options, &|_, _| {}).await?;
+    drop((slot, bytes));
     Ok(Json(report.into()))
 }
 

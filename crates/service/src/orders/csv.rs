@@ -132,7 +132,10 @@ pub struct ImportReport {
     /// Order numbers created and updated (in file order).
     pub created_numbers: Vec<String>,
     pub updated_numbers: Vec<String>,
+    /// The first [`MAX_LISTED_REJECTIONS`] rejections by row.
     pub rejections: Vec<Rejection>,
+    /// Rejections not listed.
+    pub rejections_omitted: usize,
 }
 
 /// One order's rows: the line numbers and the command.
@@ -153,15 +156,38 @@ fn status(raw: &str) -> Option<OrderStatus> {
     })
 }
 
-fn read_groups(
-    bytes: &[u8],
-    options: &ImportOptions,
-    now: Timestamp,
-) -> Result<(usize, Vec<Group>), ServiceError> {
-    let mut reader = csv::ReaderBuilder::new()
+fn csv_reader(bytes: &[u8]) -> csv::Reader<std::io::Cursor<&[u8]>> {
+    csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::None)
-        .from_reader(bytes);
+        .from_reader(std::io::Cursor::new(bytes))
+}
+
+/// Where a row sits in the file: its byte offset (to read it again) and its line.
+#[derive(Debug, Clone, Copy)]
+struct RowAt {
+    byte: u64,
+    line: usize,
+}
+
+/// What the first pass keeps of an order, or of a row that makes none: where its rows are,
+/// never their values (an import holds at most [`CHUNK`] orders' values at once).
+enum Entry {
+    Order(Vec<RowAt>),
+    /// A row that cannot be read or names no order.
+    Refused(Box<Rejection>),
+}
+
+/// The first pass over a file: the header, the rows counted, and one entry per order in the
+/// order its first row appears (rows of one order need not be adjacent).
+struct Index {
+    header: Header,
+    rows: usize,
+    entries: Vec<Entry>,
+}
+
+fn index(bytes: &[u8], options: &ImportOptions) -> Result<Index, ServiceError> {
+    let mut reader = csv_reader(bytes);
     let headers = reader
         .headers()
         .map_err(|e| {
@@ -169,163 +195,260 @@ fn read_groups(
         })?
         .clone();
     let header = Header::read(&headers, &options.mapping, COLUMNS, REQUIRED)?;
-    let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
-    let mut rows = 0;
-    for (i, record) in reader.records().enumerate() {
-        let line = i + 2;
-        rows += 1;
-        let record = match record {
-            Ok(r) => r,
+    let mut entries: Vec<Entry> = Vec::new();
+    // Order number → its entry; dropped once the file is indexed.
+    let mut at: HashMap<Box<str>, usize> = HashMap::new();
+    let mut record = csv::StringRecord::new();
+    let (mut rows, mut read) = (0, 0);
+    loop {
+        let byte = reader.position().byte();
+        let line = read + 2;
+        let next = reader.read_record(&mut record);
+        read += 1;
+        match next {
+            Ok(false) => break,
+            Ok(true) => {}
             Err(e) => {
-                groups.push(Group {
-                    lines: vec![line],
-                    command: CreateOrder::new(Source::Csv),
-                    problems: vec![Rejection {
-                        row: line,
-                        field: "row".into(),
-                        message: format!("The row cannot be read: {e}"),
-                        order_number: None,
-                    }],
-                });
+                rows += 1;
+                entries.push(Entry::Refused(Box::new(Rejection {
+                    row: line,
+                    field: "row".into(),
+                    message: format!("The row cannot be read: {e}"),
+                    order_number: None,
+                })));
                 continue;
             }
-        };
+        }
         if record.iter().all(|v| v.trim().is_empty()) {
-            rows -= 1;
             continue;
         }
-        let get = |f: &str| header.get(&record, f).map(String::from);
-        let Some(number) = get("order_number") else {
-            groups.push(Group {
-                lines: vec![line],
-                command: CreateOrder::new(Source::Csv),
-                problems: vec![Rejection {
-                    row: line,
-                    field: "order_number".into(),
-                    message: "This field is required.".into(),
-                    order_number: None,
-                }],
-            });
+        rows += 1;
+        let Some(number) = header.get(&record, "order_number") else {
+            entries.push(Entry::Refused(Box::new(Rejection {
+                row: line,
+                field: "order_number".into(),
+                message: "This field is required.".into(),
+                order_number: None,
+            })));
             continue;
         };
-        let g = match index.get(&number) {
-            Some(&gi) => &mut groups[gi],
-            None => {
-                let mut c = CreateOrder::new(Source::Csv);
-                c.source_id = Some(number.clone());
-                c.order_number = Some(number.clone());
-                c.placed_at = Some(now);
-                let mut problems = Vec::new();
-                if let Some(raw) = get("placed_at") {
-                    match Timestamp::parse(&raw).or_else(|| {
-                        // "2026-11-30 10:00:00 +0000" (Shopify) and friends.
-                        chrono::DateTime::parse_from_str(&raw, "%Y-%m-%d %H:%M:%S %z")
-                            .ok()
-                            .map(|d| Timestamp::from_millis(d.timestamp_millis()))
-                    }) {
-                        Some(t) => c.placed_at = Some(t),
-                        None => problems.push(Rejection {
-                            row: line,
-                            field: "placed_at".into(),
-                            message: format!("\"{raw}\" is not a date and time."),
-                            order_number: Some(number.clone()),
-                        }),
-                    }
+        let row = RowAt { byte, line };
+        match at.get(number) {
+            Some(&e) => {
+                if let Entry::Order(rows) = &mut entries[e] {
+                    rows.push(row);
                 }
-                if let Some(raw) = get("order_status") {
-                    match status(&raw) {
-                        Some(s) => c.status = Some(s),
-                        None => problems.push(Rejection {
-                            row: line,
-                            field: "order_status".into(),
-                            message: format!("\"{raw}\" is not an order status."),
-                            order_number: Some(number.clone()),
-                        }),
-                    }
-                }
-                // The ship-to's required values, on the order's first row (an order whose
-                // address cannot ship is refused, not stored incomplete).
-                for field in REQUIRED.iter().filter(|f| f.starts_with("ship_to_")) {
-                    if get(field).is_none() {
-                        problems.push(Rejection {
-                            row: line,
-                            field: (*field).into(),
-                            message: "This field is required.".into(),
-                            order_number: Some(number.clone()),
-                        });
-                    }
-                }
-                let email = get("buyer_email").unwrap_or_default();
-                let fields = AddressFields {
-                    name: get("ship_to_name").unwrap_or_default(),
-                    company: get("ship_to_company").unwrap_or_default(),
-                    street1: get("ship_to_street1").unwrap_or_default(),
-                    street2: get("ship_to_street2").unwrap_or_default(),
-                    city: get("ship_to_city").unwrap_or_default(),
-                    state: get("ship_to_state").unwrap_or_default(),
-                    zip: get("ship_to_zip").unwrap_or_default(),
-                    country: get("ship_to_country").unwrap_or_default(),
-                    phone: get("ship_to_phone")
-                        .or_else(|| get("buyer_phone"))
-                        .unwrap_or_default(),
-                    email: email.clone(),
-                    ..Default::default()
-                };
-                c.to_address = Some(AddressOrId::New(Box::new(AddressInput {
-                    fields,
-                    purpose: None,
-                    validate: false,
-                })));
-                c.details = OrderDetails {
-                    currency: get("currency"),
-                    total_price: get("total_price"),
-                    shipping_method: get("shipping_method"),
-                    notes: get("notes"),
-                    buyer_email: (!email.is_empty()).then_some(email),
-                    buyer_phone: get("buyer_phone"),
-                    ..Default::default()
-                };
-                index.insert(number.clone(), groups.len());
-                groups.push(Group {
-                    lines: Vec::new(),
-                    command: c,
-                    problems,
-                });
-                groups.last_mut().expect("just pushed")
             }
-        };
-        g.lines.push(line);
-        if get("sku").is_some() || get("title").is_some() {
-            let quantity = match get("quantity") {
-                None => None,
-                Some(q) => match q.parse::<i64>() {
-                    Ok(n) => Some(n),
-                    Err(_) => {
-                        g.problems.push(Rejection {
-                            row: line,
-                            field: "quantity".into(),
-                            message: format!("\"{q}\" is not a whole number."),
-                            order_number: Some(number.clone()),
-                        });
-                        None
-                    }
-                },
-            };
-            g.command.line_items.push(NewLineItem {
-                title: get("title").unwrap_or_default(),
-                variant_title: get("variant_title"),
-                sku: get("sku"),
-                quantity,
-                total_price: get("price"),
-                currency: get("currency"),
-                weight: get("weight"),
-                weight_unit: get("weight_unit"),
-                ..Default::default()
+            None => {
+                at.insert(number.into(), entries.len());
+                entries.push(Entry::Order(vec![row]));
+            }
+        }
+    }
+    Ok(Index {
+        header,
+        rows,
+        entries,
+    })
+}
+
+/// Reads rows again by their offsets (without seeking when they follow each other).
+struct Rows<'b> {
+    reader: csv::Reader<std::io::Cursor<&'b [u8]>>,
+    record: csv::StringRecord,
+}
+
+impl<'b> Rows<'b> {
+    fn new(bytes: &'b [u8]) -> Self {
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .trim(csv::Trim::None)
+            .has_headers(false)
+            .from_reader(std::io::Cursor::new(bytes));
+        // Past the header, so that a file's first row needs no seek either.
+        let mut header = csv::ByteRecord::new();
+        let _ = reader.read_byte_record(&mut header);
+        Rows {
+            reader,
+            record: csv::StringRecord::new(),
+        }
+    }
+
+    fn read(&mut self, at: RowAt) -> Result<&csv::StringRecord, ServiceError> {
+        let fail = |e: csv::Error| ServiceError::internal(format!("CSV row {}: {e}", at.line));
+        if self.reader.position().byte() != at.byte {
+            let mut p = csv::Position::new();
+            p.set_byte(at.byte);
+            self.reader.seek(p).map_err(fail)?;
+        }
+        // Read once already in the first pass.
+        if !self.reader.read_record(&mut self.record).map_err(fail)? {
+            return Err(ServiceError::internal(format!(
+                "CSV row {} is gone on the second read",
+                at.line
+            )));
+        }
+        Ok(&self.record)
+    }
+}
+
+/// An order's command from its first row.
+fn start(header: &Header, record: &csv::StringRecord, line: usize, now: Timestamp) -> Group {
+    let get = |f: &str| header.get(record, f).map(String::from);
+    let number = get("order_number").unwrap_or_default();
+    let mut c = CreateOrder::new(Source::Csv);
+    c.source_id = Some(number.clone());
+    c.order_number = Some(number.clone());
+    c.placed_at = Some(now);
+    let mut problems = Vec::new();
+    if let Some(raw) = get("placed_at") {
+        match Timestamp::parse(&raw).or_else(|| {
+            // "2026-11-30 10:00:00 +0000" (Shopify) and friends.
+            chrono::DateTime::parse_from_str(&raw, "%Y-%m-%d %H:%M:%S %z")
+                .ok()
+                .map(|d| Timestamp::from_millis(d.timestamp_millis()))
+        }) {
+            Some(t) => c.placed_at = Some(t),
+            None => problems.push(Rejection {
+                row: line,
+                field: "placed_at".into(),
+                message: format!("\"{raw}\" is not a date and time."),
+                order_number: Some(number.clone()),
+            }),
+        }
+    }
+    if let Some(raw) = get("order_status") {
+        match status(&raw) {
+            Some(s) => c.status = Some(s),
+            None => problems.push(Rejection {
+                row: line,
+                field: "order_status".into(),
+                message: format!("\"{raw}\" is not an order status."),
+                order_number: Some(number.clone()),
+            }),
+        }
+    }
+    // The ship-to's required values, on the order's first row (an order whose address cannot
+    // ship is refused, not stored incomplete).
+    for field in REQUIRED.iter().filter(|f| f.starts_with("ship_to_")) {
+        if get(field).is_none() {
+            problems.push(Rejection {
+                row: line,
+                field: (*field).into(),
+                message: "This field is required.".into(),
+                order_number: Some(number.clone()),
             });
         }
     }
-    Ok((rows, groups))
+    let email = get("buyer_email").unwrap_or_default();
+    let fields = AddressFields {
+        name: get("ship_to_name").unwrap_or_default(),
+        company: get("ship_to_company").unwrap_or_default(),
+        street1: get("ship_to_street1").unwrap_or_default(),
+        street2: get("ship_to_street2").unwrap_or_default(),
+        city: get("ship_to_city").unwrap_or_default(),
+        state: get("ship_to_state").unwrap_or_default(),
+        zip: get("ship_to_zip").unwrap_or_default(),
+        country: get("ship_to_country").unwrap_or_default(),
+        phone: get("ship_to_phone")
+            .or_else(|| get("buyer_phone"))
+            .unwrap_or_default(),
+        email: email.clone(),
+        ..Default::default()
+    };
+    c.to_address = Some(AddressOrId::New(Box::new(AddressInput {
+        fields,
+        purpose: None,
+        validate: false,
+    })));
+    c.details = OrderDetails {
+        currency: get("currency"),
+        total_price: get("total_price"),
+        shipping_method: get("shipping_method"),
+        notes: get("notes"),
+        buyer_email: (!email.is_empty()).then_some(email),
+        buyer_phone: get("buyer_phone"),
+        ..Default::default()
+    };
+    Group {
+        lines: Vec::new(),
+        command: c,
+        problems,
+    }
+}
+
+/// A row's line item (if it has one) added to its order.
+fn add_row(g: &mut Group, header: &Header, record: &csv::StringRecord, line: usize) {
+    let get = |f: &str| header.get(record, f).map(String::from);
+    g.lines.push(line);
+    if get("sku").is_none() && get("title").is_none() {
+        return;
+    }
+    let quantity = match get("quantity") {
+        None => None,
+        Some(q) => match q.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                g.problems.push(Rejection {
+                    row: line,
+                    field: "quantity".into(),
+                    message: format!("\"{q}\" is not a whole number."),
+                    order_number: g.command.order_number.clone(),
+                });
+                None
+            }
+        },
+    };
+    g.command.line_items.push(NewLineItem {
+        title: get("title").unwrap_or_default(),
+        variant_title: get("variant_title"),
+        sku: get("sku"),
+        quantity,
+        total_price: get("price"),
+        currency: get("currency"),
+        weight: get("weight"),
+        weight_unit: get("weight_unit"),
+        ..Default::default()
+    });
+}
+
+/// One order's command, its rows read again from the file.
+fn group(
+    header: &Header,
+    rows: &mut Rows<'_>,
+    at: &[RowAt],
+    now: Timestamp,
+) -> Result<Group, ServiceError> {
+    let mut g: Option<Group> = None;
+    for r in at {
+        let record = rows.read(*r)?;
+        let g = g.get_or_insert_with(|| start(header, record, r.line, now));
+        add_row(g, header, record, r.line);
+    }
+    g.ok_or_else(|| ServiceError::internal("an order without rows"))
+}
+
+/// Every group of a file at once (the tests' view of the two passes).
+#[cfg(test)]
+fn read_groups(
+    bytes: &[u8],
+    options: &ImportOptions,
+    now: Timestamp,
+) -> Result<(usize, Vec<Group>), ServiceError> {
+    let index = index(bytes, options)?;
+    let mut rows = Rows::new(bytes);
+    let mut groups = Vec::new();
+    for e in index.entries {
+        groups.push(match e {
+            Entry::Order(at) => group(&index.header, &mut rows, &at, now)?,
+            Entry::Refused(r) => Group {
+                lines: vec![r.row],
+                command: CreateOrder::new(Source::Csv),
+                problems: vec![*r],
+            },
+        });
+    }
+    Ok((index.rows, groups))
 }
 
 /// The CSV column a field error of a saved order belongs to, and the line it came from.
@@ -356,10 +479,119 @@ fn locate(field: &str, lines: &[usize]) -> (usize, String) {
     (first, column)
 }
 
-/// Imports a CSV file of orders; `progress(done, total)` is called as orders are saved.
+/// Imports one account may run at once; another while they run is refused (409, `conflict`).
+pub const IMPORTS_PER_ACCOUNT: usize = 1;
+/// Rejections an import's report lists (the first by row); `rejected` still counts every
+/// order, and [`ImportReport::rejections_omitted`] says how many were left off.
+pub const MAX_LISTED_REJECTIONS: usize = 1_000;
+
+/// Imports running now, by account.
+static RUNNING: std::sync::LazyLock<std::sync::Mutex<HashMap<domain::ObjectId, usize>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// An account's turn to import: taken before the file is read (so that refused uploads cost
+/// nothing), given back when dropped — the import ended, failed, or its client went away.
+#[derive(Debug)]
+pub struct ImportSlot(domain::ObjectId);
+
+impl ImportSlot {
+    /// The account's turn, or a conflict while [`IMPORTS_PER_ACCOUNT`] imports of it run.
+    pub fn take(who: &Principal) -> Result<Self, ServiceError> {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        let n = running.entry(who.account_id).or_insert(0);
+        if *n >= IMPORTS_PER_ACCOUNT {
+            return Err(ServiceError::Conflict(
+                "An order import of this account is already running; send the file again when it has finished.".into(),
+            ));
+        }
+        *n += 1;
+        Ok(ImportSlot(who.account_id))
+    }
+}
+
+impl Drop for ImportSlot {
+    fn drop(&mut self) {
+        let mut running = RUNNING.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = running.get_mut(&self.0) {
+            *n -= 1;
+            if *n == 0 {
+                running.remove(&self.0);
+            }
+        }
+    }
+}
+
+impl ImportReport {
+    fn reject(&mut self, r: Rejection) {
+        self.rejections.push(r);
+        // Bounded as it goes: the earliest rows are kept.
+        if self.rejections.len() >= 2 * MAX_LISTED_REJECTIONS {
+            self.bound_rejections();
+        }
+    }
+
+    fn bound_rejections(&mut self) {
+        self.rejections.sort_by_key(|r| r.row);
+        if self.rejections.len() > MAX_LISTED_REJECTIONS {
+            self.rejections_omitted += self.rejections.len() - MAX_LISTED_REJECTIONS;
+            self.rejections.truncate(MAX_LISTED_REJECTIONS);
+        }
+    }
+
+    /// Counts a saved chunk's outcomes; `meta` is each order's number and lines.
+    fn count(&mut self, meta: Vec<(String, Vec<usize>)>, outcomes: Vec<Outcome>) {
+        for ((number, lines), o) in meta.into_iter().zip(outcomes) {
+            match o {
+                Outcome::Created(_) => {
+                    self.created += 1;
+                    self.created_numbers.push(number);
+                }
+                Outcome::Updated(_) => {
+                    self.updated += 1;
+                    self.updated_numbers.push(number);
+                }
+                Outcome::Unchanged(_) => self.unchanged += 1,
+                Outcome::Rejected(e) => {
+                    self.rejected += 1;
+                    for (field, messages) in e.0.iter() {
+                        let (row, column) = locate(field, &lines);
+                        for m in messages {
+                            self.reject(Rejection {
+                                row,
+                                field: column.clone(),
+                                message: m.clone(),
+                                order_number: Some(number.clone()),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Imports a CSV file of orders; `progress(done, total)` is called as orders are saved. Takes
+/// the account's [`ImportSlot`] (a conflict while another import of it runs).
 pub async fn import(
     s: &Services,
     who: &Principal,
+    bytes: &[u8],
+    options: &ImportOptions,
+    progress: &(dyn Fn(usize, usize) + Send + Sync),
+) -> Result<ImportReport, ServiceError> {
+    let slot = ImportSlot::take(who)?;
+    import_in(s, who, &slot, bytes, options, progress).await
+}
+
+/// [`import`] in a slot the caller took (before reading the file).
+///
+/// Two passes over the bytes: the first keeps only where each order's rows are (rows of one
+/// order need not be adjacent); the second reads [`CHUNK`] orders' rows at a time into their
+/// commands and saves them, so the parsed form of the file is never held whole.
+pub async fn import_in(
+    s: &Services,
+    who: &Principal,
+    _slot: &ImportSlot,
     bytes: &[u8],
     options: &ImportOptions,
     progress: &(dyn Fn(usize, usize) + Send + Sync),
@@ -371,72 +603,82 @@ pub async fn import(
         )
         .into());
     }
-    let (rows, groups) = read_groups(bytes, options, Timestamp::now())?;
+    let now = Timestamp::now();
+    let Index {
+        header,
+        rows: read,
+        entries,
+    } = index(bytes, options)?;
     let mut report = ImportReport {
         dry_run: options.dry_run,
-        rows,
-        orders: groups.len(),
+        rows: read,
+        orders: entries.len(),
         ..Default::default()
     };
-    let total = groups.len();
+    let total = entries.len();
+    let mut rows = Rows::new(bytes);
     let mut done = 0;
-    let mut pending: Vec<Group> = Vec::new();
-    let flush = |report: &mut ImportReport, batch: Vec<Group>, outcomes: Vec<Outcome>| {
-        for (g, o) in batch.into_iter().zip(outcomes) {
-            let number = g.command.order_number.clone().unwrap_or_default();
-            match o {
-                Outcome::Created(_) => {
-                    report.created += 1;
-                    report.created_numbers.push(number);
-                }
-                Outcome::Updated(_) => {
-                    report.updated += 1;
-                    report.updated_numbers.push(number);
-                }
-                Outcome::Unchanged(_) => report.unchanged += 1,
-                Outcome::Rejected(e) => {
+    let mut commands: Vec<CreateOrder> = Vec::with_capacity(CHUNK);
+    let mut meta: Vec<(String, Vec<usize>)> = Vec::with_capacity(CHUNK);
+    let mut entries = entries.into_iter();
+    loop {
+        let entry = entries.next();
+        let last = entry.is_none();
+        match entry {
+            Some(Entry::Refused(r)) => {
+                report.rejected += 1;
+                report.reject(*r);
+                done += 1;
+            }
+            Some(Entry::Order(at)) => {
+                let g = group(&header, &mut rows, &at, now)?;
+                if g.problems.is_empty() {
+                    meta.push((g.command.order_number.clone().unwrap_or_default(), g.lines));
+                    commands.push(g.command);
+                } else {
                     report.rejected += 1;
-                    for (field, messages) in e.0.iter() {
-                        let (row, column) = locate(field, &g.lines);
-                        for m in messages {
-                            report.rejections.push(Rejection {
-                                row,
-                                field: column.clone(),
-                                message: m.clone(),
-                                order_number: Some(number.clone()),
-                            });
-                        }
+                    for p in g.problems {
+                        report.reject(p);
                     }
+                    done += 1;
                 }
             }
+            None => {}
         }
-    };
-    for g in groups {
-        if !g.problems.is_empty() {
-            report.rejected += 1;
-            report.rejections.extend(g.problems);
-            done += 1;
-            continue;
+        if commands.len() == CHUNK || (last && !commands.is_empty()) {
+            let batch = std::mem::replace(&mut commands, Vec::with_capacity(CHUNK));
+            let outcomes = super::save(s, who, batch, options.dry_run).await?;
+            done += outcomes.len();
+            report.count(std::mem::take(&mut meta), outcomes);
+            if !last {
+                progress(done, total);
+            }
         }
-        pending.push(g);
-        if pending.len() == CHUNK {
-            let batch = std::mem::take(&mut pending);
-            let commands = batch.iter().map(|g| g.command.clone()).collect();
-            let outcomes = super::save(s, who, commands, options.dry_run).await?;
-            done += batch.len();
-            flush(&mut report, batch, outcomes);
-            progress(done, total);
+        if last {
+            break;
         }
-    }
-    if !pending.is_empty() {
-        let commands = pending.iter().map(|g| g.command.clone()).collect();
-        let outcomes = super::save(s, who, commands, options.dry_run).await?;
-        done += pending.len();
-        flush(&mut report, pending, outcomes);
     }
     progress(done, total);
-    report.rejections.sort_by_key(|r| r.row);
+    report.bound_rejections();
+    release_later();
     Ok(report)
+}
+
+/// What an import freed goes back to the system on the allocator's next calls (mimalloc, the
+/// server's allocator, purges freed memory lazily: on later allocations and frees, once its
+/// purge delay has passed). A server that stays idle after an import would keep it, so the
+/// import ends with one large allocation freed a moment later, once the caller has dropped
+/// the file and the answer; that free purges what is due.
+fn release_later() {
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async {
+            for wait in [1, 4] {
+                tokio::time::sleep(std::time::Duration::from_secs(wait)).await;
+                let block: Vec<u8> = Vec::with_capacity(64 << 20);
+                drop(std::hint::black_box(block));
+            }
+        });
+    }
 }
 
 /// The header of an export (Consign's column names).
