@@ -743,6 +743,56 @@ fn import_options(
     Ok(orders::csv::ImportOptions { dry_run, mapping })
 }
 
+/// The body's announced length, capped at the largest an upload takes: the size of the one
+/// buffer a file is read into.
+fn announced(headers: &axum::http::HeaderMap) -> usize {
+    headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+        .unwrap_or(0)
+        .min(orders::csv::MAX_BYTES + 64 * 1024)
+}
+
+/// A `text/csv` body read into one buffer of its announced size as it arrives (collecting it
+/// whole first would hold it twice), within the route's body limit.
+async fn read_file(req: axum::extract::Request) -> Result<axum::body::Bytes, ApiError> {
+    use axum::RequestExt;
+    use futures_util::StreamExt;
+    let mut data = Vec::with_capacity(announced(req.headers()));
+    let mut stream = req.into_limited_body().into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            let mut cause: Option<&dyn std::error::Error> = Some(&e);
+            while let Some(c) = cause {
+                let said = c.to_string();
+                // http_body_util's LengthLimitError: the route's DefaultBodyLimit.
+                if said == "length limit exceeded" {
+                    return ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "The file is larger than an import takes.",
+                    );
+                }
+                if said == crate::nul::BODY_MESSAGE {
+                    return ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_body",
+                        crate::nul::BODY_MESSAGE,
+                    );
+                }
+                cause = c.source();
+            }
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_body",
+                format!("Could not read the request body: {e}"),
+            )
+        })?;
+        data.extend_from_slice(&chunk);
+    }
+    Ok(axum::body::Bytes::from(data))
+}
+
 /// A CSV upload: `text/csv` (the body is the file) or `multipart/form-data` (a `file` part;
 /// optional `dry_run` and `mapping` parts, else the same query parameters); UTF-8 only.
 pub(crate) async fn upload(
@@ -751,6 +801,7 @@ pub(crate) async fn upload(
 ) -> Result<(axum::body::Bytes, orders::csv::ImportOptions), ApiError> {
     use axum::extract::FromRequest;
     let media = crate::extract::media_type(req.headers());
+    let hint = announced(req.headers());
     let (bytes, dry, map) = if media == "multipart/form-data" {
         let mut form = axum::extract::Multipart::from_request(req, &())
             .await
@@ -762,7 +813,7 @@ pub(crate) async fn upload(
                 )
             })?;
         let (mut file, mut dry, mut map) = (None, None, None);
-        while let Some(field) = form.next_field().await.map_err(|e| {
+        while let Some(mut field) = form.next_field().await.map_err(|e| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_body",
@@ -770,6 +821,21 @@ pub(crate) async fn upload(
             )
         })? {
             let name = field.name().unwrap_or("").to_string();
+            if name == "file" {
+                // Into one buffer of the request's size, as it arrives.
+                let mut data = Vec::with_capacity(hint);
+                while let Some(chunk) = field.chunk().await.map_err(|e| {
+                    ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid_body",
+                        format!("The form cannot be read: {e}"),
+                    )
+                })? {
+                    data.extend_from_slice(&chunk);
+                }
+                file = Some(axum::body::Bytes::from(data));
+                continue;
+            }
             let data = field.bytes().await.map_err(|e| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -778,7 +844,6 @@ pub(crate) async fn upload(
                 )
             })?;
             match name.as_str() {
-                "file" => file = Some(data),
                 "dry_run" => dry = Some(String::from_utf8_lossy(&data).into_owned()),
                 "mapping" => map = Some(String::from_utf8_lossy(&data).into_owned()),
                 _ => {}
@@ -792,24 +857,7 @@ pub(crate) async fn upload(
         };
         (file, dry, map)
     } else if media == "text/csv" || media == "text/plain" || media == "application/csv" {
-        let bytes = axum::body::Bytes::from_request(req, &())
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "The file is larger than an import takes.",
-                    )
-                } else {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_body",
-                        format!("Could not read the request body: {e}"),
-                    )
-                }
-            })?;
-        (bytes, None, None)
+        (read_file(req).await?, None, None)
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
