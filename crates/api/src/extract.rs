@@ -57,15 +57,26 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
 /// The API's answer to a body that could not be read.
 fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "The request body is larger than this server accepts.",
-        );
+        return too_large("The request body is larger than this server accepts.");
     }
-    let mut cause: Option<&dyn std::error::Error> = Some(&rejection);
+    read_error(
+        &rejection,
+        "The request body is larger than this server accepts.",
+    )
+}
+
+/// The API's answer to a body stream that failed (`RawBody`, or a handler reading the stream
+/// itself): over the route's limit a JSON 413 saying `too_big`, a NUL refused at the edge or
+/// anything else unreadable a JSON 400. One mapping, so every raw body fails alike.
+pub(crate) fn read_error(error: &(dyn std::error::Error + 'static), too_big: &str) -> ApiError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = cause {
-        if e.to_string() == crate::nul::BODY_MESSAGE {
+        let said = e.to_string();
+        // http_body_util's LengthLimitError: the route's DefaultBodyLimit.
+        if said == "length limit exceeded" {
+            return too_large(too_big);
+        }
+        if said == crate::nul::BODY_MESSAGE {
             return ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_body",
@@ -77,7 +88,15 @@ fn body_error(rejection: axum::extract::rejection::BytesRejection) -> ApiError {
     ApiError::new(
         StatusCode::BAD_REQUEST,
         "invalid_body",
-        format!("Could not read the request body: {rejection}"),
+        format!("Could not read the request body: {error}"),
+    )
+}
+
+fn too_large(message: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        message.to_string(),
     )
 }
 

@@ -762,35 +762,28 @@ async fn read_file(req: axum::extract::Request) -> Result<axum::body::Bytes, Api
     let mut stream = req.into_limited_body().into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            let mut cause: Option<&dyn std::error::Error> = Some(&e);
-            while let Some(c) = cause {
-                let said = c.to_string();
-                // http_body_util's LengthLimitError: the route's DefaultBodyLimit.
-                if said == "length limit exceeded" {
-                    return ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "The file is larger than an import takes.",
-                    );
-                }
-                if said == crate::nul::BODY_MESSAGE {
-                    return ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_body",
-                        crate::nul::BODY_MESSAGE,
-                    );
-                }
-                cause = c.source();
-            }
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                format!("Could not read the request body: {e}"),
-            )
+            crate::extract::read_error(&e, "The file is larger than an import takes.")
         })?;
         data.extend_from_slice(&chunk);
     }
     Ok(axum::body::Bytes::from(data))
+}
+
+/// The answer to a multipart form that could not be read: a file over the route's limit is a
+/// JSON 413 (as a `text/csv` one is), anything else a JSON 400.
+fn form_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The file is larger than an import takes.",
+        );
+    }
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+        format!("The form cannot be read: {e}"),
+    )
 }
 
 /// A CSV upload: `text/csv` (the body is the file) or `multipart/form-data` (a `file` part;
@@ -813,36 +806,18 @@ pub(crate) async fn upload(
                 )
             })?;
         let (mut file, mut dry, mut map) = (None, None, None);
-        while let Some(mut field) = form.next_field().await.map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_body",
-                format!("The form cannot be read: {e}"),
-            )
-        })? {
+        while let Some(mut field) = form.next_field().await.map_err(form_error)? {
             let name = field.name().unwrap_or("").to_string();
             if name == "file" {
                 // Into one buffer of the request's size, as it arrives.
                 let mut data = Vec::with_capacity(hint);
-                while let Some(chunk) = field.chunk().await.map_err(|e| {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "invalid_body",
-                        format!("The form cannot be read: {e}"),
-                    )
-                })? {
+                while let Some(chunk) = field.chunk().await.map_err(form_error)? {
                     data.extend_from_slice(&chunk);
                 }
                 file = Some(axum::body::Bytes::from(data));
                 continue;
             }
-            let data = field.bytes().await.map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_body",
-                    format!("The form cannot be read: {e}"),
-                )
-            })?;
+            let data = field.bytes().await.map_err(form_error)?;
             match name.as_str() {
                 "dry_run" => dry = Some(String::from_utf8_lossy(&data).into_owned()),
                 "mapping" => map = Some(String::from_utf8_lossy(&data).into_owned()),
