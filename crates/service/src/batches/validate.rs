@@ -109,6 +109,14 @@ fn failed(mut bs: BatchShipment, e: &ValidationError) -> BatchShipment {
     bs
 }
 
+/// `bs` as INCOMPLETE for the one reason `message` (about `field`), with no request to buy.
+fn incomplete(mut bs: BatchShipment, field: &str, message: String) -> BatchShipment {
+    bs.status = BatchShipmentStatus::Incomplete;
+    bs.request = None;
+    bs.messages = vec![note(CONSIGN, field, message)];
+    bs
+}
+
 /// Makes (or finds) one batch shipment's shipment and picks its rate.
 async fn validate_one(
     s: &Services,
@@ -192,17 +200,14 @@ async fn validate_one(
                 ));
             }
             let Some((weight, unit)) = order_weight(&o, &parcel) else {
-                bs.status = BatchShipmentStatus::Incomplete;
-                bs.request = None;
-                bs.messages = vec![note(
-                    CONSIGN,
+                return Ok(incomplete(
+                    bs,
                     "weight",
                     format!(
                         "weight: Order {} has no weight: give its line items (or the order) a weight, or set default_weight and default_weight_unit on the batch request.",
                         o.order_number.as_deref().unwrap_or(&o.id.to_string())
                     ),
-                )];
-                return Ok(bs);
+                ));
             };
             // International: a customs declaration from the line items and the request's
             // customs defaults, or INCOMPLETE naming what it lacks (never a failed purchase).
@@ -216,10 +221,8 @@ async fn validate_one(
                         match declaration_for(&o, &weight, unit, customs.as_deref()) {
                             Ok(d) => Some(d),
                             Err(missing) => {
-                                bs.status = BatchShipmentStatus::Incomplete;
-                                bs.request = None;
-                                bs.messages = vec![note(
-                                    CONSIGN,
+                                return Ok(incomplete(
+                                    bs,
                                     "customs",
                                     format!(
                                         "customs: Order {} goes from {} to {} and needs a customs declaration, which cannot be made without {}.",
@@ -228,8 +231,7 @@ async fn validate_one(
                                         t.fields.country,
                                         missing.join(", ")
                                     ),
-                                )];
-                                return Ok(bs);
+                                ));
                             }
                         }
                     }
