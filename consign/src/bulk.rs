@@ -208,6 +208,20 @@ pub(crate) fn bar(total: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// A service's progress callback (`done` of `total`) that moves `bar`.
+pub(crate) fn ticks(bar: &ProgressBar) -> impl Fn(usize, usize) + Send + Sync {
+    let bar = bar.clone();
+    move |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    }
+}
+
+/// The whole of `file`, or an error naming it.
+pub(crate) fn read(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
 /// Clears a bar made by [`bar`] and takes it off the screen.
 pub(crate) fn done(bar: &ProgressBar) {
     bar.finish_and_clear();
@@ -244,20 +258,15 @@ pub async fn orders(config: Config, cmd: OrdersCommand) -> anyhow::Result<()> {
             who,
         } => {
             let who = who.principal(&s).await?;
-            let bytes =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let bytes = read(&file)?;
             let mapping = mapping(&map)?;
             let progress = bar(0, "orders");
-            let p = progress.clone();
             let report = orders_csv::import(
                 &s,
                 &who,
                 &bytes,
                 &ImportOptions { dry_run, mapping },
-                &move |done, total| {
-                    p.set_length(total as u64);
-                    p.set_position(done as u64);
-                },
+                &ticks(&progress),
             )
             .await
             .map_err(error)?;
@@ -299,13 +308,9 @@ pub async fn orders(config: Config, cmd: OrdersCommand) -> anyhow::Result<()> {
                 ..Default::default()
             };
             let progress = bar(0, "orders");
-            let p = progress.clone();
-            let bytes = orders_csv::export(&s, &who, &filter, &move |done, total| {
-                p.set_length(total as u64);
-                p.set_position(done as u64);
-            })
-            .await
-            .map_err(error)?;
+            let bytes = orders_csv::export(&s, &who, &filter, &ticks(&progress))
+                .await
+                .map_err(error)?;
             done(&progress);
             match output {
                 Some(path) => std::fs::write(&path, bytes)

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context};
+use anyhow::anyhow;
 use clap::Subcommand;
 use domain::crowdfunding::RewardWeight;
 use domain::{ObjectId, Timestamp};
@@ -19,7 +19,9 @@ use service::crowdfunding::{self, backers, inbound, sync, ProjectInput, Provider
 use service::orders::csv::ImportOptions;
 use service::{Principal, ServiceError, Services};
 
-use crate::bulk::{bar, done, error, flipped, mapping, missing, progress, public_base, Who};
+use crate::bulk::{
+    bar, done, error, flipped, mapping, missing, progress, public_base, read, ticks, Who,
+};
 use crate::startup::open_services;
 use crate::Config;
 
@@ -176,10 +178,6 @@ async fn project_id(s: &Services, who: &Principal, raw: &str) -> anyhow::Result<
     }
 }
 
-fn read(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
-    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
-}
-
 /// A spinner for work whose size is unknown.
 fn spinner(what: &str) -> ProgressBar {
     let bar = progress().add(ProgressBar::new_spinner());
@@ -290,7 +288,9 @@ pub async fn projects(config: Config, cmd: ProjectsCommand) -> anyhow::Result<()
             )
             .await
             .map_err(error)?;
-            let link = p.provider.expect("just linked");
+            let link = p
+                .provider
+                .ok_or_else(|| anyhow!("project {id} has no provider linked after connect"))?;
             writeln!(
                 out,
                 "project {id} is linked to {} ({})",
@@ -317,12 +317,7 @@ pub async fn projects(config: Config, cmd: ProjectsCommand) -> anyhow::Result<()
                 mapping: mapping(&map)?,
             };
             let progress = bar(0, "backers");
-            let p = progress.clone();
-            let r = backers::import(&s, &who, id, &bytes, options, &move |n, total| {
-                p.set_length(total as u64);
-                p.set_position(n as u64);
-            })
-            .await;
+            let r = backers::import(&s, &who, id, &bytes, options, &ticks(&progress)).await;
             done(&progress);
             let r = r.map_err(error)?;
             let verb = if dry_run { "would be " } else { "" };
