@@ -50,6 +50,8 @@ bench_backend() { # name database-url-or-empty
   run_wrk "POST /shipments" "$SERVER_URL/shipments" bench/post_shipment.lua
   run_wrk "POST /transactions (PDF_4x6 label)" "$SERVER_URL/transactions" bench/post_transaction.lua
   echo
+  echo "Peak RSS under load ($CONNECTIONS connections): $(($(awk '/VmHWM/ {print $2}' "/proc/$SERVER_PID/status") / 1024)) MiB"
+  echo
   stop_server
 }
 
