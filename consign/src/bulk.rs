@@ -141,6 +141,8 @@ pub struct Who {
 }
 
 impl Who {
+    /// The principal the command acts as: `--account` (the demo account when not given) in
+    /// `--mode`.
     pub(crate) async fn principal(&self, s: &Services) -> anyhow::Result<Principal> {
         let name = self
             .account
@@ -152,6 +154,7 @@ impl Who {
     }
 }
 
+/// A service error as the CLI reports it: its message, without the API's error envelope.
 pub(crate) fn error(e: ServiceError) -> anyhow::Error {
     match e {
         ServiceError::Validation(v) => anyhow!("{v}"),
