@@ -193,6 +193,9 @@ pub(crate) fn unprintable(role: &str, address: &Address) -> Vec<(String, String)
     if address.state != AddressState::Invalid {
         return Vec::new();
     }
+    let refusal = format!(
+        "The address ({role}) is INVALID and this carrier account's labels are printed by Consign, which will not print it; correct the address and create the shipment again."
+    );
     let mut out: Vec<(String, String)> = address
         .messages
         .iter()
@@ -213,20 +216,11 @@ pub(crate) fn unprintable(role: &str, address: &Address) -> Vec<(String, String)
             } else {
                 format!("{role}.{field}")
             };
-            (
-                field,
-                format!(
-                    "{} The address ({role}) is INVALID and this carrier account's labels are printed by Consign, which will not print it; correct the address and create the shipment again.",
-                    m.text
-                ),
-            )
+            (field, format!("{} {refusal}", m.text))
         })
         .collect();
     if out.is_empty() {
-        out.push((
-            role.to_string(),
-            format!("The address ({role}) is INVALID and this carrier account's labels are printed by Consign, which will not print it; correct the address and create the shipment again."),
-        ));
+        out.push((role.to_string(), refusal));
     }
     out
 }
