@@ -508,19 +508,23 @@ pub struct CustomsDefaultsRequest {
     pub origin_country: Option<String>,
 }
 
+/// A request's text value trimmed; `None` when it is blank.
+fn trimmed(v: Option<String>) -> Option<String> {
+    v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
 /// The customs defaults, their choices checked (errors named `customs.<field>`).
 fn customs_plan(
     c: Option<CustomsDefaultsRequest>,
     errors: &mut FieldErrors,
 ) -> Option<batches::CustomsPlan> {
     let c = c?;
-    let trim = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
     let plan = batches::CustomsPlan {
-        certify_signer: trim(c.certify_signer),
-        contents_type: trim(c.contents_type).map(|v| v.to_ascii_uppercase()),
-        incoterm: trim(c.incoterm),
-        non_delivery_option: trim(c.non_delivery_option).map(|v| v.to_ascii_uppercase()),
-        origin_country: trim(c.origin_country).map(|v| v.to_ascii_uppercase()),
+        certify_signer: trimmed(c.certify_signer),
+        contents_type: trimmed(c.contents_type).map(|v| v.to_ascii_uppercase()),
+        incoterm: trimmed(c.incoterm),
+        non_delivery_option: trimmed(c.non_delivery_option).map(|v| v.to_ascii_uppercase()),
+        origin_country: trimmed(c.origin_country).map(|v| v.to_ascii_uppercase()),
     };
     for (field, value, choices) in [
         (
@@ -623,15 +627,8 @@ pub async fn from_orders(
             .filter(|x| !x.trim().is_empty())
     };
     let u = user.as_ref();
-    let default_weight = req
-        .default_weight
-        .or(req.weight)
-        .map(|w| w.trim().to_string())
-        .filter(|w| !w.is_empty());
-    let default_unit = req
-        .default_weight_unit
-        .map(|w| w.trim().to_string())
-        .filter(|w| !w.is_empty());
+    let default_weight = trimmed(req.default_weight.or(req.weight));
+    let default_unit = trimmed(req.default_weight_unit);
     if let Some(w) = &default_weight {
         if !w
             .parse::<rust_decimal::Decimal>()
