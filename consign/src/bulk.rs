@@ -493,12 +493,12 @@ pub(crate) fn public_base(config: &Config) -> String {
     match &config.public_url {
         Some(url) => url.trim_end_matches('/').to_string(),
         None => {
-            let host = if config.listen.ip().is_unspecified() {
-                "127.0.0.1".to_string()
-            } else {
-                config.listen.ip().to_string()
-            };
-            format!("http://{host}:{}", config.listen.port())
+            // SocketAddr writes an IPv6 host in brackets (`http://[::1]:8080`), as a URL needs.
+            let mut at = config.listen;
+            if at.ip().is_unspecified() {
+                at.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            format!("http://{at}")
         }
     }
 }
