@@ -32,7 +32,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/orders/import",
             post(import).layer(axum::extract::DefaultBodyLimit::max(
-                service::orders::csv::MAX_BYTES + 64 * 1024,
+                service::orders::csv::MAX_BYTES + FORM_ROOM,
             )),
         )
         .route("/orders/export", get(export))
@@ -743,6 +743,10 @@ fn import_options(
     Ok(orders::csv::ImportOptions { dry_run, mapping })
 }
 
+/// What a CSV upload route takes beyond its file's limit: room for a multipart form's
+/// boundaries, part headers and `dry_run`/`mapping` parts, so a file of the full size fits.
+pub(crate) const FORM_ROOM: usize = 64 * 1024;
+
 /// The body's announced length, capped at the largest an upload takes: the size of the one
 /// buffer a file is read into.
 fn announced(headers: &axum::http::HeaderMap) -> usize {
@@ -750,7 +754,7 @@ fn announced(headers: &axum::http::HeaderMap) -> usize {
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
         .unwrap_or(0)
-        .min(orders::csv::MAX_BYTES + 64 * 1024)
+        .min(orders::csv::MAX_BYTES + FORM_ROOM)
 }
 
 /// A `text/csv` body read into one buffer of its announced size as it arrives (collecting it

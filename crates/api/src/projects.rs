@@ -36,7 +36,9 @@ pub(crate) fn router() -> Router<AppState> {
         // route takes what the import reads, and the import refuses more.
         .route(
             "/projects/{id}/backers/import",
-            post(import_backers).layer(DefaultBodyLimit::max(backers::MAX_BYTES)),
+            post(import_backers).layer(DefaultBodyLimit::max(
+                backers::MAX_BYTES + crate::orders::FORM_ROOM,
+            )),
         )
         .route("/projects/{id}/tracking/import", post(import_tracking))
         .route("/projects/{id}/sync", post(start_sync))
