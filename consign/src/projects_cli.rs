@@ -58,10 +58,10 @@ pub enum ProjectsCommand {
         provider: String,
         /// The provider account's API key (stored encrypted, never shown again).
         #[arg(long, env = "CONSIGN_PROVIDER_API_KEY", hide_env_values = true)]
-        api_key: String,
+        api_key: Secret,
         /// The webhook secret set at the provider, to check the events it sends back.
         #[arg(long, env = "CONSIGN_PROVIDER_WEBHOOK_SECRET", hide_env_values = true)]
-        webhook_secret: Option<String>,
+        webhook_secret: Option<Secret>,
         /// The return address's object_id (printed on what the provider ships) [default: the
         /// one already linked].
         #[arg(long)]
@@ -127,6 +127,25 @@ pub enum ProjectsCommand {
         #[command(flatten)]
         who: Who,
     },
+}
+
+/// A credential given on the command line: the commands derive `Debug`, and this one never
+/// shows it there.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_string()))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -279,8 +298,8 @@ pub async fn projects(config: Config, cmd: ProjectsCommand) -> anyhow::Result<()
                 id,
                 ProviderInput {
                     kind: provider,
-                    api_key,
-                    webhook_secret,
+                    api_key: api_key.0,
+                    webhook_secret: webhook_secret.map(|w| w.0),
                     base_url,
                     return_address: return_address.map(service::orders::AddressOrId::Id),
                     errors: Default::default(),
