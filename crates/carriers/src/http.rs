@@ -56,6 +56,10 @@ impl Default for Policy {
 /// Redirects followed at most (each to a public address).
 pub const MAX_REDIRECTS: usize = 3;
 
+/// Longest URL saved or called: room for providers' signed file links (S3 links with session
+/// tokens run past 2,000 characters).
+pub const MAX_URL: usize = 8192;
+
 /// Which addresses outbound calls may reach. Public only by default; `allow_private` (the
 /// server's `allow_private_network` setting) lets tests and closed networks reach loopback and
 /// private hosts.
@@ -76,13 +80,13 @@ impl Guard {
     };
 
     /// Checks an outbound URL as it is saved or called: absolute http(s), a host, no
-    /// credentials before the host, at most 2,048 characters; unless private addresses are
+    /// credentials before the host, at most [`MAX_URL`] characters; unless private addresses are
     /// allowed, an IP-literal host (any spelling) must be public and `localhost` names are
     /// refused. Host names are checked again each time they are resolved. Returns the URL as
     /// the client will use it (its canonical form).
     pub fn check(&self, raw: &str) -> Result<reqwest::Url, String> {
         let raw = raw.trim();
-        if raw.len() > 2048 || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if raw.len() > MAX_URL || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err("The URL is too long or contains spaces.".into());
         }
         let url = reqwest::Url::parse(raw)
@@ -106,10 +110,15 @@ impl Guard {
 
     /// A reqwest client builder bound by this guard: its resolver (unless private addresses
     /// are allowed) and its redirect rule. Every outbound client is built from one.
+    ///
+    /// Public-only clients ignore the `HTTP(S)_PROXY` environment: through a proxy, host names
+    /// are resolved by the proxy, not by the guard's resolver, so internal hosts would be
+    /// reachable by name. A deployment that must go out through a proxy runs with
+    /// `allow_private_network` and polices the proxy itself (docs/CONFIGURATION.md).
     pub fn client_builder(self) -> reqwest::ClientBuilder {
         let mut builder = reqwest::Client::builder().redirect(self.redirects());
         if !self.allow_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnly));
+            builder = builder.dns_resolver(Arc::new(PublicOnly)).no_proxy();
         }
         builder
     }

@@ -147,6 +147,7 @@ pub fn is_private_ip(ip: IpAddr) -> bool {
                 || s[..6] == [0; 6] && embedded(s[6], s[7]) // IPv4-compatible ::a.b.c.d
                 || s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && embedded(s[6], s[7]) // NAT64
                 || s[0] == 0x2002 && embedded(s[1], s[2]) // 6to4
+                || s[0] == 0x2001 && s[1] == 0 // Teredo (carries an IPv4 address)
         }
     }
 }
@@ -179,6 +180,7 @@ mod tests {
             "64:ff9b::a9fe:a9fe",
             "2002:7f00:1::",
             "ff02::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
         ] {
             assert!(is_private_ip(ip.parse().unwrap()), "{ip}");
         }
