@@ -253,7 +253,7 @@ async fn a_batch_is_validated_fixed_purchased_and_its_labels_merged() {
 
     // One batch_created and one batch_purchased, each naming the batch.
     let got = receiver.wait_until(10, |r| r.len() >= 2).await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    crate::helpers::settled(&app.database_url).await;
     let events: Vec<Value> = receiver.got().iter().map(|d| d.json()).collect();
     assert_eq!(events.len(), 2, "{events:?} {}", got.len());
     for e in ["batch_created", "batch_purchased"] {

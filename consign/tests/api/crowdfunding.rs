@@ -298,7 +298,7 @@ async fn a_backer_report_and_the_seeds_custom_api_as_printed_with_one_dispatch_e
     );
 
     let mails = smtp.wait_for(1, 10).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    crate::helpers::settled(&app.database_url).await;
     let mails = if smtp.mails().len() > mails.len() {
         smtp.mails()
     } else {
@@ -441,7 +441,7 @@ async fn fifty_simultaneous_shipped_reports_send_one_email_and_a_tracking_csv_th
         "{again}"
     );
     let mails = smtp.wait_for(2, 10).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    crate::helpers::settled(&app.database_url).await;
     assert_eq!(
         smtp.mails().len(),
         2,
@@ -775,7 +775,7 @@ async fn syncs_into_easypost_and_shippo_and_their_signed_events_email_each_backe
     expect(res, StatusCode::NOT_FOUND).await;
 
     let mails = smtp.wait_for(2, 10).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    crate::helpers::settled(&app.database_url).await;
     let all = smtp.mails();
     assert_eq!(
         all.len(),
@@ -990,7 +990,7 @@ async fn a_sync_to_an_unreachable_provider_reports_each_attempt_and_ends_failed(
         "{s}"
     );
     // The job is over: nothing left to retry.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    crate::helpers::settled(&app.database_url).await;
     let again = expect(app.get(&path).await, StatusCode::OK).await;
     assert_eq!(again["attempts"].as_array().unwrap().len(), 8, "{again}");
 }

@@ -362,7 +362,7 @@ async fn labels_fulfil_orders_partly_then_wholly_and_refunds_give_quantities_bac
         .await;
     }
     let mails = smtp.wait_for(1, 10).await;
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    crate::helpers::settled(&app.database_url).await;
     let mails_now = smtp.mails();
     assert_eq!(mails_now.len(), 1, "one email per parcel and status");
     assert!(
