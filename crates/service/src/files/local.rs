@@ -18,6 +18,9 @@ use super::{valid_key, BlobStore};
 /// waiting at one moment share one `syncfs(2)` of the files' file system (label purchases
 /// fsynced file, directory and parent one by one — three flushes a label — and fell to 4 % of
 /// `/health`). Elsewhere, or where `syncfs` fails, each file and directory is flushed itself.
+/// `syncfs` flushes the whole file system: on a host where a busy database writes to the same
+/// file system, put `data_dir` (or its `files/`) on its own, or use a bucket
+/// (docs/CONFIGURATION.md).
 #[derive(Clone)]
 pub struct LocalBlobs {
     root: PathBuf,
