@@ -589,3 +589,28 @@ async fn a_second_import_of_one_account_while_one_runs_is_refused_with_409() {
     let again = expect(post(app.token.clone()).await.unwrap(), StatusCode::OK).await;
     assert_eq!(again["created"], 1);
 }
+
+/// Issue 21: customs for batches from orders are built from the line items' HS code and country
+/// of origin, so the import reads them (by Consign's names or common export names) and the
+/// export writes them back.
+#[tokio::test]
+async fn line_items_carry_their_hs_code_and_origin_from_the_csv_and_back() {
+    let app = spawn_app().await;
+    let csv = "Order Number,ship_to_name,ship_to_street1,ship_to_city,ship_to_zip,ship_to_country,sku,title,quantity,price,currency,weight,weight_unit,HS Code,Country of origin\n\
+               GB-1,Ann Smith,10 Downing St,London,SW1A 2AA,GB,MUG,Mug,2,24.00,EUR,0.8,kg,6912.00,PT\n\
+               GB-1,Ann Smith,10 Downing St,London,SW1A 2AA,GB,CARD,Postcard,1,2.00,EUR,0.05,kg,,\n";
+    let report = import(&app, "", csv).await;
+    assert_eq!(report["created"], 1, "{report}");
+    let list = expect(app.get("/orders").await, StatusCode::OK).await;
+    let items = &list["results"][0]["line_items"];
+    assert_eq!(items[0]["hs_code"], "6912.00", "{items}");
+    assert_eq!(items[0]["manufacture_country"], "PT", "{items}");
+    assert!(items[1]["hs_code"].is_null(), "{items}");
+    let exported = export(&app).await;
+    let header = exported.lines().next().unwrap();
+    assert!(header.contains("hs_code,origin_country"), "{header}");
+    assert!(exported.contains(",6912.00,PT,"), "{exported}");
+    // The export imports back unchanged.
+    let again = import(&app, "", &exported).await;
+    assert_eq!(again["unchanged"], 1, "{again}");
+}

@@ -86,6 +86,24 @@ pub const COLUMNS: &[(&str, &[&str])] = &[
     ("currency", &[]),
     ("weight", &["lineitem weight", "item weight"]),
     ("weight_unit", &["lineitem weight unit"]),
+    // What customs declarations of batches from orders are built from (docs/ORDERS.md).
+    (
+        "hs_code",
+        &[
+            "lineitem hs code",
+            "hs code",
+            "harmonized code",
+            "tariff code",
+        ],
+    ),
+    (
+        "origin_country",
+        &[
+            "manufacture_country",
+            "country of origin",
+            "lineitem country of origin",
+        ],
+    ),
     ("total_price", &["total"]),
     ("shipping_method", &["shipping method"]),
     ("notes", &["note", "notes"]),
@@ -408,6 +426,8 @@ fn add_row(g: &mut Group, header: &Header, record: &csv::StringRecord, line: usi
         currency: get("currency"),
         weight: get("weight"),
         weight_unit: get("weight_unit"),
+        hs_code: get("hs_code"),
+        manufacture_country: get("origin_country"),
         ..Default::default()
     });
 }
@@ -704,6 +724,8 @@ pub const EXPORT_COLUMNS: &[&str] = &[
     "currency",
     "weight",
     "weight_unit",
+    "hs_code",
+    "origin_country",
     "quantity_shipped",
     "total_price",
     "shipping_method",
@@ -778,6 +800,8 @@ pub async fn export(
                     .unwrap_or_else(|| opt(&d.currency)),
                 l.map(|l| opt(&l.weight)).unwrap_or_default(),
                 l.map(|l| opt(&l.weight_unit)).unwrap_or_default(),
+                l.map(|l| opt(&l.hs_code)).unwrap_or_default(),
+                l.map(|l| opt(&l.manufacture_country)).unwrap_or_default(),
                 l.map(|l| l.shipped.to_string()).unwrap_or_default(),
                 opt(&d.total_price),
                 opt(&d.shipping_method),
