@@ -48,6 +48,9 @@ fn label(s: TrackStatus) -> &'static str {
     }
 }
 
+/// An event's time, in UTC and saying so. Local times need the place's time-zone rules, which
+/// Consign does not bundle yet (and scans keep their instant, not the offset they were sent
+/// with); until then the zone is always named, never implied.
 fn day(t: domain::Timestamp) -> String {
     t.to_datetime()
         .format("%a %-d %b %Y, %H:%M UTC")
