@@ -113,8 +113,7 @@ async fn read_value<S: Send + Sync>(req: Request, state: &S) -> Result<Value, Ap
             ));
         }
         let value = match content_type.as_str() {
-            "" | "application/json" | "text/json" => parse_json(&bytes)?,
-            ct if ct.starts_with("application/") && ct.ends_with("+json") => parse_json(&bytes)?,
+            ct if is_json(ct) => parse_json(&bytes)?,
             "application/x-www-form-urlencoded" => {
                 if bytes.windows(3).any(|w| w == b"%00") {
                     return Err(ApiError::new(
@@ -135,6 +134,13 @@ async fn read_value<S: Send + Sync>(req: Request, state: &S) -> Result<Value, Ap
         };
         Ok(value)
     }
+}
+
+/// Whether a media type (as [`media_type`] gives it) is read as JSON: none sent, JSON, or an
+/// `application/…+json` type.
+pub fn is_json(media: &str) -> bool {
+    matches!(media, "" | "application/json" | "text/json")
+        || (media.starts_with("application/") && media.ends_with("+json"))
 }
 
 /// The media type of a request (`application/json` of `application/json; charset=utf-8`),

@@ -55,10 +55,7 @@ pub(crate) fn guard_body(req: Request) -> Request {
     if !has_body {
         return req;
     }
-    let json = matches!(
-        crate::extract::media_type(headers).as_str(),
-        "" | "application/json" | "text/json"
-    ) || crate::extract::media_type(headers).ends_with("+json");
+    let json = crate::extract::is_json(&crate::extract::media_type(headers));
     let (parts, body) = req.into_parts();
     let mut scan = Scan::new(json);
     let stream = body.into_data_stream().map(move |chunk| {
