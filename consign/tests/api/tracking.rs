@@ -335,6 +335,13 @@ async fn a_courier_scans_and_the_merchant_and_buyer_hear_of_it() {
     let html = page.text().await.unwrap();
     assert!(html.contains("data-status=\"DELIVERED\""), "{html}");
     assert!(html.contains("Saiu do centro de Lisboa") && html.contains("Porto, PT"));
+    // Times as read in Porto, the zone named (Portugal keeps WET in November).
+    assert!(
+        html.contains(
+            "<time datetime=\"2026-11-21T11:30:00.000Z\">Sat 21 Nov 2026, 11:30 WET</time>"
+        ),
+        "{html}"
+    );
     // The courier's own name (its rate card's), never the internal token.
     assert!(html.contains("Correio Teste"), "{html}");
     assert!(!html.contains("ratecard"), "{html}");

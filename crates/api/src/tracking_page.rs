@@ -48,13 +48,20 @@ fn label(s: TrackStatus) -> &'static str {
     }
 }
 
-/// An event's time, in UTC and saying so. Local times need the place's time-zone rules, which
-/// Consign does not bundle yet (and scans keep their instant, not the offset they were sent
-/// with); until then the zone is always named, never implied.
-fn day(t: domain::Timestamp) -> String {
-    t.to_datetime()
-        .format("%a %-d %b %Y, %H:%M UTC")
-        .to_string()
+/// The zone kept where a scan happened (or where the parcel goes), if Consign knows it.
+fn zone(p: Option<&Place>) -> Option<chrono_tz::Tz> {
+    let p = p?;
+    domain::time_zone::zone_of(p.country.as_deref()?, p.state.as_deref())
+}
+
+/// A time as read at the place, the zone named (`09:42 EST`); UTC, labelled, where the place's
+/// zone is unknown. The machine-readable instant rides along in `<time datetime>`.
+fn when(t: domain::Timestamp, place: Option<&Place>) -> String {
+    format!(
+        "<time datetime=\"{}\">{}</time>",
+        t,
+        esc(&domain::time_zone::local_text(t, zone(place)))
+    )
 }
 
 /// The page's HTML; the carrier is named `carrier_name` (its account's display name).
@@ -64,7 +71,7 @@ pub fn render(t: &Track, carrier_name: &str) -> String {
     for e in t.history.iter().rev() {
         rows.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&day(e.occurred)),
+            when(e.occurred, e.location.as_ref()),
             esc(label(e.status)),
             esc(&e.details),
             esc(&e.location.as_ref().map(city_country).unwrap_or_default()),
@@ -109,7 +116,8 @@ pub fn render(t: &Track, carrier_name: &str) -> String {
         carrier = esc(carrier_name),
         status = status.as_str(),
         status_label = label(status),
-        updated = esc(&day(t.updated)),
+        // The buyer reads the page where the parcel goes.
+        updated = when(t.updated, t.address_to.as_ref()),
     )
 }
 
@@ -167,4 +175,80 @@ fn unknown(number: &str) -> Response {
         ),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::tracking::TrackEvent;
+    use domain::Timestamp;
+
+    fn place(city: &str, state: Option<&str>, country: &str) -> Place {
+        Place {
+            city: Some(city.into()),
+            state: state.map(Into::into),
+            zip: None,
+            country: Some(country.into()),
+        }
+    }
+
+    fn event(at: &str, location: Option<Place>) -> TrackEvent {
+        let t = Timestamp::parse(at).unwrap();
+        TrackEvent {
+            id: ObjectId::new(),
+            created: t,
+            occurred: t,
+            status: TrackStatus::Transit,
+            substatus: None,
+            details: "Scanned".into(),
+            location,
+        }
+    }
+
+    #[test]
+    fn each_scan_shows_the_local_time_of_its_place_with_the_zone() {
+        let now = Timestamp::parse("2026-12-07T20:00:00Z").unwrap();
+        let track = Track {
+            id: ObjectId::new(),
+            created: now,
+            updated: now,
+            test: true,
+            carrier: "ratecard".into(),
+            tracking_number: "CN123".into(),
+            transaction: None,
+            carrier_account: None,
+            metadata: String::new(),
+            servicelevel: None,
+            address_from: Some(place("Austin", Some("TX"), "US")),
+            address_to: Some(place("Sydney", Some("NSW"), "AU")),
+            eta: None,
+            original_eta: None,
+            notify_email: None,
+            history: vec![
+                event(
+                    "2026-12-07T14:42:00Z",
+                    Some(place("Austin", Some("Texas"), "US")),
+                ),
+                event(
+                    "2026-12-07T18:05:00Z",
+                    Some(place("Los Angeles", Some("CA"), "US")),
+                ),
+                event("2026-12-07T19:00:00Z", None),
+            ],
+            poll_at: None,
+            poll_failures: 0,
+        };
+        let html = render(&track, "Correio");
+        assert!(
+            html.contains(
+                "<time datetime=\"2026-12-07T14:42:00.000Z\">Mon 7 Dec 2026, 08:42 CST</time>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains(">Mon 7 Dec 2026, 10:05 PST</time>"), "{html}");
+        // No place, no guess: UTC, named.
+        assert!(html.contains(">Mon 7 Dec 2026, 19:00 UTC</time>"), "{html}");
+        // "Updated" as read where the parcel goes (Sydney keeps daylight time in December).
+        assert!(html.contains("Updated <time datetime=\"2026-12-07T20:00:00.000Z\">Tue 8 Dec 2026, 07:00 AEDT</time>"), "{html}");
+    }
 }

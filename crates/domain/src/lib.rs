@@ -43,6 +43,7 @@ pub mod shipment_extra;
 pub mod signing;
 pub mod text;
 pub mod time;
+pub mod time_zone;
 pub mod tracking;
 pub mod transaction;
 pub mod units;
