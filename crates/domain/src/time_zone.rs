@@ -251,8 +251,11 @@ const COUNTRIES: &[(&str, &str)] = &[
     ("ZW", "Africa/Harare"),
 ];
 
+/// A state or province: (code, name, zone).
+type Region = (&'static str, &'static str, &'static str);
+
 /// US states and territories (USPS codes and names): the zone most of each keeps.
-const US: &[(&str, &str, &str)] = &[
+const US: &[Region] = &[
     ("AL", "Alabama", "America/Chicago"),
     ("AK", "Alaska", "America/Anchorage"),
     ("AZ", "Arizona", "America/Phoenix"),
@@ -312,7 +315,7 @@ const US: &[(&str, &str, &str)] = &[
 ];
 
 /// Canadian provinces and territories.
-const CA: &[(&str, &str, &str)] = &[
+const CA: &[Region] = &[
     ("AB", "Alberta", "America/Edmonton"),
     ("BC", "British Columbia", "America/Vancouver"),
     ("MB", "Manitoba", "America/Winnipeg"),
@@ -329,7 +332,7 @@ const CA: &[(&str, &str, &str)] = &[
 ];
 
 /// Australian states and territories.
-const AU: &[(&str, &str, &str)] = &[
+const AU: &[Region] = &[
     ("ACT", "Australian Capital Territory", "Australia/Sydney"),
     ("NSW", "New South Wales", "Australia/Sydney"),
     ("NT", "Northern Territory", "Australia/Darwin"),
@@ -341,7 +344,7 @@ const AU: &[(&str, &str, &str)] = &[
 ];
 
 /// Mexican states off central time (the rest keep `America/Mexico_City`).
-const MX: &[(&str, &str, &str)] = &[
+const MX: &[Region] = &[
     ("BC", "Baja California", "America/Tijuana"),
     ("BCN", "Baja California", "America/Tijuana"),
     ("BCS", "Baja California Sur", "America/Mazatlan"),
@@ -353,7 +356,7 @@ const MX: &[(&str, &str, &str)] = &[
 ];
 
 /// Brazilian states off Brasília time (the rest keep `America/Sao_Paulo`).
-const BR: &[(&str, &str, &str)] = &[
+const BR: &[Region] = &[
     ("AC", "Acre", "America/Rio_Branco"),
     ("AM", "Amazonas", "America/Manaus"),
     ("RR", "Roraima", "America/Boa_Vista"),
@@ -363,7 +366,7 @@ const BR: &[(&str, &str, &str)] = &[
 ];
 
 /// Spanish provinces off peninsular time (the rest keep `Europe/Madrid`).
-const ES: &[(&str, &str, &str)] = &[
+const ES: &[Region] = &[
     ("GC", "Las Palmas", "Atlantic/Canary"),
     ("TF", "Santa Cruz de Tenerife", "Atlantic/Canary"),
     ("CN", "Canarias", "Atlantic/Canary"),
@@ -371,7 +374,7 @@ const ES: &[(&str, &str, &str)] = &[
 
 /// Countries whose zone depends on the state, and whether a state not listed keeps the
 /// country's main zone (a table of exceptions) or has no known zone (a full table).
-const BY_STATE: &[(&str, &[(&str, &str, &str)], bool)] = &[
+const BY_STATE: &[(&str, &[Region], bool)] = &[
     ("US", US, false),
     ("CA", CA, false),
     ("AU", AU, false),
