@@ -37,7 +37,7 @@ cargo test -p consign --test api -- --ignored storage::
 
 echo "== store and HTTP tests on PostgreSQL"
 ensure_postgres
-CONSIGN_TEST_DATABASE_URL="$PG_URL" cargo test -p consign-store --test jobs
+CONSIGN_TEST_DATABASE_URL="$PG_URL" cargo test -p consign-store --test jobs --test cancel
 CONSIGN_TEST_DATABASE_URL="$PG_URL" cargo test -p consign --test api -- --include-ignored
 
 echo "== the walkthroughs of README.md, docs/ORDERS.md and docs/CROWDFUNDING.md as printed (SQLite, then PostgreSQL)"

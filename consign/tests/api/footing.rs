@@ -298,14 +298,45 @@ async fn a_rate_just_answered_can_be_bought_at_once_under_load() {
             misses
         }
     };
-    let misses: Vec<String> = futures_util::future::join_all((0..16).map(worker))
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
+    // Beside them, clients that give up: purchases abandoned after a few milliseconds, so the
+    // server drops use cases at every point of their round trips (the cause of the misses seen
+    // on PostgreSQL: an abandoned `BEGIN` left its pooled connection inside a transaction, and
+    // the next shipment written on it was seen by nobody else; crates/store/tests/cancel.rs
+    // lands in that window every run, these quitters only now and then).
+    let quitter = |w: u64| {
+        let (app, shipment) = (&app, &shipment);
+        async move {
+            for i in 0..25u64 {
+                let s = expect(
+                    app.post_json("/shipments", shipment).await,
+                    StatusCode::CREATED,
+                )
+                .await;
+                let rate = s["rates"][0]["object_id"].as_str().unwrap().to_string();
+                let _ = app
+                    .client
+                    .post(app.url("/transactions"))
+                    .header("Authorization", format!("ShippoToken {}", app.token))
+                    .json(&json!({"rate": rate, "async": false}))
+                    .timeout(std::time::Duration::from_millis(1 + (w * 7 + i * 3) % 12))
+                    .send()
+                    .await;
+            }
+            Vec::new()
+        }
+    };
+    let misses: Vec<String> = futures_util::future::join_all(
+        (0..12)
+            .map(|w| futures_util::future::Either::Left(worker(w)))
+            .chain((0..4u64).map(|w| futures_util::future::Either::Right(quitter(w)))),
+    )
+    .await
+    .into_iter()
+    .flatten()
+    .collect();
     assert!(
         misses.is_empty(),
-        "{} of 400 purchases missed: {misses:?}",
+        "{} of 300 purchases missed: {misses:?}",
         misses.len()
     );
 }

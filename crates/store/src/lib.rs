@@ -35,6 +35,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Executor};
+use tracing::Instrument;
 
 pub use error::StoreError;
 pub use insert::Script;
@@ -196,11 +197,29 @@ impl Store {
     {
         match &self.writer {
             Some(writer) => writer.write(f).await,
+            // The transaction runs in a task of its own, so a caller that goes away (a client
+            // hanging up, a timeout) cannot abandon it half way: sqlx's `begin` is not
+            // cancel-safe on PostgreSQL (a future dropped during `BEGIN`'s round trip returns
+            // the connection to the pool inside a transaction nothing will end, and the next
+            // borrower's single statements — `write_script` — are then seen by nobody else;
+            // transact-rs/sqlx#4393). A started use case finishes or rolls back, as on SQLite,
+            // where the writer thread owns it.
             None => {
-                let mut tx = self.pool.begin().await?;
-                let value = f(&mut tx).await?;
-                tx.commit().await?;
-                Ok(value)
+                let pool = self.pool.clone();
+                let task = tokio::spawn(
+                    async move {
+                        let mut tx = pool.begin().await?;
+                        let value = f(&mut tx).await?;
+                        tx.commit().await?;
+                        Ok(value)
+                    }
+                    .in_current_span(),
+                );
+                match task.await {
+                    Ok(result) => result,
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    Err(e) => Err(StoreError::Commit(format!("the write was stopped: {e}"))),
+                }
             }
         }
     }
