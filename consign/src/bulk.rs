@@ -474,7 +474,10 @@ fn summary(v: &batches::BatchView) -> String {
 fn file_location(config: &Config, cipher: &service::Cipher, key: &str) -> String {
     if config.s3.is_none() {
         // Where `startup::open_services` keeps local files.
-        let path = config.data_dir.join("files").join(key);
+        let root = config.data_dir.join("files");
+        let Ok(path) = service::files::local::path_of(&root, key) else {
+            return key.to_string();
+        };
         return std::path::absolute(&path)
             .unwrap_or(path)
             .display()

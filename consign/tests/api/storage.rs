@@ -130,7 +130,10 @@ async fn label_files_live_in_the_bucket_and_are_served_to_their_owner_only() {
         None,
         "kept under the prefix"
     );
-    assert!(!app.data_dir.join("files").join(key).exists());
+    let local = app.data_dir.join("files");
+    assert!(!service::files::local::path_of(&local, key)
+        .unwrap()
+        .exists());
 
     // The owner's token reads it; another account's token and a live token do not.
     let path_only = url.split('?').next().unwrap();
