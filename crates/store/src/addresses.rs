@@ -225,33 +225,11 @@ pub async fn list(
 }
 
 /// The addresses of `scope` among `ids` (missing ones are left out), for pages of objects that
-/// embed theirs.
+/// embed theirs and a shipment's parts.
 pub async fn get_many(
     conn: &mut Conn,
     scope: Scope,
     ids: &[ObjectId],
 ) -> Result<std::collections::HashMap<ObjectId, Address>, StoreError> {
-    let mut out = std::collections::HashMap::new();
-    let backend = crate::insert::backend_of(conn);
-    for chunk in ids.chunks(500) {
-        // By id alone, so every planner takes the primary key (with the owner in the WHERE
-        // clause PostgreSQL's generic plan scanned the owner's index and filtered every one of
-        // its addresses); the scope is checked on the rows.
-        let sql = format!(
-            "SELECT account_id AS owner, {COLUMNS} FROM addresses WHERE id IN ({})",
-            crate::insert::marks(backend, 1, chunk.len())
-        );
-        let mut q = sqlx::query(&sql);
-        for id in chunk {
-            q = q.bind(id.to_string());
-        }
-        let owner = scope.account_id.to_string();
-        for row in q.fetch_all(&mut *conn).await? {
-            let a = from_row(&row)?;
-            if row.try_get::<String, _>("owner")? == owner && a.test == scope.test {
-                out.insert(a.id, a);
-            }
-        }
-    }
-    Ok(out)
+    scoped::get_many(conn, "addresses", COLUMNS, scope, ids, from_row).await
 }

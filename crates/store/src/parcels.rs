@@ -160,6 +160,15 @@ pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Parcel, 
     scoped::get(conn, "parcels", COLUMNS, scope, id, from_row).await
 }
 
+/// The parcels of `scope` among `ids` (missing ones are left out).
+pub async fn get_many(
+    conn: &mut Conn,
+    scope: Scope,
+    ids: &[ObjectId],
+) -> Result<std::collections::HashMap<ObjectId, Parcel>, StoreError> {
+    scoped::get_many(conn, "parcels", COLUMNS, scope, ids, from_row).await
+}
+
 /// A page of `scope`'s parcels, newest first.
 pub async fn list(
     conn: &mut Conn,

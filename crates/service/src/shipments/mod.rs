@@ -116,16 +116,23 @@ pub(crate) async fn parts(
     scope: Scope,
     shipment: Shipment,
 ) -> Result<ShipmentView, ServiceError> {
-    let address_from = address_repo::get(conn, scope, shipment.address_from).await?;
-    let address_to = address_repo::get(conn, scope, shipment.address_to).await?;
-    let address_return = match shipment.address_return {
-        Some(id) => Some(address_repo::get(conn, scope, id).await?),
-        None => None,
-    };
-    let mut parcels = Vec::with_capacity(shipment.parcels.len());
-    for id in &shipment.parcels {
-        parcels.push(parcel_repo::get(conn, scope, *id).await?);
-    }
+    // One query for the addresses, one for the parcels (a purchase reads a shipment's parts
+    // on every call).
+    let ids: Vec<ObjectId> = [shipment.address_from, shipment.address_to]
+        .into_iter()
+        .chain(shipment.address_return)
+        .collect();
+    let addresses = address_repo::get_many(conn, scope, &ids).await?;
+    let address = |id: ObjectId| addresses.get(&id).cloned().ok_or(ServiceError::NotFound);
+    let address_from = address(shipment.address_from)?;
+    let address_to = address(shipment.address_to)?;
+    let address_return = shipment.address_return.map(address).transpose()?;
+    let found = parcel_repo::get_many(conn, scope, &shipment.parcels).await?;
+    let parcels = shipment
+        .parcels
+        .iter()
+        .map(|id| found.get(id).cloned().ok_or(ServiceError::NotFound))
+        .collect::<Result<Vec<_>, _>>()?;
     let customs_declaration = match shipment.customs_declaration {
         Some(id) => Some(store::customs::get_declaration(conn, scope, id).await?),
         None => None,
