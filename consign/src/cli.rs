@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
 use domain::account::Mode;
+use domain::user::Role;
 use service::accounts::{self, DEMO_ACCOUNT};
+use service::users;
 use service::ServiceError;
 
 use crate::config::Layer;
@@ -62,6 +64,9 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the people who sign in to the web app (owner, admin, staff, developer).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Upload or download the rate card of a rate-card carrier account.
     #[command(subcommand)]
     Ratecard(RatecardCommand),
@@ -143,6 +148,129 @@ pub enum TokenCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print their password (made up unless --password-stdin).
+    Create {
+        /// Their email: how they sign in (unique across accounts).
+        #[arg(long)]
+        email: String,
+        /// owner, admin, staff (orders, labels, batches, tracking) or developer (tokens, webhooks).
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// How they are shown.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Account name [default: the demo account].
+        #[arg(long)]
+        account: Option<String>,
+        /// Read the password from the first line of standard input instead of making one up.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List an account's users.
+    List {
+        /// Account name [default: the demo account].
+        #[arg(long)]
+        account: Option<String>,
+    },
+    /// Set a user's password (made up and printed unless --password-stdin) and sign them out
+    /// everywhere.
+    ResetPassword {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+/// The account a command names, else the demo account.
+fn account_name(a: &Option<String>) -> String {
+    a.clone().unwrap_or_else(|| DEMO_ACCOUNT.to_string())
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s)
+        .ok_or_else(|| format!("unknown role {s:?}: expected owner, admin, staff or developer"))
+}
+
+/// The first line of standard input (a password piped in), without its line end.
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
+async fn user(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
+    let services = open_services(&config).await?;
+    match cmd {
+        UserCommand::Create {
+            email,
+            role,
+            name,
+            account,
+            password_stdin,
+        } => {
+            let password = password_stdin.then(password_from_stdin).transpose()?;
+            let (user, made_up) = users::create_user(
+                &services,
+                users::NewUser {
+                    account: account_name(&account),
+                    email,
+                    name,
+                    role,
+                    password,
+                },
+            )
+            .await
+            .map_err(service_error)?;
+            eprintln!(
+                "created {} {} in account {:?}",
+                user.role,
+                user.email,
+                account_name(&account)
+            );
+            if let Some(p) = made_up {
+                println!("{p}");
+            }
+        }
+        UserCommand::List { account } => {
+            let mut out = std::io::stdout().lock();
+            for u in users::list_users(&services, &account_name(&account))
+                .await
+                .map_err(service_error)?
+            {
+                let state = if u.disabled.is_some() {
+                    "disabled"
+                } else {
+                    "active"
+                };
+                writeln!(
+                    out,
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.id, u.email, u.role, state, u.name
+                )?;
+            }
+        }
+        UserCommand::ResetPassword {
+            email,
+            password_stdin,
+        } => {
+            let password = password_stdin.then(password_from_stdin).transpose()?;
+            let made_up = users::reset_password(&services, &email, password)
+                .await
+                .map_err(service_error)?;
+            eprintln!("password set; every session of {email} ended");
+            if let Some(p) = made_up {
+                println!("{p}");
+            }
+        }
+    }
+    Ok(())
+}
+
 impl GlobalArgs {
     /// Resolves the configuration from defaults, the file, the environment and these flags.
     pub fn config(&self) -> anyhow::Result<Config> {
@@ -216,6 +344,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(cmd) => token(config, cmd).await,
+        Command::User(cmd) => user(config, cmd).await,
         Command::Ratecard(cmd) => ratecard(config, cmd).await,
         Command::Orders(cmd) => crate::bulk::orders(config, cmd).await,
         Command::Batch(cmd) => crate::bulk::batch(config, cmd).await,
@@ -303,7 +432,6 @@ async fn ratecard(config: Config, cmd: RatecardCommand) -> anyhow::Result<()> {
 
 async fn token(config: Config, cmd: TokenCommand) -> anyhow::Result<()> {
     let services = open_services(&config).await?;
-    let account_name = |a: &Option<String>| a.clone().unwrap_or_else(|| DEMO_ACCOUNT.to_string());
     match cmd {
         TokenCommand::Create { mode, account } => {
             if account.is_none() {
@@ -364,6 +492,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let demo = accounts::ensure_demo(app.services())
         .await
         .map_err(service_error)?;
+    // The demo account's owner, for the web app (its password printed once, as the token).
+    let owner = match &demo {
+        Some((account, _)) => users::ensure_demo_owner(app.services(), account)
+            .await
+            .map_err(service_error)?,
+        None => None,
+    };
     let addr = app.local_addr();
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()
@@ -394,6 +529,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     match demo {
         Some((account, token)) => {
             writeln!(out, "\nCreated the demo account {:?} with a test API token (shown once):\n\n  {token}\n", account.name)?;
+            if let Some((email, password)) = &owner {
+                writeln!(out, "and its owner, who signs in to the web app (password shown once):\n\n  {email}\n  {password}\n")?;
+            }
             writeln!(
                 out,
                 "Try it (a shipment, priced by the demo courier and the shippo test carrier):\n"

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{expect, spawn_app};
 
-fn consign(app: &crate::helpers::TestApp, args: &[&str]) -> (bool, String, String) {
+pub(crate) fn consign(app: &crate::helpers::TestApp, args: &[&str]) -> (bool, String, String) {
     consign_with(app, args, &[])
 }
 
@@ -274,12 +274,21 @@ async fn the_first_start_prints_a_request_that_gets_rates() {
         .spawn()
         .expect("consign serve starts");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut banner = Vec::new();
     let curl = loop {
         let line = lines.next().expect("the banner has a curl line").unwrap();
         if line.trim_start().starts_with("curl ") {
             break line;
         }
+        banner.push(line);
     };
+    // The demo owner's sign-in for the web app, beside the token: the email, then a password.
+    let at = banner
+        .iter()
+        .position(|l| l.trim() == "owner@demo.example")
+        .unwrap_or_else(|| panic!("the owner's email in the banner: {banner:?}"));
+    let owner_password = banner[at + 1].trim().to_string();
+    assert_eq!(owner_password.len(), 20, "{banner:?}");
     // Run what was printed: URL, token and body exactly as shown.
     let url = curl.split_whitespace().nth(2).unwrap().to_string();
     let token = curl
@@ -307,6 +316,19 @@ async fn the_first_start_prints_a_request_that_gets_rates() {
     let shipment = expect(res, StatusCode::CREATED).await;
     let _ = child.kill();
     let _ = child.wait();
+    // That owner exists, with that password.
+    let store = store::Store::connect(
+        &format!("sqlite://{}?mode=rwc", dir.join("consign.db").display()),
+        2,
+    )
+    .await
+    .unwrap();
+    let services =
+        service::Services::new(store, service::Cipher::from_hex(&"0".repeat(64)).unwrap());
+    let session = service::users::sign_in(&services, "owner@demo.example", &owner_password)
+        .await
+        .expect("the printed password signs the owner in");
+    assert_eq!(session.signed_in.user.role, domain::user::Role::Owner);
     let providers: std::collections::BTreeSet<&str> = shipment["rates"]
         .as_array()
         .unwrap()

@@ -28,4 +28,5 @@ mod storage;
 mod tenancy;
 mod tracking;
 mod upstream;
+mod users;
 mod webhooks;

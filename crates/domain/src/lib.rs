@@ -47,6 +47,7 @@ pub mod time_zone;
 pub mod tracking;
 pub mod transaction;
 pub mod units;
+pub mod user;
 pub mod webhook;
 
 pub use error::{FieldErrors, ValidationError};

@@ -24,6 +24,7 @@ pub mod scan_keys;
 pub mod shipments;
 pub mod tracking;
 pub mod transactions;
+pub mod users;
 pub mod validator;
 pub mod webhooks;
 

@@ -27,6 +27,7 @@ pub mod shipments;
 pub mod tracks;
 pub mod transactions;
 pub mod user_templates;
+pub mod users;
 pub mod webhooks;
 mod writer;
 

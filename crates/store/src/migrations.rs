@@ -78,6 +78,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0011_crowdfunding.sql"),
         include_str!("../migrations/postgres/0011_crowdfunding.sql"),
     ),
+    (
+        12,
+        "users of the web app and their sessions",
+        include_str!("../migrations/sqlite/0012_users_sessions.sql"),
+        include_str!("../migrations/postgres/0012_users_sessions.sql"),
+    ),
 ];
 
 #[derive(Debug)]
