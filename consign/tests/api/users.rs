@@ -193,6 +193,23 @@ async fn a_password_reset_ends_every_session_and_only_the_new_password_opens() {
             .await
             .is_ok()
     );
+    // A bad request names every field at once.
+    let err = users::create_user(
+        &app.services,
+        NewUser {
+            account: app.account_name().await,
+            email: "not an email".into(),
+            name: "n".repeat(101),
+            role: Role::Staff,
+            password: Some("short".into()),
+        },
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    for field in ["email", "name", "password"] {
+        assert!(err.contains(field), "{field} in {err}");
+    }
     // Weak passwords and unknown users are named.
     let err = users::reset_password(&app.services, "dev@shop.example", Some("short".into()))
         .await

@@ -128,21 +128,25 @@ pub async fn create_user(
     s: &Services,
     new: NewUser,
 ) -> Result<(User, Option<String>), ServiceError> {
+    // Every field's problem named at once.
+    let email = parse_email(&new.email);
+    let name = parse_name(&new.name);
+    let password = new.password.as_deref().map(check_password).transpose();
     let mut errors = domain::FieldErrors::new();
-    let email = parse_email(&new.email)
-        .map_err(|m| errors.add("email", m))
-        .ok();
-    let name = parse_name(&new.name)
-        .map_err(|m| errors.add("name", m))
-        .ok();
-    if let Some(p) = &new.password {
-        if let Err(m) = check_password(p) {
-            errors.add("password", m);
+    for (field, problem) in [
+        ("email", email.as_ref().err()),
+        ("name", name.as_ref().err()),
+        ("password", password.as_ref().err()),
+    ] {
+        if let Some(m) = problem {
+            errors.add(field, m.clone());
         }
     }
     errors.into_result()?;
-    let (Some(email), Some(name)) = (email, name) else {
-        unreachable!("errors were answered above")
+    let (Ok(email), Ok(name)) = (email, name) else {
+        return Err(ServiceError::internal(
+            "checked fields failed after passing",
+        ));
     };
     let account = account_named(s, &new.account).await?;
     let made_up = new.password.is_none().then(made_up_password);
