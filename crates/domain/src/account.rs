@@ -14,6 +14,22 @@ pub struct Account {
     pub created: Timestamp,
 }
 
+/// Who acts when a use case runs: what the audit trail names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// An API token (its id).
+    Token(ObjectId),
+    /// A person signed in to the web app, with the role they had when they acted.
+    User {
+        id: ObjectId,
+        role: crate::user::Role,
+    },
+    /// The command line on the server's machine.
+    Cli,
+    /// A background job.
+    Job,
+}
+
 /// Whether a token (and every object made with it) is for testing or for real shipments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {

@@ -1,6 +1,6 @@
 //! Accounts and API tokens.
 
-use domain::account::{parse_account_name, Account, Mode};
+use domain::account::{parse_account_name, Account, Actor, Mode};
 use domain::ValidationError;
 use store::accounts::{self as repo, Principal, TokenInfo};
 
@@ -134,7 +134,7 @@ pub async fn principal_for(s: &Services, account: &str) -> Result<Principal, Ser
         account_id: account.id,
         account_name: account.name,
         mode: Mode::Live,
-        token_id: account.id,
+        actor: Actor::Cli,
         label_file_type,
     })
 }
@@ -151,7 +151,7 @@ pub(crate) async fn principal_of(
         account_id: scope.account_id,
         account_name,
         mode: if scope.test { Mode::Test } else { Mode::Live },
-        token_id: scope.account_id,
+        actor: Actor::Job,
         label_file_type,
     })
 }

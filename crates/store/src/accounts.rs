@@ -1,7 +1,7 @@
 //! Accounts and their API tokens. Tokens are stored only as SHA-256 hashes: they carry 160 random
 //! bits, so a fast hash is enough (no password stretching needed) and lookups stay one index probe.
 
-use domain::account::{Account, Mode};
+use domain::account::{Account, Actor, Mode};
 use domain::{ObjectId, Timestamp};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -21,13 +21,14 @@ pub struct TokenInfo {
     pub revoked: Option<Timestamp>,
 }
 
-/// Who a valid token speaks for.
+/// The account, mode and actor a use case runs for (a token, a signed-in user, the CLI, a job).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub account_id: ObjectId,
     pub account_name: String,
     pub mode: Mode,
-    pub token_id: ObjectId,
+    /// Who acts.
+    pub actor: Actor,
     /// The account's default `label_file_type`, read with the token (purchases need it).
     pub label_file_type: String,
 }
@@ -180,7 +181,7 @@ pub async fn authenticate(conn: &mut Conn, token: &str) -> Result<Principal, Sto
         account_id: parse_id(row.try_get("account_id")?)?,
         account_name: row.try_get("name")?,
         mode: parse_mode(row.try_get("mode")?)?,
-        token_id: parse_id(row.try_get("token_id")?)?,
+        actor: Actor::Token(parse_id(row.try_get("token_id")?)?),
         label_file_type: row.try_get("label_file_type")?,
     })
 }
