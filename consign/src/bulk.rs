@@ -708,7 +708,8 @@ mod tests {
     #[test]
     fn label_files_are_printed_as_paths_or_signed_links() {
         let cipher = service::Cipher::from_hex(&"ab".repeat(32)).unwrap();
-        let key = files::key(ObjectId::new(), ObjectId::new(), "labels-1.pdf");
+        let (account, batch) = (ObjectId::new(), ObjectId::new());
+        let key = files::key(account, batch, "labels-1.pdf");
         let local = Layer {
             data_dir: Some("/srv/consign".into()),
             ..Default::default()
@@ -717,7 +718,10 @@ mod tests {
         .unwrap();
         assert_eq!(
             file_location(&local, &cipher, &key),
-            format!("/srv/consign/files/{key}")
+            format!(
+                "/srv/consign/files/{account}/{}/{batch}.labels-1.pdf",
+                &batch.to_string()[..8]
+            )
         );
         let bucket = Layer {
             s3_bucket: Some("labels".into()),
