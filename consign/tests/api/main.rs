@@ -29,4 +29,5 @@ mod tenancy;
 mod tracking;
 mod upstream;
 mod users;
+mod web;
 mod webhooks;

@@ -93,6 +93,11 @@ fn merged_modules() -> Vec<String> {
     let mut rest = body;
     while let Some(at) = rest.find(".merge(") {
         let (arg, end) = balanced(rest, at + ".merge".len()).unwrap();
+        // The web app's pages (crates/web, docs/WEB.md) are HTML for people, not API routes.
+        if arg.trim() == "pages" {
+            rest = &rest[end..];
+            continue;
+        }
         let module = arg.trim().strip_suffix("::router()").unwrap_or_else(|| {
             panic!("api::app merges {arg:?}: only `<module>::router()` is read")
         });

@@ -85,6 +85,13 @@ impl Default for HttpConfig {
 /// The full application: routes, error fallbacks, limits, tracing, panic safety, and trailing
 /// slashes removed *before* routing (never redirected: a redirected POST becomes a GET).
 pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
+    // The web app's pages (crates/web) beside the API, behind the same edge layer.
+    let pages = web::router(
+        services.clone(),
+        web::WebConfig {
+            public_url: config.public_url.clone(),
+        },
+    );
     let state = AppState {
         services,
         public_url: config.public_url,
@@ -114,6 +121,7 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(scans::router())
         .merge(inbound::router())
         .merge(tracking_page::router())
+        .merge(pages)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(config.body_limit))

@@ -349,3 +349,23 @@ pub async fn reset_password(
         })?;
     Ok(made_up)
 }
+
+/// The principal a signed-in user acts as, in `mode`: their account, with the user as actor.
+pub async fn principal(
+    s: &Services,
+    who: &SignedIn,
+    mode: domain::account::Mode,
+) -> Result<store::accounts::Principal, ServiceError> {
+    let mut conn = s.store.conn().await?;
+    let account = who.user.account_id;
+    Ok(store::accounts::Principal {
+        account_id: account,
+        account_name: store::accounts::name_of(&mut conn, account).await?,
+        mode,
+        actor: domain::account::Actor::User {
+            id: who.user.id,
+            role: who.user.role,
+        },
+        label_file_type: store::accounts::label_file_type(&mut conn, account).await?,
+    })
+}

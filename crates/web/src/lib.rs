@@ -1,0 +1,195 @@
+//! Consign's web app: server-rendered pages for the people of an account (docs/WEB.md). Pages
+//! call the same service functions as the API — never the API over HTTP, never SQL of their
+//! own. This first part is signing in and out; the pages come next.
+//!
+//! Every page is answered with the same headers ([`page`]): a CSP that allows only our own
+//! files (no inline scripts), no framing, no sniffing, no caching. Every unsafe request must
+//! come from our own origin ([`same_origin`]) and, once signed in, carry the session's
+//! anti-forgery token (a hidden `_csrf` field, or htmx's `X-CSRF-Token` header).
+
+mod assets;
+mod session;
+mod sign_in;
+
+use std::sync::Arc;
+
+use axum::http::header::{
+    HeaderName, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, HOST, ORIGIN, REFERER,
+    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use service::Services;
+
+pub use assets::Assets;
+
+/// How the web app is served.
+#[derive(Debug, Clone, Default)]
+pub struct WebConfig {
+    /// The externally visible base URL (e.g. `https://ship.example.com`): the one origin forms
+    /// are accepted from, and whether cookies are `Secure`. Unset: the request's own host.
+    pub public_url: Option<String>,
+}
+
+/// What every handler of the web app shares.
+#[derive(Clone)]
+pub(crate) struct Web {
+    pub services: Services,
+    pub config: Arc<WebConfig>,
+    pub assets: Arc<Assets>,
+    pub throttle: Arc<sign_in::Throttle>,
+}
+
+/// The web app's routes (`/`, `/app/…`), for any outer router state.
+pub fn router<S: Clone + Send + Sync + 'static>(
+    services: Services,
+    config: WebConfig,
+) -> Router<S> {
+    let web = Web {
+        services,
+        config: Arc::new(config),
+        assets: Arc::new(Assets::new()),
+        throttle: Arc::new(sign_in::Throttle::new()),
+    };
+    Router::new()
+        .route("/", get(sign_in::home))
+        .route("/app", get(sign_in::home))
+        .route("/app/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/app/sign-out", post(sign_in::sign_out))
+        .route(
+            "/app/sign-out-everywhere",
+            post(sign_in::sign_out_everywhere),
+        )
+        .route("/app/static/{name}", get(assets::serve))
+        .with_state(web)
+}
+
+/// The headers of every page.
+const PAGE_HEADERS: [(HeaderName, &str); 5] = [
+    (CONTENT_TYPE, "text/html; charset=utf-8"),
+    (CACHE_CONTROL, "no-store"),
+    (
+        CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    ),
+    (X_FRAME_OPTIONS, "DENY"),
+    (X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
+
+/// A rendered page with its status and the page headers.
+pub(crate) fn page(status: StatusCode, html: Result<String, askama::Error>) -> Response {
+    match html {
+        Ok(body) => (status, PAGE_HEADERS, body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                PAGE_HEADERS,
+                "<!doctype html><title>Error</title><p>Something went wrong on our side.</p>",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// `303 See Other` to `to` (after a form, the browser GETs the next page).
+pub(crate) fn see_other(to: &str, cookie: Option<String>) -> Response {
+    let mut res = (
+        StatusCode::SEE_OTHER,
+        [(axum::http::header::LOCATION, to.to_string())],
+    )
+        .into_response();
+    if let Some(c) = cookie.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        res.headers_mut().insert(axum::http::header::SET_COOKIE, c);
+    }
+    res
+}
+
+/// The origin (`scheme://host[:port]`) of a URL, lower-cased.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()).then(|| {
+        format!(
+            "{}://{}",
+            scheme.to_ascii_lowercase(),
+            host.to_ascii_lowercase()
+        )
+    })
+}
+
+/// Whether an unsafe request comes from our own pages: its `Origin` (else its `Referer`'s)
+/// must be the public URL's origin, or — with no public URL set — the request's own host. A
+/// request with neither header is refused (browsers send `Origin` on every form post).
+pub(crate) fn same_origin(config: &WebConfig, headers: &HeaderMap) -> bool {
+    let header = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    };
+    let Some(from) = header(ORIGIN)
+        .and_then(origin_of)
+        .or_else(|| header(REFERER).and_then(origin_of))
+    else {
+        return false;
+    };
+    match config.public_url.as_deref().and_then(origin_of) {
+        Some(ours) => from == ours,
+        None => header(HOST).is_some_and(|host| {
+            let host = host.to_ascii_lowercase();
+            from == format!("http://{host}") || from == format!("https://{host}")
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(HeaderName, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(k.clone(), HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn forms_are_accepted_from_our_own_origin_only() {
+        let open = WebConfig::default();
+        let ours = headers(&[
+            (HOST, "ship.example:8080"),
+            (ORIGIN, "http://ship.example:8080"),
+        ]);
+        assert!(same_origin(&open, &ours));
+        let referer_only = headers(&[
+            (HOST, "ship.example"),
+            (REFERER, "https://ship.example/app/sign-in"),
+        ]);
+        assert!(same_origin(&open, &referer_only));
+        for foreign in [
+            headers(&[(HOST, "ship.example"), (ORIGIN, "https://evil.example")]),
+            headers(&[(HOST, "ship.example"), (ORIGIN, "null")]),
+            headers(&[(HOST, "ship.example")]),
+            headers(&[
+                (HOST, "ship.example"),
+                (ORIGIN, "http://ship.example.evil.example"),
+            ]),
+        ] {
+            assert!(!same_origin(&open, &foreign), "{foreign:?}");
+        }
+        let public = WebConfig {
+            public_url: Some("https://Ship.Example/".into()),
+        };
+        assert!(same_origin(
+            &public,
+            &headers(&[(HOST, "internal:8080"), (ORIGIN, "https://ship.example")])
+        ));
+        assert!(!same_origin(
+            &public,
+            &headers(&[(HOST, "internal:8080"), (ORIGIN, "http://internal:8080")])
+        ));
+    }
+}

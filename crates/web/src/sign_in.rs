@@ -1,0 +1,305 @@
+//! Signing in and out, and the home page a signed-in person lands on.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::{Extension, Form};
+use domain::account::Mode;
+use domain::user::{Permission, Role};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde::Deserialize;
+use service::users::{self, SignedIn};
+use service::ServiceError;
+use subtle::ConstantTimeEq;
+
+use crate::assets::Assets;
+use crate::{page, same_origin, see_other, session, Web};
+
+/// Sign-in attempts allowed per email and per client address: a burst, refilled per minute.
+const PER_EMAIL_PER_MINUTE: u32 = 5;
+const PER_ADDRESS_PER_MINUTE: u32 = 20;
+
+/// Sign-in attempts counted per email and per client address, in this process (several
+/// processes each count their own).
+pub(crate) struct Throttle {
+    by_email: DefaultKeyedRateLimiter<String>,
+    by_address: DefaultKeyedRateLimiter<IpAddr>,
+}
+
+impl Throttle {
+    pub(crate) fn new() -> Self {
+        let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n).expect("non-zero quota"));
+        Self {
+            by_email: RateLimiter::keyed(per_minute(PER_EMAIL_PER_MINUTE)),
+            by_address: RateLimiter::keyed(per_minute(PER_ADDRESS_PER_MINUTE)),
+        }
+    }
+
+    /// `Err(wait)` when this email or this address has tried too often.
+    fn check(&self, email: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+        let now = DefaultClock::default().now();
+        self.by_email
+            .check_key(&email.trim().to_lowercase())
+            .map_err(|n| n.wait_time_from(now))?;
+        if let Some(ip) = address {
+            self.by_address
+                .check_key(&ip)
+                .map_err(|n| n.wait_time_from(now))?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage<'a> {
+    assets: &'a Assets,
+    csrf: Option<&'a str>,
+    problem: Option<String>,
+    email: &'a str,
+    signed_out: bool,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    assets: &'a Assets,
+    csrf: Option<&'a str>,
+    csrf_value: &'a str,
+    account: &'a str,
+    who: &'a str,
+    role: Role,
+    can_do: &'static str,
+}
+
+/// What a role may do, in a sentence for the home page.
+fn can_do(role: Role) -> &'static str {
+    match (role.can(Permission::Users), role.can(Permission::Ship), role.can(Permission::Develop)) {
+        (true, _, _) => "You can do everything in this account: shipping, carriers, developers' tools, users and settings.",
+        (false, true, _) => "You can ship: orders, labels, batches and tracking.",
+        (false, false, true) => "You can use the developers' tools: API tokens and webhooks.",
+        _ => "You can sign in.",
+    }
+}
+
+fn unavailable(web: &Web, e: ServiceError) -> Response {
+    tracing::warn!(error = %e, "web page unavailable");
+    sign_in_page(
+        web,
+        StatusCode::SERVICE_UNAVAILABLE,
+        Some("Consign cannot answer right now; try again in a moment.".into()),
+        "",
+        false,
+    )
+}
+
+fn sign_in_page(
+    web: &Web,
+    status: StatusCode,
+    problem: Option<String>,
+    email: &str,
+    signed_out: bool,
+) -> Response {
+    page(
+        status,
+        SignInPage {
+            assets: &web.assets,
+            csrf: None,
+            problem,
+            email,
+            signed_out,
+        }
+        .render(),
+    )
+}
+
+/// `GET /` and `GET /app`: the home page, or the sign-in page for someone signed out.
+pub(crate) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
+    let who = match session::current(&web, &headers).await {
+        Ok(Some((_, who))) => who,
+        Ok(None) => return see_other("/app/sign-in", None),
+        Err(e) => return unavailable(&web, e),
+    };
+    let principal = match users::principal(&web.services, &who, Mode::Test).await {
+        Ok(p) => p,
+        Err(e) => return unavailable(&web, e),
+    };
+    let shown = if who.user.name.is_empty() {
+        &who.user.email
+    } else {
+        &who.user.name
+    };
+    page(
+        StatusCode::OK,
+        HomePage {
+            assets: &web.assets,
+            csrf: Some(&who.csrf),
+            csrf_value: &who.csrf,
+            account: &principal.account_name,
+            who: shown,
+            role: who.user.role,
+            can_do: can_do(who.user.role),
+        }
+        .render(),
+    )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Shown {
+    #[serde(rename = "signed-out")]
+    signed_out: Option<String>,
+}
+
+/// `GET /app/sign-in`.
+pub(crate) async fn form(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Query(shown): Query<Shown>,
+) -> Response {
+    if let Ok(Some(_)) = session::current(&web, &headers).await {
+        return see_other("/", None);
+    }
+    sign_in_page(&web, StatusCode::OK, None, "", shown.signed_out.is_some())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Credentials {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /app/sign-in`: a new session (any session the browser had ends), then home.
+pub(crate) async fn submit(
+    State(web): State<Web>,
+    address: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    Form(c): Form<Credentials>,
+) -> Response {
+    if !same_origin(&web.config, &headers) {
+        return forbidden(&web);
+    }
+    // What the form shows back is bounded like everything a user sends.
+    let email: String = c.email.chars().take(domain::user::EMAIL_MAX).collect();
+    if let Err(wait) = web
+        .throttle
+        .check(&email, address.map(|Extension(ConnectInfo(a))| a.ip()))
+    {
+        let problem = format!(
+            "Too many attempts. Try again in {} seconds.",
+            wait.as_secs().max(1)
+        );
+        return sign_in_page(
+            &web,
+            StatusCode::TOO_MANY_REQUESTS,
+            Some(problem),
+            &email,
+            false,
+        );
+    }
+    match users::sign_in(&web.services, &email, &c.password).await {
+        Ok(new) => {
+            // Rotated at sign-in: whatever session this browser had is ended.
+            if let Some(old) = session::secret(&headers) {
+                let _ = users::sign_out(&web.services, &old).await;
+            }
+            see_other("/", Some(session::set(&web, &new.secret)))
+        }
+        Err(ServiceError::Unauthorized) => sign_in_page(
+            &web,
+            StatusCode::UNAUTHORIZED,
+            Some("That email and password do not match an active user.".into()),
+            &email,
+            false,
+        ),
+        Err(e) => unavailable(&web, e),
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Csrf {
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
+}
+
+fn forbidden(web: &Web) -> Response {
+    sign_in_page(
+        web,
+        StatusCode::FORBIDDEN,
+        Some("That form did not come from this site's pages (or is too old); nothing was changed. Reload the page and try again.".into()),
+        "",
+        false,
+    )
+}
+
+/// The signed-in person behind an unsafe request that passed the forgery checks: our origin,
+/// and the session's token in the form (or htmx's header), compared in constant time.
+async fn checked(
+    web: &Web,
+    headers: &HeaderMap,
+    form: &Csrf,
+) -> Result<Option<(String, SignedIn)>, Response> {
+    if !same_origin(&web.config, headers) {
+        return Err(forbidden(web));
+    }
+    let current = session::current(web, headers)
+        .await
+        .map_err(|e| unavailable(web, e))?;
+    let Some((secret, who)) = current else {
+        return Ok(None);
+    };
+    let sent = headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(&form.csrf);
+    if bool::from(sent.as_bytes().ct_eq(who.csrf.as_bytes())) {
+        Ok(Some((secret, who)))
+    } else {
+        Err(forbidden(web))
+    }
+}
+
+/// `POST /app/sign-out`: ends this session.
+pub(crate) async fn sign_out(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Form(f): Form<Csrf>,
+) -> Response {
+    match checked(&web, &headers, &f).await {
+        Ok(Some((secret, _))) => {
+            if let Err(e) = users::sign_out(&web.services, &secret).await {
+                return unavailable(&web, e);
+            }
+            see_other("/app/sign-in?signed-out=1", Some(session::clear(&web)))
+        }
+        Ok(None) => see_other("/app/sign-in", Some(session::clear(&web))),
+        Err(refused) => refused,
+    }
+}
+
+/// `POST /app/sign-out-everywhere`: ends every session of this person, on every device.
+pub(crate) async fn sign_out_everywhere(
+    State(web): State<Web>,
+    headers: HeaderMap,
+    Form(f): Form<Csrf>,
+) -> Response {
+    match checked(&web, &headers, &f).await {
+        Ok(Some((_, who))) => {
+            if let Err(e) =
+                users::sign_out_everywhere(&web.services, who.user.account_id, who.user.id).await
+            {
+                return unavailable(&web, e);
+            }
+            see_other("/app/sign-in?signed-out=1", Some(session::clear(&web)))
+        }
+        Ok(None) => see_other("/app/sign-in", Some(session::clear(&web))),
+        Err(refused) => refused,
+    }
+}
