@@ -272,16 +272,7 @@ pub(crate) async fn sign_out(
     headers: HeaderMap,
     Form(f): Form<Csrf>,
 ) -> Response {
-    match checked(&web, &headers, &f).await {
-        Ok(Some((secret, _))) => {
-            if let Err(e) = users::sign_out(&web.services, &secret).await {
-                return unavailable(&web, e);
-            }
-            see_other("/app/sign-in?signed-out=1", Some(session::clear(&web)))
-        }
-        Ok(None) => see_other("/app/sign-in", Some(session::clear(&web))),
-        Err(refused) => refused,
-    }
+    end(&web, &headers, &f, false).await
 }
 
 /// `POST /app/sign-out-everywhere`: ends every session of this person, on every device.
@@ -290,16 +281,26 @@ pub(crate) async fn sign_out_everywhere(
     headers: HeaderMap,
     Form(f): Form<Csrf>,
 ) -> Response {
-    match checked(&web, &headers, &f).await {
-        Ok(Some((_, who))) => {
-            if let Err(e) =
-                users::sign_out_everywhere(&web.services, who.user.account_id, who.user.id).await
-            {
-                return unavailable(&web, e);
-            }
-            see_other("/app/sign-in?signed-out=1", Some(session::clear(&web)))
-        }
-        Ok(None) => see_other("/app/sign-in", Some(session::clear(&web))),
-        Err(refused) => refused,
+    end(&web, &headers, &f, true).await
+}
+
+/// Ends the request's session (or, `everywhere`, every session of its person) once it passed
+/// the forgery checks, clears the cookie and sends the browser to the sign-in page.
+async fn end(web: &Web, headers: &HeaderMap, f: &Csrf, everywhere: bool) -> Response {
+    let (secret, who) = match checked(web, headers, f).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return see_other("/app/sign-in", Some(session::clear(web))),
+        Err(refused) => return refused,
+    };
+    let ended = if everywhere {
+        users::sign_out_everywhere(&web.services, who.user.account_id, who.user.id)
+            .await
+            .map(drop)
+    } else {
+        users::sign_out(&web.services, &secret).await
+    };
+    match ended {
+        Ok(()) => see_other("/app/sign-in?signed-out=1", Some(session::clear(web))),
+        Err(e) => unavailable(web, e),
     }
 }
