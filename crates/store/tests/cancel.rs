@@ -12,34 +12,10 @@ use consign_store::{jobs, Backend, Store};
 use domain::{ObjectId, Timestamp};
 use sqlx::Connection;
 
-/// (store, URL for an independent connection to the same database).
+mod common;
+
 async fn stores() -> Vec<(Store, String)> {
-    let dir = std::env::temp_dir().join(format!(
-        "consign-cancel-{}-{}",
-        std::process::id(),
-        ObjectId::new()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut urls = vec![format!("sqlite://{}?mode=rwc", dir.join("t.db").display())];
-    if let Some(server) = std::env::var("CONSIGN_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-    {
-        let name = format!("consign_test_cancel_{}", ObjectId::new());
-        let mut conn = sqlx::PgConnection::connect(&server).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        urls.push(format!("{}/{name}", server.rsplit_once('/').unwrap().0));
-    }
-    let mut out = Vec::new();
-    for url in urls {
-        let store = Store::connect(&url, 4).await.unwrap();
-        store.migrate().await.unwrap();
-        out.push((store, url));
-    }
-    out
+    common::stores("cancel").await
 }
 
 async fn enqueue(store: &Store, payload: String) -> Result<ObjectId, consign_store::StoreError> {

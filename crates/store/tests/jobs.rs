@@ -6,35 +6,15 @@ use std::collections::HashSet;
 
 use consign_store::{jobs, Store};
 use domain::Timestamp;
-use sqlx::Connection;
+
+mod common;
 
 async fn stores() -> Vec<Store> {
-    let dir = std::env::temp_dir().join(format!(
-        "consign-jobs-{}-{}",
-        std::process::id(),
-        domain::ObjectId::new()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut urls = vec![format!("sqlite://{}?mode=rwc", dir.join("t.db").display())];
-    if let Some(server) = std::env::var("CONSIGN_TEST_DATABASE_URL")
-        .ok()
-        .filter(|u| u.starts_with("postgres"))
-    {
-        let name = format!("consign_test_jobs_{}", domain::ObjectId::new());
-        let mut conn = sqlx::PgConnection::connect(&server).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-        urls.push(format!("{}/{name}", server.rsplit_once('/').unwrap().0));
-    }
-    let mut out = Vec::new();
-    for url in urls {
-        let store = Store::connect(&url, 4).await.unwrap();
-        store.migrate().await.unwrap();
-        out.push(store);
-    }
-    out
+    common::stores("jobs")
+        .await
+        .into_iter()
+        .map(|(store, _)| store)
+        .collect()
 }
 
 async fn enqueue(store: &Store, payload: &str, run_at: Timestamp) -> domain::ObjectId {
