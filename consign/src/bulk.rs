@@ -570,6 +570,8 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
                 metadata: String::new(),
                 shipments: Vec::new(),
                 errors: Default::default(),
+                idempotency_key: None,
+                purchase_when_valid: false,
             };
             let from = ObjectId::parse(address_from.trim())
                 .ok_or_else(|| anyhow!("--address-from {address_from:?} is not an address id"))?;

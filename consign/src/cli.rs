@@ -499,6 +499,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             .map_err(service_error)?,
         None => None,
     };
+    if let Some((account, _)) = &demo {
+        demo_sender(app.services(), &account.name)
+            .await
+            .map_err(service_error)?;
+    }
     let addr = app.local_addr();
     let host = if addr.ip().is_unspecified() {
         "127.0.0.1".to_string()
@@ -550,6 +555,33 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     app.run_until_stopped(shutdown_signal())
         .await
         .context("server error")
+}
+
+/// The demo account's sender address in test mode (the seed's "Mrs Hippo"), so the web app's
+/// "Buy labels" works at once.
+async fn demo_sender(s: &service::Services, account: &str) -> Result<(), service::ServiceError> {
+    let mut who = accounts::principal_for(s, account).await?;
+    who.mode = domain::account::Mode::Test;
+    let fields = domain::address::AddressFields {
+        name: "Mrs Hippo".into(),
+        company: "Hippo Supplies".into(),
+        street1: "1092 Indian Summer Ct".into(),
+        city: "San Jose".into(),
+        state: "CA".into(),
+        zip: "95122".into(),
+        country: "US".into(),
+        phone: "+1 555 341 9393".into(),
+        email: "shipping@hippo.example".into(),
+        ..Default::default()
+    };
+    let input = domain::address::AddressInput {
+        fields,
+        purpose: None,
+        validate: false,
+    };
+    service::addresses::add_sender(s, &who, input)
+        .await
+        .map(drop)
 }
 
 /// The request the first-start banner suggests: the seed's example shipment.

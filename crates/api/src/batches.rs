@@ -288,6 +288,8 @@ pub async fn create(
         metadata: req.metadata.unwrap_or_default(),
         shipments,
         errors,
+        idempotency_key: None,
+        purchase_when_valid: false,
     };
     let v = batches::create(&state.services, &who, input).await?;
     Ok((
@@ -713,6 +715,8 @@ pub async fn from_orders(
         metadata: req.metadata.unwrap_or_default(),
         shipments: Vec::new(),
         errors: FieldErrors::new(),
+        idempotency_key: None,
+        purchase_when_valid: false,
     };
     let customs = customs_plan(req.customs, &mut errors);
     errors.into_result()?;

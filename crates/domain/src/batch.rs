@@ -69,6 +69,11 @@ pub struct Batch {
     pub label_keys: Vec<String>,
     /// Whether `batch_created` went out (once, when the first validation ended).
     pub announced: bool,
+    /// The key of the form (or request) that made it: a second submission with the same key
+    /// is answered with this batch instead of making another.
+    pub idempotency_key: Option<String>,
+    /// Buy its labels as soon as validation ends VALID (the web app's "Buy labels").
+    pub purchase_when_valid: bool,
 }
 
 /// One shipment of a batch.

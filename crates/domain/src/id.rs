@@ -52,6 +52,11 @@ impl ObjectId {
         Self((ms << 80).to_be_bytes())
     }
 
+    /// When the id was made: milliseconds since the epoch (its first 48 bits).
+    pub fn millis(&self) -> i64 {
+        (u128::from_be_bytes(self.0) >> 80) as i64
+    }
+
     /// Parses 32 hex characters (either case); anything else is `None`.
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.as_bytes();

@@ -360,7 +360,7 @@ impl Order {
     }
 }
 
-/// List filters for `GET /orders`.
+/// List filters for `GET /orders` and the web app's inbox.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OrderFilter {
     /// Any of these (empty = all).
@@ -368,7 +368,20 @@ pub struct OrderFilter {
     pub placed_from: Option<Timestamp>,
     pub placed_to: Option<Timestamp>,
     pub shop_app: Option<String>,
+    /// The ship-to country (ISO 3166-1 alpha-2, upper case).
+    pub country: Option<String>,
+    /// The search box: an order number (with or without `#`), the buyer's email or full name
+    /// (case-insensitive, whole value), a tracking number on one of its labels, or a backer's
+    /// pledge id. Each is looked up on an index.
+    pub search: Option<String>,
+    /// Only these orders (a selection; empty = no restriction).
+    pub ids: Vec<ObjectId>,
+    /// Keyset pagination: only orders older than this one (ids are time-ordered).
+    pub before: Option<ObjectId>,
 }
+
+/// Longest search text (anything longer names no order).
+pub const SEARCH_MAX: usize = 200;
 
 #[cfg(test)]
 mod tests {

@@ -35,6 +35,28 @@ pub enum Permission {
     Settings,
 }
 
+impl Permission {
+    /// Every permission.
+    pub const ALL: [Permission; 5] = [
+        Permission::Ship,
+        Permission::Carriers,
+        Permission::Develop,
+        Permission::Users,
+        Permission::Settings,
+    ];
+
+    /// Its name as pages show it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::Ship => "shipping",
+            Permission::Carriers => "carriers",
+            Permission::Develop => "developers",
+            Permission::Users => "users",
+            Permission::Settings => "settings",
+        }
+    }
+}
+
 impl Role {
     /// Every role, most powerful first.
     pub const ALL: [Role; 4] = [Role::Owner, Role::Admin, Role::Staff, Role::Developer];

@@ -101,3 +101,55 @@ pub async fn validate(
         })
         .await?)
 }
+
+/// Adds a sender address (one "Buy labels" ships from): made as a PURCHASE address and
+/// refused unless complete, so a label can be bought from it.
+pub async fn add_sender(
+    s: &Services,
+    who: &Principal,
+    mut input: AddressInput,
+) -> Result<Address, ServiceError> {
+    input.purpose = Some("PURCHASE".into());
+    let address = build(s, who, input).await?;
+    if !address.is_complete() {
+        let why: Vec<String> = address.messages.iter().map(|m| m.text.clone()).collect();
+        return Err(domain::ValidationError::field(
+            "address",
+            format!("A sender address must be complete: {}", why.join(" ")),
+        )
+        .into());
+    }
+    let scope = scope(who);
+    Ok(s.store
+        .write(move |conn| {
+            Box::pin(async move {
+                repo::insert(conn, scope, &address).await?;
+                repo::add_sender(conn, scope, address.id).await?;
+                Ok(address)
+            })
+        })
+        .await?)
+}
+
+/// Removes a sender address from the list (the address stays: labels name it).
+pub async fn remove_sender(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+) -> Result<(), ServiceError> {
+    let scope = scope(who);
+    let removed = s
+        .store
+        .write(move |conn| Box::pin(async move { repo::remove_sender(conn, scope, id).await }))
+        .await?;
+    if removed {
+        Ok(())
+    } else {
+        Err(ServiceError::NotFound)
+    }
+}
+
+/// The principal's sender addresses, oldest first.
+pub async fn senders(s: &Services, who: &Principal) -> Result<Vec<Address>, ServiceError> {
+    Ok(repo::senders(&mut *s.store.conn().await?, scope(who)).await?)
+}

@@ -18,7 +18,7 @@ use rand::Rng;
 use store::users as repo;
 use store::StoreError;
 
-use crate::{ServiceError, Services};
+use crate::{Principal, ServiceError, Services};
 
 /// A session unused for this long ends.
 pub const SESSION_IDLE: Duration = Duration::from_secs(12 * 3600);
@@ -177,6 +177,41 @@ pub async fn create_user(
             other => other.into(),
         })?;
     Ok((user, made_up))
+}
+
+/// A signed-in person adds a user to their own account: only with a role theirs may give
+/// ([`Role::may_grant`]: no one but an owner makes an owner; staff and developers make no one).
+pub async fn add_user(
+    s: &Services,
+    who: &Principal,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: Option<String>,
+) -> Result<(User, Option<String>), ServiceError> {
+    let allowed = match who.actor {
+        domain::account::Actor::User { role: mine, .. } => mine.may_grant(role),
+        domain::account::Actor::Cli => true,
+        domain::account::Actor::Token(_) | domain::account::Actor::Job => false,
+    };
+    if !allowed {
+        return Err(ValidationError::field(
+            "role",
+            format!("Your role cannot give the {role} role."),
+        )
+        .into());
+    }
+    create_user(
+        s,
+        NewUser {
+            account: who.account_name.clone(),
+            email: email.into(),
+            name: name.into(),
+            role,
+            password,
+        },
+    )
+    .await
 }
 
 /// The users of the named account, oldest first.

@@ -233,3 +233,47 @@ pub async fn get_many(
 ) -> Result<std::collections::HashMap<ObjectId, Address>, StoreError> {
     scoped::get_many(conn, "addresses", COLUMNS, scope, ids, from_row).await
 }
+
+/// Marks one of `scope`'s addresses as a sender address (again: nothing changes).
+pub async fn add_sender(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<(), StoreError> {
+    let conflict = "ON CONFLICT (account_id, test, address_id) DO NOTHING";
+    sqlx::query(&format!(
+        "INSERT INTO senders (account_id, test, address_id, created_ms) VALUES ($1, $2, $3, $4) {conflict}"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .bind(id.to_string())
+    .bind(Timestamp::now().millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Removes an address from `scope`'s senders (the address itself stays: labels name it).
+pub async fn remove_sender(
+    conn: &mut Conn,
+    scope: Scope,
+    id: ObjectId,
+) -> Result<bool, StoreError> {
+    let done =
+        sqlx::query("DELETE FROM senders WHERE account_id = $1 AND test = $2 AND address_id = $3")
+            .bind(scope.account_id.to_string())
+            .bind(i64::from(scope.test))
+            .bind(id.to_string())
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// `scope`'s sender addresses, oldest first (at most 100).
+pub async fn senders(conn: &mut Conn, scope: Scope) -> Result<Vec<Address>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {} FROM senders s JOIN addresses a ON a.id = s.address_id WHERE s.account_id = $1 AND s.test = $2 ORDER BY s.created_ms, a.id LIMIT 100",
+        COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -12,7 +12,7 @@ use crate::page::scoped;
 use crate::rows::{corrupt, id_of};
 use crate::{Conn, Page, PageRequest, Scope, StoreError};
 
-const COLUMNS: &str = "id, test, created_ms, updated_ms, status, default_carrier_account, default_servicelevel_token, label_filetype, metadata, label_keys, announced";
+const COLUMNS: &str = "id, test, created_ms, updated_ms, status, default_carrier_account, default_servicelevel_token, label_filetype, metadata, label_keys, announced, idempotency_key, purchase_when_valid";
 
 fn from_row(row: &AnyRow) -> Result<Batch, StoreError> {
     let status: String = row.try_get("status")?;
@@ -29,13 +29,15 @@ fn from_row(row: &AnyRow) -> Result<Batch, StoreError> {
         label_keys: serde_json::from_str(row.try_get("label_keys")?)
             .map_err(|e| corrupt("batch label keys", e.to_string()))?,
         announced: row.try_get::<i64, _>("announced")? != 0,
+        idempotency_key: row.try_get("idempotency_key")?,
+        purchase_when_valid: row.try_get::<i64, _>("purchase_when_valid")? != 0,
     })
 }
 
 impl Rows for Batch {
     const TABLE: &'static str = "batches";
     const COLUMNS: &'static str = COLUMNS;
-    const WIDTH: usize = 12;
+    const WIDTH: usize = 14;
 
     fn bind(&self, a: &mut Args, scope: Scope) {
         a.add(scope.account_id.to_string())
@@ -49,7 +51,9 @@ impl Rows for Batch {
             .add(self.label_filetype.clone())
             .add(self.metadata.clone())
             .add(serde_json::to_string(&self.label_keys).expect("keys serialise"))
-            .add(i64::from(self.announced));
+            .add(i64::from(self.announced))
+            .add(self.idempotency_key.clone())
+            .add(i64::from(self.purchase_when_valid));
     }
 }
 
@@ -129,6 +133,19 @@ pub async fn insert_shipments(
 /// One batch of `scope`.
 pub async fn get(conn: &mut Conn, scope: Scope, id: ObjectId) -> Result<Batch, StoreError> {
     scoped::get(conn, "batches", COLUMNS, scope, id, from_row).await
+}
+
+/// The batch of `scope` made with this idempotency key, if any.
+pub async fn by_key(conn: &mut Conn, scope: Scope, key: &str) -> Result<Option<Batch>, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM batches WHERE account_id = $1 AND test = $2 AND idempotency_key = $3"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .bind(key.to_string())
+    .fetch_optional(conn)
+    .await?;
+    row.as_ref().map(from_row).transpose()
 }
 
 /// One batch of `scope`, locked until the transaction ends: `FOR UPDATE` on PostgreSQL (SQLite's
@@ -362,4 +379,31 @@ pub async fn label_keys(conn: &mut Conn, batch: ObjectId) -> Result<Vec<String>,
     rows.iter()
         .map(|r| r.try_get::<String, _>("label_key").map_err(Into::into))
         .collect()
+}
+
+/// `scope`'s batches, newest first, older than `before` when given (keyset pages): at most
+/// `limit`, and whether more follow.
+pub async fn list(
+    conn: &mut Conn,
+    scope: Scope,
+    before: Option<ObjectId>,
+    limit: u32,
+) -> Result<(Vec<Batch>, bool), StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM batches WHERE account_id = $1 AND test = $2 AND id < $3 ORDER BY id DESC LIMIT $4"
+    ))
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    // Ids are hex: "g" sorts after every one of them.
+    .bind(before.map_or_else(|| "g".to_string(), |b| b.to_string()))
+    .bind(i64::from(limit) + 1)
+    .fetch_all(conn)
+    .await?;
+    let more = rows.len() > limit as usize;
+    let items = rows
+        .iter()
+        .take(limit as usize)
+        .map(from_row)
+        .collect::<Result<_, _>>()?;
+    Ok((items, more))
 }

@@ -84,6 +84,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0012_users_sessions.sql"),
         include_str!("../migrations/postgres/0012_users_sessions.sql"),
     ),
+    (
+        13,
+        "web inbox: search indexes, batch idempotency",
+        include_str!("../migrations/sqlite/0013_web_inbox.sql"),
+        include_str!("../migrations/postgres/0013_web_inbox.sql"),
+    ),
 ];
 
 #[derive(Debug)]

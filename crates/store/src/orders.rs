@@ -171,15 +171,12 @@ pub async fn list(
     filter: &OrderFilter,
     req: PageRequest,
 ) -> Result<(Vec<Order>, bool), StoreError> {
-    let backend = backend_of(conn);
-    // Placeholders in textual order (SQLite binds `?` in order): account, test, statuses…,
-    // from, to, shop app, then limit and offset.
+    let mut q = Filter::new(backend_of(conn));
     let mut condition = format!(
         "account_id = {} AND test = {}",
-        mark(backend, 1),
-        mark(backend, 2)
+        q.text(scope.account_id.to_string()),
+        q.int(i64::from(scope.test))
     );
-    let mut n = 3;
     if !filter.statuses.is_empty() {
         // Shippo's states match as they show (PAID includes held orders), on their own index;
         // a Consign state (ON_HOLD, DELIVERED, RETURNED) matches exactly.
@@ -188,36 +185,61 @@ pub async fn list(
         } else {
             "status"
         };
-        condition.push_str(&format!(
-            " AND {column} IN ({})",
-            marks(backend, n, filter.statuses.len())
-        ));
-        n += filter.statuses.len();
+        let list = filter
+            .statuses
+            .iter()
+            .map(|s| q.text(s.as_str().to_string()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        condition.push_str(&format!(" AND {column} IN ({list})"));
     }
-    let mut extra: Vec<String> = Vec::new();
-    if filter.placed_from.is_some() {
-        condition.push_str(&format!(" AND placed_ms >= {}", mark(backend, n)));
-        n += 1;
+    if let Some(t) = filter.placed_from {
+        condition.push_str(&format!(" AND placed_ms >= {}", q.int(t.millis())));
     }
-    if filter.placed_to.is_some() {
-        condition.push_str(&format!(" AND placed_ms <= {}", mark(backend, n)));
-        n += 1;
+    if let Some(t) = filter.placed_to {
+        condition.push_str(&format!(" AND placed_ms <= {}", q.int(t.millis())));
     }
     if let Some(app) = &filter.shop_app {
-        condition.push_str(&format!(" AND shop_app = {}", mark(backend, n)));
-        extra.push(app.clone());
-        n += 1;
+        condition.push_str(&format!(" AND shop_app = {}", q.text(app.clone())));
+    }
+    if let Some(country) = &filter.country {
+        // Probed per order while the page fills (newest first), on the addresses' key.
+        condition.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM addresses a WHERE a.id = orders.to_address AND a.country = {})",
+            q.text(country.clone())
+        ));
+    }
+    if !filter.ids.is_empty() {
+        let list = filter
+            .ids
+            .iter()
+            .map(|id| q.text(id.to_string()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        condition.push_str(&format!(" AND id IN ({list})"));
+    }
+    if let Some(before) = filter.before {
+        condition.push_str(&format!(" AND id < {}", q.text(before.to_string())));
+    }
+    if let Some(text) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let ids = search(&mut q, scope, text);
+        condition.push_str(&format!(" AND id IN ({ids})"));
     }
     let page_sql = format!(
         "SELECT {COLUMNS} FROM orders WHERE {condition} ORDER BY id DESC LIMIT {} OFFSET {}",
-        mark(backend, n),
-        mark(backend, n + 1)
+        q.int(i64::from(req.results) + 1),
+        q.int(if filter.before.is_some() {
+            0
+        } else {
+            req.offset()
+        })
     );
-    let rows = bind_filter(sqlx::query(&page_sql), scope, filter, &extra)
-        .bind(i64::from(req.results) + 1)
-        .bind(req.offset())
-        .fetch_all(conn)
-        .await?;
+    let rows = q.bind(sqlx::query(&page_sql)).fetch_all(conn).await?;
     let more = rows.len() > req.results as usize;
     let items = rows
         .iter()
@@ -227,31 +249,92 @@ pub async fn list(
     Ok((items, more))
 }
 
+/// The ids of the orders the search box's `text` names, each part on its own index: the order
+/// number, the buyer's email and full name (lower-cased, whole value), a tracking number of a
+/// label carrying the order, a backer's pledge id.
+fn search(q: &mut Filter, scope: Scope, text: &str) -> String {
+    let bare = text.trim_start_matches('#');
+    let lower = text.to_lowercase();
+    // Written part by part: each placeholder is made where it appears (SQLite's `?` order).
+    let owner = |q: &mut Filter, alias: &str| {
+        let account = q.text(scope.account_id.to_string());
+        let test = q.int(i64::from(scope.test));
+        format!("{alias}account_id = {account} AND {alias}test = {test}")
+    };
+    let mut parts = Vec::with_capacity(5);
+    let by_number = format!(
+        "SELECT id FROM orders WHERE {} AND order_number IN ({}, {})",
+        owner(q, ""),
+        q.text(bare.to_string()),
+        q.text(format!("#{bare}"))
+    );
+    parts.push(by_number);
+    for column in ["email", "name"] {
+        let by_buyer = format!(
+            "SELECT o.id FROM addresses a JOIN orders o ON o.to_address = a.id WHERE {} AND lower(a.{column}) = {}",
+            owner(q, "a."),
+            q.text(lower.clone())
+        );
+        parts.push(by_buyer);
+    }
+    let by_tracking = format!(
+        "SELECT op.order_id FROM transactions t JOIN order_parcels op ON op.transaction_id = t.id WHERE t.tracking_number IN ({}, {}) AND {}",
+        q.text(text.to_string()),
+        q.text(text.to_uppercase()),
+        owner(q, "t.")
+    );
+    parts.push(by_tracking);
+    let by_pledge = format!(
+        "SELECT p.order_id FROM pledges p JOIN projects pr ON pr.id = p.project_id WHERE p.pledge_id = {} AND p.order_id IS NOT NULL AND {}",
+        q.text(text.to_string()),
+        owner(q, "pr.")
+    );
+    parts.push(by_pledge);
+    parts.join(" UNION ")
+}
+
 type Query<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
-/// Binds a list query's filter values in the order [`list`] placed them.
-fn bind_filter<'q>(
-    mut q: Query<'q>,
-    scope: Scope,
-    filter: &OrderFilter,
-    extra: &[String],
-) -> Query<'q> {
-    q = q
-        .bind(scope.account_id.to_string())
-        .bind(i64::from(scope.test));
-    for s in &filter.statuses {
-        q = q.bind(s.as_str());
+/// A value bound to a list query.
+enum Bound {
+    Text(String),
+    Int(i64),
+}
+
+/// A list query's placeholders and their values, numbered as they are written (SQLite binds
+/// `?` in textual order, so each placeholder appears exactly once in the SQL).
+struct Filter {
+    backend: crate::Backend,
+    values: Vec<Bound>,
+}
+
+impl Filter {
+    fn new(backend: crate::Backend) -> Self {
+        Self {
+            backend,
+            values: Vec::new(),
+        }
     }
-    if let Some(t) = filter.placed_from {
-        q = q.bind(t.millis());
+
+    fn text(&mut self, v: String) -> String {
+        self.values.push(Bound::Text(v));
+        mark(self.backend, self.values.len())
     }
-    if let Some(t) = filter.placed_to {
-        q = q.bind(t.millis());
+
+    fn int(&mut self, v: i64) -> String {
+        self.values.push(Bound::Int(v));
+        mark(self.backend, self.values.len())
     }
-    for e in extra {
-        q = q.bind(e.clone());
+
+    fn bind<'q>(self, mut q: Query<'q>) -> Query<'q> {
+        for v in self.values {
+            q = match v {
+                Bound::Text(t) => q.bind(t),
+                Bound::Int(i) => q.bind(i),
+            };
+        }
+        q
     }
-    q
 }
 
 /// What one label carries of one order.

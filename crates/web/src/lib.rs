@@ -1,6 +1,7 @@
 //! Consign's web app: server-rendered pages for the people of an account (docs/WEB.md). Pages
 //! call the same service functions as the API — never the API over HTTP, never SQL of their
-//! own. This first part is signing in and out; the pages come next.
+//! own. Every signed-in page and form is declared once in [`routes`] and checked once in
+//! [`ctx`]; signing in and out ([`sign_in`]) and the app's own files ([`assets`]) stand outside.
 //!
 //! Every page is answered with the same headers ([`page`]): a CSP that allows only our own
 //! files (no inline scripts), no framing, no sniffing, no caching. Every unsafe request must
@@ -8,8 +9,16 @@
 //! anti-forgery token (a hidden `_csrf` field, or htmx's `X-CSRF-Token` header).
 
 mod assets;
+mod batches;
+mod ctx;
+mod developers;
+mod home;
+mod orders;
+pub mod routes;
 mod session;
+mod settings;
 mod sign_in;
+mod team;
 
 use std::sync::Arc;
 
@@ -53,9 +62,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(
         assets: Arc::new(Assets::new()),
         throttle: Arc::new(sign_in::Throttle::new()),
     };
-    Router::new()
-        .route("/", get(sign_in::home))
-        .route("/app", get(sign_in::home))
+    let mut router = Router::new();
+    for (route, handler) in routes::entries() {
+        router = router.route(route.path, handler);
+    }
+    router
         .route("/app/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/app/sign-out", post(sign_in::sign_out))
         .route(

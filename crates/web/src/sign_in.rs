@@ -1,4 +1,4 @@
-//! Signing in and out, and the home page a signed-in person lands on.
+//! Signing in and out.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -9,8 +9,6 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::{Extension, Form};
-use domain::account::Mode;
-use domain::user::{Permission, Role};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde::Deserialize;
@@ -64,28 +62,7 @@ struct SignInPage<'a> {
     problem: Option<String>,
     email: &'a str,
     signed_out: bool,
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage<'a> {
-    assets: &'a Assets,
-    csrf: Option<&'a str>,
-    csrf_value: &'a str,
-    account: &'a str,
-    who: &'a str,
-    role: Role,
-    can_do: &'static str,
-}
-
-/// What a role may do, in a sentence for the home page.
-fn can_do(role: Role) -> &'static str {
-    match (role.can(Permission::Users), role.can(Permission::Ship), role.can(Permission::Develop)) {
-        (true, _, _) => "You can do everything in this account: shipping, carriers, developers' tools, users and settings.",
-        (false, true, _) => "You can ship: orders, labels, batches and tracking.",
-        (false, false, true) => "You can use the developers' tools: API tokens and webhooks.",
-        _ => "You can sign in.",
-    }
+    next: &'a str,
 }
 
 fn unavailable(web: &Web, e: ServiceError) -> Response {
@@ -96,6 +73,7 @@ fn unavailable(web: &Web, e: ServiceError) -> Response {
         Some("Consign cannot answer right now; try again in a moment.".into()),
         "",
         false,
+        "/",
     )
 }
 
@@ -105,6 +83,7 @@ fn sign_in_page(
     problem: Option<String>,
     email: &str,
     signed_out: bool,
+    next: &str,
 ) -> Response {
     page(
         status,
@@ -114,37 +93,7 @@ fn sign_in_page(
             problem,
             email,
             signed_out,
-        }
-        .render(),
-    )
-}
-
-/// `GET /` and `GET /app`: the home page, or the sign-in page for someone signed out.
-pub(crate) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response {
-    let who = match session::current(&web, &headers).await {
-        Ok(Some((_, who))) => who,
-        Ok(None) => return see_other("/app/sign-in", None),
-        Err(e) => return unavailable(&web, e),
-    };
-    let principal = match users::principal(&web.services, &who, Mode::Test).await {
-        Ok(p) => p,
-        Err(e) => return unavailable(&web, e),
-    };
-    let shown = if who.user.name.is_empty() {
-        &who.user.email
-    } else {
-        &who.user.name
-    };
-    page(
-        StatusCode::OK,
-        HomePage {
-            assets: &web.assets,
-            csrf: Some(&who.csrf),
-            csrf_value: &who.csrf,
-            account: &principal.account_name,
-            who: shown,
-            role: who.user.role,
-            can_do: can_do(who.user.role),
+            next,
         }
         .render(),
     )
@@ -154,6 +103,23 @@ pub(crate) async fn home(State(web): State<Web>, headers: HeaderMap) -> Response
 pub(crate) struct Shown {
     #[serde(rename = "signed-out")]
     signed_out: Option<String>,
+    /// Where to go once signed in (a path of ours).
+    #[serde(default)]
+    next: String,
+}
+
+/// `next` when it is a path of this site (never another origin), else home.
+fn local_path(next: &str) -> &str {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 2_000
+        && !next.chars().any(char::is_control);
+    if ok {
+        next
+    } else {
+        "/"
+    }
 }
 
 /// `GET /app/sign-in`.
@@ -165,7 +131,14 @@ pub(crate) async fn form(
     if let Ok(Some(_)) = session::current(&web, &headers).await {
         return see_other("/", None);
     }
-    sign_in_page(&web, StatusCode::OK, None, "", shown.signed_out.is_some())
+    sign_in_page(
+        &web,
+        StatusCode::OK,
+        None,
+        "",
+        shown.signed_out.is_some(),
+        local_path(&shown.next),
+    )
 }
 
 #[derive(Deserialize)]
@@ -174,6 +147,8 @@ pub(crate) struct Credentials {
     email: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    next: String,
 }
 
 /// `POST /app/sign-in`: a new session (any session the browser had ends), then home.
@@ -202,6 +177,7 @@ pub(crate) async fn submit(
             Some(problem),
             &email,
             false,
+            local_path(&c.next),
         );
     }
     match users::sign_in(&web.services, &email, &c.password).await {
@@ -210,7 +186,7 @@ pub(crate) async fn submit(
             if let Some(old) = session::secret(&headers) {
                 let _ = users::sign_out(&web.services, &old).await;
             }
-            see_other("/", Some(session::set(&web, &new.secret)))
+            see_other(local_path(&c.next), Some(session::set(&web, &new.secret)))
         }
         Err(ServiceError::Unauthorized) => sign_in_page(
             &web,
@@ -218,6 +194,7 @@ pub(crate) async fn submit(
             Some("That email and password do not match an active user.".into()),
             &email,
             false,
+            local_path(&c.next),
         ),
         Err(e) => unavailable(&web, e),
     }
@@ -236,6 +213,7 @@ fn forbidden(web: &Web) -> Response {
         Some("That form did not come from this site's pages (or is too old); nothing was changed. Reload the page and try again.".into()),
         "",
         false,
+        "/",
     )
 }
 

@@ -108,6 +108,11 @@ pub struct CreateBatch {
     pub shipments: Vec<NewBatchShipment>,
     /// What the wire layer found wrong reading the request.
     pub errors: FieldErrors,
+    /// A submission's key (at most [`crate::transactions::IDEMPOTENCY_KEY_MAX`] characters):
+    /// the batch already made with it is answered instead of a second one.
+    pub idempotency_key: Option<String>,
+    /// Buy the labels as soon as validation ends VALID.
+    pub purchase_when_valid: bool,
 }
 
 /// A batch with one page of its shipments and its counts.
@@ -217,7 +222,27 @@ async fn create_with_orders(
 ) -> Result<BatchView, ServiceError> {
     let scope = scope(who);
     let mut errors = input.errors;
+    let key = input
+        .idempotency_key
+        .map(|k| k.trim().to_string())
+        .filter(|k| !k.is_empty());
+    if let Some(k) = &key {
+        if k.chars().count() > crate::transactions::IDEMPOTENCY_KEY_MAX
+            || k.chars().any(char::is_control)
+        {
+            errors.add(
+                "idempotency_key",
+                "At most 255 printable characters, please.",
+            );
+        }
+    }
     let mut conn = s.store.conn().await?;
+    if let Some(k) = key.as_deref().filter(|_| errors.is_empty()) {
+        if let Some(made) = store::batches::by_key(&mut conn, scope, k).await? {
+            drop(conn);
+            return first_page(s, scope, made.id).await;
+        }
+    }
     let account = match input.default_carrier_account.as_deref().map(str::trim) {
         None | Some("") => {
             errors.add("default_carrier_account", "This field is required.");
@@ -260,6 +285,8 @@ async fn create_with_orders(
         metadata,
         label_keys: Vec::new(),
         announced: false,
+        idempotency_key: key.clone(),
+        purchase_when_valid: input.purchase_when_valid,
     };
     let items = rows(&mut conn, scope, batch.id, 0, input.shipments, &orders).await?;
     drop(conn);
@@ -270,20 +297,47 @@ async fn create_with_orders(
     }
     .due_now();
     let stored = batch.clone();
-    s.store
+    let made = s
+        .store
         .write(move |conn| {
             Box::pin(async move {
+                if let Some(k) = &stored.idempotency_key {
+                    if let Some(made) = store::batches::by_key(conn, scope, k).await? {
+                        return Ok(made.id);
+                    }
+                }
                 store::batches::insert(conn, scope, &stored).await?;
                 store::batches::insert_shipments(conn, scope, &items).await?;
-                store::jobs::enqueue(conn, job).await.map(|_| ())
+                store::jobs::enqueue(conn, job).await?;
+                Ok(stored.id)
             })
         })
-        .await?;
+        .await;
+    let id = match (made, key) {
+        (Ok(id), _) => id,
+        // The same key committed by a concurrent submission (PostgreSQL's unique index): theirs.
+        (Err(StoreError::Conflict(_)), Some(k)) => {
+            match store::batches::by_key(&mut *s.store.conn().await?, scope, &k).await? {
+                Some(made) => made.id,
+                None => {
+                    return Err(ServiceError::Conflict(
+                        "The batch could not be stored; try again.".into(),
+                    ))
+                }
+            }
+        }
+        (Err(e), _) => return Err(e.into()),
+    };
     s.job_signal.notify_one();
+    first_page(s, scope, id).await
+}
+
+/// The batch with the first page of its shipments.
+async fn first_page(s: &Services, scope: Scope, id: ObjectId) -> Result<BatchView, ServiceError> {
     view(
         s,
         scope,
-        batch.id,
+        id,
         None,
         PageRequest {
             page: 1,
@@ -698,4 +752,46 @@ fn notes_of(e: &ValidationError) -> Vec<domain::shipment::Note> {
 /// Whether a batch is still at work (for the CLI's progress).
 pub fn busy(status: BatchStatus) -> bool {
     matches!(status, BatchStatus::Validating | BatchStatus::Purchasing)
+}
+
+/// A page of the principal's batches (newest first, older than `before`), each with its
+/// counts, and whether more follow.
+pub async fn list(
+    s: &Services,
+    who: &Principal,
+    before: Option<ObjectId>,
+    limit: u32,
+) -> Result<(Vec<(Batch, BatchCounts)>, bool), ServiceError> {
+    let scope = scope(who);
+    let mut conn = s.store.conn().await?;
+    let (batches, more) = store::batches::list(&mut conn, scope, before, limit).await?;
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let counts = store::batches::counts(&mut conn, b.id).await?;
+        out.push((b, counts));
+    }
+    Ok((out, more))
+}
+
+/// Removes every INVALID and INCOMPLETE shipment of a batch not yet purchasing, so what can be
+/// bought is bought (their orders stay to ship; the web app's "Buy the valid ones").
+pub async fn remove_failed(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+) -> Result<BatchView, ServiceError> {
+    let scope = scope(who);
+    let mut conn = s.store.conn().await?;
+    store::batches::get(&mut conn, scope, id).await?;
+    let mut ids = Vec::new();
+    for status in [
+        BatchShipmentStatus::Invalid,
+        BatchShipmentStatus::Incomplete,
+    ] {
+        let found =
+            store::batches::in_status(&mut conn, id, status, false, MAX_SHIPMENTS as i64).await?;
+        ids.extend(found.into_iter().map(|b| b.id));
+    }
+    drop(conn);
+    remove_shipments(s, who, id, ids).await
 }

@@ -88,6 +88,28 @@ async fn finish(
                     })
                     .await?;
                 }
+                // "Buy labels": a VALID batch goes on to its purchase in the same transaction,
+                // so a crash between the two cannot leave it waiting for a click.
+                if moved
+                    && b.purchase_when_valid
+                    && counts.validated() == BatchStatus::Valid
+                    && store::batches::move_status(
+                        conn,
+                        scope,
+                        id,
+                        &[BatchStatus::Valid],
+                        BatchStatus::Purchasing,
+                    )
+                    .await?
+                {
+                    let purchase = crate::jobs::Job::PurchaseBatch {
+                        account: scope.account_id,
+                        test: scope.test,
+                        batch: id,
+                    }
+                    .due_now();
+                    store::jobs::enqueue(conn, purchase).await?;
+                }
                 store::jobs::complete(conn, job_id).await?;
                 Ok(true)
             })

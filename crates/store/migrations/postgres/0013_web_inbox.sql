@@ -1,0 +1,25 @@
+-- The web app's orders inbox and its bulk "Buy labels" (Wave 3 · 2 of 5).
+
+-- The search box finds an order by its number, its buyer's email or name (case-insensitive,
+-- whole value), a tracking number on its labels or a backer's pledge id: each on an index,
+-- never a scan of the account's orders.
+CREATE INDEX orders_number ON orders (account_id, test, order_number);
+CREATE INDEX orders_to_address ON orders (to_address);
+CREATE INDEX addresses_email ON addresses (account_id, test, lower(email));
+CREATE INDEX addresses_name ON addresses (account_id, test, lower(name));
+CREATE INDEX pledges_pledge ON pledges (pledge_id);
+
+-- A batch made by a form carries the form's idempotency key (a double click makes one batch),
+-- and whether its labels are bought as soon as validation ends VALID.
+ALTER TABLE batches ADD COLUMN idempotency_key TEXT;
+ALTER TABLE batches ADD COLUMN purchase_when_valid BIGINT NOT NULL DEFAULT 0;
+CREATE UNIQUE INDEX batches_idempotency ON batches (account_id, test, idempotency_key);
+
+-- The account's sender addresses (per mode): what "Buy labels" ships from, kept in Settings.
+CREATE TABLE senders (
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    test BIGINT NOT NULL,
+    address_id TEXT NOT NULL REFERENCES addresses (id),
+    created_ms BIGINT NOT NULL,
+    PRIMARY KEY (account_id, test, address_id)
+);

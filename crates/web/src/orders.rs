@@ -1,0 +1,594 @@
+//! Orders: the inbox (views, filters, one search box, keyset pages, bulk "Buy labels") and the
+//! order page (items, ship-to, labels, hold/release/cancel, timeline).
+
+use askama::Template;
+use axum::extract::{Path, Query};
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::order::{OrderFilter, OrderStatus, SEARCH_MAX};
+use domain::page::PageRequest;
+use domain::{ObjectId, Timestamp};
+use serde::Deserialize;
+use service::batches::{CreateBatch, ParcelPlan};
+use service::orders::OrderView;
+
+use crate::ctx::{Chrome, Ctx, Posted};
+use crate::{page, see_other};
+
+/// Orders per inbox page.
+const PAGE_SIZE: u32 = 50;
+/// Most orders one "Buy labels" may take (a page's worth, twice over).
+const SELECTION_MAX: usize = 1_000;
+
+/// The inbox's ready-made views: label, status filter.
+const VIEWS: &[(&str, &str)] = &[
+    ("To ship", "PAID"),
+    ("On hold", "ON_HOLD"),
+    ("Partly shipped", "PARTIALLY_FULFILLED"),
+    ("Shipped", "SHIPPED"),
+    ("Awaiting payment", "AWAITPAY"),
+    ("Cancelled", "CANCELLED"),
+    ("All", ""),
+];
+
+/// The inbox's query: every filter is in the URL, so a view is a bookmark.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct InboxQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    country: String,
+    #[serde(default)]
+    source: String,
+    /// `YYYY-MM-DD`, placed on or after.
+    #[serde(default)]
+    from: String,
+    /// `YYYY-MM-DD`, placed on or before.
+    #[serde(default)]
+    to: String,
+    /// Keyset: the last order of the previous page.
+    #[serde(default)]
+    before: String,
+}
+
+/// One row of the inbox.
+pub(crate) struct Row {
+    id: String,
+    number: String,
+    placed: String,
+    buyer: String,
+    destination: String,
+    items: u32,
+    total: String,
+    status: &'static str,
+    tracking: Vec<String>,
+}
+
+/// A carrier account offered by the "Buy labels" form.
+pub(crate) struct CarrierChoice {
+    id: String,
+    label: String,
+    services: Vec<(String, String)>,
+}
+
+/// A ready-made view link.
+pub(crate) struct ViewLink {
+    label: &'static str,
+    href: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "orders.html")]
+struct InboxPage<'a> {
+    assets: &'a crate::Assets,
+    csrf: Option<&'a str>,
+    c: Chrome<'a>,
+    q: &'a InboxQuery,
+    views: Vec<ViewLink>,
+    statuses: Vec<&'static str>,
+    rows: Vec<Row>,
+    next: Option<String>,
+    problems: Vec<String>,
+    carriers: Vec<CarrierChoice>,
+    senders: Vec<(String, String)>,
+    key: String,
+    filtered: bool,
+}
+
+#[derive(Template)]
+#[template(path = "orders_rows.html")]
+struct InboxRows<'a> {
+    rows: &'a [Row],
+    next: Option<String>,
+    filtered: bool,
+}
+
+fn day(raw: &str, end: bool) -> Result<Option<Timestamp>, String> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let time = if end { "T23:59:59.999Z" } else { "T00:00:00Z" };
+    Timestamp::parse(&format!("{raw}{time}"))
+        .map(Some)
+        .ok_or_else(|| format!("\"{raw}\" is not a date (YYYY-MM-DD)."))
+}
+
+/// The filter a query names, and what it got wrong.
+fn filter_of(q: &InboxQuery) -> (OrderFilter, Vec<String>) {
+    let mut f = OrderFilter::default();
+    let mut problems = Vec::new();
+    if !q.status.is_empty() {
+        match OrderStatus::parse(&q.status) {
+            Some(s) => f.statuses.push(s),
+            None => problems.push(format!("\"{}\" is not an order status.", q.status)),
+        }
+    }
+    let country = q.country.trim().to_ascii_uppercase();
+    if !country.is_empty() {
+        if country.len() == 2 && country.chars().all(|c| c.is_ascii_alphabetic()) {
+            f.country = Some(country);
+        } else {
+            problems.push("A country is its two-letter code (e.g. US, DE).".into());
+        }
+    }
+    if !q.source.trim().is_empty() {
+        f.shop_app = Some(q.source.trim().chars().take(100).collect());
+    }
+    for (raw, end, slot) in [(&q.from, false, 0), (&q.to, true, 1)] {
+        match day(raw.trim(), end) {
+            Ok(t) if slot == 0 => f.placed_from = t,
+            Ok(t) => f.placed_to = t,
+            Err(e) => problems.push(e),
+        }
+    }
+    let search = q.q.trim();
+    if search.chars().count() > SEARCH_MAX {
+        problems.push(format!("Search for at most {SEARCH_MAX} characters."));
+    } else if !search.is_empty() {
+        f.search = Some(search.to_string());
+    }
+    if !q.before.is_empty() {
+        match ObjectId::parse(q.before.trim()) {
+            Some(id) => f.before = Some(id),
+            None => problems.push("That page link is not valid; start again.".into()),
+        }
+    }
+    (f, problems)
+}
+
+/// A date as the inbox shows it (UTC).
+pub(crate) fn date(t: Timestamp) -> String {
+    t.to_datetime().format("%Y-%m-%d %H:%M").to_string()
+}
+
+fn row(v: &OrderView) -> Row {
+    let o = &v.order;
+    let a = &v.to_address.fields;
+    let money = |amount: &Option<String>, currency: &Option<String>| match amount {
+        Some(a) => format!("{a} {}", currency.as_deref().unwrap_or(""))
+            .trim()
+            .to_string(),
+        None => String::new(),
+    };
+    Row {
+        id: o.id.to_string(),
+        number: o
+            .order_number
+            .clone()
+            .unwrap_or_else(|| o.id.to_string()[..8].to_string()),
+        placed: date(o.placed_at),
+        buyer: if a.name.is_empty() {
+            a.company.clone()
+        } else {
+            a.name.clone()
+        },
+        destination: [a.city.as_str(), a.country.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", "),
+        items: o.line_items.iter().map(|l| l.quantity).sum(),
+        total: money(&o.details.total_price, &o.details.currency),
+        status: o.status.as_str(),
+        tracking: v
+            .transactions
+            .iter()
+            .filter_map(|t| t.tracking_number.clone())
+            .collect(),
+    }
+}
+
+/// The query string of `q` with `before` set to `last` (the next page's link).
+fn next_link(q: &InboxQuery, last: &str) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in [
+        ("q", &q.q),
+        ("status", &q.status),
+        ("country", &q.country),
+        ("source", &q.source),
+        ("from", &q.from),
+        ("to", &q.to),
+    ] {
+        if !v.is_empty() {
+            s.append_pair(k, v);
+        }
+    }
+    s.append_pair("before", last);
+    format!("/app/orders?{}", s.finish())
+}
+
+/// `GET /app/orders`: the inbox (the rows alone to htmx: search as you type, "More").
+pub(crate) async fn inbox(ctx: Ctx, Query(q): Query<InboxQuery>) -> Response {
+    let (filter, problems) = filter_of(&q);
+    let filtered = filter != OrderFilter::default() || !problems.is_empty();
+    let (rows, next) = if problems.is_empty() {
+        let req = PageRequest {
+            page: 1,
+            results: PAGE_SIZE,
+        };
+        match service::orders::list(&ctx.web.services, &ctx.principal, &filter, req).await {
+            Ok(p) => {
+                let rows: Vec<Row> = p.items.iter().map(row).collect();
+                let next = p
+                    .more
+                    .then(|| rows.last().map(|r| next_link(&q, &r.id)))
+                    .flatten();
+                (rows, next)
+            }
+            Err(e) => return ctx.failed(e),
+        }
+    } else {
+        (Vec::new(), None)
+    };
+    if ctx.htmx {
+        return page(
+            StatusCode::OK,
+            InboxRows {
+                rows: &rows,
+                next,
+                filtered,
+            }
+            .render(),
+        );
+    }
+    let (carriers, senders) = match buy_choices(&ctx).await {
+        Ok(c) => c,
+        Err(e) => return ctx.failed(e),
+    };
+    let views = VIEWS
+        .iter()
+        .map(|&(label, status)| ViewLink {
+            label,
+            href: if status.is_empty() {
+                "/app/orders".into()
+            } else {
+                format!("/app/orders?status={status}")
+            },
+            current: q.status == status
+                && q.q.is_empty()
+                && q.country.is_empty()
+                && q.source.is_empty(),
+        })
+        .collect();
+    page(
+        StatusCode::OK,
+        InboxPage {
+            assets: &ctx.web.assets,
+            csrf: Some(&ctx.who.csrf),
+            c: ctx.chrome("/app/orders"),
+            q: &q,
+            views,
+            statuses: VIEWS
+                .iter()
+                .map(|(_, s)| *s)
+                .filter(|s| !s.is_empty())
+                .collect(),
+            rows,
+            next,
+            problems,
+            carriers,
+            senders,
+            key: ObjectId::new().to_string(),
+            filtered,
+        }
+        .render(),
+    )
+}
+
+/// What the "Buy labels" form offers: the active carrier accounts with their services, and the
+/// account's sender addresses (kept in Settings).
+async fn buy_choices(
+    ctx: &Ctx,
+) -> Result<(Vec<CarrierChoice>, Vec<(String, String)>), service::ServiceError> {
+    let s = &ctx.web.services;
+    let accounts = service::carrier_accounts::list(
+        s,
+        &ctx.principal,
+        Default::default(),
+        PageRequest {
+            page: 1,
+            results: 50,
+        },
+    )
+    .await?;
+    let mut carriers = Vec::new();
+    for a in accounts.items.into_iter().filter(|a| a.active) {
+        let services = service::carrier_accounts::service_levels(s, &ctx.principal, &a).await?;
+        carriers.push(CarrierChoice {
+            id: a.id.to_string(),
+            label: format!("{} · {}", a.carrier, a.account_id),
+            services,
+        });
+    }
+    let senders = service::addresses::senders(s, &ctx.principal)
+        .await?
+        .iter()
+        .map(sender_label)
+        .collect();
+    Ok((carriers, senders))
+}
+
+/// A sender address in one line: (id, "Name, street, city, country").
+pub(crate) fn sender_label(a: &domain::address::Address) -> (String, String) {
+    let f = &a.fields;
+    let name = if f.company.is_empty() {
+        &f.name
+    } else {
+        &f.company
+    };
+    (
+        a.id.to_string(),
+        format!(
+            "{name}, {} {}, {} {}",
+            f.street_no, f.street1, f.city, f.country
+        )
+        .replace("  ", " "),
+    )
+}
+
+/// `POST /app/orders/buy`: the selected orders become a batch that buys its labels as soon as
+/// it is valid. The form's idempotency key makes a double click (or a resubmission) one batch.
+pub(crate) async fn buy(Posted(ctx, form): Posted) -> Response {
+    let ids: Vec<ObjectId> = form
+        .all("order")
+        .into_iter()
+        .filter_map(ObjectId::parse)
+        .take(SELECTION_MAX + 1)
+        .collect();
+    if ids.is_empty() {
+        return ctx.problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nothing selected",
+            "Tick the orders to buy labels for, then press Buy labels.",
+        );
+    }
+    if ids.len() > SELECTION_MAX {
+        return ctx.problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Too many orders",
+            &format!("Buy labels for at most {SELECTION_MAX} orders at once."),
+        );
+    }
+    let (service_level, carrier_account) = match form.get("service").split_once('|') {
+        Some((account, token)) => (token.to_string(), account.to_string()),
+        None => (String::new(), String::new()),
+    };
+    let weight = form.get("weight");
+    let parcel = ParcelPlan {
+        length: form.get("length").to_string(),
+        width: form.get("width").to_string(),
+        height: form.get("height").to_string(),
+        distance_unit: "in".into(),
+        template: None,
+        weight: (!weight.is_empty()).then(|| weight.to_string()),
+        weight_unit: (!weight.is_empty()).then(|| "lb".to_string()),
+        mass_unit: None,
+    };
+    let filter = OrderFilter {
+        ids,
+        statuses: vec![OrderStatus::Paid, OrderStatus::PartiallyFulfilled],
+        ..OrderFilter::default()
+    };
+    let batch = CreateBatch {
+        default_carrier_account: Some(carrier_account),
+        default_servicelevel_token: Some(service_level),
+        label_filetype: None,
+        metadata: "Bought from the web app".into(),
+        shipments: Vec::new(),
+        errors: Default::default(),
+        idempotency_key: Some(form.get("key").to_string()),
+        purchase_when_valid: true,
+    };
+    match service::batches::from_orders(
+        &ctx.web.services,
+        &ctx.principal,
+        filter,
+        form.get("address_from"),
+        parcel,
+        batch,
+    )
+    .await
+    {
+        Ok(v) => see_other(&format!("/app/batches/{}", v.batch.id), None),
+        Err(e) => ctx.failed(e),
+    }
+}
+
+/// One label on the order page.
+pub(crate) struct LabelRow {
+    id: String,
+    status: String,
+    tracking: String,
+}
+
+/// One line of the order page's timeline.
+pub(crate) struct Event {
+    when: String,
+    what: String,
+}
+
+#[derive(Template)]
+#[template(path = "order.html")]
+struct OrderPage<'a> {
+    assets: &'a crate::Assets,
+    csrf: Option<&'a str>,
+    c: Chrome<'a>,
+    o: Row,
+    shop_app: String,
+    notes: String,
+    items: Vec<(String, String, u32, u32)>,
+    ship_to: Vec<String>,
+    email: String,
+    address_state: String,
+    address_messages: Vec<String>,
+    labels: Vec<LabelRow>,
+    moves: Vec<(&'static str, &'static str)>,
+    timeline: Vec<Event>,
+}
+
+/// The buttons the order page offers: (target status, label).
+fn moves_of(status: OrderStatus) -> Vec<(&'static str, &'static str)> {
+    let mut out = Vec::new();
+    for (to, label) in [
+        (OrderStatus::OnHold, "Hold"),
+        (OrderStatus::Paid, "Release"),
+        (OrderStatus::Cancelled, "Cancel order"),
+    ] {
+        // "Release" only from hold; PAID from elsewhere is not a merchant's everyday move.
+        let offered = match to {
+            OrderStatus::Paid => status == OrderStatus::OnHold,
+            _ => status.moves().contains(&to),
+        };
+        if offered {
+            out.push((to.as_str(), label));
+        }
+    }
+    out
+}
+
+fn id_of(raw: &str) -> Option<ObjectId> {
+    ObjectId::parse(raw.trim())
+}
+
+/// `GET /app/orders/{id}`.
+pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let Some(id) = id_of(&id) else {
+        return ctx.failed(service::ServiceError::NotFound);
+    };
+    let v = match service::orders::get(&ctx.web.services, &ctx.principal, id).await {
+        Ok(v) => v,
+        Err(e) => return ctx.failed(e),
+    };
+    let o = &v.order;
+    let a = &v.to_address;
+    let f = &a.fields;
+    let ship_to = [
+        f.name.clone(),
+        f.company.clone(),
+        format!("{} {}", f.street_no, f.street1).trim().to_string(),
+        f.street2.clone(),
+        f.street3.clone(),
+        format!("{} {} {}", f.city, f.state, f.zip)
+            .trim()
+            .to_string(),
+        f.country.clone(),
+    ]
+    .into_iter()
+    .filter(|l| !l.is_empty())
+    .collect();
+    let mut timeline = vec![
+        Event {
+            when: date(o.placed_at),
+            what: "Placed".into(),
+        },
+        Event {
+            when: date(o.created),
+            what: format!("Received from {}", o.shop_app),
+        },
+    ];
+    let labels = v
+        .transactions
+        .iter()
+        .map(|t| {
+            timeline.push(Event {
+                when: date(Timestamp::from_millis(t.transaction.millis())),
+                what: format!(
+                    "Label {} {}",
+                    t.tracking_number
+                        .as_deref()
+                        .unwrap_or("(no tracking number)"),
+                    t.status.to_lowercase()
+                ),
+            });
+            LabelRow {
+                id: t.transaction.to_string(),
+                status: t.status.clone(),
+                tracking: t.tracking_number.clone().unwrap_or_default(),
+            }
+        })
+        .collect();
+    if o.updated != o.created {
+        timeline.push(Event {
+            when: date(o.updated),
+            what: format!("Last changed ({})", o.status.as_str()),
+        });
+    }
+    timeline.sort_by(|a, b| a.when.cmp(&b.when));
+    page(
+        StatusCode::OK,
+        OrderPage {
+            assets: &ctx.web.assets,
+            csrf: Some(&ctx.who.csrf),
+            c: ctx.chrome("/app/orders"),
+            o: row(&v),
+            shop_app: o.shop_app.clone(),
+            notes: o.details.notes.clone().unwrap_or_default(),
+            items: o
+                .line_items
+                .iter()
+                .map(|l| {
+                    (
+                        l.title.clone(),
+                        l.sku.clone().unwrap_or_default(),
+                        l.quantity,
+                        l.shipped,
+                    )
+                })
+                .collect(),
+            ship_to,
+            email: if f.email.is_empty() {
+                o.details.buyer_email.clone().unwrap_or_default()
+            } else {
+                f.email.clone()
+            },
+            address_state: format!("{:?}", a.state).to_uppercase(),
+            address_messages: a.messages.iter().map(|m| m.text.clone()).collect(),
+            labels,
+            moves: moves_of(o.status),
+            timeline,
+        }
+        .render(),
+    )
+}
+
+/// `POST /app/orders/{id}/status`: hold, release or cancel.
+pub(crate) async fn set_status(Path(id): Path<String>, Posted(ctx, form): Posted) -> Response {
+    let Some(id) = id_of(&id) else {
+        return ctx.failed(service::ServiceError::NotFound);
+    };
+    let Some(to) = OrderStatus::parse(form.get("status")) else {
+        return ctx.problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Unknown status",
+            "Choose hold, release or cancel.",
+        );
+    };
+    match service::orders::set_status(&ctx.web.services, &ctx.principal, id, to).await {
+        Ok(_) => see_other(&format!("/app/orders/{id}"), None),
+        Err(e) => ctx.failed(e),
+    }
+}

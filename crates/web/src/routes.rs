@@ -1,0 +1,137 @@
+//! The one table of the web app's signed-in pages and forms: method, path, the permission it
+//! needs, and its handler. The router is built from it, [`crate::ctx`] checks each request
+//! against it, and the role sweep test walks it ([`table`]), so a new page is declared once
+//! and covered everywhere.
+
+use std::sync::LazyLock;
+
+use axum::http::Method;
+use axum::routing::{get, post, MethodRouter};
+use domain::user::Permission;
+
+use crate::{batches, developers, home, orders, settings, team, Web};
+
+/// One page or form of the table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    /// `GET` (a page) or `POST` (a form).
+    pub method: Method,
+    /// The axum path, with `{id}` for an object of the account.
+    pub path: &'static str,
+    /// What the signed-in person's role must allow (`None`: anyone signed in).
+    pub permission: Option<Permission>,
+}
+
+fn entry(
+    method: Method,
+    path: &'static str,
+    permission: Option<Permission>,
+    handler: MethodRouter<Web>,
+) -> (Route, MethodRouter<Web>) {
+    (
+        Route {
+            method,
+            path,
+            permission,
+        },
+        handler,
+    )
+}
+
+/// Every signed-in page and form with its handler.
+pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
+    use Permission::{Develop, Settings, Ship, Users};
+    let (g, p) = (Method::GET, Method::POST);
+    vec![
+        entry(g.clone(), "/", None, get(home::home)),
+        entry(g.clone(), "/app", None, get(home::home)),
+        entry(p.clone(), "/app/mode", None, post(home::set_mode)),
+        entry(g.clone(), "/app/orders", Some(Ship), get(orders::inbox)),
+        entry(p.clone(), "/app/orders/buy", Some(Ship), post(orders::buy)),
+        entry(g.clone(), "/app/orders/{id}", Some(Ship), get(orders::show)),
+        entry(
+            p.clone(),
+            "/app/orders/{id}/status",
+            Some(Ship),
+            post(orders::set_status),
+        ),
+        entry(g.clone(), "/app/batches", Some(Ship), get(batches::list)),
+        entry(
+            g.clone(),
+            "/app/batches/{id}",
+            Some(Ship),
+            get(batches::show),
+        ),
+        entry(
+            p.clone(),
+            "/app/batches/{id}/purchase",
+            Some(Ship),
+            post(batches::purchase),
+        ),
+        entry(
+            g.clone(),
+            "/app/developers",
+            Some(Develop),
+            get(developers::show),
+        ),
+        entry(
+            p.clone(),
+            "/app/developers/tokens",
+            Some(Develop),
+            post(developers::create),
+        ),
+        entry(
+            p.clone(),
+            "/app/developers/tokens/{id}/revoke",
+            Some(Develop),
+            post(developers::revoke),
+        ),
+        entry(g.clone(), "/app/team", Some(Users), get(team::show)),
+        entry(p.clone(), "/app/team", Some(Users), post(team::create)),
+        entry(g, "/app/settings", Some(Settings), get(settings::show)),
+        entry(
+            p.clone(),
+            "/app/settings/senders",
+            Some(Settings),
+            post(settings::add_sender),
+        ),
+        entry(
+            p,
+            "/app/settings/senders/{id}/remove",
+            Some(Settings),
+            post(settings::remove_sender),
+        ),
+    ]
+}
+
+static TABLE: LazyLock<Vec<Route>> =
+    LazyLock::new(|| entries().into_iter().map(|(r, _)| r).collect());
+
+/// The table, for tests and docs.
+pub fn table() -> Vec<Route> {
+    TABLE.clone()
+}
+
+/// The permission the route `path` (as matched) needs for `method`: `None` when the table has
+/// no such route, `Some(None)` when anyone signed in may use it.
+pub(crate) fn permission(method: &Method, path: &str) -> Option<Option<Permission>> {
+    let method = if method == Method::HEAD {
+        &Method::GET
+    } else {
+        method
+    };
+    TABLE
+        .iter()
+        .find(|r| r.method == method && r.path == path)
+        .map(|r| r.permission)
+}
+
+/// The main navigation: path, label, and what a role needs to see it.
+pub(crate) const NAV: &[(&str, &str, Option<Permission>)] = &[
+    ("/", "Home", None),
+    ("/app/orders", "Orders", Some(Permission::Ship)),
+    ("/app/batches", "Batches", Some(Permission::Ship)),
+    ("/app/developers", "Developers", Some(Permission::Develop)),
+    ("/app/team", "Team", Some(Permission::Users)),
+    ("/app/settings", "Settings", Some(Permission::Settings)),
+];
