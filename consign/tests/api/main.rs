@@ -30,4 +30,5 @@ mod tracking;
 mod upstream;
 mod users;
 mod web;
+mod web_pages;
 mod webhooks;

@@ -657,6 +657,18 @@ pub async fn from_orders_with_customs(
         filter.statuses = vec![OrderStatus::Paid];
     }
     let mut conn = s.store.conn().await?;
+    // A submission seen before is answered with its batch, whatever its orders became since.
+    if let Some(k) = batch
+        .idempotency_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        if let Some(made) = store::batches::by_key(&mut conn, scope, k).await? {
+            drop(conn);
+            return first_page(s, scope, made.id).await;
+        }
+    }
     let from = match ObjectId::parse(address_from.trim()) {
         Some(id) => match store::addresses::get(&mut conn, scope, id).await {
             Ok(a) => Some(a.id),
