@@ -595,7 +595,10 @@ async fn buying_labels_for_selected_orders_twice_with_one_form_makes_one_batch_a
     assert_eq!(pdf.status(), StatusCode::OK);
     assert!(pdf.bytes().await.unwrap().starts_with(b"%PDF"));
     let (_, list, _) = get(&app, "/app/batches", &staff.cookie).await;
-    assert_eq!(attrs(&list, "tbody a", "href"), std::slice::from_ref(&batch_page));
+    assert_eq!(
+        attrs(&list, "tbody a", "href"),
+        std::slice::from_ref(&batch_page)
+    );
 
     // One label each: the three orders shipped, the fourth still to ship.
     let mut tracking = Vec::new();
@@ -624,6 +627,31 @@ async fn buying_labels_for_selected_orders_twice_with_one_form_makes_one_batch_a
     // The same form once more (a reload): still that one batch, no new label.
     let again = post(&app, "/app/orders/buy", &staff.cookie, &app.base, &fields).await;
     assert_eq!(again.2, batch_page);
+
+    // The audit log says who did it: the owner added the sender, the staff member bought once.
+    let (status, html, _) = get(&app, "/app/audit", &owner.cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    let rows: Vec<Vec<String>> = html
+        .select(&sel("tbody tr"))
+        .map(|tr| {
+            tr.select(&sel("td"))
+                .map(|td| td.text().collect::<String>().trim().to_string())
+                .collect()
+        })
+        .collect();
+    let by = |what: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r[2] == what)
+            .map(|r| r[1].clone())
+            .collect()
+    };
+    assert_eq!(by("bought labels").len(), 1, "{rows:?}");
+    assert!(by("bought labels")[0].starts_with("staff-"), "{rows:?}");
+    assert!(
+        by("added a sender address")[0].starts_with("owner-"),
+        "{rows:?}"
+    );
+    assert_eq!(by("signed in").len(), 2, "{rows:?}");
 }
 
 #[tokio::test]

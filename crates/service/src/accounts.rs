@@ -1,7 +1,7 @@
 //! Accounts and API tokens.
 
 use domain::account::{parse_account_name, Account, Actor, Mode};
-use domain::ValidationError;
+use domain::{ObjectId, ValidationError};
 use store::accounts::{self as repo, Principal, TokenInfo};
 
 use crate::{ServiceError, Services};
@@ -71,6 +71,70 @@ pub async fn create_token(
     Ok(s.store
         .write(move |conn| Box::pin(async move { repo::create_token(conn, &account, mode).await }))
         .await?)
+}
+
+/// A signed-in person makes an API token of their account in `mode` (recorded in the audit
+/// log); the clear token is returned once and never stored.
+pub async fn make_token(
+    s: &Services,
+    who: &Principal,
+    mode: Mode,
+) -> Result<(TokenInfo, String), ServiceError> {
+    let account = find(s, &who.account_name).await?;
+    let actor = who.clone();
+    Ok(s.store
+        .write(move |conn| {
+            Box::pin(async move {
+                let made = repo::create_token(conn, &account, mode).await?;
+                let scope = store::Scope {
+                    account_id: account.id,
+                    test: mode == Mode::Test,
+                };
+                let detail = format!("{}…", made.0.prefix);
+                store::audit::record(
+                    conn,
+                    scope,
+                    actor.actor,
+                    "made an API token",
+                    Some(made.0.id),
+                    &detail,
+                )
+                .await?;
+                Ok(made)
+            })
+        })
+        .await?)
+}
+
+/// A signed-in person revokes one of their account's tokens by id (recorded in the audit log).
+pub async fn revoke_token_by_id(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+) -> Result<(), ServiceError> {
+    let account = find(s, &who.account_name).await?;
+    let actor = who.clone();
+    s.store
+        .write(move |conn| {
+            Box::pin(async move {
+                repo::revoke_token(conn, &account, &id.to_string()).await?;
+                let scope = store::Scope {
+                    account_id: account.id,
+                    test: actor.mode == Mode::Test,
+                };
+                store::audit::record(
+                    conn,
+                    scope,
+                    actor.actor,
+                    "revoked an API token",
+                    Some(id),
+                    "",
+                )
+                .await
+            })
+        })
+        .await?;
+    Ok(())
 }
 
 /// The named account's tokens (prefixes only).

@@ -120,11 +120,22 @@ pub async fn add_sender(
         .into());
     }
     let scope = scope(who);
+    let actor = who.clone();
     Ok(s.store
         .write(move |conn| {
             Box::pin(async move {
                 repo::insert(conn, scope, &address).await?;
                 repo::add_sender(conn, scope, address.id).await?;
+                let f = &address.fields;
+                let detail = format!("{}, {}, {} {}", f.name, f.street1, f.city, f.country);
+                crate::audit::record(
+                    conn,
+                    &actor,
+                    "added a sender address",
+                    Some(address.id),
+                    &detail,
+                )
+                .await?;
                 Ok(address)
             })
         })
@@ -138,9 +149,19 @@ pub async fn remove_sender(
     id: ObjectId,
 ) -> Result<(), ServiceError> {
     let scope = scope(who);
+    let actor = who.clone();
     let removed = s
         .store
-        .write(move |conn| Box::pin(async move { repo::remove_sender(conn, scope, id).await }))
+        .write(move |conn| {
+            Box::pin(async move {
+                let removed = repo::remove_sender(conn, scope, id).await?;
+                if removed {
+                    crate::audit::record(conn, &actor, "removed a sender address", Some(id), "")
+                        .await?;
+                }
+                Ok(removed)
+            })
+        })
         .await?;
     if removed {
         Ok(())

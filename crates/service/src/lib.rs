@@ -4,6 +4,7 @@
 pub mod accounts;
 mod adapters;
 pub mod addresses;
+pub mod audit;
 pub mod batches;
 pub mod carrier_accounts;
 pub mod crowdfunding;

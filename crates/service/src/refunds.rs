@@ -85,6 +85,7 @@ pub async fn create(
     }
     .due_now();
     let stored = refund.clone();
+    let (actor, number) = (who.clone(), t.tracking_number.clone().unwrap_or_default());
     let outcome = s
         .store
         .write(move |conn| {
@@ -97,7 +98,8 @@ pub async fn create(
                 }
                 store::refunds::insert(conn, scope, &stored).await?;
                 store::jobs::enqueue(conn, job).await?;
-                Ok(())
+                let detail = format!("label {number}");
+                crate::audit::record(conn, &actor, "asked for a refund", Some(id), &detail).await
             })
         })
         .await;

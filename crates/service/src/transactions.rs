@@ -599,3 +599,25 @@ pub(crate) async fn fail_buy_job(
         .await?;
     Ok(())
 }
+
+/// The principal's labels newest first (older than `before`; with `tracking_number`, only
+/// its labels, upper-cased as carriers print them), and whether more follow.
+pub async fn recent(
+    s: &Services,
+    who: &Principal,
+    before: Option<ObjectId>,
+    tracking_number: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<Transaction>, bool), ServiceError> {
+    let number = tracking_number
+        .map(|t| t.trim().to_uppercase())
+        .filter(|t| !t.is_empty());
+    Ok(repo::recent(
+        &mut *s.store.conn().await?,
+        scope(who),
+        before,
+        number.as_deref(),
+        limit,
+    )
+    .await?)
+}

@@ -123,10 +123,20 @@ async fn account_named(s: &Services, name: &str) -> Result<Account, ServiceError
         })
 }
 
-/// Creates a user; answers the made-up password when none was given (shown once).
+/// Creates a user (from the command line); answers the made-up password when none was given
+/// (shown once).
 pub async fn create_user(
     s: &Services,
     new: NewUser,
+) -> Result<(User, Option<String>), ServiceError> {
+    create_user_as(s, new, domain::account::Actor::Cli).await
+}
+
+/// [`create_user`], recorded in the audit log as done by `actor`.
+async fn create_user_as(
+    s: &Services,
+    new: NewUser,
+    actor: domain::account::Actor,
 ) -> Result<(User, Option<String>), ServiceError> {
     // Every field's problem named at once.
     let email = parse_email(&new.email);
@@ -166,7 +176,12 @@ pub async fn create_user(
     let stored = user.clone();
     s.store
         .write(move |conn| {
-            Box::pin(async move { repo::insert(conn, &stored, &password_hash).await })
+            Box::pin(async move {
+                repo::insert(conn, &stored, &password_hash).await?;
+                let detail = format!("{} as {}", stored.email, stored.role);
+                crate::audit::record_user(conn, stored.account_id, actor, "added a user", &detail)
+                    .await
+            })
         })
         .await
         .map_err(|e| match e {
@@ -201,7 +216,7 @@ pub async fn add_user(
         )
         .into());
     }
-    create_user(
+    create_user_as(
         s,
         NewUser {
             account: who.account_name.clone(),
@@ -210,6 +225,7 @@ pub async fn add_user(
             role,
             password,
         },
+        who.actor,
     )
     .await
 }
@@ -282,11 +298,14 @@ pub async fn sign_in(
     let now = Timestamp::now();
     let expires = Timestamp::from_millis(now.millis() + SESSION_ABSOLUTE.as_millis() as i64);
     let (key, token, id) = (secret.clone(), csrf.clone(), user.id);
+    let (account, role, email) = (user.account_id, user.role, user.email.clone());
     s.store
         .write(move |conn| {
-            Box::pin(
-                async move { repo::insert_session(conn, &key, id, &token, now, expires).await },
-            )
+            Box::pin(async move {
+                repo::insert_session(conn, &key, id, &token, now, expires).await?;
+                let actor = domain::account::Actor::User { id, role };
+                crate::audit::record_user(conn, account, actor, "signed in", &email).await
+            })
         })
         .await?;
     Ok(NewSession {
@@ -348,8 +367,16 @@ pub async fn sign_out_everywhere(
     Ok(s.store
         .write(move |conn| {
             Box::pin(async move {
-                repo::get(conn, account, user).await?;
-                repo::delete_sessions_of(conn, user).await
+                let who = repo::get(conn, account, user).await?;
+                let ended = repo::delete_sessions_of(conn, user).await?;
+                let actor = domain::account::Actor::User {
+                    id: user,
+                    role: who.role,
+                };
+                let detail = format!("{ended} sessions ended");
+                crate::audit::record_user(conn, account, actor, "signed out everywhere", &detail)
+                    .await?;
+                Ok(ended)
             })
         })
         .await?)

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod addresses;
+pub mod audit;
 pub mod batches;
 pub mod carrier_accounts;
 pub mod customs;

@@ -460,3 +460,38 @@ pub async fn label_of_carrier_account(
         .await?;
     row.as_ref().map(label_from_row).transpose()
 }
+
+/// `scope`'s labels newest first, older than `before` when given (keyset pages, no count),
+/// only those with `tracking_number` when given: at most `limit`, and whether more follow.
+pub async fn recent(
+    conn: &mut Conn,
+    scope: Scope,
+    before: Option<ObjectId>,
+    tracking_number: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<Transaction>, bool), StoreError> {
+    // A number is looked up on its own index; otherwise the owner's index, newest first.
+    let (number, limit_mark) = match tracking_number {
+        Some(_) => (" AND tracking_number = $4", "$5"),
+        None => ("", "$4"),
+    };
+    let sql = format!(
+        "SELECT {COLUMNS} FROM transactions WHERE account_id = $1 AND test = $2 AND id < $3{number} ORDER BY id DESC LIMIT {limit_mark}"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(scope.account_id.to_string())
+        .bind(i64::from(scope.test))
+        // Ids are lower-case hex: "g" sorts after every one of them.
+        .bind(before.map_or_else(|| "g".to_string(), |b| b.to_string()));
+    if let Some(n) = tracking_number {
+        q = q.bind(n.to_string());
+    }
+    let rows = q.bind(i64::from(limit) + 1).fetch_all(conn).await?;
+    let more = rows.len() > limit as usize;
+    let items = rows
+        .iter()
+        .take(limit as usize)
+        .map(from_row)
+        .collect::<Result<_, _>>()?;
+    Ok((items, more))
+}

@@ -80,9 +80,7 @@ pub(crate) async fn create(Posted(ctx, form): Posted) -> Response {
     } else {
         Mode::Test
     };
-    match service::accounts::create_token(&ctx.web.services, &ctx.principal.account_name, mode)
-        .await
-    {
+    match service::accounts::make_token(&ctx.web.services, &ctx.principal, mode).await {
         Ok((_, token)) => render(&ctx, Some(token)).await,
         Err(e) => ctx.failed(e),
     }
@@ -93,13 +91,7 @@ pub(crate) async fn revoke(Path(id): Path<String>, Posted(ctx, _): Posted) -> Re
     let Some(id) = domain::ObjectId::parse(id.trim()) else {
         return ctx.failed(service::ServiceError::NotFound);
     };
-    match service::accounts::revoke_token(
-        &ctx.web.services,
-        &ctx.principal.account_name,
-        &id.to_string(),
-    )
-    .await
-    {
+    match service::accounts::revoke_token_by_id(&ctx.web.services, &ctx.principal, id).await {
         Ok(()) => see_other("/app/developers", None),
         Err(e) => ctx.failed(e),
     }

@@ -9,10 +9,12 @@
 //! anti-forgery token (a hidden `_csrf` field, or htmx's `X-CSRF-Token` header).
 
 mod assets;
+mod audit;
 mod batches;
 mod ctx;
 mod developers;
 mod home;
+mod labels;
 mod orders;
 pub mod routes;
 mod session;

@@ -418,6 +418,32 @@ pub(crate) async fn buy(Posted(ctx, form): Posted) -> Response {
     }
 }
 
+/// `POST /app/orders/slips`: one PDF of the selected orders' packing slips (the inbox form's
+/// second button), answered by sending the browser to the file.
+pub(crate) async fn slips(Posted(ctx, form): Posted) -> Response {
+    let ids: Vec<ObjectId> = form
+        .all("order")
+        .into_iter()
+        .filter_map(ObjectId::parse)
+        .take(SELECTION_MAX + 1)
+        .collect();
+    if ids.is_empty() {
+        return ctx.problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Nothing selected",
+            "Tick the orders to print packing slips for.",
+        );
+    }
+    let s = &ctx.web.services;
+    match service::orders::slips::packing_slips(s, &ctx.principal, &ids).await {
+        Ok(slip) => see_other(
+            &service::files::signed_path(&s.cipher, &slip.key, Timestamp::now()),
+            None,
+        ),
+        Err(e) => ctx.failed(e),
+    }
+}
+
 /// One label on the order page.
 pub(crate) struct LabelRow {
     id: String,

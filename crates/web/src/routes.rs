@@ -9,7 +9,7 @@ use axum::http::Method;
 use axum::routing::{get, post, MethodRouter};
 use domain::user::Permission;
 
-use crate::{batches, developers, home, orders, settings, team, Web};
+use crate::{audit, batches, developers, home, labels, orders, settings, team, Web};
 
 /// One page or form of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +55,19 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
             Some(Ship),
             post(orders::set_status),
         ),
+        entry(
+            p.clone(),
+            "/app/orders/slips",
+            Some(Ship),
+            post(orders::slips),
+        ),
+        entry(g.clone(), "/app/labels", Some(Ship), get(labels::list)),
+        entry(
+            p.clone(),
+            "/app/labels/{id}/refund",
+            Some(Ship),
+            post(labels::refund),
+        ),
         entry(g.clone(), "/app/batches", Some(Ship), get(batches::list)),
         entry(
             g.clone(),
@@ -86,6 +99,7 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
             Some(Develop),
             post(developers::revoke),
         ),
+        entry(g.clone(), "/app/audit", Some(Users), get(audit::list)),
         entry(g.clone(), "/app/team", Some(Users), get(team::show)),
         entry(p.clone(), "/app/team", Some(Users), post(team::create)),
         entry(g, "/app/settings", Some(Settings), get(settings::show)),
@@ -131,7 +145,9 @@ pub(crate) const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/", "Home", None),
     ("/app/orders", "Orders", Some(Permission::Ship)),
     ("/app/batches", "Batches", Some(Permission::Ship)),
+    ("/app/labels", "Labels", Some(Permission::Ship)),
     ("/app/developers", "Developers", Some(Permission::Develop)),
     ("/app/team", "Team", Some(Permission::Users)),
     ("/app/settings", "Settings", Some(Permission::Settings)),
+    ("/app/audit", "Audit log", Some(Permission::Users)),
 ];

@@ -297,6 +297,7 @@ async fn create_with_orders(
     }
     .due_now();
     let stored = batch.clone();
+    let (actor, count) = (who.clone(), items.len());
     let made = s
         .store
         .write(move |conn| {
@@ -309,6 +310,11 @@ async fn create_with_orders(
                 store::batches::insert(conn, scope, &stored).await?;
                 store::batches::insert_shipments(conn, scope, &items).await?;
                 store::jobs::enqueue(conn, job).await?;
+                if stored.purchase_when_valid {
+                    let detail = format!("{count} shipments, bought once valid");
+                    crate::audit::record(conn, &actor, "bought labels", Some(stored.id), &detail)
+                        .await?;
+                }
                 Ok(stored.id)
             })
         })
@@ -590,6 +596,7 @@ pub async fn purchase(
                 batch: id,
             }
             .due_now();
+            let actor = who.clone();
             s.store
                 .write(move |conn| {
                     Box::pin(async move {
@@ -605,6 +612,8 @@ pub async fn purchase(
                         .await?
                         {
                             store::jobs::enqueue(conn, job).await?;
+                            crate::audit::record(conn, &actor, "bought labels", Some(id), "batch purchase")
+                                .await?;
                         }
                         Ok(())
                     })

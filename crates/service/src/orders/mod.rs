@@ -749,6 +749,7 @@ pub async fn set_status(
 ) -> Result<OrderView, ServiceError> {
     let scope = scope(who);
     let (wire, owner) = (s.wire.clone(), who.account_name.clone());
+    let actor = who.clone();
     let moved = s
         .store
         .write(move |conn| {
@@ -809,9 +810,17 @@ pub async fn set_status(
                         status.as_str()
                     ));
                 }
+                let detail = format!(
+                    "order {} from {} to {}",
+                    order.order_number.as_deref().unwrap_or(""),
+                    order.status.as_str(),
+                    target.as_str()
+                );
                 order.status = target;
                 order.updated = Timestamp::now();
                 store::orders::update(conn, scope, &order).await?;
+                crate::audit::record(conn, &actor, "changed an order's status", Some(id), &detail)
+                    .await?;
                 let view = views(conn, scope, vec![order]).await?.pop().expect("one");
                 webhooks::outbox(conn, WebhookEvent::OrderUpdated, &[scope], |_| {
                     wire.order(&owner, &view)

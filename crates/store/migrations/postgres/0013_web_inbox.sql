@@ -23,3 +23,18 @@ CREATE TABLE senders (
     created_ms BIGINT NOT NULL,
     PRIMARY KEY (account_id, test, address_id)
 );
+
+-- The audit log: who did what to which object and when, per account (sign-ins, users, tokens,
+-- sender addresses, batch purchases, refunds, order holds and cancellations).
+CREATE TABLE audit_events (
+    id TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL REFERENCES accounts (id),
+    test BIGINT NOT NULL,
+    -- user, token, cli or job; and the user's or token's id.
+    actor_kind TEXT NOT NULL,
+    actor_id TEXT,
+    action TEXT NOT NULL,
+    object_id TEXT,
+    detail TEXT NOT NULL
+);
+CREATE INDEX audit_events_account ON audit_events (account_id, id);

@@ -1,0 +1,709 @@
+"""Consign's web app in a real browser: Debian's chromium driven by Python Playwright.
+
+Starts its own `consign serve` (SQLite in a temporary directory, a free loopback port), makes
+orders through the API, then does what a merchant does in the browser: signs in, buys labels
+for three orders with a double click (one batch, three labels), follows the batch to its merged
+PDF, finds an order by a tracking number, opens the public tracking page, does a whole label
+run with the keyboard alone, and checks every main page with axe-core.
+
+    CONSIGN_BIN   the binary (default: target/debug/consign)
+    BROWSER_DATABASE_URL  an empty PostgreSQL database to use instead of SQLite (optional)
+    CHROMIUM      the browser (default: /usr/bin/chromium)
+    SCREENSHOTS=1 also writes docs/screenshots/<page>.png (1280x800, and the inbox at 800x1100)
+
+Run it with scripts/browser.sh (a venv with the pinned Playwright, then pytest).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+AXE = HERE / "vendor" / "axe.min.js"
+SHOTS = ROOT / "docs" / "screenshots"
+BIN = Path(os.environ.get("CONSIGN_BIN", ROOT / "target" / "debug" / "consign"))
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = os.environ.get("SCREENSHOTS") == "1"
+# An empty PostgreSQL database to run on instead of SQLite (optional).
+DATABASE_URL = os.environ.get("BROWSER_DATABASE_URL", "")
+
+DESKTOP = {"width": 1280, "height": 800}
+TABLET = {"width": 800, "height": 1100}
+HOSTILE = "<img src=x onerror=alert(1)>"
+# The "Buy labels" submit button of form#buy (its other submit buttons carry a formaction).
+BUY_BUTTON = "form#buy button[type=submit]:not([formaction])"
+
+expect.set_options(timeout=15_000)
+
+# ---------------------------------------------------------------------------------------------
+# axe-core: violations of impact "serious" or "critical" fail the test.
+#
+# ALLOWED lists known violations caused by the app's own HTML/CSS, reported to be fixed, so the
+# test can land meanwhile: (rule id, page name, CSS selector of the node as axe prints it).
+# Page name "*" matches every page. EMPTY THIS LIST once the app is fixed; an entry that no
+# longer matches anything fails the test, so the list cannot go stale.
+# ---------------------------------------------------------------------------------------------
+ALLOWED: set[tuple[str, str, str]] = set()
+
+# Console errors that are no fault: the sign-in page answers a wrong password with a 401.
+EXPECTED_CONSOLE = [
+    r"status of 401 \(Unauthorized\) \(http://[^)]*/app/sign-in\)",
+]
+# Console errors caused by the app, reported to be fixed; the same rule as ALLOWED (empty it
+# once fixed; an entry that no longer matches fails the test).
+ALLOWED_CONSOLE = [
+    # htmx 2 adds an inline <style> for .htmx-indicator on every page (its default
+    # includeIndicatorStyles: true); the CSP `style-src 'self'` refuses it. Fix: in base.html
+    # <meta name="htmx-config" content='{"includeIndicatorStyles":false}'> (and the three
+    # .htmx-indicator rules in app.css if indicators are ever used).
+    r"Applying inline style violates the following Content Security Policy directive "
+    r"'style-src 'self''.*sha256-bsV5JivYxvGywDAZ22EZJKBFip65Ng9xoJVLbBg7bdo=",
+    # No /favicon.ico: every first visit logs a 404. Fix: serve one (or <link rel="icon"> to a
+    # static file).
+    r"status of 404 \(Not Found\) \(http://[^)]*/favicon\.ico\)",
+]
+
+
+# --------------------------------------------------------------------------- the server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A `consign serve` of our own, with the token and owner sign-in it prints on first start."""
+
+    def __init__(self) -> None:
+        if not BIN.exists():
+            pytest.fail(f"{BIN} is missing: build it first (cargo build -p consign --bin consign)")
+        self.dir = Path(tempfile.mkdtemp(prefix="consign-browser-"))
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.out = open(self.dir / "serve.out", "w+")
+        self.err = open(self.dir / "serve.log", "w+")
+        # Nothing of the caller's configuration leaks in (a DATABASE_URL, a consign.toml).
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("CONSIGN_") and k != "DATABASE_URL"}
+        cmd = [str(BIN), "serve", "--data-dir", str(self.dir / "data"),
+               "--listen", f"127.0.0.1:{self.port}"]
+        if DATABASE_URL:
+            cmd += ["--database-url", DATABASE_URL]
+        self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err,
+                                     stdin=subprocess.DEVNULL, cwd=self.dir, env=env)
+        self.token = self.email = self.password = ""
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                pytest.fail(f"consign serve exited with {self.proc.returncode}:\n{self.logs()}")
+            lines = [l.strip() for l in (self.dir / "serve.out").read_text().splitlines()]
+            if not self.token:
+                self.token = next((l for l in lines if l.startswith("shippo_test_")), "")
+            if "owner@demo.example" in lines:
+                i = lines.index("owner@demo.example")
+                if i + 1 < len(lines) and re.fullmatch(r"[A-Za-z0-9]{20}", lines[i + 1]):
+                    self.email, self.password = lines[i], lines[i + 1]
+            if self.token and self.password and self.up():
+                return
+            time.sleep(0.1)
+        pytest.fail(f"consign serve did not start in 60 s:\n{self.logs()}")
+
+    def up(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/app/sign-in", timeout=2) as r:
+                return r.status == 200
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def logs(self) -> str:
+        out = (self.dir / "serve.out").read_text()
+        err = (self.dir / "serve.log").read_text()
+        return f"--- stdout\n{out[-3000:]}\n--- stderr (last 6000 characters)\n{err[-6000:]}"
+
+    def api(self, method: str, path: str, body=None, token: str | None = None,
+            auth: str | None = None, expect_status: int | None = None):
+        """One API call; answers (status, decoded JSON or text)."""
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        req.add_header("Authorization", auth or f"ShippoToken {token or self.token}")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                status, raw = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            answer = raw.decode(errors="replace")
+        if expect_status is not None:
+            assert status == expect_status, f"{method} {path}: {status} {answer}"
+        return status, answer
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.out.close()
+        self.err.close()
+
+
+@pytest.fixture(scope="module")
+def server():
+    s = Server()
+    yield s
+    s.stop()
+    shutil.rmtree(s.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- the browser
+
+
+class Watch:
+    """What must never happen on our pages: a JavaScript dialog, a script error, a console
+    error (a CSP refusal shows there too)."""
+
+    def __init__(self) -> None:
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+
+    def attach(self, page: Page) -> Page:
+        def dialog(d):
+            self.dialogs.append(f"{d.type}: {d.message} on {page.url}")
+            d.dismiss()
+
+        page.on("dialog", dialog)
+        page.on("pageerror", lambda e: self.errors.append(f"pageerror {e} on {page.url}"))
+        page.on("console", lambda m: m.type == "error" and self.errors.append(
+            f"console: {m.text} ({m.location.get('url', '')}) on {page.url}"))
+        return page
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield b
+        b.close()
+
+
+class App:
+    """The signed-in owner's browser, and what the steps pass on to each other."""
+
+    def __init__(self, server: Server, browser) -> None:
+        self.s = server
+        self.browser = browser
+        self.watch = Watch()
+        # The main context keeps the pages' CSP: htmx must work under it.
+        self.ctx = browser.new_context(viewport=DESKTOP, base_url=server.url, accept_downloads=True)
+        self.page = self.watch.attach(self.ctx.new_page())
+        self.orders: dict[str, str] = {}  # order number -> id
+        self.batch = ""
+        self.tracking = ""
+        self.tracked_order = ""
+
+    def close(self) -> None:
+        self.ctx.close()
+
+
+@pytest.fixture(scope="module")
+def app(server, browser):
+    a = App(server, browser)
+    yield a
+    a.close()
+
+
+def shot(page: Page, name: str) -> None:
+    if SCREENSHOTS:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def order_body(number: str, name: str, city: str, minutes_ago: int, title: str, price: str):
+    placed = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+    return {
+        "order_number": number,
+        "order_status": "PAID",
+        "placed_at": placed.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "to_address": {"name": name, "street1": "965 Mission St", "city": city, "state": "CA",
+                       "zip": "94103", "country": "US", "email": "buyer@example.com"},
+        "line_items": [{"title": title, "quantity": 1, "total_price": price, "currency": "USD",
+                        "weight": "1.5", "weight_unit": "lb"}],
+        "total_price": price,
+        "currency": "USD",
+        "weight": "1.5",
+        "weight_unit": "lb",
+    }
+
+
+def focused(page: Page, selector: str) -> bool:
+    return page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)",
+                         selector)
+
+
+def tab_to(page: Page, selector: str, key: str = "Tab", limit: int = 200) -> int:
+    """Presses Tab (or Shift+Tab) until the element matching `selector` has the focus;
+    answers how many presses it took."""
+    for n in range(limit + 1):
+        if focused(page, selector):
+            return n
+        page.keyboard.press(key)
+    raise AssertionError(f"{limit} presses of {key} never reached {selector}")
+
+
+def focus_ring(page: Page) -> str:
+    return page.evaluate("""() => { const s = getComputedStyle(document.activeElement);
+        return s.outlineStyle === 'none' || s.outlineWidth === '0px' ? '' : s.outlineStyle + ' ' + s.outlineWidth; }""")
+
+
+def wait_purchased(page: Page) -> None:
+    """The batch page polls #progress every second and reloads itself when the batch is done."""
+    expect(page.locator("#progress .status")).to_have_text("PURCHASED", timeout=60_000)
+
+
+# --------------------------------------------------------------------------- the steps
+# pytest runs them in this order; each leans on the ones before it.
+
+
+def test_sign_in(app: App):
+    page, s = app.page, app.s
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/app/sign-in"))
+    expect(page.locator("h1")).to_have_text("Sign in to Consign")
+    expect(page.locator("#email")).to_be_focused()  # autofocus
+    shot(page, "sign-in")
+    # A wrong password is refused with a message, and the email is kept.
+    page.fill("#email", s.email)
+    page.fill("#password", "not-the-password")
+    page.click("button[type=submit]")
+    expect(page.locator(".error[role=alert]")).to_be_visible()
+    expect(page.locator("#email")).to_have_value(s.email)
+    page.fill("#password", s.password)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(s.url + "/")
+    expect(page.locator("h1")).to_have_text("Today")
+    cookies = {c["name"]: c for c in app.ctx.cookies()}
+    assert "consign_session" in cookies and cookies["consign_session"]["httpOnly"]
+
+
+def test_orders_from_the_api(app: App):
+    page, s = app.page, app.s
+    specs = [
+        ("WEB-1001", "Ada Lovelace", "San Francisco", 40, "Enamel mug", "18.00"),
+        ("WEB-1002", HOSTILE, "Oakland", 30, "Kettle 1L", "42.50"),
+        ("WEB-1003", "Grace Hopper", "Berkeley", 20, "Coffee beans 500g", "14.00"),
+        ("WEB-1004", "Katherine Johnson", "San Jose", 10, "Pour-over stand", "29.00"),
+    ]
+    for number, name, city, ago, title, price in specs:
+        _, o = s.api("POST", "/orders", order_body(number, name, city, ago, title, price),
+                     expect_status=201)
+        assert o["order_status"] == "PAID"
+        app.orders[number] = o["object_id"]
+
+    page.goto("/")
+    expect(page.locator(".todo")).to_contain_text("4")
+    shot(page, "home")
+
+    page.goto("/app/orders")
+    rows = page.locator("tbody#rows tr")
+    expect(rows).to_have_count(4)
+    # Newest first.
+    expect(rows.first).to_contain_text("WEB-1004")
+    # The hostile name is text: no <img src=x> was made, no dialog fired.
+    expect(page.locator("tbody#rows td", has_text=HOSTILE)).to_have_count(1)
+    assert page.locator("img[src='x']").count() == 0
+    page.goto(f"/app/orders/{app.orders['WEB-1002']}")
+    expect(page.locator("address")).to_contain_text(HOSTILE)
+    assert page.locator("img[src='x']").count() == 0
+    assert app.watch.dialogs == [], app.watch.dialogs
+
+
+def test_buy_three_labels_with_a_double_click(app: App):
+    page, s = app.page, app.s
+    page.goto("/app/orders")
+    for number in ("WEB-1001", "WEB-1002", "WEB-1003"):
+        box = page.get_by_label(f"Select order {number}")
+        box.check()
+        expect(box).to_be_checked()
+    demo = page.locator("select#service option[value$='|demo_ground']")
+    expect(demo).to_have_count(1)
+    page.select_option("select#service", demo.get_attribute("value"))
+    expect(page.locator("select#address_from option")).to_have_count(1)
+
+    # What the form sends (the ticked rows belong to it by their form attribute), kept to send
+    # it again below.
+    sent = page.evaluate("() => new URLSearchParams(new FormData(document.getElementById('buy')))"
+                         ".toString()")
+    assert sent.count("order=") == 3 and "key=" in sent and "_csrf=" in sent, sent
+
+    posts = []
+    page.on("request", lambda r: r.method == "POST" and r.url.endswith("/app/orders/buy")
+            and posts.append(r.url))
+    page.locator("form#buy").get_by_role("button", name="Buy labels", exact=True).dblclick()
+    page.wait_for_url(re.compile(r"/app/batches/[0-9a-f]+$"))
+    app.batch = page.url.rsplit("/", 1)[1]
+    # Chromium folds a double click's two submissions into one navigation (it cancels the
+    # first planned one), so the server may see one POST: the same form sent twice at once
+    # (what a double click on a slow link, or a resubmission, sends) follows below.
+    print(f"double click sent {len(posts)} POST(s) to /app/orders/buy")
+
+    wait_purchased(page)
+    expect(page.locator("#progress")).to_contain_text("3 of 3 done")
+    shipments = page.locator("table.list tbody tr")
+    expect(shipments).to_have_count(3)
+    print("shipment statuses:", page.locator("table.list tbody .status").all_inner_texts())
+    shot(page, "batch")
+
+    # The same form twice more, at once, from this page: both land on the same batch.
+    landed = page.evaluate("""async body => {
+        const send = () => fetch('/app/orders/buy', {method: 'POST', body: new URLSearchParams(body),
+                                                      credentials: 'same-origin'});
+        const rs = await Promise.all([send(), send()]);
+        return rs.map(r => [r.status, new URL(r.url).pathname]);
+    }""", sent)
+    assert landed == [[200, f"/app/batches/{app.batch}"]] * 2, landed
+
+    # One batch, however many clicks.
+    page.goto("/app/batches")
+    expect(page.locator("table.list tbody tr")).to_have_count(1)
+    page.goto(f"/app/batches/{app.batch}")
+
+    # The merged labels: a PDF of three pages, through the page's own link.
+    link = page.locator("a[href^='/files/']")
+    expect(link).to_have_count(1)
+    pdf = download(page, link)
+    assert pdf[:4] == b"%PDF", pdf[:40]
+    if shutil.which("pdfinfo"):
+        info = run_on(["pdfinfo", "-"], pdf)
+        pages = re.search(r"^Pages:\s+(\d+)", info, re.M)
+        assert pages and pages.group(1) == "3", info
+    if shutil.which("pdftotext"):
+        text = run_on(["pdftotext", "-layout", "-", "-"], pdf)
+        assert "Ada Lovelace" in text, text[:2000]
+
+    # Three labels, no more: the API agrees.
+    _, t = s.api("GET", "/transactions?results=100", expect_status=200)
+    ok = [x for x in t["results"] if x["status"] == "SUCCESS"]
+    assert t["count"] == 3 and len(ok) == 3, t
+    for number in ("WEB-1001", "WEB-1002", "WEB-1003"):
+        _, o = s.api("GET", f"/orders/{app.orders[number]}", expect_status=200)
+        assert len(o["transactions"]) == 1, o["transactions"]
+        assert o["consign_status"] == "SHIPPED", o["consign_status"]
+    _, o = s.api("GET", f"/orders/{app.orders['WEB-1001']}", expect_status=200)
+    app.tracking = o["transactions"][0]["tracking_number"]
+    app.tracked_order = app.orders["WEB-1001"]
+    assert app.tracking
+
+
+def download(page: Page, link) -> bytes:
+    """Clicks a link to a file as a person would and answers the file the browser got
+    (chromium opens a PDF in the tab; a browser that downloads it gets the same response)."""
+    back = page.url
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith(
+            link.get_attribute("href").split("?")[0])) as answer:
+        link.click()
+    r = answer.value
+    assert r.ok, r.status
+    assert r.headers.get("content-type", "").startswith("application/pdf"), r.headers
+    body = r.body()
+    page.goto(back)
+    return body
+
+
+def run_on(cmd: list[str], data: bytes) -> str:
+    return subprocess.run(cmd, input=data, capture_output=True, check=True).stdout.decode(
+        errors="replace")
+
+
+def test_courier_scan(app: App):
+    """The courier reports a scan through the scan API (the courier's web page does not exist
+    yet): the public page and the order's timeline show it."""
+    s = app.s
+    _, accounts = s.api("GET", "/carrier_accounts", expect_status=200)
+    courier = next(a for a in accounts["results"] if a["carrier"] == "ratecard")
+    _, key = s.api("POST", f"/carrier_accounts/{courier['object_id']}/scan_keys",
+                   expect_status=201)
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    status, answer = s.api("POST", "/scans", {
+        "tracking_number": app.tracking, "status": "TRANSIT", "substatus": "package_accepted",
+        "occurred_at": now, "location": {"city": "San Francisco", "country": "US"},
+    }, auth=f"Bearer {key['key']}")
+    assert status == 201 and answer["result"] == "accepted", (status, answer)
+
+
+def test_search_by_tracking_number_and_open_the_order(app: App):
+    page = app.page
+    page.goto("/app/orders")
+    expect(page.locator("tbody#rows tr")).to_have_count(4)
+    swaps = []
+    page.on("request", lambda r: r.headers.get("hx-request") == "true" and swaps.append(r.url))
+    page.locator("#q").press_sequentially(app.tracking, delay=15)
+    rows = page.locator("tbody#rows tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("WEB-1001")
+    expect(rows.first.locator(".tracking")).to_have_text(app.tracking)
+    assert swaps, "the search box sent no htmx request"
+    assert page.url.endswith("/app/orders"), "search as you type reloaded the page"
+    # Nothing matches: the empty row says so.
+    page.locator("#q").fill("no-such-order-zzz")
+    expect(page.locator("tbody#rows td.empty")).to_contain_text("No order matches")
+    page.locator("#q").fill(app.tracking)
+    expect(rows).to_have_count(1)
+
+    rows.first.get_by_role("link", name="WEB-1001").click()
+    expect(page).to_have_url(re.compile(f"/app/orders/{app.tracked_order}$"))
+    expect(page.locator("h1")).to_contain_text("WEB-1001")
+    expect(page.locator("h1 .status")).to_have_text("SHIPPED")
+    label = page.locator(f"a[href='/track/{app.tracking}']")
+    expect(label).to_have_count(1)
+    timeline = page.locator("ol.timeline li")
+    assert timeline.count() >= 2, timeline.all_inner_texts()
+    print("timeline of WEB-1001:", timeline.all_inner_texts())
+    shot(page, "order")
+
+    # The public tracking page, from the label's link.
+    label.click()
+    expect(page).to_have_url(re.compile(f"/track/{app.tracking}$"))
+    expect(page.locator("body")).to_contain_text(app.tracking)
+    expect(page).to_have_title(re.compile(re.escape(app.tracking)))
+    print("tracking page title:", page.title())
+
+
+def test_hold_and_release(app: App):
+    page = app.page
+    page.goto(f"/app/orders/{app.orders['WEB-1004']}")
+    expect(page.locator("h1 .status")).to_have_text("PAID")
+    page.get_by_role("button", name="Hold").click()
+    expect(page.locator("h1 .status")).to_have_text("ON_HOLD")
+    page.get_by_role("button", name="Release").click()
+    expect(page.locator("h1 .status")).to_have_text("PAID")
+
+
+def test_keyboard_only_label_run(app: App):
+    """The fourth order's label with the keyboard alone: no click, no mouse."""
+    page = app.page
+    page.goto("/app/orders")
+    page.keyboard.press("Tab")
+    assert focused(page, "a.skip"), "the first Tab does not reach 'Skip to content'"
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    assert focused(page, "main a, main input, main button, main select"), \
+        "after 'Skip to content' the next Tab is not inside <main>"
+
+    presses = tab_to(page, "input[name=order][aria-label='Select order WEB-1004']")
+    assert focus_ring(page), "the focused checkbox shows no focus ring"
+    page.keyboard.press("Space")
+    expect(page.get_by_label("Select order WEB-1004")).to_be_checked()
+    # The button sits above the table: back with Shift+Tab.
+    back = tab_to(page, BUY_BUTTON, key="Shift+Tab")
+    assert focus_ring(page), "the focused Buy labels button shows no focus ring"
+    print(f"keyboard: {presses} Tabs to the checkbox, {back} Shift+Tabs to Buy labels")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/app/batches/[0-9a-f]+$"))
+    assert page.url.rsplit("/", 1)[1] != app.batch
+    wait_purchased(page)
+    expect(page.locator("#progress")).to_contain_text("1 of 1 done")
+    _, o = app.s.api("GET", f"/orders/{app.orders['WEB-1004']}", expect_status=200)
+    assert len(o["transactions"]) == 1 and o["consign_status"] == "SHIPPED", o
+    page.goto("/app/orders")
+    shot(page, "orders")
+    page.set_viewport_size(TABLET)
+    shot(page, "orders-tablet")
+    page.set_viewport_size(DESKTOP)
+
+
+def test_developers_make_and_revoke_a_token(app: App):
+    page, s = app.page, app.s
+    page.goto("/app/developers")
+    shot(page, "developers")
+    before = page.locator("table.list tbody tr").count()
+    page.select_option("#mode", "test")
+    page.get_by_role("button", name="Make a token").click()
+    secret = page.locator("code.secret")
+    expect(secret).to_have_text(re.compile(r"^shippo_test_\w+$"))
+    token = secret.inner_text()
+    s.api("GET", "/orders", token=token, expect_status=200)
+    rows = page.locator("table.list tbody tr")
+    expect(rows).to_have_count(before + 1)
+    # Shown once: the page again lists only its prefix. (A reload here would send the form
+    # again: the token is answered to the POST itself, without a redirect.)
+    page.goto("/app/developers")
+    expect(page.locator("code.secret")).to_have_count(0)
+    row = next(r for r in rows.all()
+               if token.startswith(r.locator("code").inner_text().rstrip("…")))
+    row.get_by_role("button", name="Revoke").click()
+    status, _ = s.api("GET", "/orders", token=token)
+    assert status == 401, status
+
+
+def test_team_add_a_staff_user_who_signs_in(app: App):
+    page = app.page
+    page.goto("/app/team")
+    page.fill("#email", "packer@demo.example")
+    page.fill("#name", "Pat Packer")
+    page.select_option("#role", "staff")
+    page.get_by_role("button", name="Add user").click()
+    password = page.locator("code.secret").inner_text()
+    assert len(password) >= 10
+    expect(page.locator("table.list")).to_contain_text("packer@demo.example")
+    shot(page, "team")
+
+    other = app.browser.new_context(viewport=DESKTOP, base_url=app.s.url)
+    p2 = app.watch.attach(other.new_page())
+    p2.goto("/app/sign-in")
+    p2.fill("#email", "packer@demo.example")
+    p2.fill("#password", password)
+    p2.click("button[type=submit]")
+    expect(p2.locator("h1")).to_have_text("Today")
+    expect(p2.locator("header .role")).to_have_text("staff")
+    other.close()
+
+
+def test_settings_add_and_remove_a_sender(app: App):
+    page = app.page
+    page.goto("/app/settings")
+    shot(page, "settings")
+    senders = page.locator("ul.plain li")
+    n = senders.count()
+    page.fill("#s-name", "Back Office")
+    page.fill("#s-street1", "1 Market St")
+    page.fill("#s-city", "San Francisco")
+    page.fill("#s-state", "CA")
+    page.fill("#s-zip", "94105")
+    page.fill("#s-country", "US")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(senders).to_have_count(n + 1)
+    page.goto("/app/orders")
+    expect(page.locator("select#address_from option")).to_have_count(2)
+    page.goto("/app/settings")
+    senders.filter(has_text="Back Office").get_by_role("button", name="Remove").click()
+    expect(senders).to_have_count(n)
+
+
+def test_test_and_live_switch(app: App):
+    page = app.page
+    page.goto("/app/orders")
+    page.get_by_role("button", name="Switch to live").click()
+    expect(page.locator(".badge.live")).to_be_visible()
+    page.goto("/app/orders")
+    expect(page.locator("tbody#rows td.empty")).to_be_visible()  # live mode has no orders
+    page.get_by_role("button", name="Switch to test").click()
+    expect(page.locator(".badge.test")).to_be_visible()
+    page.goto("/app/orders")
+    expect(page.locator("tbody#rows tr")).to_have_count(4)
+
+
+def test_accessibility_axe(app: App):
+    """axe-core on every main page; serious and critical violations fail (see ALLOWED)."""
+    # axe is injected as an inline script: a context that bypasses the pages' CSP, sharing the
+    # owner's session.
+    state = app.ctx.storage_state()
+    signed_in = app.browser.new_context(viewport=DESKTOP, base_url=app.s.url, bypass_csp=True,
+                                        storage_state=state)
+    signed_out = app.browser.new_context(viewport=DESKTOP, base_url=app.s.url, bypass_csp=True)
+    # Every page the main navigation links to (so a new page is checked without editing this),
+    # and the pages of one order, one batch, the sign-in and the public tracking page.
+    probe = signed_in.new_page()
+    probe.goto("/")
+    nav = probe.eval_on_selector_all("header nav a", "as => as.map(a => [a.textContent.trim(), "
+                                     "new URL(a.href).pathname])")
+    probe.close()
+    assert len(nav) >= 6, nav
+    pages = [
+        (signed_out, "sign-in", "/app/sign-in"),
+        *[(signed_in, name.lower(), path) for name, path in nav],
+        (signed_in, "order", f"/app/orders/{app.tracked_order}"),
+        (signed_in, "batch", f"/app/batches/{app.batch}"),
+        (signed_out, "tracking", f"/track/{app.tracking}"),
+        (signed_out, "sign-in refused", "/app/sign-in"),  # the same, showing its error
+    ]
+    failures, used, report = [], set(), []
+    try:
+        for ctx, name, path in pages:
+            page = ctx.new_page()
+            page.goto(path)
+            expect(page).to_have_url(re.compile(re.escape(path) + "$"))
+            if name == "sign-in refused":
+                page.fill("#email", "nobody@demo.example")
+                page.fill("#password", "not-a-password")
+                page.click("button[type=submit]")
+                expect(page.locator(".error[role=alert]")).to_be_visible()
+            page.add_script_tag(path=str(AXE))
+            result = page.evaluate("""async () => {
+                const r = await axe.run(document, {resultTypes: ['violations'], runOnly: {type: 'tag',
+                    values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}});
+                return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map(n => ({target: n.target.join(' '), impact: n.impact,
+                                               summary: n.failureSummary}))}));
+            }""")
+            for v in result:
+                for node in v["nodes"]:
+                    impact = node["impact"] or v["impact"]
+                    line = f"[{impact}] {name} {path}: {v['id']} at {node['target']}: {v['help']}" \
+                           f"\n      {(node['summary'] or '').replace(chr(10), ' / ')}"
+                    report.append(line)
+                    if impact not in ("serious", "critical"):
+                        continue
+                    key = next((k for k in [(v["id"], name, node["target"]),
+                                            (v["id"], "*", node["target"])] if k in ALLOWED), None)
+                    if key:
+                        used.add(key)
+                    else:
+                        failures.append(line)
+            page.close()
+    finally:
+        signed_in.close()
+        signed_out.close()
+    print("axe-core found:\n  " + ("\n  ".join(report) if report else "nothing"))
+    stale = ALLOWED - used
+    assert not failures, "serious or critical accessibility violations:\n" + "\n".join(failures)
+    assert not stale, f"ALLOWED lists violations that no longer happen; remove them: {stale}"
+
+
+def test_sign_out(app: App):
+    page = app.page
+    page.goto("/")
+    page.get_by_role("button", name="Sign out", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/app/sign-in"))
+    expect(page.locator(".notice[role=status]")).to_contain_text("signed out")
+    page.goto("/app/orders")
+    expect(page).to_have_url(re.compile(r"/app/sign-in"))
+
+
+def test_no_dialog_and_no_script_error(app: App):
+    assert app.watch.dialogs == [], app.watch.dialogs
+    used, unexpected = set(), []
+    for e in app.watch.errors:
+        if any(re.search(p, e) for p in EXPECTED_CONSOLE):
+            continue
+        hit = next((p for p in ALLOWED_CONSOLE if re.search(p, e)), None)
+        if hit:
+            used.add(hit)
+        else:
+            unexpected.append(e)
+    assert not unexpected, "script or console errors:\n" + "\n".join(unexpected)
+    stale = set(ALLOWED_CONSOLE) - used
+    assert not stale, f"ALLOWED_CONSOLE lists errors that no longer happen; remove them: {stale}"
