@@ -39,4 +39,5 @@ if ! cmp -s "$REQS" "$VENV/requirements.installed"; then
 fi
 
 echo "== browser tests ($("$CHROMIUM" --version 2>/dev/null | head -1), $CONSIGN_BIN)"
+export PYTHONDONTWRITEBYTECODE=1  # no __pycache__ beside the test
 exec "$VENV/bin/python" -m pytest -q -p no:cacheprovider e2e/browser/test_web.py "$@"

@@ -35,6 +35,9 @@ pub const DEMO_OWNER_EMAIL: &str = "owner@demo.example";
 #[derive(Debug, Clone)]
 pub struct SignedIn {
     pub user: User,
+    /// Their account's name and default label file type.
+    pub account_name: String,
+    pub label_file_type: String,
     /// Every form and htmx request of this session carries it.
     pub csrf: String,
 }
@@ -308,9 +311,17 @@ pub async fn sign_in(
             })
         })
         .await?;
+    let mut conn = s.store.conn().await?;
+    let account_name = store::accounts::name_of(&mut conn, user.account_id).await?;
+    let label_file_type = store::accounts::label_file_type(&mut conn, user.account_id).await?;
     Ok(NewSession {
         secret,
-        signed_in: SignedIn { user, csrf },
+        signed_in: SignedIn {
+            user,
+            account_name,
+            label_file_type,
+            csrf,
+        },
     })
 }
 
@@ -342,6 +353,8 @@ pub async fn session(s: &Services, secret: &str) -> Result<SignedIn, ServiceErro
     }
     Ok(SignedIn {
         user: row.user,
+        account_name: row.account_name,
+        label_file_type: row.label_file_type,
         csrf: row.csrf,
     })
 }
@@ -414,20 +427,19 @@ pub async fn reset_password(
 
 /// The principal a signed-in user acts as, in `mode`: their account, with the user as actor.
 pub async fn principal(
-    s: &Services,
+    _s: &Services,
     who: &SignedIn,
     mode: domain::account::Mode,
 ) -> Result<store::accounts::Principal, ServiceError> {
-    let mut conn = s.store.conn().await?;
-    let account = who.user.account_id;
+    // Everything is read with the session: no query here.
     Ok(store::accounts::Principal {
-        account_id: account,
-        account_name: store::accounts::name_of(&mut conn, account).await?,
+        account_id: who.user.account_id,
+        account_name: who.account_name.clone(),
         mode,
         actor: domain::account::Actor::User {
             id: who.user.id,
             role: who.user.role,
         },
-        label_file_type: store::accounts::label_file_type(&mut conn, account).await?,
+        label_file_type: who.label_file_type.clone(),
     })
 }

@@ -162,16 +162,10 @@ pub async fn find_by_source(
     Ok(out)
 }
 
-/// A page of `scope`'s orders, newest first, filtered, and whether more follow. No total is
-/// counted (Shippo's order list has no `count`): counting 50,000 orders on every page would cost
-/// more than the page.
-pub async fn list(
-    conn: &mut Conn,
-    scope: Scope,
-    filter: &OrderFilter,
-    req: PageRequest,
-) -> Result<(Vec<Order>, bool), StoreError> {
-    let mut q = Filter::new(backend_of(conn));
+/// The `WHERE` condition of a list of `scope`'s orders matching `filter` (unqualified column
+/// names of `orders`), with its placeholders' values.
+fn condition_of(backend: crate::Backend, scope: Scope, filter: &OrderFilter) -> (String, Filter) {
+    let mut q = Filter::new(backend);
     let mut condition = format!(
         "account_id = {} AND test = {}",
         q.text(scope.account_id.to_string()),
@@ -230,6 +224,19 @@ pub async fn list(
         let ids = search(&mut q, scope, text);
         condition.push_str(&format!(" AND id IN ({ids})"));
     }
+    (condition, q)
+}
+
+/// A page of `scope`'s orders, newest first, filtered, and whether more follow. No total is
+/// counted (Shippo's order list has no `count`): counting 50,000 orders on every page would cost
+/// more than the page.
+pub async fn list(
+    conn: &mut Conn,
+    scope: Scope,
+    filter: &OrderFilter,
+    req: PageRequest,
+) -> Result<(Vec<Order>, bool), StoreError> {
+    let (condition, mut q) = condition_of(backend_of(conn), scope, filter);
     let page_sql = format!(
         "SELECT {COLUMNS} FROM orders WHERE {condition} ORDER BY id DESC LIMIT {} OFFSET {}",
         q.int(i64::from(req.results) + 1),
@@ -247,6 +254,100 @@ pub async fn list(
         .map(from_row)
         .collect::<Result<_, _>>()?;
     Ok((items, more))
+}
+
+/// How many of `scope`'s orders match `filter`, counted up to `cap` (a page says "100+"
+/// rather than count 50,000 rows).
+pub async fn count_up_to(
+    conn: &mut Conn,
+    scope: Scope,
+    filter: &OrderFilter,
+    cap: u32,
+) -> Result<i64, StoreError> {
+    let (condition, mut q) = condition_of(backend_of(conn), scope, filter);
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 FROM orders WHERE {condition} LIMIT {}) x",
+        q.int(i64::from(cap))
+    );
+    Ok(q.bind(sqlx::query(&sql))
+        .fetch_one(conn)
+        .await?
+        .try_get("n")?)
+}
+
+/// One order as the web app's inbox lists it: its own columns and its ship-to's name and place,
+/// read in one query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxRow {
+    pub id: ObjectId,
+    pub order_number: Option<String>,
+    pub placed: Timestamp,
+    pub status: OrderStatus,
+    /// Units ordered, over every line item.
+    pub units: u32,
+    pub total_price: Option<String>,
+    pub currency: Option<String>,
+    pub name: String,
+    pub company: String,
+    pub city: String,
+    pub country: String,
+}
+
+/// What the inbox reads of the line items and details (the rest of their JSON is skipped).
+#[derive(serde::Deserialize)]
+struct Units {
+    #[serde(default)]
+    quantity: u32,
+}
+
+#[derive(serde::Deserialize)]
+struct Totals {
+    #[serde(default)]
+    total_price: Option<String>,
+    #[serde(default)]
+    currency: Option<String>,
+}
+
+/// The newest of `scope`'s orders matching `filter` for the inbox (at most `limit`, keyset by
+/// `filter.before`), and whether more follow: the orders' page first, then its ship-to
+/// addresses joined, so only the columns shown cross from the database.
+pub async fn inbox(
+    conn: &mut Conn,
+    scope: Scope,
+    filter: &OrderFilter,
+    limit: u32,
+) -> Result<(Vec<InboxRow>, bool), StoreError> {
+    let (condition, mut q) = condition_of(backend_of(conn), scope, filter);
+    let sql = format!(
+        "SELECT o.id, o.order_number, o.placed_ms, o.status, o.line_items, o.details, a.name, a.company, a.city, a.country \
+         FROM (SELECT id, order_number, placed_ms, status, line_items, details, to_address FROM orders WHERE {condition} ORDER BY id DESC LIMIT {}) o \
+         JOIN addresses a ON a.id = o.to_address ORDER BY o.id DESC",
+        q.int(i64::from(limit) + 1)
+    );
+    let rows = q.bind(sqlx::query(&sql)).fetch_all(conn).await?;
+    let more = rows.len() > limit as usize;
+    let mut out = Vec::with_capacity(rows.len().min(limit as usize));
+    for row in rows.iter().take(limit as usize) {
+        let status: String = row.try_get("status")?;
+        let items: Vec<Units> = serde_json::from_str(row.try_get("line_items")?)
+            .map_err(|e| corrupt("order line items", e.to_string()))?;
+        let totals: Totals = serde_json::from_str(row.try_get("details")?)
+            .map_err(|e| corrupt("order details", e.to_string()))?;
+        out.push(InboxRow {
+            id: id_of(row.try_get("id")?)?,
+            order_number: row.try_get("order_number")?,
+            placed: Timestamp::from_millis(row.try_get("placed_ms")?),
+            status: OrderStatus::parse(&status).ok_or_else(|| corrupt("order status", &status))?,
+            units: items.iter().map(|i| i.quantity).sum(),
+            total_price: totals.total_price,
+            currency: totals.currency,
+            name: row.try_get("name")?,
+            company: row.try_get("company")?,
+            city: row.try_get("city")?,
+            country: row.try_get("country")?,
+        });
+    }
+    Ok((out, more))
 }
 
 /// The ids of the orders the search box's `text` names, each part on its own index: the order
@@ -277,11 +378,13 @@ fn search(q: &mut Filter, scope: Scope, text: &str) -> String {
         );
         parts.push(by_buyer);
     }
+    // Scoped through order_parcels' account (the outer query checks the mode), so the planner
+    // reads transactions by tracking number, not every label of the account.
     let by_tracking = format!(
-        "SELECT op.order_id FROM transactions t JOIN order_parcels op ON op.transaction_id = t.id WHERE t.tracking_number IN ({}, {}) AND {}",
+        "SELECT op.order_id FROM transactions t JOIN order_parcels op ON op.transaction_id = t.id WHERE t.tracking_number IN ({}, {}) AND op.account_id = {}",
         q.text(text.to_string()),
         q.text(text.to_uppercase()),
-        owner(q, "t.")
+        q.text(scope.account_id.to_string())
     );
     parts.push(by_tracking);
     let by_pledge = format!(

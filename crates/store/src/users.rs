@@ -101,6 +101,10 @@ pub async fn set_password(
 #[derive(Debug, Clone)]
 pub struct SessionRow {
     pub user: User,
+    /// The user's account's name and default label file type (read with the session, so a
+    /// page needs no other query to know whom it acts for).
+    pub account_name: String,
+    pub label_file_type: String,
     pub csrf: String,
     pub created: Timestamp,
     pub last_seen: Timestamp,
@@ -133,14 +137,18 @@ pub async fn insert_session(
 pub async fn session(conn: &mut Conn, secret: &str) -> Result<SessionRow, StoreError> {
     let row = sqlx::query(
         "SELECT u.id, u.account_id, u.email, u.name, u.role, u.created_ms, u.updated_ms, u.disabled_ms, \
-         s.csrf, s.created_ms AS session_created_ms, s.last_seen_ms, s.expires_ms \
-         FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1",
+         s.csrf, s.created_ms AS session_created_ms, s.last_seen_ms, s.expires_ms, \
+         a.name AS account_name, a.label_file_type \
+         FROM sessions s JOIN users u ON u.id = s.user_id JOIN accounts a ON a.id = u.account_id \
+         WHERE s.id_hash = $1",
     )
     .bind(hash_token(secret))
     .fetch_one(conn)
     .await?;
     Ok(SessionRow {
         user: from_row(&row)?,
+        account_name: row.try_get("account_name")?,
+        label_file_type: row.try_get("label_file_type")?,
         csrf: row.try_get("csrf")?,
         created: Timestamp::from_millis(row.try_get("session_created_ms")?),
         last_seen: Timestamp::from_millis(row.try_get("last_seen_ms")?),

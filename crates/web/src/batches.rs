@@ -104,6 +104,8 @@ pub(crate) struct ShipmentRow {
     problem: bool,
     reasons: Vec<String>,
     transaction: String,
+    /// What the shipment names (a batch from orders: the order number).
+    metadata: String,
 }
 
 #[derive(Template)]
@@ -141,6 +143,7 @@ fn rows(v: &BatchView) -> Vec<ShipmentRow> {
             ),
             reasons: s.messages.iter().map(|m| m.text.clone()).collect(),
             transaction: s.transaction.map(|t| t.to_string()).unwrap_or_default(),
+            metadata: s.metadata.clone(),
         })
         .collect()
 }

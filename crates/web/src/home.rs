@@ -5,7 +5,6 @@ use axum::http::header::REFERER;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use domain::order::{OrderFilter, OrderStatus};
-use domain::page::PageRequest;
 use domain::user::Permission;
 
 use crate::ctx::{Chrome, Ctx, Posted, MODE_COOKIE};
@@ -37,20 +36,12 @@ async fn capped(ctx: &Ctx, status: OrderStatus) -> Result<String, service::Servi
         statuses: vec![status],
         ..OrderFilter::default()
     };
-    let page = service::orders::list(
-        &ctx.web.services,
-        &ctx.principal,
-        &filter,
-        PageRequest {
-            page: 1,
-            results: COUNT_CAP,
-        },
-    )
-    .await?;
-    Ok(if page.more {
+    let n = service::orders::count_up_to(&ctx.web.services, &ctx.principal, &filter, COUNT_CAP + 1)
+        .await?;
+    Ok(if n > i64::from(COUNT_CAP) {
         format!("{COUNT_CAP}+")
     } else {
-        page.items.len().to_string()
+        n.to_string()
     })
 }
 
@@ -63,7 +54,7 @@ pub(crate) async fn home(ctx: Ctx) -> Response {
             let to_ship = capped(&ctx, OrderStatus::Paid).await?;
             let held = capped(&ctx, OrderStatus::OnHold).await?;
             let (batches, _) =
-                service::batches::list(&ctx.web.services, &ctx.principal, None, 25).await?;
+                service::batches::list(&ctx.web.services, &ctx.principal, None, 10).await?;
             Ok::<_, service::ServiceError>((to_ship, held, batches))
         };
         let (to_ship, held, batches) = match work.await {

@@ -44,13 +44,27 @@ pub struct WebConfig {
     pub public_url: Option<String>,
 }
 
-/// What every handler of the web app shares.
+/// What every handler of the web app shares (one allocation: cloned per request).
 #[derive(Clone)]
-pub(crate) struct Web {
+pub(crate) struct Web(Arc<Shared>);
+
+/// The parts of [`Web`].
+pub(crate) struct Shared {
     pub services: Services,
-    pub config: Arc<WebConfig>,
-    pub assets: Arc<Assets>,
-    pub throttle: Arc<sign_in::Throttle>,
+    pub config: WebConfig,
+    pub assets: Assets,
+    pub throttle: sign_in::Throttle,
+    /// Keys of the "make a token" forms already answered in this process: a reload of the
+    /// answer makes no second token.
+    pub made_tokens: std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>,
+}
+
+impl std::ops::Deref for Web {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The web app's routes (`/`, `/app/…`), for any outer router state.
@@ -58,12 +72,13 @@ pub fn router<S: Clone + Send + Sync + 'static>(
     services: Services,
     config: WebConfig,
 ) -> Router<S> {
-    let web = Web {
+    let web = Web(Arc::new(Shared {
         services,
-        config: Arc::new(config),
-        assets: Arc::new(Assets::new()),
-        throttle: Arc::new(sign_in::Throttle::new()),
-    };
+        config,
+        assets: Assets::new(),
+        throttle: sign_in::Throttle::new(),
+        made_tokens: Default::default(),
+    }));
     let mut router = Router::new();
     for (route, handler) in routes::entries() {
         router = router.route(route.path, handler);

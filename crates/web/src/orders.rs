@@ -164,6 +164,41 @@ pub(crate) fn date(t: Timestamp) -> String {
     t.to_datetime().format("%Y-%m-%d %H:%M").to_string()
 }
 
+/// An inbox row from the inbox's slim read.
+fn inbox_row((r, labels): &service::orders::InboxItem) -> Row {
+    Row {
+        id: r.id.to_string(),
+        number: r
+            .order_number
+            .clone()
+            .unwrap_or_else(|| r.id.to_string()[..8].to_string()),
+        placed: date(r.placed),
+        buyer: if r.name.is_empty() {
+            r.company.clone()
+        } else {
+            r.name.clone()
+        },
+        destination: [r.city.as_str(), r.country.as_str()]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", "),
+        items: r.units,
+        total: match &r.total_price {
+            Some(a) => format!("{a} {}", r.currency.as_deref().unwrap_or(""))
+                .trim()
+                .to_string(),
+            None => String::new(),
+        },
+        status: r.status.as_str(),
+        tracking: labels
+            .iter()
+            .filter_map(|t| t.tracking_number.clone())
+            .collect(),
+    }
+}
+
 fn row(v: &OrderView) -> Row {
     let o = &v.order;
     let a = &v.to_address.fields;
@@ -226,15 +261,10 @@ pub(crate) async fn inbox(ctx: Ctx, Query(q): Query<InboxQuery>) -> Response {
     let (filter, problems) = filter_of(&q);
     let filtered = filter != OrderFilter::default() || !problems.is_empty();
     let (rows, next) = if problems.is_empty() {
-        let req = PageRequest {
-            page: 1,
-            results: PAGE_SIZE,
-        };
-        match service::orders::list(&ctx.web.services, &ctx.principal, &filter, req).await {
-            Ok(p) => {
-                let rows: Vec<Row> = p.items.iter().map(row).collect();
-                let next = p
-                    .more
+        match service::orders::inbox(&ctx.web.services, &ctx.principal, &filter, PAGE_SIZE).await {
+            Ok((items, more)) => {
+                let rows: Vec<Row> = items.iter().map(inbox_row).collect();
+                let next = more
                     .then(|| rows.last().map(|r| next_link(&q, &r.id)))
                     .flatten();
                 (rows, next)

@@ -99,6 +99,18 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
             Some(Develop),
             post(developers::revoke),
         ),
+        entry(
+            g.clone(),
+            "/app/developers/webhooks/{id}",
+            Some(Develop),
+            get(developers::webhook),
+        ),
+        entry(
+            p.clone(),
+            "/app/developers/webhooks/{id}/redeliver",
+            Some(Develop),
+            post(developers::redeliver),
+        ),
         entry(g.clone(), "/app/audit", Some(Users), get(audit::list)),
         entry(g.clone(), "/app/team", Some(Users), get(team::show)),
         entry(p.clone(), "/app/team", Some(Users), post(team::create)),

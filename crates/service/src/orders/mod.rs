@@ -736,6 +736,43 @@ pub async fn list(
     })
 }
 
+/// How many of the principal's orders match `filter`, counted up to `cap`.
+pub async fn count_up_to(
+    s: &Services,
+    who: &Principal,
+    filter: &OrderFilter,
+    cap: u32,
+) -> Result<i64, ServiceError> {
+    let mut conn = s.store.conn().await?;
+    Ok(store::orders::count_up_to(&mut conn, scope(who), filter, cap).await?)
+}
+
+/// An order of the web app's inbox with its labels (oldest first).
+pub type InboxItem = (store::orders::InboxRow, Vec<store::orders::OrderLabel>);
+
+/// The newest of the principal's orders matching `filter` for the inbox (keyset by
+/// `filter.before`), each with its labels, and whether more follow: two queries whatever the
+/// page holds.
+pub async fn inbox(
+    s: &Services,
+    who: &Principal,
+    filter: &OrderFilter,
+    limit: u32,
+) -> Result<(Vec<InboxItem>, bool), ServiceError> {
+    let mut conn = s.store.conn().await?;
+    let (rows, more) = store::orders::inbox(&mut conn, scope(who), filter, limit).await?;
+    let ids: Vec<ObjectId> = rows.iter().map(|r| r.id).collect();
+    let mut labels = store::orders::transactions_of(&mut conn, &ids).await?;
+    let items = rows
+        .into_iter()
+        .map(|r| {
+            let l = labels.remove(&r.id).unwrap_or_default();
+            (r, l)
+        })
+        .collect();
+    Ok((items, more))
+}
+
 /// Moves an order to `status` (hold, release, cancel, refund, delivered, returned), checked by
 /// [`OrderStatus::can_become`]; labels decide the fulfilment states themselves. Releasing
 /// (PAID, UNKNOWN) puts the order where its labels put it (PARTIALLY_FULFILLED when they carry

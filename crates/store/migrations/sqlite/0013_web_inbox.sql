@@ -14,6 +14,8 @@ CREATE INDEX pledges_pledge ON pledges (pledge_id);
 ALTER TABLE batches ADD COLUMN idempotency_key TEXT;
 ALTER TABLE batches ADD COLUMN purchase_when_valid INTEGER NOT NULL DEFAULT 0;
 CREATE UNIQUE INDEX batches_idempotency ON batches (account_id, test, idempotency_key);
+-- A batch's counts (its page polls them every second while it works) from the index alone.
+CREATE INDEX batch_shipments_counts ON batch_shipments (batch_id, removed, status, transaction_id);
 
 -- The account's sender addresses (per mode): what "Buy labels" ships from, kept in Settings.
 CREATE TABLE senders (
