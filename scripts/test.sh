@@ -2,7 +2,7 @@
 # Runs every test: unit and HTTP integration tests on SQLite and on PostgreSQL (with a real S3
 # server for object storage), then Shippo's official Python SDK and schemathesis against a real
 # `consign serve` on each backend; the documents' walkthroughs run as printed against a real
-# server (scripts/walkthroughs.sh) on both.
+# server (scripts/walkthroughs.sh) on both; the web app in Debian's chromium (scripts/browser.sh).
 #
 #   PG_URL      PostgreSQL server for the PostgreSQL run (default postgres://postgres@127.0.0.1:5432/postgres)
 #   SKIP_SDK=1  skip the Python SDK check and schemathesis (they need PyPI the first time)
@@ -93,6 +93,12 @@ run_sdk_check "SQLite" ""
 e2e_db="consign_e2e_$$"
 psql "$PG_URL" -qc "CREATE DATABASE $e2e_db"
 run_sdk_check "PostgreSQL" "${PG_URL%/*}/$e2e_db"
+
+echo "== the web app in a real browser (chromium + Playwright; SQLite, then PostgreSQL)"
+./scripts/browser.sh
+br_db="consign_e2e_browser_$$"
+psql "$PG_URL" -qc "CREATE DATABASE $br_db"
+BROWSER_DATABASE_URL="${PG_URL%/*}/$br_db" ./scripts/browser.sh
 
 echo "== schemathesis against /openapi.json (SQLite, then PostgreSQL)"
 ST_MAX_TIME="${ST_MAX_TIME:-90}" ./scripts/schemathesis.sh ""

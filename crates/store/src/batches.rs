@@ -407,3 +407,30 @@ pub async fn list(
         .collect::<Result<_, _>>()?;
     Ok((items, more))
 }
+
+/// Whether a purchase of the batch failed for some shipment (one index probe, no count).
+pub async fn any_purchase_failed(conn: &mut Conn, batch: ObjectId) -> Result<bool, StoreError> {
+    Ok(sqlx::query(
+        "SELECT 1 AS one FROM batch_shipments WHERE batch_id = $1 AND status = 'TRANSACTION_FAILED' AND removed = 0 LIMIT 1",
+    )
+    .bind(batch.to_string())
+    .fetch_optional(conn)
+    .await?
+    .is_some())
+}
+
+/// The first `limit` validated shipments of a batch in its order (no count).
+pub async fn first_shipments(
+    conn: &mut Conn,
+    batch: ObjectId,
+    limit: u32,
+) -> Result<Vec<BatchShipment>, StoreError> {
+    let rows = sqlx::query(&format!(
+        "SELECT {SHIPMENT_COLUMNS} FROM batch_shipments WHERE batch_id = $1 AND removed = 0 AND status <> 'PENDING' ORDER BY position LIMIT $2"
+    ))
+    .bind(batch.to_string())
+    .bind(i64::from(limit))
+    .fetch_all(conn)
+    .await?;
+    rows.iter().map(shipment_row).collect()
+}

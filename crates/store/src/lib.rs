@@ -163,6 +163,19 @@ impl Store {
     }
 
     /// The backend in use.
+    /// Refreshes PostgreSQL's statistics of `tables` after a bulk write (a big import), so the
+    /// next queries are planned on what the tables now hold — until autovacuum's next pass,
+    /// the planner would take 50,000 new rows for none and filter an index scan over all of
+    /// them. SQLite plans without statistics: nothing to do there.
+    pub async fn analyze(&self, tables: &[&str]) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres && !tables.is_empty() {
+            sqlx::query(&format!("ANALYZE {}", tables.join(", ")))
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }

@@ -430,6 +430,12 @@ impl Filter {
     }
 
     fn bind<'q>(self, mut q: Query<'q>) -> Query<'q> {
+        // A list's best plan depends on its values (PAID is half the account or none of it):
+        // PostgreSQL plans each for its values instead of reusing a generic plan, which
+        // scanned the account's newest orders for the rare status.
+        if self.backend == crate::Backend::Postgres {
+            q = q.persistent(false);
+        }
         for v in self.values {
             q = match v {
                 Bound::Text(t) => q.bind(t),

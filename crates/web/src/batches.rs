@@ -5,10 +5,9 @@ use askama::Template;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::batch::{Batch, BatchCounts, BatchShipmentStatus, BatchStatus};
+use domain::batch::{Batch, BatchCounts, BatchShipment, BatchShipmentStatus, BatchStatus};
 use domain::{ObjectId, Timestamp};
 use serde::Deserialize;
-use service::batches::BatchView;
 
 use crate::ctx::{Chrome, Ctx, Posted};
 use crate::orders::date;
@@ -16,6 +15,8 @@ use crate::{page, see_other};
 
 /// Batches per list page.
 const PAGE_SIZE: u32 = 25;
+/// Shipments shown on a batch's page (its counts cover the rest).
+const SHIPMENTS_SHOWN: u32 = 50;
 
 /// A batch in a list or at the top of its page.
 pub(crate) struct Summary {
@@ -115,7 +116,10 @@ struct BatchPage<'a> {
     csrf: Option<&'a str>,
     c: Chrome<'a>,
     b: Summary,
+    /// The error queue: shipments that cannot be bought or whose purchase failed.
+    failed: Vec<ShipmentRow>,
     shipments: Vec<ShipmentRow>,
+    shown: u32,
     files: Vec<String>,
     problems: i64,
     can_buy: bool,
@@ -127,9 +131,8 @@ struct Progress<'a> {
     b: &'a Summary,
 }
 
-fn rows(v: &BatchView) -> Vec<ShipmentRow> {
-    v.shipments
-        .items
+fn rows(shipments: &[BatchShipment]) -> Vec<ShipmentRow> {
+    shipments
         .iter()
         .map(|s| ShipmentRow {
             position: s.position + 1,
@@ -154,20 +157,14 @@ pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
     let Some(id) = ObjectId::parse(id.trim()) else {
         return ctx.failed(service::ServiceError::NotFound);
     };
-    let v = match service::batches::get(
-        &ctx.web.services,
-        &ctx.principal,
-        id,
-        None,
-        Default::default(),
-    )
-    .await
-    {
-        Ok(v) => v,
-        Err(e) => return ctx.failed(e),
-    };
-    let b = summary(&v.batch, &v.counts);
     if ctx.htmx {
+        // The poll: the batch and its counts, no shipments.
+        let (batch, counts) =
+            match service::batches::progress(&ctx.web.services, &ctx.principal, id).await {
+                Ok(p) => p,
+                Err(e) => return ctx.failed(e),
+            };
+        let b = summary(&batch, &counts);
         let mut res = page(StatusCode::OK, Progress { b: &b }.render());
         if !b.busy {
             res.headers_mut()
@@ -175,23 +172,32 @@ pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
         }
         return res;
     }
+    let (batch, counts, failed, first) =
+        match service::batches::overview(&ctx.web.services, &ctx.principal, id, SHIPMENTS_SHOWN)
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => return ctx.failed(e),
+        };
+    let b = summary(&batch, &counts);
     let now = Timestamp::now();
-    let files = v
-        .batch
+    let files = batch
         .label_keys
         .iter()
         .map(|k| service::files::signed_path(&ctx.web.services.cipher, k, now))
         .collect();
-    let problems = v.counts.creation_failed + v.counts.purchase_failed;
+    let problems = counts.creation_failed + counts.purchase_failed;
     page(
         StatusCode::OK,
         BatchPage {
             assets: &ctx.web.assets,
             csrf: Some(&ctx.who.csrf),
             c: ctx.chrome("/app/batches"),
-            can_buy: matches!(v.batch.status, BatchStatus::Valid | BatchStatus::Invalid)
-                && v.counts.creation_succeeded > 0,
-            shipments: rows(&v),
+            can_buy: matches!(batch.status, BatchStatus::Valid | BatchStatus::Invalid)
+                && counts.creation_succeeded > 0,
+            failed: rows(&failed),
+            shipments: rows(&first),
+            shown: SHIPMENTS_SHOWN,
             files,
             problems,
             b,

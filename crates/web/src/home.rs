@@ -53,8 +53,7 @@ pub(crate) async fn home(ctx: Ctx) -> Response {
         let work = async {
             let to_ship = capped(&ctx, OrderStatus::Paid).await?;
             let held = capped(&ctx, OrderStatus::OnHold).await?;
-            let (batches, _) =
-                service::batches::list(&ctx.web.services, &ctx.principal, None, 10).await?;
+            let batches = service::batches::recent(&ctx.web.services, &ctx.principal, 10).await?;
             Ok::<_, service::ServiceError>((to_ship, held, batches))
         };
         let (to_ship, held, batches) = match work.await {
@@ -73,11 +72,11 @@ pub(crate) async fn home(ctx: Ctx) -> Response {
             what: "orders on hold",
             href: "/app/orders?status=ON_HOLD".into(),
         });
-        for (b, counts) in batches {
+        for (b, failed) in batches {
             let (what, urgent) = match b.status {
                 domain::batch::BatchStatus::Invalid => ("batch with shipments to fix", true),
                 s if service::batches::busy(s) => ("batch at work", false),
-                _ if counts.purchase_failed > 0 => ("batch with failed labels", true),
+                _ if failed => ("batch with failed labels", true),
                 _ => continue,
             };
             todo.push(Todo {

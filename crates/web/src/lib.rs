@@ -91,6 +91,16 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             post(sign_in::sign_out_everywhere),
         )
         .route("/app/static/{name}", get(assets::serve))
+        // Browsers ask for it on pages without HTML (a PDF in the viewer): nothing, cached.
+        .route(
+            "/favicon.ico",
+            get(|| async {
+                (
+                    StatusCode::NO_CONTENT,
+                    [(CACHE_CONTROL, "public, max-age=31536000")],
+                )
+            }),
+        )
         .with_state(web)
 }
 

@@ -563,7 +563,12 @@ pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
         },
         Event {
             when: date(o.created),
-            what: format!("Received from {}", o.shop_app),
+            // Shippo's `shop_app` of an order made through its API is "Shippo".
+            what: if o.shop_app == "Shippo" {
+                "Created through the API".into()
+            } else {
+                format!("Received from {}", o.shop_app)
+            },
         },
     ];
     let labels = v

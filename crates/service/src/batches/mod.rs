@@ -816,3 +816,65 @@ pub async fn remove_failed(
     drop(conn);
     remove_shipments(s, who, id, ids).await
 }
+
+/// The principal's newest batches (at most `limit`), each with whether any of its labels failed
+/// to be bought: what the home page's to-do list needs, without counting any batch.
+pub async fn recent(
+    s: &Services,
+    who: &Principal,
+    limit: u32,
+) -> Result<Vec<(Batch, bool)>, ServiceError> {
+    let scope = scope(who);
+    let mut conn = s.store.conn().await?;
+    let (batches, _) = store::batches::list(&mut conn, scope, None, limit).await?;
+    let mut out = Vec::with_capacity(batches.len());
+    for b in batches {
+        let failed = b.status == BatchStatus::Purchased
+            && store::batches::any_purchase_failed(&mut conn, b.id).await?;
+        out.push((b, failed));
+    }
+    Ok(out)
+}
+
+/// A batch and its counts, without its shipments (what a progress bar polls).
+pub async fn progress(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+) -> Result<(Batch, BatchCounts), ServiceError> {
+    let scope = scope(who);
+    let mut conn = s.store.conn().await?;
+    let batch = store::batches::get(&mut conn, scope, id).await?;
+    let counts = store::batches::counts(&mut conn, id).await?;
+    Ok((batch, counts))
+}
+
+/// What a batch's page shows: the batch, its counts, the shipments that cannot be bought or
+/// whose purchase failed (the error queue, up to `limit` of each kind) and its first `limit`
+/// shipments — each read on an index, nothing counted but the counts.
+pub async fn overview(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+    limit: u32,
+) -> Result<(Batch, BatchCounts, Vec<BatchShipment>, Vec<BatchShipment>), ServiceError> {
+    let scope = scope(who);
+    let mut conn = s.store.conn().await?;
+    let batch = store::batches::get(&mut conn, scope, id).await?;
+    let counts = store::batches::counts(&mut conn, id).await?;
+    let mut failed = Vec::new();
+    if counts.creation_failed + counts.purchase_failed > 0 {
+        for status in [
+            BatchShipmentStatus::Invalid,
+            BatchShipmentStatus::Incomplete,
+            BatchShipmentStatus::TransactionFailed,
+        ] {
+            failed.extend(
+                store::batches::in_status(&mut conn, id, status, false, i64::from(limit)).await?,
+            );
+        }
+        failed.sort_by_key(|b| b.position);
+    }
+    let first = store::batches::first_shipments(&mut conn, id, limit).await?;
+    Ok((batch, counts, failed, first))
+}

@@ -159,6 +159,13 @@ async fn finish(
         })
         .await?;
     s.job_signal.notify_one();
+    // Thousands of new labels: PostgreSQL's planner learns of them now (the labels page, the
+    // search by tracking number), not at autovacuum's next pass.
+    if keys.len() > 1_000 {
+        s.store
+            .analyze(&["transactions", "order_parcels", "batch_shipments"])
+            .await?;
+    }
     Ok(())
 }
 

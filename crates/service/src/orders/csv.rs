@@ -608,6 +608,9 @@ pub async fn import(
 /// Two passes over the bytes: the first keeps only where each order's rows are (rows of one
 /// order need not be adjacent); the second reads [`CHUNK`] orders' rows at a time into their
 /// commands and saves them, so the parsed form of the file is never held whole.
+/// Orders created by one import above which PostgreSQL's statistics are refreshed.
+const ANALYZE_AFTER: usize = 1_000;
+
 pub async fn import_in(
     s: &Services,
     who: &Principal,
@@ -681,6 +684,10 @@ pub async fn import_in(
     progress(done, total);
     report.bound_rejections();
     release_later();
+    // A big import changes what the planner should do (the inbox's search, its lists).
+    if !options.dry_run && report.created > ANALYZE_AFTER {
+        s.store.analyze(&["orders", "addresses"]).await?;
+    }
     Ok(report)
 }
 
