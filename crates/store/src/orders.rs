@@ -164,7 +164,11 @@ pub async fn find_by_source(
 
 /// The `WHERE` condition of a list of `scope`'s orders matching `filter` (unqualified column
 /// names of `orders`), with its placeholders' values.
-fn condition_of(backend: crate::Backend, scope: Scope, filter: &OrderFilter) -> (String, Filter) {
+fn condition_of(
+    backend: crate::Backend,
+    scope: Scope,
+    filter: &OrderFilter,
+) -> (String, Filter, String) {
     let mut q = Filter::new(backend);
     let mut condition = format!(
         "account_id = {} AND test = {}",
@@ -224,7 +228,22 @@ fn condition_of(backend: crate::Backend, scope: Scope, filter: &OrderFilter) -> 
         let ids = search(&mut q, scope, text);
         condition.push_str(&format!(" AND id IN ({ids})"));
     }
-    (condition, q)
+    // One status: the status index's own order (its rows for that status, newest first), so
+    // the planner walks that index and stops at the page. Ordered by id alone, PostgreSQL took
+    // the owner's index and filtered the newest orders — 25,000 SHIPPED ones before the first
+    // PAID (164 req/s). Several statuses: id alone (the same rows in the same order).
+    let order = match filter.statuses.as_slice() {
+        [one] => {
+            let column = if one.shippo() == one.as_str() {
+                "shown_status"
+            } else {
+                "status"
+            };
+            format!("{column} DESC, id DESC")
+        }
+        _ => "id DESC".to_string(),
+    };
+    (condition, q, order)
 }
 
 /// A page of `scope`'s orders, newest first, filtered, and whether more follow. No total is
@@ -236,9 +255,9 @@ pub async fn list(
     filter: &OrderFilter,
     req: PageRequest,
 ) -> Result<(Vec<Order>, bool), StoreError> {
-    let (condition, mut q) = condition_of(backend_of(conn), scope, filter);
+    let (condition, mut q, order) = condition_of(backend_of(conn), scope, filter);
     let page_sql = format!(
-        "SELECT {COLUMNS} FROM orders WHERE {condition} ORDER BY id DESC LIMIT {} OFFSET {}",
+        "SELECT {COLUMNS} FROM orders WHERE {condition} ORDER BY {order} LIMIT {} OFFSET {}",
         q.int(i64::from(req.results) + 1),
         q.int(if filter.before.is_some() {
             0
@@ -264,7 +283,7 @@ pub async fn count_up_to(
     filter: &OrderFilter,
     cap: u32,
 ) -> Result<i64, StoreError> {
-    let (condition, mut q) = condition_of(backend_of(conn), scope, filter);
+    let (condition, mut q, _) = condition_of(backend_of(conn), scope, filter);
     let sql = format!(
         "SELECT COUNT(*) AS n FROM (SELECT 1 FROM orders WHERE {condition} LIMIT {}) x",
         q.int(i64::from(cap))
@@ -317,10 +336,10 @@ pub async fn inbox(
     filter: &OrderFilter,
     limit: u32,
 ) -> Result<(Vec<InboxRow>, bool), StoreError> {
-    let (condition, mut q) = condition_of(backend_of(conn), scope, filter);
+    let (condition, mut q, order) = condition_of(backend_of(conn), scope, filter);
     let sql = format!(
         "SELECT o.id, o.order_number, o.placed_ms, o.status, o.line_items, o.details, a.name, a.company, a.city, a.country \
-         FROM (SELECT id, order_number, placed_ms, status, line_items, details, to_address FROM orders WHERE {condition} ORDER BY id DESC LIMIT {}) o \
+         FROM (SELECT id, order_number, placed_ms, status, line_items, details, to_address FROM orders WHERE {condition} ORDER BY {order} LIMIT {}) o \
          JOIN addresses a ON a.id = o.to_address ORDER BY o.id DESC",
         q.int(i64::from(limit) + 1)
     );
@@ -430,12 +449,6 @@ impl Filter {
     }
 
     fn bind<'q>(self, mut q: Query<'q>) -> Query<'q> {
-        // A list's best plan depends on its values (PAID is half the account or none of it):
-        // PostgreSQL plans each for its values instead of reusing a generic plan, which
-        // scanned the account's newest orders for the rare status.
-        if self.backend == crate::Backend::Postgres {
-            q = q.persistent(false);
-        }
         for v in self.values {
             q = match v {
                 Bound::Text(t) => q.bind(t),

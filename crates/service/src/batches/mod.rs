@@ -335,6 +335,25 @@ async fn create_with_orders(
         (Err(e), _) => return Err(e.into()),
     };
     s.job_signal.notify_one();
+    if id == batch.id {
+        // Answered from what was written: VALIDATING, every shipment pending, none listed (as
+        // Shippo's), whatever the validation job has done since.
+        return Ok(BatchView {
+            batch,
+            counts: BatchCounts {
+                pending: count as i64,
+                ..BatchCounts::default()
+            },
+            shipments: Page {
+                items: Vec::new(),
+                total: 0,
+                request: PageRequest {
+                    page: 1,
+                    results: PAGE,
+                },
+            },
+        });
+    }
     first_page(s, scope, id).await
 }
 
@@ -363,7 +382,7 @@ pub(crate) async fn view(
 ) -> Result<BatchView, ServiceError> {
     let mut conn = s.store.conn().await?;
     let batch = store::batches::get(&mut conn, scope, id).await?;
-    let counts = store::batches::counts(&mut conn, id).await?;
+    let counts = counts_of(&mut conn, &batch).await?;
     let shipments = store::batches::shipments(&mut conn, id, filter, page).await?;
     Ok(BatchView {
         batch,
@@ -788,7 +807,7 @@ pub async fn list(
     let (batches, more) = store::batches::list(&mut conn, scope, before, limit).await?;
     let mut out = Vec::with_capacity(batches.len());
     for b in batches {
-        let counts = store::batches::counts(&mut conn, b.id).await?;
+        let counts = counts_of(&mut conn, &b).await?;
         out.push((b, counts));
     }
     Ok((out, more))
@@ -845,7 +864,7 @@ pub async fn progress(
     let scope = scope(who);
     let mut conn = s.store.conn().await?;
     let batch = store::batches::get(&mut conn, scope, id).await?;
-    let counts = store::batches::counts(&mut conn, id).await?;
+    let counts = counts_of(&mut conn, &batch).await?;
     Ok((batch, counts))
 }
 
@@ -861,7 +880,7 @@ pub async fn overview(
     let scope = scope(who);
     let mut conn = s.store.conn().await?;
     let batch = store::batches::get(&mut conn, scope, id).await?;
-    let counts = store::batches::counts(&mut conn, id).await?;
+    let counts = counts_of(&mut conn, &batch).await?;
     let mut failed = Vec::new();
     if counts.creation_failed + counts.purchase_failed > 0 {
         for status in [
@@ -877,4 +896,33 @@ pub async fn overview(
     }
     let first = store::batches::first_shipments(&mut conn, id, limit).await?;
     Ok((batch, counts, failed, first))
+}
+
+/// Counts of PURCHASED batches, which never change again, kept per process (bounded) so a
+/// finished 10,000-shipment batch's page does not count its rows on every view.
+static FINISHED_COUNTS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<ObjectId, BatchCounts>>,
+> = std::sync::LazyLock::new(Default::default);
+
+/// Finished batches whose counts are kept.
+const FINISHED_KEPT: usize = 1_000;
+
+/// A batch's counts: counted, or remembered once it is PURCHASED.
+async fn counts_of(conn: &mut store::Conn, batch: &Batch) -> Result<BatchCounts, StoreError> {
+    let finished = batch.status == BatchStatus::Purchased;
+    if finished {
+        let kept = FINISHED_COUNTS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = kept.get(&batch.id) {
+            return Ok(*c);
+        }
+    }
+    let counts = store::batches::counts(conn, batch.id).await?;
+    if finished {
+        let mut kept = FINISHED_COUNTS.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() >= FINISHED_KEPT {
+            kept.clear();
+        }
+        kept.insert(batch.id, counts);
+    }
+    Ok(counts)
 }
