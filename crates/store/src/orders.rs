@@ -183,13 +183,26 @@ fn condition_of(
         } else {
             "status"
         };
-        let list = filter
-            .statuses
-            .iter()
-            .map(|s| q.text(s.as_str().to_string()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        condition.push_str(&format!(" AND {column} IN ({list})"));
+        if let [one] = filter.statuses.as_slice() {
+            // One status as a range of one value: the planner keeps the status in the ORDER BY
+            // below (an equality would drop it), so only the status index gives that order and
+            // the page is read from it. With `= status`, PostgreSQL took the primary key
+            // backwards and filtered the newest orders: 25,000 SHIPPED ones before the first
+            // PAID (180 req/s against 0.4 ms a query this way).
+            let (low, high) = (
+                q.text(one.as_str().to_string()),
+                q.text(one.as_str().to_string()),
+            );
+            condition.push_str(&format!(" AND {column} >= {low} AND {column} <= {high}"));
+        } else {
+            let list = filter
+                .statuses
+                .iter()
+                .map(|s| q.text(s.as_str().to_string()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            condition.push_str(&format!(" AND {column} IN ({list})"));
+        }
     }
     if let Some(t) = filter.placed_from {
         condition.push_str(&format!(" AND placed_ms >= {}", q.int(t.millis())));
@@ -228,10 +241,9 @@ fn condition_of(
         let ids = search(&mut q, scope, text);
         condition.push_str(&format!(" AND id IN ({ids})"));
     }
-    // One status: the status index's own order (its rows for that status, newest first), so
-    // the planner walks that index and stops at the page. Ordered by id alone, PostgreSQL took
-    // the owner's index and filtered the newest orders — 25,000 SHIPPED ones before the first
-    // PAID (164 req/s). Several statuses: id alone (the same rows in the same order).
+    // One status: the status index's own order (its rows for that status, newest first: the
+    // same rows in the same order as by id), so the planner walks that index and stops at the
+    // page. Several statuses: by id.
     let order = match filter.statuses.as_slice() {
         [one] => {
             let column = if one.shippo() == one.as_str() {
