@@ -79,8 +79,7 @@ pub async fn list(
          WHERE a.account_id = $1 AND a.id < $2 ORDER BY a.id DESC LIMIT $3",
     )
     .bind(account.to_string())
-    // Ids are lower-case hex: "g" sorts after every one of them.
-    .bind(before.map_or_else(|| "g".to_string(), |b| b.to_string()))
+    .bind(crate::page::before_bound(before))
     .bind(i64::from(limit) + 1)
     .fetch_all(conn)
     .await?;

@@ -394,8 +394,7 @@ pub async fn list(
     ))
     .bind(scope.account_id.to_string())
     .bind(i64::from(scope.test))
-    // Ids are hex: "g" sorts after every one of them.
-    .bind(before.map_or_else(|| "g".to_string(), |b| b.to_string()))
+    .bind(crate::page::before_bound(before))
     .bind(i64::from(limit) + 1)
     .fetch_all(conn)
     .await?;

@@ -139,3 +139,9 @@ pub(crate) mod scoped {
         })
     }
 }
+
+/// The bound of a keyset page (`id < bound`, newest first): the last id of the page before, or
+/// for the first page a value above every id (ids are lower-case hex; "g" sorts after them).
+pub(crate) fn before_bound(before: Option<domain::ObjectId>) -> String {
+    before.map_or_else(|| "g".to_string(), |b| b.to_string())
+}

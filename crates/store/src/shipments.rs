@@ -206,10 +206,7 @@ pub async fn list(
         .min()
         .map(|t| t.saturating_add(1000));
     let lo = ObjectId::first_at(from).to_string();
-    let hi = until
-        .map(ObjectId::first_at)
-        .map(|i| i.to_string())
-        .unwrap_or_else(|| "g".into());
+    let hi = crate::page::before_bound(until.map(ObjectId::first_at));
     let total: i64 = sqlx::query(&format!(
         "SELECT COUNT(*) AS n FROM shipments WHERE {condition}"
     ))

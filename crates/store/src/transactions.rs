@@ -481,8 +481,7 @@ pub async fn recent(
     let mut q = sqlx::query(&sql)
         .bind(scope.account_id.to_string())
         .bind(i64::from(scope.test))
-        // Ids are lower-case hex: "g" sorts after every one of them.
-        .bind(before.map_or_else(|| "g".to_string(), |b| b.to_string()));
+        .bind(crate::page::before_bound(before));
     if let Some(n) = tracking_number {
         q = q.bind(n.to_string());
     }

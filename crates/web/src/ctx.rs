@@ -151,21 +151,23 @@ impl Ctx {
                 "Not found",
                 "There is no such thing in this account (in this mode).",
             ),
-            ServiceError::Validation(v) => {
-                let message: Vec<String> =
-                    v.0.iter()
-                        .flat_map(|(f, ms)| ms.iter().map(move |m| format!("{f}: {m}")))
-                        .collect();
-                self.problem(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "That was refused",
-                    &message.join(" "),
-                )
-            }
+            ServiceError::Validation(v) => self.problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "That was refused",
+                &messages(&v),
+            ),
             ServiceError::Conflict(m) => self.problem(StatusCode::CONFLICT, "That was refused", &m),
             e => unavailable(&self.web, e),
         }
     }
+}
+
+/// A validation error's messages in one line, each naming its field.
+pub(crate) fn messages(v: &domain::ValidationError) -> String {
+    v.0.iter()
+        .flat_map(|(f, ms)| ms.iter().map(move |m| format!("{f}: {m}")))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// "Try again": the database or another part is down (the cause is logged, not shown).

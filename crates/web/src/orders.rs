@@ -383,12 +383,7 @@ pub(crate) fn sender_label(a: &domain::address::Address) -> (String, String) {
 /// `POST /app/orders/buy`: the selected orders become a batch that buys its labels as soon as
 /// it is valid. The form's idempotency key makes a double click (or a resubmission) one batch.
 pub(crate) async fn buy(Posted(ctx, form): Posted) -> Response {
-    let ids: Vec<ObjectId> = form
-        .all("order")
-        .into_iter()
-        .filter_map(ObjectId::parse)
-        .take(SELECTION_MAX + 1)
-        .collect();
+    let ids = selected(&form);
     if ids.is_empty() {
         return ctx.problem(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -448,15 +443,19 @@ pub(crate) async fn buy(Posted(ctx, form): Posted) -> Response {
     }
 }
 
-/// `POST /app/orders/slips`: one PDF of the selected orders' packing slips (the inbox form's
-/// second button), answered by sending the browser to the file.
-pub(crate) async fn slips(Posted(ctx, form): Posted) -> Response {
-    let ids: Vec<ObjectId> = form
-        .all("order")
+/// The orders ticked in the inbox (one more than allowed, so too many can be refused).
+fn selected(form: &crate::ctx::FormData) -> Vec<ObjectId> {
+    form.all("order")
         .into_iter()
         .filter_map(ObjectId::parse)
         .take(SELECTION_MAX + 1)
-        .collect();
+        .collect()
+}
+
+/// `POST /app/orders/slips`: one PDF of the selected orders' packing slips (the inbox form's
+/// second button), answered by sending the browser to the file.
+pub(crate) async fn slips(Posted(ctx, form): Posted) -> Response {
+    let ids = selected(&form);
     if ids.is_empty() {
         return ctx.problem(
             StatusCode::UNPROCESSABLE_ENTITY,

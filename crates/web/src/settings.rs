@@ -66,14 +66,10 @@ pub(crate) async fn add_sender(Posted(ctx, form): Posted) -> Response {
     match service::addresses::add_sender(&ctx.web.services, &ctx.principal, input).await {
         Ok(_) => see_other("/app/settings", None),
         Err(service::ServiceError::Validation(v)) => {
-            let message: Vec<String> =
-                v.0.iter()
-                    .flat_map(|(f, ms)| ms.iter().map(move |m| format!("{f}: {m}")))
-                    .collect();
             render(
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message.join(" ")),
+                Some(crate::ctx::messages(&v)),
             )
             .await
         }

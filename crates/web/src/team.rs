@@ -101,15 +101,11 @@ pub(crate) async fn create(Posted(ctx, form): Posted) -> Response {
             render(&ctx, StatusCode::CREATED, Some((user.email, made_up)), None).await
         }
         Err(service::ServiceError::Validation(v)) => {
-            let message: Vec<String> =
-                v.0.iter()
-                    .flat_map(|(f, ms)| ms.iter().map(move |m| format!("{f}: {m}")))
-                    .collect();
             render(
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                Some(message.join(" ")),
+                Some(crate::ctx::messages(&v)),
             )
             .await
         }
