@@ -31,4 +31,5 @@ mod upstream;
 mod users;
 mod web;
 mod web_pages;
+mod web_work;
 mod webhooks;

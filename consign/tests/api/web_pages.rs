@@ -16,7 +16,7 @@ use service::users::{self, NewUser};
 
 use crate::helpers::{spawn_app, TestApp};
 
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -24,30 +24,30 @@ fn browser() -> Client {
 }
 
 /// A signed-in browser: its session cookie and the session's anti-forgery token.
-struct Person {
-    cookie: String,
-    csrf: String,
+pub(crate) struct Person {
+    pub cookie: String,
+    pub csrf: String,
 }
 
-fn sel(s: &str) -> Selector {
+pub(crate) fn sel(s: &str) -> Selector {
     Selector::parse(s).unwrap()
 }
 
 /// The texts of the elements `selector` picks.
-fn texts(html: &Html, selector: &str) -> Vec<String> {
+pub(crate) fn texts(html: &Html, selector: &str) -> Vec<String> {
     html.select(&sel(selector))
         .map(|e| e.text().collect::<String>().trim().to_string())
         .collect()
 }
 
 /// The `attr` values of the elements `selector` picks.
-fn attrs(html: &Html, selector: &str, attr: &str) -> Vec<String> {
+pub(crate) fn attrs(html: &Html, selector: &str, attr: &str) -> Vec<String> {
     html.select(&sel(selector))
         .filter_map(|e| e.value().attr(attr).map(String::from))
         .collect()
 }
 
-async fn person(app: &TestApp, account: &str, role: Role) -> Person {
+pub(crate) async fn person(app: &TestApp, account: &str, role: Role) -> Person {
     let email = format!("{}-{}@shop.example", role, ObjectId::new());
     let password = "packing station 7";
     users::create_user(
@@ -84,7 +84,7 @@ async fn person(app: &TestApp, account: &str, role: Role) -> Person {
     Person { cookie, csrf }
 }
 
-async fn get(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, Html, String) {
+pub(crate) async fn get(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, Html, String) {
     let res = browser()
         .get(app.url(path))
         .header(COOKIE, cookie)
@@ -101,7 +101,7 @@ async fn get(app: &TestApp, path: &str, cookie: &str) -> (StatusCode, Html, Stri
     (status, Html::parse_document(&body), location)
 }
 
-async fn post(
+pub(crate) async fn post(
     app: &TestApp,
     path: &str,
     cookie: &str,
@@ -129,7 +129,7 @@ async fn post(
     )
 }
 
-fn order_body(number: &str, name: &str, email: &str, country: &str) -> Value {
+pub(crate) fn order_body(number: &str, name: &str, email: &str, country: &str) -> Value {
     json!({
         "order_number": number,
         "order_status": "PAID",
@@ -142,7 +142,7 @@ fn order_body(number: &str, name: &str, email: &str, country: &str) -> Value {
     })
 }
 
-async fn order(app: &TestApp, token: &str, body: &Value) -> String {
+pub(crate) async fn order(app: &TestApp, token: &str, body: &Value) -> String {
     let res = app.post_json_as(token, "/orders", body).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     res.json::<Value>().await.unwrap()["object_id"]
@@ -151,13 +151,13 @@ async fn order(app: &TestApp, token: &str, body: &Value) -> String {
         .to_string()
 }
 
-async fn principal_of(app: &TestApp, token: &str) -> service::Principal {
+pub(crate) async fn principal_of(app: &TestApp, token: &str) -> service::Principal {
     service::accounts::authenticate(&app.services, token)
         .await
         .unwrap()
 }
 
-fn sender() -> domain::address::AddressInput {
+pub(crate) fn sender() -> domain::address::AddressInput {
     domain::address::AddressInput {
         fields: domain::address::AddressFields {
             name: "Mrs Hippo".into(),

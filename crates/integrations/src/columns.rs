@@ -35,45 +35,8 @@ impl Header {
         required: &[&str],
     ) -> Result<Self, ValidationError> {
         let names: Vec<String> = headers.iter().map(norm).collect();
-        let mut at = HashMap::new();
         let mut errors = FieldErrors::new();
-        for (field, column) in mapping {
-            let Some((f, _)) = columns
-                .iter()
-                .find(|(f, _)| f.eq_ignore_ascii_case(field.trim()))
-            else {
-                errors.add(
-                    format!("mapping.{field}"),
-                    format!(
-                        "Not a column Consign reads; use one of {}.",
-                        columns.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
-                    ),
-                );
-                continue;
-            };
-            match names.iter().position(|n| *n == norm(column)) {
-                Some(i) => {
-                    at.insert(*f, i);
-                }
-                None => errors.add(
-                    format!("mapping.{field}"),
-                    format!("The file has no column \"{column}\"."),
-                ),
-            }
-        }
-        for (field, aliases) in columns {
-            if at.contains_key(field) {
-                continue;
-            }
-            let found = names.iter().position(|n| n == field).or_else(|| {
-                aliases
-                    .iter()
-                    .find_map(|a| names.iter().position(|n| n == a))
-            });
-            if let Some(i) = found {
-                at.insert(*field, i);
-            }
-        }
+        let at = locate(&names, mapping, columns, &mut errors);
         let mut fields: Vec<(&&'static str, &usize)> = at.iter().collect();
         fields.sort_by_key(|(_, i)| **i);
         for (field, i) in fields {
@@ -120,6 +83,86 @@ impl Header {
     }
 }
 
+/// Where each field of `columns` sits among the normalised `names`: the map's entries first
+/// (a bad one noted in `errors`), then the field's own name, then its aliases.
+fn locate(
+    names: &[String],
+    mapping: &[(String, String)],
+    columns: Columns,
+    errors: &mut FieldErrors,
+) -> HashMap<&'static str, usize> {
+    let mut at = HashMap::new();
+    for (field, column) in mapping {
+        let Some((f, _)) = columns
+            .iter()
+            .find(|(f, _)| f.eq_ignore_ascii_case(field.trim()))
+        else {
+            errors.add(
+                format!("mapping.{field}"),
+                format!(
+                    "Not a column Consign reads; use one of {}.",
+                    columns.iter().map(|c| c.0).collect::<Vec<_>>().join(", ")
+                ),
+            );
+            continue;
+        };
+        match names.iter().position(|n| *n == norm(column)) {
+            Some(i) => {
+                at.insert(*f, i);
+            }
+            None => errors.add(
+                format!("mapping.{field}"),
+                format!("The file has no column \"{column}\"."),
+            ),
+        }
+    }
+    for (field, aliases) in columns {
+        if at.contains_key(field) {
+            continue;
+        }
+        let found = names.iter().position(|n| n == field).or_else(|| {
+            aliases
+                .iter()
+                .find_map(|a| names.iter().position(|n| n == a))
+        });
+        if let Some(i) = found {
+            at.insert(*field, i);
+        }
+    }
+    at
+}
+
+/// One column of a file's header and the field Consign reads from it (if any).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    /// The column's name as the file writes it.
+    pub name: String,
+    pub field: Option<&'static str>,
+}
+
+/// A file's header as Consign would read it with `mapping`: each column and its field (a bad
+/// map entry is left out here; reading the file names it).
+pub fn preview(
+    bytes: &[u8],
+    mapping: &[(String, String)],
+    columns: Columns,
+) -> Result<Vec<Column>, ValidationError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|e| ValidationError::field("file", format!("Not a CSV file: {e}")))?;
+    let names: Vec<String> = headers.iter().map(norm).collect();
+    let at = locate(&names, mapping, columns, &mut FieldErrors::new());
+    Ok(headers
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Column {
+            name: name.trim().trim_start_matches('\u{feff}').to_string(),
+            field: at.iter().find(|(_, j)| **j == i).map(|(f, _)| *f),
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +183,24 @@ mod tests {
         let h2 = csv::StringRecord::from(vec!["Email"]);
         let e = Header::read(&h2, &[], COLS, &["pledge_id"]).unwrap_err();
         assert!(format!("{e:?}").contains("pledge_id"));
+    }
+
+    #[test]
+    fn a_preview_names_each_column_s_field() {
+        let file = b"\xef\xbb\xbfBacker UID,Notes,Mail\n1,x,a@b.c\n";
+        let cols = preview(file, &[], COLS).unwrap();
+        let got: Vec<(&str, Option<&str>)> =
+            cols.iter().map(|c| (c.name.as_str(), c.field)).collect();
+        assert_eq!(
+            got,
+            [
+                ("Backer UID", Some("pledge_id")),
+                ("Notes", None),
+                ("Mail", None)
+            ]
+        );
+        let mapped = preview(file, &[("email".into(), "Mail".into())], COLS).unwrap();
+        assert_eq!(mapped[2].field, Some("email"));
     }
 
     #[test]

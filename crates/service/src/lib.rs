@@ -25,6 +25,7 @@ pub mod scan_keys;
 pub mod shipments;
 pub mod tracking;
 pub mod transactions;
+pub mod uploads;
 pub mod users;
 pub mod validator;
 pub mod webhooks;
@@ -36,6 +37,7 @@ use domain::fx::ExchangeRates;
 
 pub use crypto::Cipher;
 pub use error::ServiceError;
+pub use integrations::columns::Column;
 pub use store::accounts::Principal;
 use store::{Scope, Store};
 pub use validator::{AddressValidator, OfflineValidator};

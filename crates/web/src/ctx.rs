@@ -221,8 +221,10 @@ fn mode_of(headers: &HeaderMap) -> Mode {
     }
 }
 
-/// The checks every page and form share; `body_token` is the `_csrf` field of a form.
-async fn check(parts: &Parts, web: &Web, body_token: Option<&str>) -> Result<Ctx, Response> {
+/// The checks every page and form share before its body is read (a signed-out visitor's body
+/// never is): the origin of an unsafe request, the session and the route's permission. The
+/// anti-forgery token is checked by [`token_ok`] once the form is read.
+async fn check(parts: &Parts, web: &Web) -> Result<Ctx, Response> {
     let unsafe_method = parts.method != Method::GET && parts.method != Method::HEAD;
     let htmx = parts.headers.contains_key("hx-request");
     if unsafe_method && !same_origin(&web.config, &parts.headers) {
@@ -233,17 +235,6 @@ async fn check(parts: &Parts, web: &Web, body_token: Option<&str>) -> Result<Ctx
         Ok(None) => return Err(signed_out(parts, htmx)),
         Err(e) => return Err(unavailable(web, e)),
     };
-    if unsafe_method {
-        let sent = parts
-            .headers
-            .get("x-csrf-token")
-            .and_then(|v| v.to_str().ok())
-            .or(body_token)
-            .unwrap_or("");
-        if !bool::from(sent.as_bytes().ct_eq(who.csrf.as_bytes())) {
-            return Err(forgery(web));
-        }
-    }
     let path = parts
         .extensions
         .get::<MatchedPath>()
@@ -272,6 +263,17 @@ async fn check(parts: &Parts, web: &Web, body_token: Option<&str>) -> Result<Ctx
         )),
         Some(_) => Ok(ctx),
     }
+}
+
+/// Whether an unsafe request carries the session's anti-forgery token: htmx's
+/// `X-CSRF-Token` header, else the form's `_csrf` field (compared in constant time).
+fn token_ok(parts: &Parts, ctx: &Ctx, body_token: &str) -> bool {
+    let sent = parts
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or(body_token);
+    bool::from(sent.as_bytes().ct_eq(ctx.who.csrf.as_bytes()))
 }
 
 /// Signed out: to the sign-in page (htmx follows `HX-Redirect`), back here afterwards.
@@ -304,7 +306,7 @@ impl FromRequestParts<Web> for Ctx {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, web: &Web) -> Result<Self, Self::Rejection> {
-        check(parts, web, None).await
+        check(parts, web).await
     }
 }
 
@@ -313,11 +315,78 @@ impl FromRequest<Web> for Posted {
 
     async fn from_request(req: Request, web: &Web) -> Result<Self, Self::Rejection> {
         let (parts, body) = req.into_parts();
+        let ctx = check(&parts, web).await?;
         let bytes = Bytes::from_request(Request::from_parts(parts.clone(), body), web)
             .await
             .map_err(IntoResponse::into_response)?;
         let form = FormData::parse(&bytes);
-        let ctx = check(&parts, web, Some(form.get("_csrf"))).await?;
+        if !token_ok(&parts, &ctx, form.get("_csrf")) {
+            return Err(forgery(web));
+        }
         Ok(Posted(ctx, form))
+    }
+}
+
+/// A form with a file (`multipart/form-data`, within the route's body limit) that passed every
+/// check: its fields, and the file of the `file` field when one was chosen. A form sent
+/// url-encoded (no file) is read as [`Posted`] reads it.
+pub(crate) struct Uploaded(pub Ctx, pub FormData, pub Option<Bytes>);
+
+/// Most bytes a multipart form's other fields (not its file) may hold together.
+const FIELDS_BYTES_MAX: usize = 64 * 1024;
+
+impl FromRequest<Web> for Uploaded {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, web: &Web) -> Result<Self, Self::Rejection> {
+        let multipart = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+        if !multipart {
+            let Posted(ctx, form) = Posted::from_request(req, web).await?;
+            return Ok(Uploaded(ctx, form, None));
+        }
+        let (parts, body) = req.into_parts();
+        let ctx = check(&parts, web).await?;
+        let unreadable = |e: axum::extract::multipart::MultipartError| {
+            let (status, message) = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "The file is larger than this form takes.".to_string(),
+                )
+            } else {
+                (
+                    StatusCode::BAD_REQUEST,
+                    format!("The form could not be read: {e}"),
+                )
+            };
+            ctx.problem(status, "That was refused", &message)
+        };
+        let mut form =
+            axum::extract::Multipart::from_request(Request::from_parts(parts.clone(), body), web)
+                .await
+                .map_err(IntoResponse::into_response)?;
+        let (mut fields, mut file, mut room) = (Vec::new(), None, FIELDS_BYTES_MAX);
+        while let Some(field) = form.next_field().await.map_err(unreadable)? {
+            let name = field.name().unwrap_or("").to_string();
+            let chosen = field.file_name().is_some_and(|f| !f.is_empty());
+            let data = field.bytes().await.map_err(unreadable)?;
+            if name == "file" {
+                // A form sent without a chosen file still has the part, empty and unnamed.
+                if chosen || !data.is_empty() {
+                    file = Some(data);
+                }
+            } else if data.len() <= room && fields.len() < FORM_FIELDS_MAX {
+                room -= data.len();
+                fields.push((name, String::from_utf8_lossy(&data).into_owned()));
+            }
+        }
+        let form = FormData(fields);
+        if !token_ok(&parts, &ctx, form.get("_csrf")) {
+            return Err(forgery(web));
+        }
+        Ok(Uploaded(ctx, form, file))
     }
 }

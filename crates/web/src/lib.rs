@@ -8,6 +8,7 @@
 //! come from our own origin ([`same_origin`]) and, once signed in, carry the session's
 //! anti-forgery token (a hidden `_csrf` field, or htmx's `X-CSRF-Token` header).
 
+mod address_form;
 mod assets;
 mod audit;
 mod batches;
@@ -15,12 +16,14 @@ mod ctx;
 mod developers;
 mod home;
 mod labels;
+mod order_import;
 mod orders;
 pub mod routes;
 mod session;
 mod settings;
 mod sign_in;
 mod team;
+mod uploads;
 
 use std::sync::Arc;
 

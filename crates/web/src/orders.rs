@@ -12,6 +12,7 @@ use serde::Deserialize;
 use service::batches::{CreateBatch, ParcelPlan};
 use service::orders::OrderView;
 
+use crate::address_form::AddressForm;
 use crate::ctx::{Chrome, Ctx, Posted};
 use crate::{page, see_other};
 
@@ -503,6 +504,12 @@ struct OrderPage<'a> {
     labels: Vec<LabelRow>,
     moves: Vec<(&'static str, &'static str)>,
     timeline: Vec<Event>,
+    /// The ship-to may still change (no label carries the order, it is not closed).
+    editable: bool,
+    /// The ship-to form (open when the address will not ship or a change was refused).
+    af: AddressForm,
+    fix_open: bool,
+    problem: Option<String>,
 }
 
 /// The buttons the order page offers: (target status, label).
@@ -534,6 +541,16 @@ pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
     let Some(id) = id_of(&id) else {
         return ctx.failed(service::ServiceError::NotFound);
     };
+    render_order(&ctx, id, StatusCode::OK, None).await
+}
+
+/// The order page; `refused` is a ship-to change that was refused (why, and what was entered).
+async fn render_order(
+    ctx: &Ctx,
+    id: ObjectId,
+    status: StatusCode,
+    refused: Option<(String, AddressForm)>,
+) -> Response {
     let v = match service::orders::get(&ctx.web.services, &ctx.principal, id).await {
         Ok(v) => v,
         Err(e) => return ctx.failed(e),
@@ -598,8 +615,21 @@ pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
         });
     }
     timeline.sort_by(|a, b| a.when.cmp(&b.when));
+    let closed = matches!(
+        o.status,
+        OrderStatus::Shipped | OrderStatus::Cancelled | OrderStatus::Refunded
+    );
+    let carried = v
+        .transactions
+        .iter()
+        .any(|t| !matches!(t.status.as_str(), "REFUNDED" | "ERROR"));
+    let address_ok = a.state == domain::address::AddressState::Valid;
+    let (problem, af) = match refused {
+        Some((why, af)) => (Some(why), af),
+        None => (None, AddressForm::of("to", f)),
+    };
     page(
-        StatusCode::OK,
+        status,
         OrderPage {
             assets: &ctx.web.assets,
             csrf: Some(&ctx.who.csrf),
@@ -630,9 +660,30 @@ pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
             labels,
             moves: moves_of(o.status),
             timeline,
+            editable: !closed && !carried,
+            fix_open: problem.is_some() || !address_ok,
+            af,
+            problem,
         }
         .render(),
     )
+}
+
+/// `POST /app/orders/{id}/ship-to`: corrects the ship-to (validated); refused, the page again
+/// with the reasons and what was entered.
+pub(crate) async fn change_ship_to(Path(id): Path<String>, Posted(ctx, form): Posted) -> Response {
+    let Some(id) = id_of(&id) else {
+        return ctx.failed(service::ServiceError::NotFound);
+    };
+    let af = AddressForm::posted("to", &form);
+    match service::orders::change_ship_to(&ctx.web.services, &ctx.principal, id, af.input()).await {
+        Ok(_) => see_other(&format!("/app/orders/{id}"), None),
+        Err(service::ServiceError::Validation(v)) => {
+            let why = crate::ctx::messages(&v);
+            render_order(&ctx, id, StatusCode::UNPROCESSABLE_ENTITY, Some((why, af))).await
+        }
+        Err(e) => ctx.failed(e),
+    }
 }
 
 /// `POST /app/orders/{id}/status`: hold, release or cancel.

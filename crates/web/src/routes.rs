@@ -9,7 +9,14 @@ use axum::http::Method;
 use axum::routing::{get, post, MethodRouter};
 use domain::user::Permission;
 
-use crate::{audit, batches, developers, home, labels, orders, settings, team, Web};
+use crate::{audit, batches, developers, home, labels, order_import, orders, settings, team, Web};
+
+/// A form that takes a CSV file: the body may hold the largest file an import reads.
+fn upload(handler: MethodRouter<Web>) -> MethodRouter<Web> {
+    handler.layer(axum::extract::DefaultBodyLimit::max(
+        service::orders::csv::MAX_BYTES + 64 * 1024,
+    ))
+}
 
 /// One page or form of the table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,12 +55,30 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
         entry(p.clone(), "/app/mode", None, post(home::set_mode)),
         entry(g.clone(), "/app/orders", Some(Ship), get(orders::inbox)),
         entry(p.clone(), "/app/orders/buy", Some(Ship), post(orders::buy)),
+        entry(
+            g.clone(),
+            "/app/orders/import",
+            Some(Ship),
+            get(order_import::form),
+        ),
+        entry(
+            p.clone(),
+            "/app/orders/import",
+            Some(Ship),
+            upload(post(order_import::submit)),
+        ),
         entry(g.clone(), "/app/orders/{id}", Some(Ship), get(orders::show)),
         entry(
             p.clone(),
             "/app/orders/{id}/status",
             Some(Ship),
             post(orders::set_status),
+        ),
+        entry(
+            p.clone(),
+            "/app/orders/{id}/ship-to",
+            Some(Ship),
+            post(orders::change_ship_to),
         ),
         entry(
             p.clone(),

@@ -1,14 +1,13 @@
 //! Settings: the sender addresses "Buy labels" ships from (per mode).
 
+use crate::address_form::AddressForm;
+use crate::ctx::{Chrome, Ctx, Posted};
+use crate::orders::sender_label;
+use crate::{page, see_other};
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::address::{AddressFields, AddressInput};
-
-use crate::ctx::{Chrome, Ctx, Posted};
-use crate::orders::sender_label;
-use crate::{page, see_other};
 
 #[derive(Template)]
 #[template(path = "settings.html")]
@@ -18,9 +17,15 @@ struct SettingsPage<'a> {
     c: Chrome<'a>,
     senders: Vec<(String, String)>,
     problem: Option<String>,
+    af: AddressForm,
 }
 
-async fn render(ctx: &Ctx, status: StatusCode, problem: Option<String>) -> Response {
+async fn render(
+    ctx: &Ctx,
+    status: StatusCode,
+    problem: Option<String>,
+    af: AddressForm,
+) -> Response {
     let senders = match service::addresses::senders(&ctx.web.services, &ctx.principal).await {
         Ok(s) => s.iter().map(sender_label).collect(),
         Err(e) => return ctx.failed(e),
@@ -33,6 +38,7 @@ async fn render(ctx: &Ctx, status: StatusCode, problem: Option<String>) -> Respo
             c: ctx.chrome("/app/settings"),
             senders,
             problem,
+            af,
         }
         .render(),
     )
@@ -40,36 +46,20 @@ async fn render(ctx: &Ctx, status: StatusCode, problem: Option<String>) -> Respo
 
 /// `GET /app/settings`.
 pub(crate) async fn show(ctx: Ctx) -> Response {
-    render(&ctx, StatusCode::OK, None).await
+    render(&ctx, StatusCode::OK, None, AddressForm::empty("s")).await
 }
 
 /// `POST /app/settings/senders`: a new sender address (complete, or refused with the reasons).
 pub(crate) async fn add_sender(Posted(ctx, form): Posted) -> Response {
-    let text = |n: &str| form.get(n).chars().take(200).collect::<String>();
-    let input = AddressInput {
-        fields: AddressFields {
-            name: text("name"),
-            company: text("company"),
-            street1: text("street1"),
-            street2: text("street2"),
-            city: text("city"),
-            state: text("state"),
-            zip: text("zip"),
-            country: text("country"),
-            phone: text("phone"),
-            email: text("email"),
-            ..AddressFields::default()
-        },
-        purpose: None,
-        validate: false,
-    };
-    match service::addresses::add_sender(&ctx.web.services, &ctx.principal, input).await {
+    let af = AddressForm::posted("s", &form);
+    match service::addresses::add_sender(&ctx.web.services, &ctx.principal, af.input()).await {
         Ok(_) => see_other("/app/settings", None),
         Err(service::ServiceError::Validation(v)) => {
             render(
                 &ctx,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(crate::ctx::messages(&v)),
+                af,
             )
             .await
         }

@@ -86,6 +86,23 @@ fn problems_of(a: &AddressFields) -> (AddressFields, Vec<String>) {
     (fields, problems)
 }
 
+/// How an import would read the report's header with `mapping`: each column and its field.
+pub fn preview_columns(
+    bytes: &[u8],
+    mapping: &[(String, String)],
+) -> Result<Vec<integrations::columns::Column>, ServiceError> {
+    Ok(integrations::columns::preview(
+        bytes,
+        mapping,
+        integrations::backers::COLUMNS,
+    )?)
+}
+
+/// The fields a backer report gives (for a column map).
+pub fn fields() -> Vec<&'static str> {
+    integrations::backers::COLUMNS.iter().map(|c| c.0).collect()
+}
+
 /// Imports a backer report into project `id`. `progress(done, total)` is called after each
 /// chunk.
 pub async fn import(

@@ -590,6 +590,14 @@ impl ImportReport {
     }
 }
 
+/// How an import would read the file's header with `mapping`: each column and its field.
+pub fn preview_columns(
+    bytes: &[u8],
+    mapping: &[(String, String)],
+) -> Result<Vec<integrations::columns::Column>, ServiceError> {
+    Ok(integrations::columns::preview(bytes, mapping, COLUMNS)?)
+}
+
 /// Imports a CSV file of orders; `progress(done, total)` is called as orders are saved. Takes
 /// the account's [`ImportSlot`] (a conflict while another import of it runs).
 pub async fn import(

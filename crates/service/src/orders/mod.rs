@@ -875,6 +875,79 @@ pub async fn set_status(
     }
 }
 
+/// Corrects an order's ship-to (a person fixing what validation refused): the new address is
+/// validated and stored, and the order points at it, in one transaction with its audit entry and
+/// `order_updated` webhook. Refused once the order is shipped, cancelled or refunded (its
+/// labels name the old address) and while an unrefunded label carries it.
+pub async fn change_ship_to(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+    mut input: domain::address::AddressInput,
+) -> Result<OrderView, ServiceError> {
+    // Found (or not) before the validator is asked anything.
+    get(s, who, id).await?;
+    input.validate = true;
+    let address = crate::addresses::build(s, who, input).await?;
+    let scope = scope(who);
+    let (wire, owner) = (s.wire.clone(), who.account_name.clone());
+    let actor = who.clone();
+    let view = s
+        .store
+        .write(move |conn| {
+            Box::pin(async move {
+                let mut order = store::orders::get_for_update(conn, scope, id).await?;
+                let closed = matches!(
+                    order.status,
+                    OrderStatus::Shipped | OrderStatus::Cancelled | OrderStatus::Refunded
+                );
+                if closed || store::orders::has_open_parcels(conn, order.id).await? {
+                    return Ok(Err(format!(
+                        "Order {} is {}{}: its ship-to can no longer change.",
+                        order.order_number.as_deref().unwrap_or(""),
+                        order.status.as_str(),
+                        if closed {
+                            ""
+                        } else {
+                            " and carried by a label (refund it first)"
+                        }
+                    )));
+                }
+                store::addresses::insert(conn, scope, &address).await?;
+                let f = &address.fields;
+                let detail = format!(
+                    "order {}: {}, {}, {} {} ({})",
+                    order.order_number.as_deref().unwrap_or(""),
+                    f.name,
+                    f.street1,
+                    f.city,
+                    f.country,
+                    address.state.as_str()
+                );
+                order.to_address = address.id;
+                order.updated = Timestamp::now();
+                store::orders::update(conn, scope, &order).await?;
+                crate::audit::record(
+                    conn,
+                    &actor,
+                    "changed an order's ship-to",
+                    Some(id),
+                    &detail,
+                )
+                .await?;
+                let view = views(conn, scope, vec![order]).await?.pop().expect("one");
+                webhooks::outbox(conn, WebhookEvent::OrderUpdated, &[scope], |_| {
+                    wire.order(&owner, &view)
+                })
+                .await?;
+                Ok(Ok(view))
+            })
+        })
+        .await?;
+    s.job_signal.notify_one();
+    view.map_err(|why| ValidationError::field("to_address", why).into())
+}
+
 enum Moved {
     Same,
     Refused(String),

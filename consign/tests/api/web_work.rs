@@ -1,0 +1,286 @@
+//! The web app's work pages through the real server: a CSV of orders previewed, its columns
+//! remapped and imported; a refused ship-to corrected on the order page.
+
+use domain::account::Mode;
+use domain::user::Role;
+use reqwest::header::{CONTENT_TYPE, COOKIE, ORIGIN};
+use reqwest::StatusCode;
+use scraper::Html;
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, TestApp};
+use crate::web_pages::{attrs, browser, get, order, order_body, person, post, texts, Person};
+
+/// A multipart form: its fields, then the file of the `file` field (when given).
+pub(crate) async fn post_file(
+    app: &TestApp,
+    path: &str,
+    p: &Person,
+    fields: &[(&str, &str)],
+    file: Option<(&str, &[u8])>,
+) -> (StatusCode, Html) {
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n")
+                .as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"--XyZ--\r\n");
+    let res = browser()
+        .post(app.url(path))
+        .header(COOKIE, &p.cookie)
+        .header(ORIGIN, app.base.clone())
+        .header(CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, Html::parse_document(&res.text().await.unwrap()))
+}
+
+fn selected(html: &Html) -> Vec<String> {
+    attrs(html, "select[name^='map.'] option[selected]", "value")
+}
+
+#[tokio::test]
+async fn orders_are_imported_from_a_previewed_csv_with_its_columns_remapped() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let staff = person(&app, &account, Role::Staff).await;
+    let odd = "Order Ref,Street,Town,Land,Item,Qty\nX-1,Rua 1,Porto,PT,Caneca,1\nX-2,,Porto,PT,Caneca,1\n";
+
+    // A preview of a file whose columns are not known: refused, naming what is missing, with
+    // the columns to map.
+    let (status, html) = post_file(
+        &app,
+        "/app/orders/import",
+        &staff,
+        &[("_csrf", &staff.csrf), ("action", "preview")],
+        Some(("odd.csv", odd.as_bytes())),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let problem = texts(&html, "p.error").join(" ");
+    assert!(problem.contains("order_number"), "{problem}");
+    assert_eq!(
+        texts(&html, "caption + thead + tbody td:first-child"),
+        ["Order Ref", "Street", "Town", "Land", "Item", "Qty"]
+    );
+    // Only the line item's columns have names Consign knows.
+    assert_eq!(selected(&html), ["", "", "", "", "title", "quantity"]);
+    let upload = attrs(&html, "input[name=upload]", "value").pop().unwrap();
+
+    // Mapped, the kept file previews (nothing written): one to create, one refused by line.
+    let map = [
+        ("map.0", "order_number"),
+        ("map.1", "ship_to_street1"),
+        ("map.2", "ship_to_city"),
+        ("map.3", "ship_to_country"),
+        ("map.4", "title"),
+        ("map.5", "quantity"),
+    ];
+    let mut fields = vec![
+        ("_csrf", staff.csrf.as_str()),
+        ("upload", upload.as_str()),
+        ("action", "preview"),
+    ];
+    fields.extend(map);
+    let (status, html) = post_file(&app, "/app/orders/import", &staff, &fields, None).await;
+    assert_eq!(status, StatusCode::OK, "{:?}", texts(&html, "p.error"));
+    let report = texts(&html, "#import-report p").join(" ");
+    assert!(
+        report.contains("Preview: nothing was imported yet."),
+        "{report}"
+    );
+    assert!(report.contains("1 to create"), "{report}");
+    assert!(report.contains("1 refused"), "{report}");
+    assert_eq!(
+        texts(&html, "tbody tr td.num"),
+        ["3"],
+        "the refused row's line"
+    );
+    assert_eq!(
+        selected(&html),
+        [
+            "order_number",
+            "ship_to_street1",
+            "ship_to_city",
+            "ship_to_country",
+            "title",
+            "quantity"
+        ]
+    );
+    let orders = app.get_as(&app.token, "/orders").await;
+    assert_eq!(
+        orders.json::<Value>().await.unwrap()["results"],
+        serde_json::json!([])
+    );
+
+    // A field chosen twice is refused.
+    let mut twice = fields.clone();
+    twice.push(("map.4", "order_number"));
+    twice.retain(|(k, v)| !(*k == "map.4" && *v == "title"));
+    let (status, html) = post_file(&app, "/app/orders/import", &staff, &twice, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "p.error")[0].contains("mapped to order_number"));
+
+    // Imported: the very file previewed.
+    fields[2] = ("action", "import");
+    let (status, html) = post_file(&app, "/app/orders/import", &staff, &fields, None).await;
+    assert_eq!(status, StatusCode::OK);
+    let report = texts(&html, "#import-report p").join(" ");
+    assert!(report.starts_with("Imported."), "{report}");
+    assert!(report.contains("1 created"), "{report}");
+    let orders: Value = app
+        .get_as(&app.token, "/orders")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(orders["results"].as_array().unwrap().len(), 1);
+    assert_eq!(orders["results"][0]["order_number"], "X-1");
+    assert_eq!(orders["results"][0]["line_items"][0]["title"], "Caneca");
+    // Done with: the kept file is gone.
+    let (status, html) = post_file(&app, "/app/orders/import", &staff, &fields, None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "p.error")[0].contains("gone"));
+
+    // Another account cannot read a kept file by its id.
+    let (_, html) = post_file(
+        &app,
+        "/app/orders/import",
+        &staff,
+        &[("_csrf", &staff.csrf), ("action", "preview")],
+        Some(("odd.csv", odd.as_bytes())),
+    )
+    .await;
+    let kept = attrs(&html, "input[name=upload]", "value").pop().unwrap();
+    let other = app.other_account(Mode::Test).await;
+    let theirs = person(&other, &other.account_name().await, Role::Owner).await;
+    let (status, html) = post_file(
+        &app,
+        "/app/orders/import",
+        &theirs,
+        &[
+            ("_csrf", &theirs.csrf),
+            ("upload", &kept),
+            ("action", "import"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "p.error")[0].contains("gone"));
+
+    // Not a text file.
+    let (status, html) = post_file(
+        &app,
+        "/app/orders/import",
+        &staff,
+        &[("_csrf", &staff.csrf), ("action", "preview")],
+        Some(("latin1.csv", &b"Order,City\n1,S\xe3o Paulo\n"[..])),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", html.html());
+    assert!(texts(&html, "p.error")[0].contains("UTF-8"));
+}
+
+#[tokio::test]
+async fn a_ship_to_that_will_not_ship_is_corrected_on_the_order_page() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let staff = person(&app, &account, Role::Staff).await;
+    let mut body = order_body("#77", "Mary Jackson", "m@x.example", "US");
+    body["to_address"]["zip"] = "ABCDE".into();
+    let id = order(&app, &app.token, &body).await;
+    let path = format!("/app/orders/{id}");
+
+    let (_, html, _) = get(&app, &path, &staff.cookie).await;
+    assert_eq!(texts(&html, ".card .status.s-INVALID"), ["INVALID"]);
+    assert_eq!(
+        attrs(&html, "details#fix-address", "open"),
+        [""],
+        "open: it will not ship"
+    );
+    assert_eq!(attrs(&html, "#to-zip", "value"), ["ABCDE"]);
+
+    // Refused: the reasons, and what was entered kept.
+    let fix = |zip: &'static str, country: &'static str| {
+        vec![
+            ("_csrf", staff.csrf.clone()),
+            ("name", "Mary Jackson".to_string()),
+            ("street1", "965 Mission St".into()),
+            ("city", "San Francisco".into()),
+            ("state", "CA".into()),
+            ("zip", zip.to_string()),
+            ("country", country.to_string()),
+        ]
+    };
+    let bad = fix("94103", "QQ");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, html, _) = post(
+        &app,
+        &format!("{path}/ship-to"),
+        &staff.cookie,
+        &app.base,
+        &bad,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        texts(&html, "#fix-address p.error")[0].contains("country"),
+        "{:?}",
+        texts(&html, "p.error")
+    );
+    assert_eq!(attrs(&html, "#to-zip", "value"), ["94103"]);
+    assert_eq!(
+        texts(&html, ".card .status.s-INVALID"),
+        ["INVALID"],
+        "nothing changed"
+    );
+
+    let good = fix("94103", "US");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, location) = post(
+        &app,
+        &format!("{path}/ship-to"),
+        &staff.cookie,
+        &app.base,
+        &good,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, path);
+    let (_, html, _) = get(&app, &path, &staff.cookie).await;
+    assert_eq!(texts(&html, ".card .status.s-VALID"), ["VALID"]);
+    assert_eq!(
+        attrs(&html, "details#fix-address", "open"),
+        Vec::<String>::new()
+    );
+    let api: Value = app
+        .get_as(&app.token, &format!("/orders/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["to_address"]["zip"], "94103");
+    assert_eq!(
+        api["to_address"]["validation_results"]["is_valid"], true,
+        "{api}"
+    );
+    // Audited, by whom.
+    let owner = person(&app, &account, Role::Owner).await;
+    let (_, html, _) = get(&app, "/app/audit", &owner.cookie).await;
+    let log = texts(&html, "tbody tr").join("\n");
+    assert!(log.contains("changed an order's ship-to"), "{log}");
+    assert!(log.contains("#77"), "{log}");
+}
