@@ -196,8 +196,22 @@ async fn every_page_and_form_is_refused_to_roles_without_its_permission_and_to_o
         .unwrap()
         .id
         .to_string();
+    let their_project = service::crowdfunding::create(
+        &app.services,
+        &their_principal,
+        service::crowdfunding::ProjectInput {
+            name: Some("Theirs".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id
+    .to_string();
     let object_for = |path: &str| -> String {
-        if path.starts_with("/app/orders/") {
+        if path.starts_with("/app/projects/") {
+            their_project.clone()
+        } else if path.starts_with("/app/orders/") {
             theirs.clone()
         } else if path.starts_with("/app/developers/tokens/") {
             their_token.clone()

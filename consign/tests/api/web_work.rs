@@ -284,3 +284,258 @@ async fn a_ship_to_that_will_not_ship_is_corrected_on_the_order_page() {
     assert!(log.contains("changed an order's ship-to"), "{log}");
     assert!(log.contains("#77"), "{log}");
 }
+
+fn example(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/../examples/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[tokio::test]
+async fn a_creator_imports_backers_locks_addresses_makes_a_key_and_uploads_tracking() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let owner = person(&app, &account, Role::Owner).await;
+    let staff = person(&app, &account, Role::Staff).await;
+
+    // Create: a name and one reward's weight; a bad weight is refused by name.
+    let (status, html, _) = post(
+        &app,
+        "/app/projects",
+        &staff.cookie,
+        &app.base,
+        &[
+            ("_csrf", &staff.csrf),
+            ("name", "Board Game"),
+            ("weight", "-1"),
+            ("unit", "lb"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "p.error")[0].contains("reward_weight"));
+    let (status, _, location) = post(
+        &app,
+        "/app/projects",
+        &staff.cookie,
+        &app.base,
+        &[
+            ("_csrf", &staff.csrf),
+            ("name", "Board Game"),
+            ("weight", "1.5"),
+            ("unit", "lb"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let id = location.strip_prefix("/app/projects/").unwrap().to_string();
+    let path = location.clone();
+    let (_, html, _) = get(&app, "/app/projects", &staff.cookie).await;
+    assert_eq!(texts(&html, "tbody td a"), ["Board Game"]);
+
+    // Staff see neither keys nor the provider form.
+    let (_, html, _) = get(&app, &path, &staff.cookie).await;
+    assert_eq!(texts(&html, "h1"), ["Board Game"]);
+    assert!(texts(&html, "#keys").is_empty());
+    assert!(attrs(&html, "#api-key", "name").is_empty());
+    assert_eq!(texts(&html, "#pledges"), ["0"]);
+
+    // The backer report: a preview writes nothing, then the very file is imported.
+    let report = example("kickstarter-backer-report.csv");
+    let (status, html) = post_file(
+        &app,
+        &format!("{path}/backers"),
+        &staff,
+        &[("_csrf", &staff.csrf), ("action", "preview")],
+        Some(("backers.csv", &report)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{:?}", texts(&html, "p.error"));
+    let said = texts(&html, "#backers-report p").join(" ");
+    assert!(
+        said.starts_with("Preview: nothing was imported yet."),
+        "{said}"
+    );
+    assert!(said.contains("4 new"), "{said}");
+    assert_eq!(texts(&html, "#pledges"), ["0"]);
+    // Sam Jones has no postal code: not shippable, with the reason.
+    let not = texts(&html, "#not-shippable tbody tr").join("\n");
+    assert!(not.contains("2234567890"), "{not}");
+    assert!(selected(&html).contains(&"pledge_id".to_string()));
+    let upload = attrs(&html, "#backers input[name=upload]", "value")
+        .pop()
+        .unwrap();
+    let mut owned = vec![
+        ("_csrf".to_string(), staff.csrf.clone()),
+        ("upload".to_string(), upload),
+        ("action".to_string(), "import".to_string()),
+    ];
+    for (i, v) in selected(&html).into_iter().enumerate() {
+        owned.push((format!("map.{i}"), v));
+    }
+    let fields: Vec<(&str, &str)> = owned
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, html) = post_file(&app, &format!("{path}/backers"), &staff, &fields, None).await;
+    assert_eq!(status, StatusCode::OK, "{:?}", texts(&html, "p.error"));
+    let said = texts(&html, "#backers-report p").join(" ");
+    assert!(said.starts_with("Imported."), "{said}");
+    assert_eq!(texts(&html, "#pledges"), ["4"]);
+
+    // The lock: now, with the backers' count; unlocked again.
+    let (status, _, _) = post(
+        &app,
+        &format!("{path}/lock"),
+        &staff.cookie,
+        &app.base,
+        &[("_csrf", &staff.csrf), ("lock", "now")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html, _) = get(&app, &path, &staff.cookie).await;
+    let lock = texts(&html, "#lock-state").join("");
+    assert!(lock.starts_with("Locked since"), "{lock}");
+    assert!(lock.contains("(4 backers)"), "{lock}");
+    let (status, html, _) = post(
+        &app,
+        &format!("{path}/lock"),
+        &staff.cookie,
+        &app.base,
+        &[
+            ("_csrf", &staff.csrf),
+            ("lock", "date"),
+            ("date", "next week"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "p.error")[0].contains("date"));
+
+    // A key, shown once: the same form again makes no second; the key opens the seed's API.
+    let form_key = domain::ObjectId::new().to_string();
+    let make = [("_csrf", owner.csrf.as_str()), ("key", form_key.as_str())];
+    let (status, html, _) = post(
+        &app,
+        &format!("{path}/keys"),
+        &owner.cookie,
+        &app.base,
+        &make,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let key = texts(&html, "#keys code.secret")
+        .pop()
+        .expect("the key, once");
+    assert!(key.starts_with("cpk_"), "{key}");
+    let (_, html, _) = post(
+        &app,
+        &format!("{path}/keys"),
+        &owner.cookie,
+        &app.base,
+        &make,
+    )
+    .await;
+    assert!(texts(&html, "#keys code.secret").is_empty());
+    assert_eq!(texts(&html, "#keys tbody tr").len(), 1, "one key");
+    let res = browser()
+        .get(app.url(&format!("/api/shipping/orders?project={id}")))
+        .header("Authorization", format!("Bearer {key}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let seed: Value = res.json().await.unwrap();
+    assert_eq!(seed["total"], 3, "{seed}");
+    // Staff cannot make one.
+    let (status, _, _) = post(
+        &app,
+        &format!("{path}/keys"),
+        &staff.cookie,
+        &app.base,
+        &[("_csrf", &staff.csrf)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Tracking: checked first (nothing changes), then applied; no mail server here.
+    let tracking = example("tracking.csv");
+    let (status, html) = post_file(
+        &app,
+        &format!("{path}/tracking"),
+        &staff,
+        &[("_csrf", &staff.csrf), ("dry_run", "1")],
+        Some(("tracking.csv", &tracking)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{:?}", texts(&html, "p.error"));
+    let said = texts(&html, "#tracking-report p").join(" ");
+    assert!(said.starts_with("Checked: nothing was changed."), "{said}");
+    assert!(said.contains("2 to update"), "{said}");
+    let (_, html) = post_file(
+        &app,
+        &format!("{path}/tracking"),
+        &staff,
+        &[("_csrf", &staff.csrf)],
+        Some(("tracking.csv", &tracking)),
+    )
+    .await;
+    let said = texts(&html, "#tracking-report p").join(" ");
+    assert!(said.starts_with("Applied."), "{said}");
+    assert!(said.contains("2 updated"), "{said}");
+    assert!(said.contains("No mail server is configured"), "{said}");
+    let (_, html, _) = get(&app, &path, &staff.cookie).await;
+    let counts = texts(&html, ".counts dd");
+    assert_eq!(counts[2], "2", "shipped: {counts:?}");
+    // The dispatch email as a backer reads it.
+    assert_eq!(
+        texts(&html, "#email-subject"),
+        ["Your Board Game reward is on its way"]
+    );
+    assert!(texts(&html, "#email-text")[0].contains("/track/9400111899223197428490"));
+
+    // The provider link: credentials taken, never shown; the webhook URL to paste.
+    let sender = service::addresses::add_sender(
+        &app.services,
+        &crate::web_pages::principal_of(&app, &app.token).await,
+        crate::web_pages::sender(),
+    )
+    .await
+    .unwrap();
+    let (status, _, _) = post(
+        &app,
+        &format!("{path}/provider"),
+        &owner.cookie,
+        &app.base,
+        &[
+            ("_csrf", owner.csrf.as_str()),
+            ("kind", "easypost"),
+            ("api_key", "EZTK-secret-key-1"),
+            ("webhook_secret", "whsec-1"),
+            ("return_address", &sender.id.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let res = browser()
+        .get(app.url(&path))
+        .header(COOKIE, &owner.cookie)
+        .send()
+        .await
+        .unwrap();
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("EZTK-secret-key-1") && !body.contains("whsec-1"));
+    let html = Html::parse_document(&body);
+    assert_eq!(
+        texts(&html, "#webhook-url"),
+        [format!("{}/api/fulfillment/easypost/{id}", app.base)]
+    );
+    // Staff may not change it.
+    let (status, _, _) = post(
+        &app,
+        &format!("{path}/provider"),
+        &staff.cookie,
+        &app.base,
+        &[("_csrf", &staff.csrf), ("kind", "shippo")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}

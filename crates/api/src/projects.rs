@@ -142,15 +142,13 @@ fn project_input(v: &Value) -> crowdfunding::ProjectInput {
                 let amount = w["weight"]
                     .as_str()
                     .map(str::to_string)
-                    .or_else(|| w["weight"].as_f64().map(|f| f.to_string()))
-                    .and_then(|s| s.parse::<rust_decimal::Decimal>().ok())
-                    .filter(|d| {
-                        *d > rust_decimal::Decimal::ZERO
-                            && *d < rust_decimal::Decimal::from(100_000)
-                    });
-                let unit = w["mass_unit"].as_str().and_then(|u| u.parse().ok());
-                match (amount, unit) {
-                    (Some(weight), Some(unit)) => Some(RewardWeight { weight, unit }),
+                    .or_else(|| w["weight"].as_f64().map(|f| f.to_string()));
+                let unit = w["mass_unit"].as_str();
+                match amount
+                    .zip(unit)
+                    .and_then(|(a, u)| RewardWeight::entered(&a, u))
+                {
+                    Some(w) => Some(w),
                     _ => {
                         errors.add(
                             "reward_weight",

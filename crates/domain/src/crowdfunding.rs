@@ -37,6 +37,21 @@ pub struct RewardWeight {
 }
 
 impl RewardWeight {
+    /// A weight as entered (`"1.5"`, `"lb"`): positive, under 100,000, in g, oz, lb or kg.
+    pub fn entered(weight: &str, unit: &str) -> Option<RewardWeight> {
+        let weight = weight
+            .trim()
+            .parse::<rust_decimal::Decimal>()
+            .ok()
+            .filter(|d| {
+                *d > rust_decimal::Decimal::ZERO && *d < rust_decimal::Decimal::from(100_000)
+            })?;
+        Some(RewardWeight {
+            weight,
+            unit: unit.trim().parse().ok()?,
+        })
+    }
+
     /// The stored form (`1.5 lb`).
     pub fn as_stored(&self) -> String {
         format!("{} {}", self.weight.normalize(), self.unit.as_str())

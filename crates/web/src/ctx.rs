@@ -33,6 +33,9 @@ pub(crate) struct Ctx {
     pub principal: Principal,
     /// An htmx request (answered with a fragment).
     pub htmx: bool,
+    /// Where this server is reached (the public URL, else the request's host): links that
+    /// are pasted elsewhere (a provider's webhook URL) start with it.
+    pub base: String,
 }
 
 /// A form post that passed every check, with its fields.
@@ -243,11 +246,23 @@ async fn check(parts: &Parts, web: &Web) -> Result<Ctx, Response> {
     let principal = users::principal(&web.services, &who, mode_of(&parts.headers))
         .await
         .map_err(|e| unavailable(web, e))?;
+    let base = match &web.config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!(
+            "http://{}",
+            parts
+                .headers
+                .get(axum::http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost")
+        ),
+    };
     let ctx = Ctx {
         web: web.clone(),
         who,
         principal,
         htmx,
+        base,
     };
     match routes::permission(&parts.method, path) {
         // Not in the table: a handler outside it cannot be reached this way (a bug).

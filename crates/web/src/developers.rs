@@ -133,18 +133,7 @@ pub(crate) async fn create(Posted(ctx, form): Posted) -> Response {
     };
     // One token per form: a reload (or a double click) of the answer makes no second one.
     let key: String = form.get("key").chars().take(64).collect();
-    let fresh = {
-        let mut made = ctx
-            .web
-            .made_tokens
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        made.retain(|_, at| at.elapsed() < std::time::Duration::from_secs(3600));
-        if made.len() > 10_000 {
-            made.clear();
-        }
-        key.is_empty() || made.insert(key, std::time::Instant::now()).is_none()
-    };
+    let fresh = ctx.web.first_use(&key);
     if !fresh {
         return render(&ctx, None, true).await;
     }

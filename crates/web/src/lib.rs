@@ -18,6 +18,7 @@ mod home;
 mod labels;
 mod order_import;
 mod orders;
+mod projects;
 pub mod routes;
 mod session;
 mod settings;
@@ -67,6 +68,23 @@ impl std::ops::Deref for Web {
 
     fn deref(&self) -> &Shared {
         &self.0
+    }
+}
+
+impl Web {
+    /// Whether a form's one-time `key` is used for the first time in this process (an empty
+    /// key always is): a reload or double click of a form that shows a secret once makes no
+    /// second one. Keys are kept an hour.
+    pub(crate) fn first_use(&self, key: &str) -> bool {
+        let mut made = self.made_tokens.lock().unwrap_or_else(|e| e.into_inner());
+        made.retain(|_, at| at.elapsed() < std::time::Duration::from_secs(3600));
+        if made.len() > 10_000 {
+            made.clear();
+        }
+        key.is_empty()
+            || made
+                .insert(key.to_string(), std::time::Instant::now())
+                .is_none()
     }
 }
 

@@ -9,7 +9,9 @@ use axum::http::Method;
 use axum::routing::{get, post, MethodRouter};
 use domain::user::Permission;
 
-use crate::{audit, batches, developers, home, labels, order_import, orders, settings, team, Web};
+use crate::{
+    audit, batches, developers, home, labels, order_import, orders, projects, settings, team, Web,
+};
 
 /// A form that takes a CSV file: the body may hold the largest file an import reads.
 fn upload(handler: MethodRouter<Web>) -> MethodRouter<Web> {
@@ -47,7 +49,7 @@ fn entry(
 
 /// Every signed-in page and form with its handler.
 pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
-    use Permission::{Develop, Settings, Ship, Users};
+    use Permission::{Carriers, Develop, Settings, Ship, Users};
     let (g, p) = (Method::GET, Method::POST);
     vec![
         entry(g.clone(), "/", None, get(home::home)),
@@ -92,6 +94,61 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
             "/app/labels/{id}/refund",
             Some(Ship),
             post(labels::refund),
+        ),
+        entry(g.clone(), "/app/projects", Some(Ship), get(projects::list)),
+        entry(
+            p.clone(),
+            "/app/projects",
+            Some(Ship),
+            post(projects::create),
+        ),
+        entry(
+            g.clone(),
+            "/app/projects/{id}",
+            Some(Ship),
+            get(projects::show),
+        ),
+        entry(
+            p.clone(),
+            "/app/projects/{id}/lock",
+            Some(Ship),
+            post(projects::lock),
+        ),
+        entry(
+            p.clone(),
+            "/app/projects/{id}/backers",
+            Some(Ship),
+            upload(post(projects::import_backers)),
+        ),
+        entry(
+            p.clone(),
+            "/app/projects/{id}/tracking",
+            Some(Ship),
+            upload(post(projects::import_tracking)),
+        ),
+        entry(
+            p.clone(),
+            "/app/projects/{id}/keys",
+            Some(Develop),
+            post(projects::make_key),
+        ),
+        entry(
+            p.clone(),
+            "/app/projects/{id}/keys/revoke",
+            Some(Develop),
+            post(projects::revoke_key),
+        ),
+        entry(
+            p.clone(),
+            "/app/projects/{id}/provider",
+            Some(Carriers),
+            post(projects::connect),
+        ),
+        entry(
+            p.clone(),
+            "/app/projects/{id}/sync",
+            Some(Ship),
+            post(projects::sync),
         ),
         entry(g.clone(), "/app/batches", Some(Ship), get(batches::list)),
         entry(
@@ -183,6 +240,7 @@ pub(crate) const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/app/orders", "Orders", Some(Permission::Ship)),
     ("/app/batches", "Batches", Some(Permission::Ship)),
     ("/app/labels", "Labels", Some(Permission::Ship)),
+    ("/app/projects", "Projects", Some(Permission::Ship)),
     ("/app/developers", "Developers", Some(Permission::Develop)),
     ("/app/team", "Team", Some(Permission::Users)),
     ("/app/settings", "Settings", Some(Permission::Settings)),

@@ -11,6 +11,9 @@ pub mod inbound;
 pub mod sync;
 pub mod tracking;
 
+/// The providers a project can be linked to.
+pub use integrations::providers::KINDS as PROVIDER_KINDS;
+
 use domain::address::AddressInput;
 use domain::crowdfunding::{Project, ProviderLink, RewardWeight};
 use domain::text::check_text;

@@ -16,7 +16,8 @@ use integrations::providers::{excerpt, Outbound, ProviderError};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::jobs::Claim;
-use store::projects::{ProviderRecord, Sync, SyncAttempt};
+pub use store::projects::Sync;
+use store::projects::{ProviderRecord, SyncAttempt};
 use store::Scope;
 
 use domain::units::MassUnit;

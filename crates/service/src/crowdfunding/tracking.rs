@@ -323,10 +323,7 @@ pub async fn run_send_job(s: &Services, job: &Claim, id: ObjectId) -> Result<(),
     let message = Message::builder()
         .from(mailer.from.clone())
         .to(to)
-        .subject(format!(
-            "Your {} reward is on its way",
-            one_line(&project.name)
-        ))
+        .subject(subject(&project.name))
         .multipart(
             MultiPart::alternative()
                 .singlepart(
@@ -358,6 +355,28 @@ fn one_line(s: &str) -> String {
     s.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
+}
+
+/// The dispatch email's subject.
+fn subject(project: &str) -> String {
+    format!("Your {} reward is on its way", one_line(project))
+}
+
+/// The dispatch email a backer of `project` gets, with a sample parcel: its subject and text.
+pub fn dispatch_preview(project: &str, tracking_url: &str) -> (String, String) {
+    let sample = DispatchEmail {
+        id: ObjectId::new(),
+        account: ObjectId::new(),
+        project: ObjectId::new(),
+        order: ObjectId::new(),
+        recipient: String::new(),
+        carrier: "USPS".into(),
+        tracking_number: "9400111899223197428490".into(),
+        tracking_url: tracking_url.into(),
+        status: String::new(),
+        error: None,
+    };
+    (subject(project), bodies(project, &sample).0)
 }
 
 /// The email's text and HTML bodies.
