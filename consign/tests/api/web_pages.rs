@@ -208,8 +208,23 @@ async fn every_page_and_form_is_refused_to_roles_without_its_permission_and_to_o
     .unwrap()
     .id
     .to_string();
+    let their_carrier = service::carrier_accounts::create(
+        &app.services,
+        &their_principal,
+        service::carrier_accounts::CarrierAccountInput {
+            carrier: Some("ratecard".into()),
+            account_id: Some("their-courier".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id
+    .to_string();
     let object_for = |path: &str| -> String {
-        if path.starts_with("/app/projects/") {
+        if path.starts_with("/app/carriers/") {
+            their_carrier.clone()
+        } else if path.starts_with("/app/projects/") {
             their_project.clone()
         } else if path.starts_with("/app/orders/") {
             theirs.clone()

@@ -539,3 +539,228 @@ async fn a_creator_imports_backers_locks_addresses_makes_a_key_and_uploads_track
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_courier_s_rate_card_is_previewed_installed_priced_and_given_scan_keys() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let admin = person(&app, &account, Role::Admin).await;
+    let staff = person(&app, &account, Role::Staff).await;
+    let (status, _, _) = get(&app, "/app/carriers", &staff.cookie).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "staff hold no carrier credentials"
+    );
+
+    // A courier of one's own: a rate-card account.
+    let (status, _, location) = post(
+        &app,
+        "/app/carriers",
+        &admin.cookie,
+        &app.base,
+        &[
+            ("_csrf", &admin.csrf),
+            ("carrier", "ratecard"),
+            ("account_id", "courier-cl"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let path = location;
+    let (_, html, _) = get(&app, &path, &admin.cookie).await;
+    assert!(texts(&html, "#rate-card p.empty")[0].starts_with("No card yet"));
+    assert!(
+        texts(&html, "#simulator").is_empty(),
+        "nothing to price with yet"
+    );
+
+    // Preview: what the card holds, nothing installed; then the very file installed.
+    let card = example("courier-cl.csv");
+    let (status, html) = post_file(
+        &app,
+        &format!("{path}/rate-card"),
+        &admin,
+        &[("_csrf", &admin.csrf), ("action", "preview")],
+        Some(("courier-cl.csv", &card)),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{:?}", texts(&html, "p.error"));
+    assert!(texts(&html, "#card-preview p")[0].contains("Courier Demo Chile"));
+    assert_eq!(
+        texts(&html, "#rate-card tbody tr td:first-child code"),
+        ["normal", "express"]
+    );
+    assert!(texts(&html, "#rate-card p.empty")[0].starts_with("No card yet"));
+    let upload = attrs(&html, "#rate-card input[name=upload]", "value")
+        .pop()
+        .unwrap();
+    let (status, html) = post_file(
+        &app,
+        &format!("{path}/rate-card"),
+        &admin,
+        &[
+            ("_csrf", &admin.csrf),
+            ("upload", &upload),
+            ("action", "install"),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let said = texts(&html, "#rate-card p").join(" ");
+    assert!(said.contains("Installed"), "{said}");
+    assert!(said.contains("Version 1: Courier Demo Chile"), "{said}");
+    // A broken card is refused by line, nothing installed.
+    let (status, html) = post_file(
+        &app,
+        &format!("{path}/rate-card"),
+        &admin,
+        &[("_csrf", &admin.csrf), ("action", "install")],
+        Some(("bad.csv", b"record,fields\ncard,X\n")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!texts(&html, "p.error").is_empty());
+    assert!(texts(&html, "#rate-card p").join(" ").contains("Version 1"));
+
+    // The simulator: 2 kg within Santiago, with how the price is reached.
+    let (status, html, _) = get(
+        &app,
+        &format!("{path}?from_country=CL&from_state=RM&to_country=CL&to_state=RM&weight=2&unit=kg"),
+        &admin.cookie,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let quotes = texts(&html, "#simulator .quote p");
+    assert!(
+        quotes[0].starts_with("Normal (zone RM): 4289"),
+        "{quotes:?}"
+    );
+    let lines = texts(&html, "#simulator .quote li");
+    assert!(lines.contains(&"base: 3990".to_string()), "{lines:?}");
+    let (status, html, _) = get(
+        &app,
+        &format!("{path}?to_country=CL&weight=heavy&unit=kg"),
+        &admin.cookie,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "p.error")[0].contains("positive weight"));
+
+    // A scan key, shown once; a reload of the form makes none; revoked, it is refused.
+    let form_key = domain::ObjectId::new().to_string();
+    let make = [("_csrf", admin.csrf.as_str()), ("key", form_key.as_str())];
+    let (_, html, _) = post(
+        &app,
+        &format!("{path}/scan-keys"),
+        &admin.cookie,
+        &app.base,
+        &make,
+    )
+    .await;
+    let key = texts(&html, "#scan-keys code.secret")
+        .pop()
+        .expect("shown once");
+    assert!(key.starts_with("consign_scan_"));
+    let (_, html, _) = post(
+        &app,
+        &format!("{path}/scan-keys"),
+        &admin.cookie,
+        &app.base,
+        &make,
+    )
+    .await;
+    assert!(texts(&html, "#scan-keys code.secret").is_empty());
+    let key_id = attrs(&html, "#scan-keys input[name=key_id]", "value");
+    assert_eq!(key_id.len(), 1);
+    let (status, _, _) = post(
+        &app,
+        &format!("{path}/scan-keys/revoke"),
+        &admin.cookie,
+        &app.base,
+        &[("_csrf", &admin.csrf), ("key_id", &key_id[0])],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html, _) = get(&app, &path, &admin.cookie).await;
+    assert_eq!(
+        texts(&html, "#scan-keys tbody td:nth-child(3)"),
+        ["revoked"]
+    );
+    assert!(service::scan_keys::authenticate(&app.services, &key)
+        .await
+        .is_err());
+
+    // Credentials: masked once stored, kept when left empty, replaced when given.
+    let (status, _, location) = post(
+        &app,
+        "/app/carriers",
+        &admin.cookie,
+        &app.base,
+        &[
+            ("_csrf", admin.csrf.as_str()),
+            ("carrier", "easypost"),
+            ("account_id", "ep-main"),
+            ("test", "1"),
+            ("param.0", "api_key"),
+            ("value.0", "EZTK1234567890abcdefWXYZ"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    let res = browser()
+        .get(app.url(&location))
+        .header(COOKIE, &admin.cookie)
+        .send()
+        .await
+        .unwrap();
+    let body = res.text().await.unwrap();
+    assert!(
+        !body.contains("EZTK1234567890abcdef"),
+        "never shown in clear"
+    );
+    let html = Html::parse_document(&body);
+    assert_eq!(texts(&html, "#credentials code.masked"), ["****WXYZ"]);
+    let id = domain::ObjectId::parse(location.rsplit('/').next().unwrap()).unwrap();
+    let who = crate::web_pages::principal_of(&app, &app.token).await;
+    let (status, _, _) = post(
+        &app,
+        &format!("{location}/credentials"),
+        &admin.cookie,
+        &app.base,
+        &[
+            ("_csrf", &admin.csrf),
+            ("param.0", "api_key"),
+            ("value.0", ""),
+            ("active", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stored = service::carrier_accounts::get(&app.services, &who, id)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.parameters["api_key"], "EZTK1234567890abcdefWXYZ",
+        "kept"
+    );
+    let (status, _, _) = post(
+        &app,
+        &format!("{location}/credentials"),
+        &admin.cookie,
+        &app.base,
+        &[
+            ("_csrf", &admin.csrf),
+            ("param.0", "api_key"),
+            ("value.0", "EZTKnew0000000000000NEW1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stored = service::carrier_accounts::get(&app.services, &who, id)
+        .await
+        .unwrap();
+    assert_eq!(stored.parameters["api_key"], "EZTKnew0000000000000NEW1");
+    assert!(!stored.active, "switched off (the box was not ticked)");
+}

@@ -463,6 +463,70 @@ pub async fn service_levels(
     }
 }
 
+/// The carriers an account can be made for: `(id, name)`.
+pub fn carriers() -> Vec<(&'static str, &'static str)> {
+    registry::all().iter().map(|m| (m.id, m.name)).collect()
+}
+
+/// Whether accounts of `carrier` take a rate card (and so scan keys: the merchant's courier).
+pub fn takes_rate_card(carrier: &str) -> bool {
+    registry::find(carrier).is_some_and(|m| m.can(carriers::Capability::RateCard))
+}
+
+/// Reads an uploaded rate card: JSON when the file starts with `{`, else Consign's CSV format;
+/// errors name what is wrong where.
+pub fn read_rate_card(bytes: &[u8]) -> Result<RateCard, ServiceError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| ValidationError::field("file", "The file is not UTF-8 text."))?;
+    Ok(if text.trim_start().starts_with('{') {
+        rate_card::parse_json(text)?
+    } else {
+        rate_card::parse_csv(text)?
+    })
+}
+
+/// What the price simulator asks: from and to (country, state, postal code), one parcel's
+/// weight; its size is taken as 1 × 1 × 1 in the card's unit (dimensional weight never counts).
+#[derive(Debug, Clone)]
+pub struct Simulation {
+    pub from: (String, String, String),
+    pub to: (String, String, String),
+    pub weight: rust_decimal::Decimal,
+    pub mass_unit: domain::units::MassUnit,
+}
+
+/// Prices one parcel with an account's current rate card: every service's quote with its
+/// charge lines (the zone says how it was reached), or why a service cannot carry it.
+pub async fn simulate(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+    q: Simulation,
+) -> Result<carriers::RateResult, ServiceError> {
+    let installed = current_rate_card(s, who, id).await?;
+    let place = |(country, state, zip): (String, String, String)| carriers::Location {
+        country: country.trim().to_ascii_uppercase(),
+        state: state.trim().to_ascii_uppercase(),
+        zip: zip.trim().to_string(),
+        ..carriers::Location::default()
+    };
+    let one = rust_decimal::Decimal::ONE;
+    let spec = carriers::ShipmentSpec {
+        from: place(q.from),
+        to: place(q.to),
+        parcels: vec![carriers::ParcelSpec {
+            length: one,
+            width: one,
+            height: one,
+            distance_unit: installed.card.distance_unit,
+            weight: q.weight,
+            mass_unit: q.mass_unit,
+        }],
+        ..carriers::ShipmentSpec::default()
+    };
+    Ok(rate_card::rate_shipment(&installed.card, &spec))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

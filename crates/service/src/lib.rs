@@ -35,6 +35,8 @@ use std::time::Duration;
 
 use domain::fx::ExchangeRates;
 
+pub use carriers::rate_card::RateCard;
+pub use carriers::{Quote, RateResult};
 pub use crypto::Cipher;
 pub use error::ServiceError;
 pub use integrations::columns::Column;

@@ -12,6 +12,7 @@ mod address_form;
 mod assets;
 mod audit;
 mod batches;
+mod carriers;
 mod ctx;
 mod developers;
 mod home;

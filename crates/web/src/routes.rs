@@ -10,7 +10,8 @@ use axum::routing::{get, post, MethodRouter};
 use domain::user::Permission;
 
 use crate::{
-    audit, batches, developers, home, labels, order_import, orders, projects, settings, team, Web,
+    audit, batches, carriers, developers, home, labels, order_import, orders, projects, settings,
+    team, Web,
 };
 
 /// A form that takes a CSV file: the body may hold the largest file an import reads.
@@ -193,6 +194,48 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
             Some(Develop),
             post(developers::redeliver),
         ),
+        entry(
+            g.clone(),
+            "/app/carriers",
+            Some(Carriers),
+            get(carriers::list),
+        ),
+        entry(
+            p.clone(),
+            "/app/carriers",
+            Some(Carriers),
+            post(carriers::create),
+        ),
+        entry(
+            g.clone(),
+            "/app/carriers/{id}",
+            Some(Carriers),
+            get(carriers::show),
+        ),
+        entry(
+            p.clone(),
+            "/app/carriers/{id}/credentials",
+            Some(Carriers),
+            post(carriers::credentials),
+        ),
+        entry(
+            p.clone(),
+            "/app/carriers/{id}/rate-card",
+            Some(Carriers),
+            upload(post(carriers::rate_card)),
+        ),
+        entry(
+            p.clone(),
+            "/app/carriers/{id}/scan-keys",
+            Some(Carriers),
+            post(carriers::make_key),
+        ),
+        entry(
+            p.clone(),
+            "/app/carriers/{id}/scan-keys/revoke",
+            Some(Carriers),
+            post(carriers::revoke_key),
+        ),
         entry(g.clone(), "/app/audit", Some(Users), get(audit::list)),
         entry(g.clone(), "/app/team", Some(Users), get(team::show)),
         entry(p.clone(), "/app/team", Some(Users), post(team::create)),
@@ -241,6 +284,7 @@ pub(crate) const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/app/batches", "Batches", Some(Permission::Ship)),
     ("/app/labels", "Labels", Some(Permission::Ship)),
     ("/app/projects", "Projects", Some(Permission::Ship)),
+    ("/app/carriers", "Carriers", Some(Permission::Carriers)),
     ("/app/developers", "Developers", Some(Permission::Develop)),
     ("/app/team", "Team", Some(Permission::Users)),
     ("/app/settings", "Settings", Some(Permission::Settings)),
