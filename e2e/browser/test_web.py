@@ -9,9 +9,11 @@ makes and revokes an API token, adds a staff user who signs in, adds and removes
 switches to live and back, checks every main page with axe-core and signs out. No page, script
 error or console error is allowed (see ALLOWED_CONSOLE).
 
-Steps that have no page yet go through the API: the courier's scan (POST /scans with a scan
-key), the fix of an invalid address (the order sent again with its source_id), the CSV import
-and the crowdfunding project with its backer report.
+Orders are imported from a CSV file on its page (previewed first), an invalid ship-to is
+corrected on the order page, the courier's scan key is made on the Carriers page (the scan
+itself is the courier's scanner posting to POST /scans), and a creator runs a crowdfunding
+project in the browser: backer report previewed and imported, addresses locked, a project key
+made, tracking uploaded — and each backer's one dispatch email arrives at the test's SMTP sink.
 
     CONSIGN_BIN   the binary (default: target/debug/consign)
     BROWSER_DATABASE_URL  an empty PostgreSQL database to use instead of SQLite (optional)
@@ -23,13 +25,17 @@ Run it with scripts/browser.sh (a venv with the pinned Playwright, then pytest).
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import re
 import shutil
 import socket
+import socketserver
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -78,6 +84,65 @@ EXPECTED_CONSOLE = [
 ALLOWED_CONSOLE: list[str] = []
 
 
+# --------------------------------------------------------------------------- the mail sink
+
+
+class Sink(socketserver.ThreadingTCPServer):
+    """A plain SMTP server on loopback that keeps every message it is given (the outside world's
+    mail server, faked at the protocol level)."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), SinkHandler)
+        self.messages: list[dict] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+
+class SinkHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        def say(line: str) -> None:
+            self.wfile.write(line.encode() + b"\r\n")
+        say("220 sink ESMTP")
+        rcpt: list[str] = []
+        while True:
+            line = self.rfile.readline()
+            if not line:
+                return
+            verb = line.decode(errors="replace").strip().split(" ")[0].upper()
+            if verb in ("EHLO", "HELO"):
+                say("250 sink")
+            elif verb == "MAIL":
+                rcpt = []
+                say("250 ok")
+            elif verb == "RCPT":
+                rcpt.append(line.decode().split(":", 1)[1].strip().strip("<>"))
+                say("250 ok")
+            elif verb == "DATA":
+                say("354 go on")
+                data = b""
+                while not data.endswith(b"\r\n.\r\n"):
+                    chunk = self.rfile.readline()
+                    if not chunk:
+                        return
+                    data += chunk
+                message = email.message_from_bytes(data[:-5], policy=email.policy.default)
+                with self.server.lock:
+                    self.server.messages.append({"to": rcpt, "subject": message["subject"]})
+                say("250 queued")
+            elif verb == "QUIT":
+                say("221 bye")
+                return
+            else:
+                say("250 ok")
+
+
 # --------------------------------------------------------------------------- the server
 
 
@@ -90,7 +155,7 @@ def free_port() -> int:
 class Server:
     """A `consign serve` of our own, with the token and owner sign-in it prints on first start."""
 
-    def __init__(self) -> None:
+    def __init__(self, sink: Sink) -> None:
         if not BIN.exists():
             pytest.fail(f"{BIN} is missing: build it first (cargo build -p consign --bin consign)")
         self.dir = Path(tempfile.mkdtemp(prefix="consign-browser-"))
@@ -101,6 +166,9 @@ class Server:
         # Nothing of the caller's configuration leaks in (a DATABASE_URL, a consign.toml).
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("CONSIGN_") and k != "DATABASE_URL"}
+        env.update({"CONSIGN_SMTP_HOST": "127.0.0.1", "CONSIGN_SMTP_PORT": str(sink.port),
+                    "CONSIGN_SMTP_TLS": "none", "CONSIGN_SMTP_FROM": "shop@demo.example"})
+        self.sink = sink
         cmd = [str(BIN), "serve", "--data-dir", str(self.dir / "data"),
                "--listen", f"127.0.0.1:{self.port}"]
         if DATABASE_URL:
@@ -175,9 +243,11 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server():
-    s = Server()
+    sink = Sink()
+    s = Server(sink)
     yield s
     s.stop()
+    sink.shutdown()
     shutil.rmtree(s.dir, ignore_errors=True)
 
 
@@ -228,6 +298,8 @@ class App:
         self.batch = ""
         self.tracking = ""
         self.tracked_order = ""
+        self.project = ""
+        self.courier = ""
 
     def close(self) -> None:
         self.ctx.close()
@@ -444,18 +516,26 @@ def run_on(cmd: list[str], data: bytes) -> str:
 
 
 def test_courier_scan(app: App):
-    """The courier reports a scan through the scan API (the courier's web page does not exist
-    yet): the public page and the order's timeline show it."""
-    s = app.s
-    _, accounts = s.api("GET", "/carrier_accounts", expect_status=200)
-    courier = next(a for a in accounts["results"] if a["carrier"] == "ratecard")
-    _, key = s.api("POST", f"/carrier_accounts/{courier['object_id']}/scan_keys",
-                   expect_status=201)
+    """The merchant makes the courier's scan key on the Carriers page (shown once); the
+    courier's scanner reports a scan with it through the scan API: the public page and the
+    order's timeline show it."""
+    page, s = app.page, app.s
+    page.goto("/app/carriers")
+    page.locator("table.list a", has_text="ratecard").first.click()
+    app.courier = page.url.rsplit("/", 1)[1]
+    expect(page.locator("#rate-card")).to_contain_text("Version 1")
+    page.get_by_role("button", name="Make a scan key").click()
+    key = page.locator("#scan-keys code.secret").inner_text()
+    assert key.startswith("consign_scan_"), key
+    page.goto(f"/app/carriers/{app.courier}")  # shown once: the page again lists its prefix
+    expect(page.locator("#scan-keys code.secret")).to_have_count(0)
+    expect(page.locator("#scan-keys tbody tr")).to_have_count(1)
+    shot(page, "carrier")
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     status, answer = s.api("POST", "/scans", {
         "tracking_number": app.tracking, "status": "TRANSIT", "substatus": "package_accepted",
         "occurred_at": now, "location": {"city": "San Francisco", "country": "US"},
-    }, auth=f"Bearer {key['key']}")
+    }, auth=f"Bearer {key}")
     assert status == 201 and answer["result"] == "accepted", (status, answer)
 
 
@@ -550,10 +630,10 @@ def buy_from_inbox(page: Page, *numbers: str) -> str:
     return page.url.rsplit("/", 1)[1]
 
 
-def test_invalid_address_fixed_through_the_api(app: App):
+def test_invalid_address_fixed_on_the_order_page(app: App):
     """An order whose ZIP cannot be: the order page says so, its batch names the problem and
-    links to the order. The fix goes through the API (no page edits an address yet); then the
-    label is bought from the inbox."""
+    links to the order, where the ship-to is corrected in place; then the label is bought from
+    the inbox."""
     page, s = app.page, app.s
     body = order_body("WEB-1005", "Mary Jackson", "San Francisco", 5, "Tea tin", "9.50",
                       zip_code="ABCDE")
@@ -571,28 +651,91 @@ def test_invalid_address_fixed_through_the_api(app: App):
         "href", f"/app/orders/{o['object_id']}")
     expect(page.locator(".card form button")).to_have_count(0)  # nothing valid to buy
 
-    body["to_address"]["zip"] = "94103"
-    _, fixed = s.api("POST", "/orders", body, expect_status=201)
-    assert fixed["object_id"] == o["object_id"], fixed
     problem.get_by_role("link", name="Fix order WEB-1005").click()
+    fix = page.locator("details#fix-address")
+    expect(fix).to_have_attribute("open", "")  # open: the address will not ship
+    expect(page.locator("#to-zip")).to_have_value("ABCDE")
+    page.fill("#to-zip", "94103")
+    page.get_by_role("button", name="Save and validate").click()
     expect(page.locator(".status.s-VALID")).to_have_text("VALID")
+    expect(page.locator("details#fix-address")).not_to_have_attribute("open", "")
+    _, fixed = s.api("GET", f"/orders/{o['object_id']}", expect_status=200)
+    assert fixed["to_address"]["zip"] == "94103", fixed["to_address"]
     buy_from_inbox(page, "WEB-1005")
     wait_purchased(page)
 
 
 def test_csv_and_crowdfunding_orders_reach_the_inbox(app: App):
-    """Orders from a CSV file and from a crowdfunding project's backer report, imported through
-    the API (no page imports them yet), are in the inbox like any other."""
+    """A shop's CSV export imported on its page (previewed, then the very file imported), and a
+    creator's crowdfunding project run in the browser: the backer report previewed (the backer
+    who will not ship named) and imported, addresses locked, a project key made, tracking
+    uploaded — one dispatch email per backer at the mail sink. The orders are in the inbox like
+    any other."""
     page, s = app.page, app.s
-    csv = (ROOT / "examples" / "orders.csv").read_bytes()
-    _, r = s.api("POST", "/orders/import", csv, content_type="text/csv", expect_status=200)
-    assert r["created"] == 3 and r["rejected"] == 1, r
-    _, project = s.api("POST", "/projects", {"name": "Board Game", "reward_weight": {
-        "weight": "1.5", "mass_unit": "lb"}}, expect_status=201)
-    report = (ROOT / "examples" / "kickstarter-backer-report.csv").read_bytes()
-    _, r = s.api("POST", f"/projects/{project['object_id']}/backers/import", report,
-                 content_type="text/csv", expect_status=200)
-    assert r["shippable"] == 3, r
+    page.goto("/app/orders")
+    page.get_by_role("link", name="Import a CSV file").click()
+    page.set_input_files("#file", str(ROOT / "examples" / "orders.csv"))
+    page.get_by_role("button", name="Preview").click()
+    report = page.locator("#import-report")
+    expect(report).to_contain_text("Preview: nothing was imported yet.")
+    expect(report).to_contain_text("3 to create")
+    expect(report).to_contain_text("1 refused")
+    expect(page.locator("#rejections tbody tr")).to_have_count(1)
+    expect(page.locator("#rejections tbody tr")).to_contain_text("ship_to_city")
+    page.get_by_role("button", name="Import this file").click()
+    expect(report).to_contain_text("Imported.")
+    expect(report).to_contain_text("3 created")
+
+    # The creator.
+    page.goto("/app/projects")
+    page.fill("#p-name", "Board Game")
+    page.fill("#p-weight", "1.5")
+    page.get_by_role("button", name="Create").click()
+    expect(page.locator("h1")).to_have_text("Board Game")
+    app.project = page.url.rsplit("/", 1)[1]
+    page.set_input_files("#backers-file", str(ROOT / "examples" / "kickstarter-backer-report.csv"))
+    page.locator("#backers").get_by_role("button", name="Preview").click()
+    expect(page.locator("#backers-report")).to_contain_text("Preview: nothing was imported yet.")
+    expect(page.locator("#not-shippable tbody tr")).to_have_count(1)
+    expect(page.locator("#not-shippable")).to_contain_text("2234567890")  # Sam Jones: no ZIP
+    expect(page.locator("#pledges")).to_have_text("0")
+    page.get_by_role("button", name="Import this file").click()
+    expect(page.locator("#backers-report")).to_contain_text("Imported.")
+    expect(page.locator("#pledges")).to_have_text("4")
+
+    page.get_by_role("button", name="Lock addresses now").click()
+    expect(page.locator("#lock-state")).to_contain_text("Locked since")
+    expect(page.locator("#lock-state")).to_contain_text("(4 backers)")
+
+    page.get_by_role("button", name="Make a project key").click()
+    key = page.locator("#keys code.secret").inner_text()
+    status, seed = s.api("GET", f"/api/shipping/orders?project={app.project}",
+                         auth=f"Bearer {key}")
+    assert status == 200 and seed["total"] == 3, (status, seed)
+
+    page.set_input_files("#tracking-file", str(ROOT / "examples" / "tracking.csv"))
+    page.locator("#tracking").get_by_role("button", name="Upload").click()
+    expect(page.locator("#tracking-report")).to_contain_text("Applied.")
+    expect(page.locator("#tracking-report")).to_contain_text("2 dispatch emails queued")
+    page.locator("#tracking summary").click()
+    expect(page.locator("#email-subject")).to_have_text("Your Board Game reward is on its way")
+    shot(page, "project")
+    def dispatched() -> list[dict]:  # the buyers of shop orders get their own emails
+        with s.sink.lock:
+            return [m for m in s.sink.messages if "Board Game" in (m["subject"] or "")]
+
+    deadline = time.time() + 30
+    while time.time() < deadline and len(dispatched()) < 2:
+        time.sleep(0.2)
+    got = dispatched()
+    assert sorted(m["to"][0] for m in got) == ["kenji@example.com", "lena@example.com"], got
+    assert all(m["subject"] == "Your Board Game reward is on its way" for m in got), got
+    # The same file again sends nothing more: exactly one email per backer.
+    page.set_input_files("#tracking-file", str(ROOT / "examples" / "tracking.csv"))
+    page.locator("#tracking").get_by_role("button", name="Upload").click()
+    expect(page.locator("#tracking-report")).to_contain_text("0 dispatch emails queued")
+    time.sleep(1)
+    assert len(dispatched()) == 2, dispatched()
 
     page.goto("/app/orders")
     for search, where in [("#1001", None), ("Lena Vogel", "Berlin, DE")]:
@@ -710,6 +853,9 @@ def test_accessibility_axe(app: App):
         *[(signed_in, name.lower(), path) for name, path in nav],
         (signed_in, "order", f"/app/orders/{app.tracked_order}"),
         (signed_in, "batch", f"/app/batches/{app.batch}"),
+        (signed_in, "import", "/app/orders/import"),
+        (signed_in, "project", f"/app/projects/{app.project}"),
+        (signed_in, "carrier", f"/app/carriers/{app.courier}"),
         (signed_out, "tracking", f"/track/{app.tracking}"),
         (signed_out, "sign-in refused", "/app/sign-in"),  # the same, showing its error
     ]
