@@ -168,6 +168,23 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Invite a user: print the link that sets their password (it works once, for a week), and
+    /// email it when a mail server is configured (CONSIGN_SMTP_HOST; the server's job worker
+    /// sends it).
+    Invite {
+        /// Their email: how they sign in (unique across accounts).
+        #[arg(long)]
+        email: String,
+        /// owner, admin, staff (orders, labels, batches, tracking) or developer (tokens, webhooks).
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// How they are shown.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Account name [default: the demo account].
+        #[arg(long)]
+        account: Option<String>,
+    },
     /// List an account's users.
     List {
         /// Account name [default: the demo account].
@@ -235,6 +252,36 @@ async fn user(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
             if let Some(p) = made_up {
                 println!("{p}");
             }
+        }
+        UserCommand::Invite {
+            email,
+            role,
+            name,
+            account,
+        } => {
+            let new = users::NewUser {
+                account: account_name(&account),
+                email,
+                name,
+                role,
+                password: None,
+            };
+            let base = crate::bulk::public_base(&config);
+            let (user, issued) = users::invite_user(&services, new, &base)
+                .await
+                .map_err(service_error)?;
+            eprintln!(
+                "invited {} {} to account {:?}{}",
+                user.role,
+                user.email,
+                account_name(&account),
+                if issued.emailed {
+                    "; the link is emailed to them by the server"
+                } else {
+                    "; no mail server is configured: hand them this link"
+                }
+            );
+            println!("{}", issued.url);
         }
         UserCommand::List { account } => {
             let mut out = std::io::stdout().lock();

@@ -5,7 +5,8 @@ orders through the API, then does what a merchant does in the browser: signs in,
 for three orders with a double click (one batch, three labels), follows the batch to its merged
 PDF, finds an order by a tracking number, opens the public tracking page, does a whole label
 run with the keyboard alone, holds and releases an order, sees an invalid address stop a batch,
-makes and revokes an API token, adds a staff user who signs in, adds and removes a sender,
+makes and revokes an API token, invites a staff user who sets a password from the emailed link
+(and later resets it by email), adds and removes a sender,
 switches to live and back, checks every main page with axe-core and signs out. No page, script
 error or console error is allowed (see ALLOWED_CONSOLE).
 
@@ -134,7 +135,9 @@ class SinkHandler(socketserver.StreamRequestHandler):
                     data += chunk
                 message = email.message_from_bytes(data[:-5], policy=email.policy.default)
                 with self.server.lock:
-                    self.server.messages.append({"to": rcpt, "subject": message["subject"]})
+                    body = message.get_body(preferencelist=("plain",))
+                    self.server.messages.append({"to": rcpt, "subject": message["subject"],
+                                                 "text": body.get_content() if body else ""})
                 say("250 queued")
             elif verb == "QUIT":
                 say("221 bye")
@@ -772,26 +775,58 @@ def test_developers_make_and_revoke_a_token(app: App):
     assert status == 401, status
 
 
-def test_team_add_a_staff_user_who_signs_in(app: App):
+def mail_to(app: App, address: str, subject_start: str) -> dict:
+    """The newest message to `address` whose subject starts so (waiting up to 30 s)."""
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        with app.s.sink.lock:
+            found = [m for m in app.s.sink.messages
+                     if address in m["to"] and (m["subject"] or "").startswith(subject_start)]
+        if found:
+            return found[-1]
+        time.sleep(0.2)
+    raise AssertionError(f"no mail to {address} starting {subject_start!r}")
+
+
+def link_in(message: dict) -> str:
+    m = re.search(r"(/app/welcome\?token=[0-9a-f]{64})", message["text"])
+    assert m, message
+    return m.group(1)
+
+
+def test_team_invite_a_staff_user_who_signs_in(app: App):
+    """The owner invites a packer: an email with a link; the packer sets a password on it and is
+    signed in. Later the packer forgets it and resets it from the sign-in page by email."""
     page = app.page
     page.goto("/app/team")
     page.fill("#email", "packer@demo.example")
     page.fill("#name", "Pat Packer")
     page.select_option("#role", "staff")
     page.get_by_role("button", name="Add user").click()
-    password = page.locator("code.secret").inner_text()
-    assert len(password) >= 10
+    expect(page.locator("#added")).to_contain_text("An invitation is on its way")
+    expect(page.locator("code.secret")).to_have_count(0)
     expect(page.locator("table.list")).to_contain_text("packer@demo.example")
     shot(page, "team")
 
     other = app.browser.new_context(viewport=DESKTOP, base_url=app.s.url)
     p2 = app.watch.attach(other.new_page())
-    p2.goto("/app/sign-in")
-    p2.fill("#email", "packer@demo.example")
-    p2.fill("#password", password)
-    p2.click("button[type=submit]")
+    p2.goto(link_in(mail_to(app, "packer@demo.example", "You are invited")))
+    expect(p2.locator("h1")).to_have_text("Welcome to demo")
+    p2.fill("#password", "packing station 7")
+    p2.get_by_role("button", name="Set password and sign in").click()
     expect(p2.locator("h1")).to_have_text("Today")
     expect(p2.locator("header .role")).to_have_text("staff")
+    p2.get_by_role("button", name="Sign out", exact=True).click()
+
+    p2.get_by_role("link", name="Forgot your password?").click()
+    p2.fill("#email", "packer@demo.example")
+    p2.get_by_role("button", name="Email me a link").click()
+    expect(p2.locator("p.notice")).to_contain_text("on its way")
+    p2.goto(link_in(mail_to(app, "packer@demo.example", "Reset your")))
+    expect(p2.locator("h1")).to_have_text("Set a new password")
+    p2.fill("#password", "a new packing password")
+    p2.get_by_role("button", name="Set password and sign in").click()
+    expect(p2.locator("h1")).to_have_text("Today")
     other.close()
 
 
@@ -857,6 +892,7 @@ def test_accessibility_axe(app: App):
         (signed_in, "project", f"/app/projects/{app.project}"),
         (signed_in, "carrier", f"/app/carriers/{app.courier}"),
         (signed_out, "tracking", f"/track/{app.tracking}"),
+        (signed_out, "forgot", "/app/forgot"),
         (signed_out, "sign-in refused", "/app/sign-in"),  # the same, showing its error
     ]
     failures, used, report = [], set(), []

@@ -46,7 +46,7 @@ async fn consign_beside(
 }
 
 /// `consign` with extra environment variables.
-fn consign_with(
+pub(crate) fn consign_with(
     app: &crate::helpers::TestApp,
     args: &[&str],
     env: &[(&str, &str)],

@@ -764,3 +764,288 @@ async fn a_courier_s_rate_card_is_previewed_installed_priced_and_given_scan_keys
     assert_eq!(stored.parameters["api_key"], "EZTKnew0000000000000NEW1");
     assert!(!stored.active, "switched off (the box was not ticked)");
 }
+
+/// The link a mail holds (`…/app/welcome?token=<64 hex>`).
+fn link_in(mail: &crate::fakes::Mail) -> String {
+    let at = mail
+        .data
+        .find("/app/welcome?token=")
+        .expect("a link in the mail");
+    // Quoted-printable writes the `=` as `=3D`.
+    let rest = &mail.data[at + "/app/welcome?token=".len()..];
+    let token: String = rest
+        .strip_prefix("3D")
+        .unwrap_or(rest)
+        .chars()
+        .take_while(|c| c.is_ascii_hexdigit())
+        .collect();
+    assert_eq!(token.len(), 64, "{}", mail.data);
+    format!("/app/welcome?token={token}")
+}
+
+/// The session cookie a response sets.
+fn cookie_of(res: &reqwest::Response) -> String {
+    res.headers()[reqwest::header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn form_post(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+    browser()
+        .post(app.url(path))
+        .header(ORIGIN, app.base.clone())
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn people_are_invited_and_reset_their_password_by_email_links_that_work_once() {
+    let smtp = crate::fakes::SmtpServer::start().await;
+    let app = crate::helpers::spawn_app_with(consign::config::Layer {
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: Some(smtp.port),
+        smtp_tls: Some("none".into()),
+        smtp_from: Some("Shop <ship@shop.example>".into()),
+        ..Default::default()
+    })
+    .await;
+    let account = app.account_name().await;
+    let owner = person(&app, &account, Role::Owner).await;
+
+    // Invited: an email with a link, nothing secret on the page.
+    let (status, html, _) = post(
+        &app,
+        "/app/team",
+        &owner.cookie,
+        &app.base,
+        &[
+            ("_csrf", &owner.csrf),
+            ("email", "Pat@Shop.example"),
+            ("name", "Pat Packer"),
+            ("role", "staff"),
+            ("how", "invite"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(texts(&html, "#added").join(" ").contains("on its way"));
+    assert!(texts(&html, "#added code.secret").is_empty());
+    let mail = smtp.wait_for(1, 10).await.remove(0);
+    assert_eq!(mail.to, ["pat@shop.example"]);
+    assert!(mail
+        .header("subject")
+        .unwrap()
+        .starts_with("You are invited to"));
+    let link = link_in(&mail);
+
+    // The link: a page naming whom it is for; a short password refused; then signed in.
+    let (status, html, _) = get(&app, &link, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(texts(&html, "main p strong").contains(&"pat@shop.example".to_string()));
+    let token = link.split("token=").nth(1).unwrap();
+    let res = browser()
+        .post(app.url("/app/welcome"))
+        .header(ORIGIN, "https://evil.example")
+        .form(&[("token", token), ("password", "a long enough one")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = form_post(
+        &app,
+        "/app/welcome",
+        &[("token", token), ("password", "short")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = form_post(
+        &app,
+        "/app/welcome",
+        &[("token", token), ("password", "packing station 9")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let pat = cookie_of(&res);
+    let (_, home, _) = get(&app, "/", &pat).await;
+    assert_eq!(texts(&home, "header .role"), ["staff"]);
+    // Once only.
+    let (status, html, _) = get(&app, &link, "").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(texts(&html, "h1"), ["This link no longer works"]);
+    let res = form_post(
+        &app,
+        "/app/welcome",
+        &[("token", token), ("password", "another password 1")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // Forgot: the same answer for an unknown email (and no mail); a link for a known one.
+    let unknown = form_post(&app, "/app/forgot", &[("email", "nobody@shop.example")]).await;
+    let known = form_post(&app, "/app/forgot", &[("email", "pat@shop.example")]).await;
+    assert_eq!(unknown.status(), known.status());
+    let (a, b) = (
+        Html::parse_document(&unknown.text().await.unwrap()),
+        Html::parse_document(&known.text().await.unwrap()),
+    );
+    assert_eq!(texts(&a, "p.notice"), texts(&b, "p.notice"));
+    let mails = smtp.wait_for(2, 10).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(smtp.mails().len(), 2, "none for the unknown email");
+    assert_eq!(mails[1].to, ["pat@shop.example"]);
+    assert_eq!(
+        mails[1].header("subject").as_deref(),
+        Some("Reset your Consign password")
+    );
+    let reset = link_in(&mails[1]);
+    let token = reset.split("token=").nth(1).unwrap();
+    let res = form_post(
+        &app,
+        "/app/welcome",
+        &[("token", token), ("password", "a brand new password")],
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // Every other session ended; the new password signs in, the old one does not.
+    let (status, _, location) = get(&app, "/app/orders", &pat).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(location.starts_with("/app/sign-in"));
+    let old = form_post(
+        &app,
+        "/app/sign-in",
+        &[
+            ("email", "pat@shop.example"),
+            ("password", "packing station 9"),
+        ],
+    )
+    .await;
+    assert_eq!(old.status(), StatusCode::UNAUTHORIZED);
+    let new = form_post(
+        &app,
+        "/app/sign-in",
+        &[
+            ("email", "pat@shop.example"),
+            ("password", "a brand new password"),
+        ],
+    )
+    .await;
+    assert_eq!(new.status(), StatusCode::SEE_OTHER);
+    // Audited.
+    let (_, html, _) = get(&app, "/app/audit", &owner.cookie).await;
+    let log = texts(&html, "tbody tr").join("\n");
+    for action in [
+        "invited a user",
+        "accepted an invitation",
+        "asked for a password reset link",
+        "reset their password by email",
+    ] {
+        assert!(log.contains(action), "{action}: {log}");
+    }
+    // The database keeps no usable token: only hashes, and no sealed copy once sent.
+    let sealed: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM user_links WHERE token_sealed IS NOT NULL AND sent_ms IS NOT NULL",
+    )
+    .fetch_one(&mut *app.services.store.conn().await.unwrap())
+    .await
+    .unwrap();
+    assert_eq!(sealed, 0);
+}
+
+#[tokio::test]
+async fn without_a_mail_server_an_invitation_link_is_handed_over_and_resets_are_not_offered() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let admin = person(&app, &account, Role::Admin).await;
+    let (status, html, _) = post(
+        &app,
+        "/app/team",
+        &admin.cookie,
+        &app.base,
+        &[
+            ("_csrf", &admin.csrf),
+            ("email", "dev@shop.example"),
+            ("role", "developer"),
+            ("how", "invite"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let url = texts(&html, "#added code.secret")
+        .pop()
+        .expect("the link, once");
+    assert!(
+        url.starts_with(&format!("{}/app/welcome?token=", app.base)),
+        "{url}"
+    );
+    let path = url.strip_prefix(&app.base).unwrap();
+    let (status, _, _) = get(&app, path, "").await;
+    assert_eq!(status, StatusCode::OK);
+    // An admin cannot invite an owner.
+    let (status, html, _) = post(
+        &app,
+        "/app/team",
+        &admin.cookie,
+        &app.base,
+        &[
+            ("_csrf", &admin.csrf),
+            ("email", "boss@shop.example"),
+            ("role", "owner"),
+            ("how", "invite"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "p.error")[0].contains("cannot give the owner role"));
+    let res = form_post(&app, "/app/forgot", &[("email", "dev@shop.example")]).await;
+    let html = Html::parse_document(&res.text().await.unwrap());
+    assert!(texts(&html, "p.notice")[0].contains("sends no email"));
+}
+
+#[tokio::test]
+async fn the_command_line_invites_with_a_link_the_web_app_opens() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let (ok, stdout, stderr) = crate::cli::consign_with(
+        &app,
+        &[
+            "user",
+            "invite",
+            "--account",
+            &account,
+            "--email",
+            "cli@shop.example",
+            "--role",
+            "staff",
+        ],
+        &[("CONSIGN_PUBLIC_URL", &app.base)],
+    );
+    assert!(ok, "{stderr}");
+    assert!(stderr.contains("hand them this link"), "{stderr}");
+    let url = stdout.trim();
+    let path = url
+        .strip_prefix(&app.base)
+        .expect("the link under the public URL");
+    let (status, html, _) = get(&app, path, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(texts(&html, "h1"), [format!("Welcome to {account}")]);
+    // An unknown role is refused before anything is made.
+    let (ok, _, stderr) = crate::cli::consign_with(
+        &app,
+        &[
+            "user",
+            "invite",
+            "--email",
+            "x@shop.example",
+            "--role",
+            "boss",
+        ],
+        &[],
+    );
+    assert!(!ok && stderr.contains("unknown role"), "{stderr}");
+}

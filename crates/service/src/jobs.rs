@@ -84,6 +84,8 @@ pub enum Job {
     },
     /// Send a backer's dispatch email.
     SendDispatch { email: ObjectId },
+    /// Email a link that sets a user's password (an invitation or a reset).
+    SendUserLink { link: ObjectId },
     /// Push a project's backers into its provider account.
     SyncProject {
         account: ObjectId,
@@ -264,6 +266,7 @@ async fn run_one(s: &Services, claim: &Claim) {
             batch,
         } => batches::run_purchase_job(s, claim, scope_of(*account, *test), *batch).await,
         Job::SendDispatch { email } => crowdfunding::tracking::run_send_job(s, claim, *email).await,
+        Job::SendUserLink { link } => crate::user_links::run_send_job(s, claim, *link).await,
         Job::SyncProject {
             account,
             test,

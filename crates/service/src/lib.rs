@@ -26,6 +26,7 @@ pub mod shipments;
 pub mod tracking;
 pub mod transactions;
 pub mod uploads;
+pub mod user_links;
 pub mod users;
 pub mod validator;
 pub mod webhooks;

@@ -60,7 +60,7 @@ pub struct NewUser {
     pub password: Option<String>,
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::thread_rng().fill(&mut buf[..]);
     hex::encode(buf)
@@ -76,7 +76,7 @@ fn made_up_password() -> String {
         .collect()
 }
 
-async fn hash(password: String) -> Result<String, ServiceError> {
+pub(crate) async fn hash(password: String) -> Result<String, ServiceError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -132,15 +132,31 @@ pub async fn create_user(
     s: &Services,
     new: NewUser,
 ) -> Result<(User, Option<String>), ServiceError> {
-    create_user_as(s, new, domain::account::Actor::Cli).await
+    let (user, made_up, _) = create_user_as(s, new, domain::account::Actor::Cli, None).await?;
+    Ok((user, made_up))
 }
 
-/// [`create_user`], recorded in the audit log as done by `actor`.
+/// Invites a user to the named account (from the command line): they get a link to set their
+/// password (emailed when a mail server is configured; the URL is answered either way).
+pub async fn invite_user(
+    s: &Services,
+    mut new: NewUser,
+    base_url: &str,
+) -> Result<(User, crate::user_links::Issued), ServiceError> {
+    new.password = None;
+    let (user, _, issued) =
+        create_user_as(s, new, domain::account::Actor::Cli, Some(base_url)).await?;
+    Ok((user, issued.expect("an invitation was asked for")))
+}
+
+/// [`create_user`], recorded in the audit log as done by `actor`; with `invite_base` the user
+/// gets an invitation link (pointing there) instead of a password, in the same transaction.
 async fn create_user_as(
     s: &Services,
     new: NewUser,
     actor: domain::account::Actor,
-) -> Result<(User, Option<String>), ServiceError> {
+    invite_base: Option<&str>,
+) -> Result<(User, Option<String>, Option<crate::user_links::Issued>), ServiceError> {
     // Every field's problem named at once.
     let email = parse_email(&new.email);
     let name = parse_name(&new.name);
@@ -162,7 +178,8 @@ async fn create_user_as(
         ));
     };
     let account = account_named(s, &new.account).await?;
-    let made_up = new.password.is_none().then(made_up_password);
+    // Invited: a password nobody knows until the link sets one.
+    let made_up = (new.password.is_none() || invite_base.is_some()).then(made_up_password);
     let password = new.password.or_else(|| made_up.clone()).unwrap_or_default();
     let password_hash = hash(password).await?;
     let now = Timestamp::now();
@@ -177,13 +194,30 @@ async fn create_user_as(
         disabled: None,
     };
     let stored = user.clone();
+    let link = invite_base.map(|base| {
+        crate::user_links::prepare(s, user.id, crate::user_links::Purpose::Invite, base)
+    });
+    let issued = link.as_ref().map(|l| l.issued.clone());
     s.store
         .write(move |conn| {
             Box::pin(async move {
                 repo::insert(conn, &stored, &password_hash).await?;
-                let detail = format!("{} as {}", stored.email, stored.role);
-                crate::audit::record_user(conn, stored.account_id, actor, "added a user", &detail)
-                    .await
+                let (action, how) = match &link {
+                    Some(link) => {
+                        crate::user_links::store_link(conn, link).await?;
+                        (
+                            "invited a user",
+                            if link.issued.emailed {
+                                ", by email"
+                            } else {
+                                ", link handed over"
+                            },
+                        )
+                    }
+                    None => ("added a user", ""),
+                };
+                let detail = format!("{} as {}{how}", stored.email, stored.role);
+                crate::audit::record_user(conn, stored.account_id, actor, action, &detail).await
             })
         })
         .await
@@ -194,11 +228,33 @@ async fn create_user_as(
             )),
             other => other.into(),
         })?;
-    Ok((user, made_up))
+    if issued.as_ref().is_some_and(|i| i.emailed) {
+        s.job_signal.notify_one();
+    }
+    let made_up = if invite_base.is_some() { None } else { made_up };
+    Ok((user, made_up, issued))
 }
 
-/// A signed-in person adds a user to their own account: only with a role theirs may give
-/// ([`Role::may_grant`]: no one but an owner makes an owner; staff and developers make no one).
+/// Whether `who` may give `role` ([`Role::may_grant`]: no one but an owner makes an owner;
+/// staff and developers make no one).
+fn may_give(who: &Principal, role: Role) -> Result<(), ServiceError> {
+    let allowed = match who.actor {
+        domain::account::Actor::User { role: mine, .. } => mine.may_grant(role),
+        domain::account::Actor::Cli => true,
+        domain::account::Actor::Token(_) | domain::account::Actor::Job => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(
+            ValidationError::field("role", format!("Your role cannot give the {role} role."))
+                .into(),
+        )
+    }
+}
+
+/// A signed-in person adds a user to their own account with a password (given, or made up and
+/// answered once), only with a role theirs may give.
 pub async fn add_user(
     s: &Services,
     who: &Principal,
@@ -207,30 +263,39 @@ pub async fn add_user(
     role: Role,
     password: Option<String>,
 ) -> Result<(User, Option<String>), ServiceError> {
-    let allowed = match who.actor {
-        domain::account::Actor::User { role: mine, .. } => mine.may_grant(role),
-        domain::account::Actor::Cli => true,
-        domain::account::Actor::Token(_) | domain::account::Actor::Job => false,
+    may_give(who, role)?;
+    let new = NewUser {
+        account: who.account_name.clone(),
+        email: email.into(),
+        name: name.into(),
+        role,
+        password,
     };
-    if !allowed {
-        return Err(ValidationError::field(
-            "role",
-            format!("Your role cannot give the {role} role."),
-        )
-        .into());
-    }
-    create_user_as(
-        s,
-        NewUser {
-            account: who.account_name.clone(),
-            email: email.into(),
-            name: name.into(),
-            role,
-            password,
-        },
-        who.actor,
-    )
-    .await
+    let (user, made_up, _) = create_user_as(s, new, who.actor, None).await?;
+    Ok((user, made_up))
+}
+
+/// A signed-in person invites someone to their own account (only with a role theirs may give):
+/// a link to set their password, emailed when a mail server is configured, its URL answered
+/// either way (to hand over when no email goes out).
+pub async fn invite(
+    s: &Services,
+    who: &Principal,
+    email: &str,
+    name: &str,
+    role: Role,
+    base_url: &str,
+) -> Result<(User, crate::user_links::Issued), ServiceError> {
+    may_give(who, role)?;
+    let new = NewUser {
+        account: who.account_name.clone(),
+        email: email.into(),
+        name: name.into(),
+        role,
+        password: None,
+    };
+    let (user, _, issued) = create_user_as(s, new, who.actor, Some(base_url)).await?;
+    Ok((user, issued.expect("an invitation was asked for")))
 }
 
 /// The users of the named account, oldest first.
@@ -296,10 +361,7 @@ pub async fn sign_in(
         Some((user, _)) if matches && user.disabled.is_none() => user,
         _ => return Err(ServiceError::Unauthorized),
     };
-    let secret = random_hex(32);
-    let csrf = random_hex(32);
-    let now = Timestamp::now();
-    let expires = Timestamp::from_millis(now.millis() + SESSION_ABSOLUTE.as_millis() as i64);
+    let (secret, csrf, now, expires) = session_parts();
     let (key, token, id) = (secret.clone(), csrf.clone(), user.id);
     let (account, role, email) = (user.account_id, user.role, user.email.clone());
     s.store
@@ -311,6 +373,23 @@ pub async fn sign_in(
             })
         })
         .await?;
+    signed_in(s, user, secret, csrf).await
+}
+
+/// A new session's cookie value, anti-forgery token, start and absolute end.
+pub(crate) fn session_parts() -> (String, String, Timestamp, Timestamp) {
+    let now = Timestamp::now();
+    let expires = Timestamp::from_millis(now.millis() + SESSION_ABSOLUTE.as_millis() as i64);
+    (random_hex(32), random_hex(32), now, expires)
+}
+
+/// A session just stored, as the web app keeps it: with the account's name and label default.
+pub(crate) async fn signed_in(
+    s: &Services,
+    user: User,
+    secret: String,
+    csrf: String,
+) -> Result<NewSession, ServiceError> {
     let mut conn = s.store.conn().await?;
     let account_name = store::accounts::name_of(&mut conn, user.account_id).await?;
     let label_file_type = store::accounts::label_file_type(&mut conn, user.account_id).await?;

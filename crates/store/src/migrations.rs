@@ -90,6 +90,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0013_web_inbox.sql"),
         include_str!("../migrations/postgres/0013_web_inbox.sql"),
     ),
+    (
+        14,
+        "links that set a user's password: invitations and resets",
+        include_str!("../migrations/sqlite/0014_user_links.sql"),
+        include_str!("../migrations/postgres/0014_user_links.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -187,3 +187,133 @@ pub async fn delete_sessions_of(conn: &mut Conn, user: ObjectId) -> Result<u64, 
         .await?;
     Ok(done.rows_affected())
 }
+
+/// A link that sets a user's password (an invitation or a reset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserLink {
+    pub id: ObjectId,
+    pub user_id: ObjectId,
+    /// `invite` or `reset`.
+    pub purpose: String,
+    /// The token sealed for the job that emails it (gone once sent).
+    pub token_sealed: Option<String>,
+    pub base_url: String,
+    pub created: Timestamp,
+    pub expires: Timestamp,
+    pub used: Option<Timestamp>,
+    pub sent: Option<Timestamp>,
+    pub error: Option<String>,
+}
+
+const LINK_COLUMNS: &str =
+    "id, user_id, purpose, token_sealed, base_url, created_ms, expires_ms, used_ms, sent_ms, error";
+
+fn link_from_row(row: &sqlx::any::AnyRow) -> Result<UserLink, StoreError> {
+    let opt_ts = |c: &str| -> Result<Option<Timestamp>, StoreError> {
+        Ok(row
+            .try_get::<Option<i64>, _>(c)?
+            .map(Timestamp::from_millis))
+    };
+    Ok(UserLink {
+        id: id_of(row.try_get("id")?)?,
+        user_id: id_of(row.try_get("user_id")?)?,
+        purpose: row.try_get("purpose")?,
+        token_sealed: row.try_get("token_sealed")?,
+        base_url: row.try_get("base_url")?,
+        created: Timestamp::from_millis(row.try_get("created_ms")?),
+        expires: Timestamp::from_millis(row.try_get("expires_ms")?),
+        used: opt_ts("used_ms")?,
+        sent: opt_ts("sent_ms")?,
+        error: row.try_get("error")?,
+    })
+}
+
+/// Stores a link found later by `token` (kept hashed); the user's earlier unused links of the
+/// same purpose stop working.
+pub async fn insert_link(conn: &mut Conn, link: &UserLink, token: &str) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE user_links SET expires_ms = $1 WHERE user_id = $2 AND purpose = $3 AND used_ms IS NULL AND expires_ms > $1",
+    )
+    .bind(link.created.millis())
+    .bind(link.user_id.to_string())
+    .bind(link.purpose.clone())
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "INSERT INTO user_links (id, user_id, purpose, token_hash, token_sealed, base_url, created_ms, expires_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(link.id.to_string())
+    .bind(link.user_id.to_string())
+    .bind(link.purpose.clone())
+    .bind(hash_token(token))
+    .bind(link.token_sealed.clone())
+    .bind(link.base_url.clone())
+    .bind(link.created.millis())
+    .bind(link.expires.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The link `token` opens, with its user (whatever their states; the service judges).
+pub async fn link_by_token(conn: &mut Conn, token: &str) -> Result<(UserLink, User), StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {LINK_COLUMNS} FROM user_links WHERE token_hash = $1"
+    ))
+    .bind(hash_token(token))
+    .fetch_one(&mut *conn)
+    .await?;
+    let link = link_from_row(&row)?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(link.user_id.to_string())
+        .fetch_one(conn)
+        .await?;
+    Ok((link, from_row(&row)?))
+}
+
+/// A link by id, with its user.
+pub async fn link(conn: &mut Conn, id: ObjectId) -> Result<(UserLink, User), StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {LINK_COLUMNS} FROM user_links WHERE id = $1"
+    ))
+    .bind(id.to_string())
+    .fetch_one(&mut *conn)
+    .await?;
+    let link = link_from_row(&row)?;
+    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(link.user_id.to_string())
+        .fetch_one(conn)
+        .await?;
+    Ok((link, from_row(&row)?))
+}
+
+/// Marks a link used, once: false when it was used (or had expired) already.
+pub async fn use_link(conn: &mut Conn, id: ObjectId, now: Timestamp) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE user_links SET used_ms = $1, token_sealed = NULL WHERE id = $2 AND used_ms IS NULL AND expires_ms > $1",
+    )
+    .bind(now.millis())
+    .bind(id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records how a link's email went: sent (`error` none) or not; the sealed token goes either
+/// way.
+pub async fn settle_link(
+    conn: &mut Conn,
+    id: ObjectId,
+    sent: Option<Timestamp>,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE user_links SET sent_ms = $1, error = $2, token_sealed = NULL WHERE id = $3",
+    )
+    .bind(sent.map(|t| t.millis()))
+    .bind(error.map(str::to_string))
+    .bind(id.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -246,17 +246,7 @@ async fn check(parts: &Parts, web: &Web) -> Result<Ctx, Response> {
     let principal = users::principal(&web.services, &who, mode_of(&parts.headers))
         .await
         .map_err(|e| unavailable(web, e))?;
-    let base = match &web.config.public_url {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => format!(
-            "http://{}",
-            parts
-                .headers
-                .get(axum::http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .unwrap_or("localhost")
-        ),
-    };
+    let base = crate::base_url(&web.config, &parts.headers);
     let ctx = Ctx {
         web: web.clone(),
         who,

@@ -17,6 +17,7 @@ mod ctx;
 mod developers;
 mod home;
 mod labels;
+mod links;
 mod order_import;
 mod orders;
 mod projects;
@@ -112,6 +113,11 @@ pub fn router<S: Clone + Send + Sync + 'static>(
             "/app/sign-out-everywhere",
             post(sign_in::sign_out_everywhere),
         )
+        .route(
+            "/app/welcome",
+            get(links::welcome).post(links::set_password),
+        )
+        .route("/app/forgot", get(links::forgot).post(links::send_reset))
         .route("/app/static/{name}", get(assets::serve))
         // Browsers ask for it on pages without HTML (a PDF in the viewer): nothing, cached.
         .route(
@@ -165,6 +171,21 @@ pub(crate) fn see_other(to: &str, cookie: Option<String>) -> Response {
         res.headers_mut().insert(axum::http::header::SET_COOKIE, c);
     }
     res
+}
+
+/// Where this server is reached: the public URL, else the request's own host (over http).
+/// Links pasted or emailed elsewhere start with it.
+pub(crate) fn base_url(config: &WebConfig, headers: &HeaderMap) -> String {
+    match &config.public_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!(
+            "http://{}",
+            headers
+                .get(HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or("localhost")
+        ),
+    }
 }
 
 /// The origin (`scheme://host[:port]`) of a URL, lower-cased.

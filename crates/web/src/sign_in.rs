@@ -40,7 +40,7 @@ impl Throttle {
     }
 
     /// `Err(wait)` when this email or this address has tried too often.
-    fn check(&self, email: &str, address: Option<IpAddr>) -> Result<(), Duration> {
+    pub(crate) fn check(&self, email: &str, address: Option<IpAddr>) -> Result<(), Duration> {
         let now = DefaultClock::default().now();
         self.by_email
             .check_key(&email.trim().to_lowercase())

@@ -26,15 +26,23 @@ struct TeamPage<'a> {
     c: Chrome<'a>,
     users: Vec<UserRow>,
     grantable: Vec<Role>,
-    /// The user just added and the password made up for them (shown once).
-    added: Option<(String, Option<String>)>,
+    /// The user just added and how they sign in.
+    added: Option<(String, Added)>,
     problem: Option<String>,
+}
+
+/// How a user just added signs in.
+pub(crate) enum Added {
+    /// With the password given (`None`) or made up (shown once).
+    Password(Option<String>),
+    /// With an invitation link: emailed, or shown once to hand over.
+    Invited { url: String, emailed: bool },
 }
 
 async fn render(
     ctx: &Ctx,
     status: StatusCode,
-    added: Option<(String, Option<String>)>,
+    added: Option<(String, Added)>,
     problem: Option<String>,
 ) -> Response {
     let users =
@@ -75,7 +83,8 @@ pub(crate) async fn show(ctx: Ctx) -> Response {
     render(&ctx, StatusCode::OK, None, None).await
 }
 
-/// `POST /app/team`: adds a user (a password is made up and shown once when none is given).
+/// `POST /app/team`: invites a user (`how=invite`: a link to set their password, emailed or
+/// shown once) or adds one with a password (given, or made up and shown once).
 pub(crate) async fn create(Posted(ctx, form): Posted) -> Response {
     let Some(role) = Role::parse(form.get("role")) else {
         return render(
@@ -86,20 +95,28 @@ pub(crate) async fn create(Posted(ctx, form): Posted) -> Response {
         )
         .await;
     };
-    let password = Some(form.get("password").to_string()).filter(|p| !p.is_empty());
-    match service::users::add_user(
-        &ctx.web.services,
-        &ctx.principal,
-        form.get("email"),
-        form.get("name"),
-        role,
-        password,
-    )
-    .await
-    {
-        Ok((user, made_up)) => {
-            render(&ctx, StatusCode::CREATED, Some((user.email, made_up)), None).await
-        }
+    let (s, who) = (&ctx.web.services, &ctx.principal);
+    let (email, name) = (form.get("email"), form.get("name"));
+    let done = if form.get("how") == "password" {
+        let password = Some(form.get("password").to_string()).filter(|p| !p.is_empty());
+        service::users::add_user(s, who, email, name, role, password)
+            .await
+            .map(|(user, made_up)| (user.email, Added::Password(made_up)))
+    } else {
+        service::users::invite(s, who, email, name, role, &ctx.base)
+            .await
+            .map(|(user, i)| {
+                (
+                    user.email,
+                    Added::Invited {
+                        url: i.url,
+                        emailed: i.emailed,
+                    },
+                )
+            })
+    };
+    match done {
+        Ok(added) => render(&ctx, StatusCode::CREATED, Some(added), None).await,
         Err(service::ServiceError::Validation(v)) => {
             render(
                 &ctx,
