@@ -1049,3 +1049,67 @@ async fn the_command_line_invites_with_a_link_the_web_app_opens() {
     );
     assert!(!ok && stderr.contains("unknown role"), "{stderr}");
 }
+
+#[tokio::test]
+async fn home_charts_the_labels_of_the_last_30_days_by_carrier_counting_each_once() {
+    use crate::labels::{parcel, rate_for, us_from, us_to};
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let staff = person(&app, &account, Role::Staff).await;
+    let (_, html, _) = get(&app, "/", &staff.cookie).await;
+    assert!(
+        texts(&html, "#chart").is_empty(),
+        "nothing bought: no chart"
+    );
+
+    let quote = serde_json::json!({"address_from": us_from(), "address_to": us_to(), "parcels": [parcel()], "async": false});
+    let mut spent = 0.0f64;
+    for _ in 0..3 {
+        let rate = rate_for(&app, quote.clone(), "usps_priority").await;
+        let t = crate::helpers::expect(
+            app.post_json(
+                "/transactions",
+                &serde_json::json!({"rate": rate, "async": false}),
+            )
+            .await,
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(t["status"], "SUCCESS");
+        let r: Value = app
+            .get(&format!("/rates/{rate}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        spent += r["amount"].as_str().unwrap().parse::<f64>().unwrap();
+    }
+    // Two pages read at once roll each label up once.
+    let (a, b) = tokio::join!(get(&app, "/", &staff.cookie), get(&app, "/", &staff.cookie));
+    for (_, html, _) in [a, b] {
+        assert_eq!(texts(&html, "#chart h2"), ["Labels in the last 30 days"]);
+    }
+    let (_, html, _) = get(&app, "/", &staff.cookie).await;
+    let row = texts(&html, "#chart tbody tr td");
+    assert_eq!(row[0], "USPS", "{row:?}");
+    assert_eq!(row[1], "3", "{row:?}");
+    assert_eq!(row[2], format!("{spent:.2} USD"), "{row:?}");
+    let bars = attrs(&html, "#chart svg rect", "height");
+    assert_eq!(bars.len(), 1, "today's one column");
+    assert_eq!(bars[0], "150", "the tallest day fills the chart");
+    assert!(texts(&html, "#chart svg rect title")[0].ends_with(": 3 USPS labels"));
+    // Another mode has its own.
+    let mode = [("_csrf", staff.csrf.as_str()), ("mode", "live")];
+    let res = browser()
+        .post(app.url("/app/mode"))
+        .header(COOKIE, &staff.cookie)
+        .header(ORIGIN, app.base.clone())
+        .form(&mode)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let live = format!("{}; consign_mode=live", staff.cookie);
+    let (_, html, _) = get(&app, "/", &live).await;
+    assert!(texts(&html, "#chart").is_empty());
+}

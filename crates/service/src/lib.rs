@@ -23,6 +23,7 @@ mod rating;
 pub mod refunds;
 pub mod scan_keys;
 pub mod shipments;
+pub mod stats;
 pub mod tracking;
 pub mod transactions;
 pub mod uploads;

@@ -14,6 +14,7 @@ pub mod customs;
 mod error;
 mod insert;
 pub mod jobs;
+pub mod label_days;
 pub mod manifests;
 mod migrations;
 pub mod notifications;

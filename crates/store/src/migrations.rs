@@ -96,6 +96,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0014_user_links.sql"),
         include_str!("../migrations/postgres/0014_user_links.sql"),
     ),
+    (
+        15,
+        "labels and spend per day for the home page's chart",
+        include_str!("../migrations/sqlite/0015_label_days.sql"),
+        include_str!("../migrations/postgres/0015_label_days.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -7,6 +7,8 @@ use axum::response::Response;
 use domain::order::{OrderFilter, OrderStatus};
 use domain::user::Permission;
 
+use service::stats::Day;
+
 use crate::ctx::{Chrome, Ctx, Posted, MODE_COOKIE};
 use crate::{page, see_other};
 
@@ -29,6 +31,144 @@ struct HomePage<'a> {
     c: Chrome<'a>,
     todo: Vec<Todo>,
     can_ship: bool,
+    chart: Option<Chart>,
+}
+
+/// Days the chart shows (today included).
+const CHART_DAYS: i64 = 30;
+/// Carriers drawn by name; the rest are "other".
+const CHART_CARRIERS: usize = 5;
+const CHART_W: i64 = 900;
+const CHART_H: i64 = 150;
+
+/// The 30-day chart of labels by carrier, drawn on the server as SVG.
+pub(crate) struct Chart {
+    bars: Vec<Bar>,
+    /// `(css class, carrier, labels, spend per currency)`.
+    legend: Vec<(String, String, i64, String)>,
+    ticks: Vec<(i64, String)>,
+    max: i64,
+    summary: String,
+}
+
+/// One carrier's part of one day's column.
+pub(crate) struct Bar {
+    x: i64,
+    y: i64,
+    w: i64,
+    h: i64,
+    class: String,
+    title: String,
+}
+
+fn day_name(day: i64) -> String {
+    domain::Timestamp::from_millis(day * 86_400_000)
+        .to_string()
+        .chars()
+        .take(10)
+        .collect()
+}
+
+/// The chart of `days` (None when nothing was bought in the period).
+fn chart(days: &[Day]) -> Option<Chart> {
+    if days.is_empty() {
+        return None;
+    }
+    let today = domain::Timestamp::now().millis().div_euclid(86_400_000);
+    let first = today - CHART_DAYS + 1;
+    // Carriers by labels, the most first.
+    let mut totals: Vec<(String, i64)> = Vec::new();
+    for d in days {
+        match totals.iter_mut().find(|(c, _)| *c == d.carrier) {
+            Some(t) => t.1 += d.labels,
+            None => totals.push((d.carrier.clone(), d.labels)),
+        }
+    }
+    totals.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let slot = |carrier: &str| {
+        totals
+            .iter()
+            .position(|(c, _)| c == carrier)
+            .unwrap_or(0)
+            .min(CHART_CARRIERS)
+    };
+    let names: Vec<String> = (0..=CHART_CARRIERS.min(totals.len().saturating_sub(1)))
+        .map(|i| {
+            if i == CHART_CARRIERS {
+                "other".to_string()
+            } else {
+                totals[i].0.clone()
+            }
+        })
+        .collect();
+    // Labels per day and slot; spend per slot and currency.
+    let mut grid = vec![vec![0i64; names.len()]; CHART_DAYS as usize];
+    let mut spend: Vec<Vec<(String, i64)>> = vec![Vec::new(); names.len()];
+    for d in days {
+        let (i, k) = ((d.day - first) as usize, slot(&d.carrier));
+        if d.day < first || i >= grid.len() {
+            continue;
+        }
+        grid[i][k] += d.labels;
+        match spend[k].iter_mut().find(|(c, _)| *c == d.currency) {
+            Some(x) => x.1 += d.amount_e4,
+            None => spend[k].push((d.currency.clone(), d.amount_e4)),
+        }
+    }
+    let max = grid
+        .iter()
+        .map(|day| day.iter().sum::<i64>())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let w = CHART_W / CHART_DAYS;
+    let mut bars = Vec::new();
+    for (i, day) in grid.iter().enumerate() {
+        let mut top = CHART_H;
+        for (k, n) in day.iter().enumerate() {
+            if *n == 0 {
+                continue;
+            }
+            let h = (n * CHART_H / max).max(1);
+            top -= h;
+            bars.push(Bar {
+                x: i as i64 * w + 1,
+                y: top,
+                w: w - 2,
+                h,
+                class: format!("c{k}"),
+                title: format!("{}: {n} {} labels", day_name(first + i as i64), names[k]),
+            });
+        }
+    }
+    let labels: i64 = grid.iter().flatten().sum();
+    let legend = names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let n: i64 = grid.iter().map(|d| d[k]).sum();
+            let money = spend[k]
+                .iter()
+                .map(|(c, e4)| {
+                    let amount = rust_decimal::Decimal::new(*e4, 4).round_dp(2);
+                    format!("{amount} {c}")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            (format!("c{k}"), name.clone(), n, money)
+        })
+        .collect();
+    let ticks = (0..CHART_DAYS)
+        .step_by(7)
+        .map(|i| (i * w, day_name(first + i)[5..].to_string()))
+        .collect();
+    Some(Chart {
+        bars,
+        legend,
+        ticks,
+        max,
+        summary: format!("{labels} labels in the last {CHART_DAYS} days, at most {max} a day"),
+    })
 }
 
 async fn capped(ctx: &Ctx, status: OrderStatus) -> Result<String, service::ServiceError> {
@@ -49,17 +189,21 @@ async fn capped(ctx: &Ctx, status: OrderStatus) -> Result<String, service::Servi
 pub(crate) async fn home(ctx: Ctx) -> Response {
     let can_ship = ctx.who.user.role.can(Permission::Ship);
     let mut todo = Vec::new();
+    let mut drawn = None;
     if can_ship {
         let work = async {
             let to_ship = capped(&ctx, OrderStatus::Paid).await?;
             let held = capped(&ctx, OrderStatus::OnHold).await?;
             let batches = service::batches::recent(&ctx.web.services, &ctx.principal, 10).await?;
-            Ok::<_, service::ServiceError>((to_ship, held, batches))
+            let days: Vec<Day> =
+                service::stats::label_days(&ctx.web.services, &ctx.principal, CHART_DAYS).await?;
+            Ok::<_, service::ServiceError>((to_ship, held, batches, days))
         };
-        let (to_ship, held, batches) = match work.await {
+        let (to_ship, held, batches, days) = match work.await {
             Ok(w) => w,
             Err(e) => return ctx.failed(e),
         };
+        drawn = chart(&days);
         todo.push(Todo {
             urgent: to_ship != "0",
             count: to_ship,
@@ -95,6 +239,7 @@ pub(crate) async fn home(ctx: Ctx) -> Response {
             c: ctx.chrome("/"),
             todo,
             can_ship,
+            chart: drawn,
         }
         .render(),
     )
