@@ -1113,3 +1113,171 @@ async fn home_charts_the_labels_of_the_last_30_days_by_carrier_counting_each_onc
     let (_, html, _) = get(&app, "/", &live).await;
     assert!(texts(&html, "#chart").is_empty());
 }
+
+#[tokio::test]
+async fn an_order_is_shipped_from_its_page_one_parcel_per_part_and_one_label_per_form() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let staff = person(&app, &account, Role::Staff).await;
+    let who = crate::web_pages::principal_of(&app, &app.token).await;
+    let sender = service::addresses::add_sender(&app.services, &who, crate::web_pages::sender())
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let id = order(
+        &app,
+        &app.token,
+        &order_body("#500", "Ann Lee", "a@x.example", "US"),
+    )
+    .await;
+    let path = format!("/app/orders/{id}");
+    let (_, html, _) = get(&app, &path, &staff.cookie).await;
+    assert_eq!(
+        attrs(&html, "#ship-from option[selected]", "value").join(""),
+        sender
+    );
+    assert_eq!(
+        attrs(&html, "#ship-weight", "value"),
+        ["1.2"],
+        "the order's weight"
+    );
+
+    let ask = |weight: &'static str| {
+        vec![
+            ("_csrf", staff.csrf.clone()),
+            ("address_from", sender.clone()),
+            ("length", "10".to_string()),
+            ("width", "8".to_string()),
+            ("height", "4".to_string()),
+            ("weight", weight.to_string()),
+        ]
+    };
+    let bad = ask("heavy");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, html, _) = post(
+        &app,
+        &format!("{path}/rates"),
+        &staff.cookie,
+        &app.base,
+        &bad,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "#ship p.error")[0].contains("weight"));
+
+    let good = ask("1.2");
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, html, _) = post(
+        &app,
+        &format!("{path}/rates"),
+        &staff.cookie,
+        &app.base,
+        &good,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let rates = attrs(&html, "#ship input[name=rate]", "value");
+    assert!(!rates.is_empty(), "rates offered");
+    let key = attrs(&html, "#ship input[name=key]", "value")
+        .pop()
+        .unwrap();
+    let line = attrs(&html, "#ship input[name^='qty.']", "name")
+        .pop()
+        .unwrap();
+    assert_eq!(attrs(&html, "#ship input[name^='qty.']", "max"), ["2"]);
+
+    // One of the two mugs; the same form twice buys one label.
+    let buy = [
+        ("_csrf", staff.csrf.as_str()),
+        ("key", key.as_str()),
+        ("rate", rates[0].as_str()),
+        (line.as_str(), "1"),
+    ];
+    for _ in 0..2 {
+        let (status, _, location) = post(
+            &app,
+            &format!("{path}/label"),
+            &staff.cookie,
+            &app.base,
+            &buy,
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location, path);
+    }
+    let api: Value = app
+        .get_as(&app.token, &format!("/orders/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["order_status"], "PARTIALLY_FULFILLED", "{api}");
+    let (_, html, _) = get(&app, &path, &staff.cookie).await;
+    assert_eq!(
+        texts(&html, "h2 + table.list tbody tr td.num"),
+        ["2", "1"],
+        "ordered, on labels"
+    );
+    assert_eq!(
+        attrs(&html, "#ship input[name^='qty.']", "max"),
+        Vec::<String>::new(),
+        "no rates asked yet"
+    );
+    let labels = texts(&html, "#labels tbody tr");
+    assert_eq!(labels.len(), 1, "one label: {labels:?}");
+
+    // More than is left is refused; the rest ships and the card goes.
+    let (_, html, _) = post(
+        &app,
+        &format!("{path}/rates"),
+        &staff.cookie,
+        &app.base,
+        &good,
+    )
+    .await;
+    let rates = attrs(&html, "#ship input[name=rate]", "value");
+    let key = attrs(&html, "#ship input[name=key]", "value")
+        .pop()
+        .unwrap();
+    let too_many = [
+        ("_csrf", staff.csrf.as_str()),
+        ("key", key.as_str()),
+        ("rate", rates[0].as_str()),
+        (line.as_str(), "2"),
+    ];
+    let (status, html, _) = post(
+        &app,
+        &format!("{path}/label"),
+        &staff.cookie,
+        &app.base,
+        &too_many,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!texts(&html, "#ship p.error").is_empty());
+    let rest = [
+        ("_csrf", staff.csrf.as_str()),
+        ("key", key.as_str()),
+        ("rate", rates[0].as_str()),
+        (line.as_str(), "1"),
+    ];
+    let (status, _, _) = post(
+        &app,
+        &format!("{path}/label"),
+        &staff.cookie,
+        &app.base,
+        &rest,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let api: Value = app
+        .get_as(&app.token, &format!("/orders/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["order_status"], "SHIPPED");
+    let (_, html, _) = get(&app, &path, &staff.cookie).await;
+    assert!(texts(&html, "#ship").is_empty(), "nothing left to ship");
+}

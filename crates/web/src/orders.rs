@@ -510,6 +510,44 @@ struct OrderPage<'a> {
     af: AddressForm,
     fix_open: bool,
     problem: Option<String>,
+    /// Shipping from the order page: the parcel form, and rates once asked for.
+    ship: Option<Ship>,
+}
+
+/// The order page's "Ship" card: the parcel asked about, its rates, the items a label carries.
+pub(crate) struct Ship {
+    senders: Vec<(String, String)>,
+    from: String,
+    length: String,
+    width: String,
+    height: String,
+    weight: String,
+    /// `(line item id, title, quantity still to ship)`.
+    items: Vec<(String, String, u32)>,
+    rates: Vec<RateRow>,
+    /// Why carriers gave no rate for a service.
+    notes: Vec<String>,
+    /// The purchase's one-time key (a double click buys once).
+    key: String,
+    problem: Option<String>,
+}
+
+/// One rate offered on the order page.
+pub(crate) struct RateRow {
+    id: String,
+    service: String,
+    provider: String,
+    amount: String,
+    days: String,
+}
+
+/// What a step of the Ship card brings to the order page.
+#[derive(Default)]
+struct ShipStep {
+    from: String,
+    dims: [String; 4],
+    rates: Option<service::shipments::ShipmentView>,
+    problem: Option<String>,
 }
 
 /// The buttons the order page offers: (target status, label).
@@ -541,7 +579,7 @@ pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
     let Some(id) = id_of(&id) else {
         return ctx.failed(service::ServiceError::NotFound);
     };
-    render_order(&ctx, id, StatusCode::OK, None).await
+    render_order(&ctx, id, StatusCode::OK, None, ShipStep::default()).await
 }
 
 /// The order page; `refused` is a ship-to change that was refused (why, and what was entered).
@@ -550,6 +588,7 @@ async fn render_order(
     id: ObjectId,
     status: StatusCode,
     refused: Option<(String, AddressForm)>,
+    step: ShipStep,
 ) -> Response {
     let v = match service::orders::get(&ctx.web.services, &ctx.principal, id).await {
         Ok(v) => v,
@@ -628,6 +667,64 @@ async fn render_order(
         Some((why, af)) => (Some(why), af),
         None => (None, AddressForm::of("to", f)),
     };
+    // What is left to ship, and from where.
+    let items: Vec<(String, String, u32)> = o
+        .line_items
+        .iter()
+        .filter(|l| l.quantity > l.shipped)
+        .map(|l| (l.id.to_string(), l.title.clone(), l.quantity - l.shipped))
+        .collect();
+    let ship = if o.status.shippable() && (o.line_items.is_empty() || !items.is_empty()) {
+        let senders: Vec<(String, String)> =
+            match service::addresses::senders(&ctx.web.services, &ctx.principal).await {
+                Ok(list) => list.iter().map(sender_label).collect(),
+                Err(e) => return ctx.failed(e),
+            };
+        let [length, width, height, weight] = step.dims;
+        let (rates, notes) = match &step.rates {
+            Some(v) => (
+                v.rates
+                    .iter()
+                    .map(|r| RateRow {
+                        id: r.id.to_string(),
+                        service: r.details.service_name.clone(),
+                        provider: r.details.provider.clone(),
+                        amount: format!(
+                            "{} {}",
+                            r.details.amount.amount, r.details.amount.currency
+                        ),
+                        days: r.details.days.map(|d| d.to_string()).unwrap_or_default(),
+                    })
+                    .collect(),
+                v.shipment.messages.iter().map(|m| m.text.clone()).collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        let weight = if weight.is_empty() {
+            o.details.weight.clone().unwrap_or_default()
+        } else {
+            weight
+        };
+        Some(Ship {
+            from: if step.from.is_empty() {
+                senders.first().map(|s| s.0.clone()).unwrap_or_default()
+            } else {
+                step.from
+            },
+            senders,
+            length: or(length, "10"),
+            width: or(width, "8"),
+            height: or(height, "4"),
+            weight,
+            items,
+            rates,
+            notes,
+            key: ObjectId::new().to_string(),
+            problem: step.problem,
+        })
+    } else {
+        None
+    };
     page(
         status,
         OrderPage {
@@ -664,6 +761,7 @@ async fn render_order(
             fix_open: problem.is_some() || !address_ok,
             af,
             problem,
+            ship,
         }
         .render(),
     )
@@ -680,7 +778,14 @@ pub(crate) async fn change_ship_to(Path(id): Path<String>, Posted(ctx, form): Po
         Ok(_) => see_other(&format!("/app/orders/{id}"), None),
         Err(service::ServiceError::Validation(v)) => {
             let why = crate::ctx::messages(&v);
-            render_order(&ctx, id, StatusCode::UNPROCESSABLE_ENTITY, Some((why, af))).await
+            render_order(
+                &ctx,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some((why, af)),
+                ShipStep::default(),
+            )
+            .await
         }
         Err(e) => ctx.failed(e),
     }
@@ -700,6 +805,150 @@ pub(crate) async fn set_status(Path(id): Path<String>, Posted(ctx, form): Posted
     };
     match service::orders::set_status(&ctx.web.services, &ctx.principal, id, to).await {
         Ok(_) => see_other(&format!("/app/orders/{id}"), None),
+        Err(e) => ctx.failed(e),
+    }
+}
+
+fn or(v: String, default: &str) -> String {
+    if v.is_empty() {
+        default.to_string()
+    } else {
+        v
+    }
+}
+
+/// The parcel fields of the Ship card: from, length, width, height (in), weight (lb).
+fn ship_fields(form: &crate::ctx::FormData) -> (String, [String; 4]) {
+    let f = |n: &str| form.get(n).chars().take(20).collect::<String>();
+    (
+        form.get("address_from").chars().take(40).collect(),
+        [f("length"), f("width"), f("height"), f("weight")],
+    )
+}
+
+/// `POST /app/orders/{id}/rates`: rates for one parcel from a sender address to the order's
+/// ship-to, shown on the order page to pick one.
+pub(crate) async fn rates(Path(id): Path<String>, Posted(ctx, form): Posted) -> Response {
+    let Some(id) = id_of(&id) else {
+        return ctx.failed(service::ServiceError::NotFound);
+    };
+    let v = match service::orders::get(&ctx.web.services, &ctx.principal, id).await {
+        Ok(v) => v,
+        Err(e) => return ctx.failed(e),
+    };
+    let (from, dims) = ship_fields(&form);
+    let parcel = domain::parcel::ParcelInput {
+        length: Some(dims[0].clone()),
+        width: Some(dims[1].clone()),
+        height: Some(dims[2].clone()),
+        distance_unit: Some("in".into()),
+        weight: Some(dims[3].clone()),
+        mass_unit: Some("lb".into()),
+        template: None,
+        metadata: None,
+        extra: Default::default(),
+    };
+    let input = service::shipments::CreateShipment {
+        address_from: Some(service::shipments::AddressRef::Id(from.clone())),
+        address_to: Some(service::shipments::AddressRef::Id(
+            v.to_address.id.to_string(),
+        )),
+        parcels: vec![service::shipments::ParcelRef::New(Box::new(parcel))],
+        metadata: format!(
+            "Order {}",
+            v.order.order_number.as_deref().unwrap_or_default()
+        ),
+        ..Default::default()
+    };
+    let mut step = ShipStep {
+        from,
+        dims,
+        ..ShipStep::default()
+    };
+    let status = match service::shipments::create(&ctx.web.services, &ctx.principal, input).await {
+        Ok(view) => {
+            step.rates = Some(view);
+            StatusCode::OK
+        }
+        Err(service::ServiceError::Validation(e)) => {
+            step.problem = Some(crate::ctx::messages(&e));
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(e) => return ctx.failed(e),
+    };
+    render_order(&ctx, id, status, None, step).await
+}
+
+/// `POST /app/orders/{id}/label`: buys the chosen rate's label for the chosen quantities of the
+/// order's items (`qty.<line item>`), once per form (its key is the purchase's idempotency key).
+pub(crate) async fn label(Path(id): Path<String>, Posted(ctx, form): Posted) -> Response {
+    let Some(id) = id_of(&id) else {
+        return ctx.failed(service::ServiceError::NotFound);
+    };
+    let v = match service::orders::get(&ctx.web.services, &ctx.principal, id).await {
+        Ok(v) => v,
+        Err(e) => return ctx.failed(e),
+    };
+    let refuse = |why: &str| ShipStep {
+        problem: Some(why.to_string()),
+        ..ShipStep::default()
+    };
+    let Some(rate) = ObjectId::parse(form.get("rate")) else {
+        let step = refuse("Choose a rate (ask for rates first).");
+        return render_order(&ctx, id, StatusCode::UNPROCESSABLE_ENTITY, None, step).await;
+    };
+    let mut portions = Vec::new();
+    for l in &v.order.line_items {
+        let raw = form.get(&format!("qty.{}", l.id));
+        let quantity = if raw.is_empty() {
+            0
+        } else {
+            raw.parse::<u32>().unwrap_or(u32::MAX)
+        };
+        if quantity > 0 {
+            portions.push(domain::order::Portion {
+                line_item: l.id,
+                quantity,
+            });
+        }
+    }
+    if portions.is_empty() && !v.order.line_items.is_empty() {
+        let step = refuse("Choose how many of each item the parcel carries.");
+        return render_order(&ctx, id, StatusCode::UNPROCESSABLE_ENTITY, None, step).await;
+    }
+    let key: String = form.get("key").chars().take(64).collect();
+    let input = service::transactions::PurchaseInput {
+        rate,
+        options: service::transactions::LabelOptions {
+            key: (!key.is_empty()).then(|| format!("web-order-{key}")),
+            metadata: format!(
+                "Order {}",
+                v.order.order_number.as_deref().unwrap_or_default()
+            ),
+            ..Default::default()
+        },
+        asynchronous: false,
+        orders: vec![service::orders::OrderLink {
+            order: id,
+            portions,
+        }],
+    };
+    match service::transactions::purchase(&ctx.web.services, &ctx.principal, input).await {
+        Ok(t) if t.status == domain::transaction::TransactionStatus::Error => {
+            let why = t
+                .messages
+                .iter()
+                .map(|m| m.text.clone())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let step = refuse(&format!("The carrier refused the label: {why}"));
+            render_order(&ctx, id, StatusCode::UNPROCESSABLE_ENTITY, None, step).await
+        }
+        Ok(_) => see_other(&format!("/app/orders/{id}"), None),
+        Err(service::ServiceError::Validation(e)) => {
+            let step = refuse(&crate::ctx::messages(&e));
+            render_order(&ctx, id, StatusCode::UNPROCESSABLE_ENTITY, None, step).await
+        }
         Err(e) => ctx.failed(e),
     }
 }

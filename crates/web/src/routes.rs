@@ -79,6 +79,18 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
         ),
         entry(
             p.clone(),
+            "/app/orders/{id}/rates",
+            Some(Ship),
+            post(orders::rates),
+        ),
+        entry(
+            p.clone(),
+            "/app/orders/{id}/label",
+            Some(Ship),
+            post(orders::label),
+        ),
+        entry(
+            p.clone(),
             "/app/orders/{id}/ship-to",
             Some(Ship),
             post(orders::change_ship_to),
