@@ -854,6 +854,19 @@ def test_settings_add_and_remove_a_sender(app: App):
     senders.filter(has_text="Back Office").get_by_role("button", name="Remove").click()
     expect(senders).to_have_count(n)
 
+    # The buyer emails: previewed live while typing (htmx), nothing saved until Save.
+    page.fill("#shipped-subject", "Your {{carrier}} parcel {{tracking_number}} is on its way")
+    expect(page.locator("#email-preview .preview-subject").first).to_have_text(
+        "Your USPS Priority Mail parcel 9400111899223197428490 is on its way")
+    _, stored = app.s.api("GET", "/settings/notifications", expect_status=200)
+    assert "{{carrier}} parcel" not in (stored.get("shipped_subject") or ""), stored
+    page.locator("#emails").get_by_role("button", name="Save").click()
+    expect(page.locator("#email-preview .preview-subject")).to_have_count(0)  # the page again
+    expect(page.locator("#shipped-subject")).to_have_value(
+        "Your {{carrier}} parcel {{tracking_number}} is on its way")
+    _, stored = app.s.api("GET", "/settings/notifications", expect_status=200)
+    assert stored["shipped_subject"] == "Your {{carrier}} parcel {{tracking_number}} is on its way"
+
 
 def test_test_and_live_switch(app: App):
     page = app.page

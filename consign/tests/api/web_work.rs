@@ -1281,3 +1281,123 @@ async fn an_order_is_shipped_from_its_page_one_parcel_per_part_and_one_label_per
     let (_, html, _) = get(&app, &path, &staff.cookie).await;
     assert!(texts(&html, "#ship").is_empty(), "nothing left to ship");
 }
+
+#[tokio::test]
+async fn settings_set_the_label_default_and_the_buyer_emails_previewed_before_saving() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let admin = person(&app, &account, Role::Admin).await;
+
+    let (status, _, _) = post(
+        &app,
+        "/app/settings/labels",
+        &admin.cookie,
+        &app.base,
+        &[("_csrf", &admin.csrf), ("label_file_type", "ZPLII")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let labels: Value = app.get("/settings/labels").await.json().await.unwrap();
+    assert_eq!(labels["default_label_file_type"], "ZPLII");
+    let (status, html, _) = post(
+        &app,
+        "/app/settings/labels",
+        &admin.cookie,
+        &app.base,
+        &[("_csrf", &admin.csrf), ("label_file_type", "DOCX")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "p.error")[0].contains("not a label file type"));
+    let (_, html, _) = get(&app, "/app/settings", &admin.cookie).await;
+    assert_eq!(texts(&html, "#label-format option[selected]"), ["ZPLII"]);
+
+    // The preview, as htmx asks for it while typing: nothing saved.
+    let fields = [
+        ("_csrf", admin.csrf.as_str()),
+        ("enabled", "1"),
+        (
+            "shipped_subject",
+            "Good news: {{tracking_number}} left with {{carrier}}",
+        ),
+        (
+            "shipped_text",
+            "It is on its way: {{tracking_url}}\n{{eta_line}}",
+        ),
+        ("delivered_subject", ""),
+        ("delivered_text", ""),
+    ];
+    let res = browser()
+        .post(app.url("/app/settings/emails/preview"))
+        .header(COOKIE, &admin.cookie)
+        .header(ORIGIN, app.base.clone())
+        .header("HX-Request", "true")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let fragment = Html::parse_fragment(&res.text().await.unwrap());
+    assert!(texts(&fragment, "h1").is_empty(), "a fragment, not a page");
+    let subjects = texts(&fragment, ".preview-subject");
+    assert_eq!(
+        subjects[0],
+        "Good news: 9400111899223197428490 left with USPS Priority Mail"
+    );
+    assert!(
+        subjects[1].starts_with("Your parcel was delivered"),
+        "the default"
+    );
+    assert!(texts(&fragment, "pre.email")[0]
+        .contains(&format!("{}/track/9400111899223197428490", app.base)));
+    let stored: Value = app
+        .get("/settings/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(
+        stored["shipped_subject"], fields[2].1,
+        "a preview saves nothing"
+    );
+
+    // Saved; a control character is refused by field.
+    let (status, _, _) = post(
+        &app,
+        "/app/settings/emails",
+        &admin.cookie,
+        &app.base,
+        &fields,
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let stored: Value = app
+        .get("/settings/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["shipped_subject"], fields[2].1);
+    assert_eq!(stored["enabled"], true);
+    let mut bad = fields.to_vec();
+    bad[3] = ("shipped_text", "bell \u{7}");
+    let (status, html, _) =
+        post(&app, "/app/settings/emails", &admin.cookie, &app.base, &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "#email-preview p.error")[0].contains("shipped_text"));
+    // Switched off.
+    let off = [("_csrf", admin.csrf.as_str())];
+    post(&app, "/app/settings/emails", &admin.cookie, &app.base, &off).await;
+    let stored: Value = app
+        .get("/settings/notifications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stored["enabled"], false);
+    // Audited.
+    let (_, html, _) = get(&app, "/app/audit", &admin.cookie).await;
+    let log = texts(&html, "tbody tr").join("\n");
+    assert!(log.contains("changed the default label file type"), "{log}");
+    assert!(log.contains("changed the buyer emails"), "{log}");
+}

@@ -250,11 +250,29 @@ pub async fn set_default_label_file_type(
         )
         .into());
     };
-    let (account, name) = (who.account_id, format.as_str());
+    let (account, name, actor) = (who.account_id, format.as_str(), who.clone());
     s.store
         .write(move |conn| {
-            Box::pin(async move { repo::set_label_file_type(conn, account, name).await })
+            Box::pin(async move {
+                repo::set_label_file_type(conn, account, name).await?;
+                crate::audit::record(
+                    conn,
+                    &actor,
+                    "changed the default label file type",
+                    None,
+                    name,
+                )
+                .await
+            })
         })
         .await?;
     Ok(name.to_string())
+}
+
+/// The label file types an account may default to (`PDF_4x6`, `ZPLII`, …).
+pub fn label_file_types() -> Vec<&'static str> {
+    documents::LabelFormat::ALL
+        .iter()
+        .map(|f| f.as_str())
+        .collect()
 }

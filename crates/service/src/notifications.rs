@@ -265,10 +265,13 @@ pub async fn put_settings(
 ) -> Result<(Settings, Effective), ServiceError> {
     settings.check()?;
     let json = serde_json::to_string(&settings).expect("settings serialise");
-    let account = who.account_id;
+    let (account, actor) = (who.account_id, who.clone());
     s.store
         .write(move |conn| {
-            Box::pin(async move { store::notifications::save_settings(conn, account, &json).await })
+            Box::pin(async move {
+                store::notifications::save_settings(conn, account, &json).await?;
+                crate::audit::record(conn, &actor, "changed the buyer emails", None, "").await
+            })
         })
         .await?;
     let eff = settings.effective();
@@ -298,29 +301,69 @@ pub fn render(template: &str, track: &Track, tracking_url: &str, html: bool) -> 
         })
         .unwrap_or_default();
     let values = [
-        ("{{tracking_number}}", track.tracking_number.clone()),
-        ("{{carrier}}", carrier_name(track)),
-        ("{{tracking_url}}", tracking_url.to_string()),
-        ("{{status}}", track.status().as_str().to_string()),
-        (
-            "{{status_details}}",
-            current.map(|e| e.details.clone()).unwrap_or_default(),
-        ),
-        ("{{eta_line}}", eta_line),
-        ("{{where}}", where_),
+        track.tracking_number.clone(),
+        carrier_name(track),
+        tracking_url.to_string(),
+        track.status().as_str().to_string(),
+        current.map(|e| e.details.clone()).unwrap_or_default(),
+        eta_line,
+        where_,
     ];
+    fill(template, &values, html)
+}
+
+/// Replaces each of [`PLACEHOLDERS`] with its value (in that order).
+fn fill(template: &str, values: &[String; 7], html: bool) -> String {
     let mut out = template.to_string();
-    for (k, v) in values {
+    for (k, v) in PLACEHOLDERS.iter().zip(values) {
         out = out.replace(
             k,
             &if html {
-                domain::text::html_escape(&v)
+                domain::text::html_escape(v)
             } else {
-                v
+                v.clone()
             },
         );
     }
     out
+}
+
+/// The buyer emails `settings` would send for a sample parcel: (subject, text) when it ships
+/// and when it is delivered. Refused like a save when a template is not acceptable.
+pub fn preview(
+    settings: &Settings,
+    tracking_url: &str,
+) -> Result<[(String, String); 2], ServiceError> {
+    settings.check()?;
+    let e = settings.effective();
+    let sample = |status: &str, details: &str, eta: &str, where_: &str| {
+        [
+            "9400111899223197428490".to_string(),
+            "USPS Priority Mail".to_string(),
+            tracking_url.to_string(),
+            status.to_string(),
+            details.to_string(),
+            eta.to_string(),
+            where_.to_string(),
+        ]
+    };
+    let shipped = sample(
+        "TRANSIT",
+        "Accepted at the origin facility",
+        "Expected delivery: Thursday 10 December 2026",
+        "",
+    );
+    let delivered = sample("DELIVERED", "Delivered, front door", "", " in San Jose, CA");
+    Ok([
+        (
+            fill(&e.shipped[0], &shipped, false),
+            fill(&e.shipped[1], &shipped, false),
+        ),
+        (
+            fill(&e.delivered[0], &delivered, false),
+            fill(&e.delivered[1], &delivered, false),
+        ),
+    ])
 }
 
 fn carrier_name(t: &Track) -> String {

@@ -259,6 +259,24 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
             post(settings::add_sender),
         ),
         entry(
+            p.clone(),
+            "/app/settings/labels",
+            Some(Settings),
+            post(settings::label_format),
+        ),
+        entry(
+            p.clone(),
+            "/app/settings/emails",
+            Some(Settings),
+            post(settings::emails),
+        ),
+        entry(
+            p.clone(),
+            "/app/settings/emails/preview",
+            Some(Settings),
+            post(settings::preview),
+        ),
+        entry(
             p,
             "/app/settings/senders/{id}/remove",
             Some(Settings),

@@ -1,4 +1,7 @@
-//! Settings: the sender addresses "Buy labels" ships from (per mode).
+//! Settings: the sender addresses "Buy labels" ships from (per mode), the default label file
+//! type, and the buyer emails' templates with a preview.
+
+use service::notifications::{self, Effective, Settings};
 
 use crate::address_form::AddressForm;
 use crate::ctx::{Chrome, Ctx, Posted};
@@ -18,6 +21,41 @@ struct SettingsPage<'a> {
     senders: Vec<(String, String)>,
     problem: Option<String>,
     af: AddressForm,
+    label_format: String,
+    formats: Vec<&'static str>,
+    emails: Emails,
+}
+
+/// The buyer emails' form: what is in force (or was entered), and its preview when asked.
+pub(crate) struct Emails {
+    enabled: bool,
+    shipped_subject: String,
+    shipped_text: String,
+    delivered_subject: String,
+    delivered_text: String,
+    /// (subject, text) when shipped and when delivered.
+    preview: Option<[(String, String); 2]>,
+    problem: Option<String>,
+}
+
+impl Emails {
+    fn of(e: &Effective) -> Self {
+        Self {
+            enabled: e.enabled,
+            shipped_subject: e.shipped[0].clone(),
+            shipped_text: e.shipped[1].clone(),
+            delivered_subject: e.delivered[0].clone(),
+            delivered_text: e.delivered[1].clone(),
+            preview: None,
+            problem: None,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "email_preview.html")]
+struct PreviewFragment {
+    emails: Emails,
 }
 
 async fn render(
@@ -25,11 +63,20 @@ async fn render(
     status: StatusCode,
     problem: Option<String>,
     af: AddressForm,
+    emails: Option<Emails>,
 ) -> Response {
-    let senders = match service::addresses::senders(&ctx.web.services, &ctx.principal).await {
-        Ok(s) => s.iter().map(sender_label).collect(),
+    let s = &ctx.web.services;
+    let work = async {
+        let senders = service::addresses::senders(s, &ctx.principal).await?;
+        let format = service::accounts::default_label_file_type(s, &ctx.principal).await?;
+        let (_, effective) = notifications::get_settings(s, &ctx.principal).await?;
+        Ok::<_, service::ServiceError>((senders, format, effective))
+    };
+    let (senders, label_format, effective) = match work.await {
+        Ok(w) => w,
         Err(e) => return ctx.failed(e),
     };
+    let senders = senders.iter().map(sender_label).collect();
     page(
         status,
         SettingsPage {
@@ -39,6 +86,9 @@ async fn render(
             senders,
             problem,
             af,
+            label_format,
+            formats: service::accounts::label_file_types(),
+            emails: emails.unwrap_or_else(|| Emails::of(&effective)),
         }
         .render(),
     )
@@ -46,7 +96,7 @@ async fn render(
 
 /// `GET /app/settings`.
 pub(crate) async fn show(ctx: Ctx) -> Response {
-    render(&ctx, StatusCode::OK, None, AddressForm::empty("s")).await
+    render(&ctx, StatusCode::OK, None, AddressForm::empty("s"), None).await
 }
 
 /// `POST /app/settings/senders`: a new sender address (complete, or refused with the reasons).
@@ -60,6 +110,7 @@ pub(crate) async fn add_sender(Posted(ctx, form): Posted) -> Response {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(crate::ctx::messages(&v)),
                 af,
+                None,
             )
             .await
         }
@@ -76,4 +127,106 @@ pub(crate) async fn remove_sender(Path(id): Path<String>, Posted(ctx, _): Posted
         Ok(()) => see_other("/app/settings", None),
         Err(e) => ctx.failed(e),
     }
+}
+
+/// `POST /app/settings/labels`: the default label file type.
+pub(crate) async fn label_format(Posted(ctx, form): Posted) -> Response {
+    let raw = Some(form.get("label_file_type").to_string());
+    match service::accounts::set_default_label_file_type(&ctx.web.services, &ctx.principal, raw)
+        .await
+    {
+        Ok(_) => see_other("/app/settings", None),
+        Err(service::ServiceError::Validation(v)) => {
+            let why = Some(crate::ctx::messages(&v));
+            render(
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                why,
+                AddressForm::empty("s"),
+                None,
+            )
+            .await
+        }
+        Err(e) => ctx.failed(e),
+    }
+}
+
+/// The templates a form sent: a field left as the default stays unset (so a later change of
+/// the defaults reaches it).
+fn entered(form: &crate::ctx::FormData) -> Settings {
+    let defaults = Settings::default().effective();
+    let field = |name: &str, default: &str| {
+        let v: String = form.get(name).chars().take(60_000).collect();
+        let v = v.replace("\r\n", "\n");
+        (!v.is_empty() && v != default.replace("\r\n", "\n")).then_some(v)
+    };
+    Settings {
+        enabled: Some(form.get("enabled") == "1"),
+        shipped_subject: field("shipped_subject", &defaults.shipped[0]),
+        shipped_text: field("shipped_text", &defaults.shipped[1]),
+        delivered_subject: field("delivered_subject", &defaults.delivered[0]),
+        delivered_text: field("delivered_text", &defaults.delivered[1]),
+        ..Settings::default()
+    }
+}
+
+/// The form again as entered.
+fn as_entered(settings: &Settings) -> Emails {
+    Emails::of(&settings.effective())
+}
+
+/// `POST /app/settings/emails`: saves the buyer emails (kept HTML templates stay as they are).
+pub(crate) async fn emails(Posted(ctx, form): Posted) -> Response {
+    let s = &ctx.web.services;
+    let mut settings = entered(&form);
+    // The HTML versions are edited through the API; the form keeps them.
+    match notifications::get_settings(s, &ctx.principal).await {
+        Ok((stored, _)) => {
+            settings.shipped_html = stored.shipped_html;
+            settings.delivered_html = stored.delivered_html;
+        }
+        Err(e) => return ctx.failed(e),
+    }
+    match notifications::put_settings(s, &ctx.principal, settings.clone()).await {
+        Ok(_) => see_other("/app/settings#emails", None),
+        Err(service::ServiceError::Validation(v)) => {
+            let mut emails = as_entered(&settings);
+            emails.problem = Some(crate::ctx::messages(&v));
+            render(
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                AddressForm::empty("s"),
+                Some(emails),
+            )
+            .await
+        }
+        Err(e) => ctx.failed(e),
+    }
+}
+
+/// `POST /app/settings/emails/preview`: the emails as entered, for a sample parcel, nothing
+/// saved (htmx swaps the preview in as you type; without JavaScript, the page again).
+pub(crate) async fn preview(Posted(ctx, form): Posted) -> Response {
+    let settings = entered(&form);
+    let mut emails = as_entered(&settings);
+    let url = format!("{}/track/9400111899223197428490", ctx.base);
+    match notifications::preview(&settings, &url) {
+        Ok(p) => emails.preview = Some(p),
+        Err(service::ServiceError::Validation(v)) => {
+            emails.problem = Some(crate::ctx::messages(&v));
+        }
+        Err(e) => return ctx.failed(e),
+    }
+    if ctx.htmx {
+        return page(StatusCode::OK, PreviewFragment { emails }.render());
+    }
+    render(
+        &ctx,
+        StatusCode::OK,
+        None,
+        AddressForm::empty("s"),
+        Some(emails),
+    )
+    .await
 }
