@@ -1401,3 +1401,95 @@ async fn settings_set_the_label_default_and_the_buyer_emails_previewed_before_sa
     assert!(log.contains("changed the default label file type"), "{log}");
     assert!(log.contains("changed the buyer emails"), "{log}");
 }
+
+#[tokio::test]
+async fn the_day_s_labels_are_closed_out_on_a_manifest_from_its_page() {
+    use crate::labels::{parcel, rate_for, us_from, us_to};
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let staff = person(&app, &account, Role::Staff).await;
+    let who = crate::web_pages::principal_of(&app, &app.token).await;
+    let sender = service::addresses::add_sender(&app.services, &who, crate::web_pages::sender())
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let quote = serde_json::json!({"address_from": us_from(), "address_to": us_to(), "parcels": [parcel()], "async": false});
+    let rate = rate_for(&app, quote, "usps_priority").await;
+    let t = crate::helpers::expect(
+        app.post_json(
+            "/transactions",
+            &serde_json::json!({"rate": rate, "async": false}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let r: Value = app
+        .get(&format!("/rates/{rate}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let carrier_account = r["carrier_account"].as_str().unwrap().to_string();
+    let (_, html, _) = get(&app, "/app/manifests", &staff.cookie).await;
+    assert!(attrs(&html, "#m-account option", "value").contains(&carrier_account));
+    assert_eq!(texts(&html, "#manifests td.empty"), ["No manifest yet."]);
+
+    let today: String = domain::Timestamp::now()
+        .to_string()
+        .chars()
+        .take(10)
+        .collect();
+    let (status, html, _) = post(
+        &app,
+        "/app/manifests",
+        &staff.cookie,
+        &app.base,
+        &[
+            ("_csrf", &staff.csrf),
+            ("carrier_account", &carrier_account),
+            ("day", "soon"),
+            ("address_from", &sender),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "p.error")[0].contains("day"));
+    let (status, _, _) = post(
+        &app,
+        "/app/manifests",
+        &staff.cookie,
+        &app.base,
+        &[
+            ("_csrf", &staff.csrf),
+            ("carrier_account", &carrier_account),
+            ("day", &today),
+            ("address_from", &sender),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // The job makes it.
+    let mut made = Vec::new();
+    for _ in 0..100 {
+        let (_, html, _) = get(&app, "/app/manifests", &staff.cookie).await;
+        made = texts(&html, "#manifests tbody tr td");
+        if made.get(2).is_some_and(|s| s.starts_with("SUCCESS")) {
+            assert!(!attrs(&html, "#manifests a", "href").is_empty(), "its PDF");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(made[0], today);
+    assert!(made[2].starts_with("SUCCESS"), "{made:?}");
+    assert_eq!(made[3], "1");
+    // Manifested: no longer refundable.
+    let res = app
+        .post_json(
+            "/refunds",
+            &serde_json::json!({"transaction": t["object_id"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}

@@ -473,6 +473,11 @@ pub fn takes_rate_card(carrier: &str) -> bool {
     registry::find(carrier).is_some_and(|m| m.can(carriers::Capability::RateCard))
 }
 
+/// Whether Consign closes out `carrier`'s labels on a manifest.
+pub fn makes_manifests(carrier: &str) -> bool {
+    registry::find(carrier).is_some_and(|m| m.can(carriers::Capability::Manifests))
+}
+
 /// Reads an uploaded rate card: JSON when the file starts with `{`, else Consign's CSV format;
 /// errors name what is wrong where.
 pub fn read_rate_card(bytes: &[u8]) -> Result<RateCard, ServiceError> {

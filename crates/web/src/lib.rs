@@ -18,6 +18,7 @@ mod developers;
 mod home;
 mod labels;
 mod links;
+mod manifests;
 mod order_import;
 mod orders;
 mod projects;

@@ -10,8 +10,8 @@ use axum::routing::{get, post, MethodRouter};
 use domain::user::Permission;
 
 use crate::{
-    audit, batches, carriers, developers, home, labels, order_import, orders, projects, settings,
-    team, Web,
+    audit, batches, carriers, developers, home, labels, manifests, order_import, orders, projects,
+    settings, team, Web,
 };
 
 /// A form that takes a CSV file: the body may hold the largest file an import reads.
@@ -107,6 +107,18 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
             "/app/labels/{id}/refund",
             Some(Ship),
             post(labels::refund),
+        ),
+        entry(
+            g.clone(),
+            "/app/manifests",
+            Some(Ship),
+            get(manifests::list),
+        ),
+        entry(
+            p.clone(),
+            "/app/manifests",
+            Some(Ship),
+            post(manifests::create),
         ),
         entry(g.clone(), "/app/projects", Some(Ship), get(projects::list)),
         entry(
@@ -313,6 +325,7 @@ pub(crate) const NAV: &[(&str, &str, Option<Permission>)] = &[
     ("/app/orders", "Orders", Some(Permission::Ship)),
     ("/app/batches", "Batches", Some(Permission::Ship)),
     ("/app/labels", "Labels", Some(Permission::Ship)),
+    ("/app/manifests", "Manifests", Some(Permission::Ship)),
     ("/app/projects", "Projects", Some(Permission::Ship)),
     ("/app/carriers", "Carriers", Some(Permission::Carriers)),
     ("/app/developers", "Developers", Some(Permission::Develop)),
