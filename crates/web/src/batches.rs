@@ -154,7 +154,7 @@ fn rows(shipments: &[BatchShipment]) -> Vec<ShipmentRow> {
 /// `GET /app/batches/{id}`: the whole page, or (htmx polling) its progress alone; when the
 /// batch stops working the progress fragment asks htmx to reload the page.
 pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
-    let Some(id) = ObjectId::parse(id.trim()) else {
+    let Some(id) = crate::id_of(&id) else {
         return ctx.failed(service::ServiceError::NotFound);
     };
     if ctx.htmx {
@@ -209,7 +209,7 @@ pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
 /// `POST /app/batches/{id}/purchase`: buys a VALID batch, or an INVALID one without its
 /// shipments that cannot be bought (they leave the batch, their orders stay to ship).
 pub(crate) async fn purchase(Path(id): Path<String>, Posted(ctx, _): Posted) -> Response {
-    let Some(id) = ObjectId::parse(id.trim()) else {
+    let Some(id) = crate::id_of(&id) else {
         return ctx.failed(service::ServiceError::NotFound);
     };
     let s = &ctx.web.services;

@@ -13,7 +13,7 @@ use service::carrier_accounts::{self as accounts, CarrierAccount, CarrierAccount
 use service::{RateCard, RateResult, ServiceError};
 
 use crate::ctx::{Chrome, Ctx, FormData, Posted, Uploaded};
-use crate::{page, see_other};
+use crate::{id_of, page, see_other};
 
 /// Credential rows a form offers beyond the ones an account has.
 const NEW_ROWS: usize = 3;
@@ -230,10 +230,6 @@ struct Step {
     made_key: Option<String>,
     again: bool,
     sim: SimQuery,
-}
-
-fn id_of(raw: &str) -> Option<ObjectId> {
-    ObjectId::parse(raw.trim())
 }
 
 async fn account_page(ctx: &Ctx, id: ObjectId, mut step: Step) -> Response {

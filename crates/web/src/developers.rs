@@ -145,7 +145,7 @@ pub(crate) async fn create(Posted(ctx, form): Posted) -> Response {
 
 /// `POST /app/developers/tokens/{id}/revoke`.
 pub(crate) async fn revoke(Path(id): Path<String>, Posted(ctx, _): Posted) -> Response {
-    let Some(id) = domain::ObjectId::parse(id.trim()) else {
+    let Some(id) = crate::id_of(&id) else {
         return ctx.failed(service::ServiceError::NotFound);
     };
     match service::accounts::revoke_token_by_id(&ctx.web.services, &ctx.principal, id).await {
@@ -176,7 +176,7 @@ pub(crate) async fn webhook(
     Path(id): Path<String>,
     axum::extract::Query(q): axum::extract::Query<WebhookQuery>,
 ) -> Response {
-    let Some(id) = domain::ObjectId::parse(id.trim()) else {
+    let Some(id) = crate::id_of(&id) else {
         return ctx.failed(service::ServiceError::NotFound);
     };
     let s = &ctx.web.services;
@@ -229,7 +229,7 @@ pub(crate) async fn webhook(
 /// event again, as the API's redeliver does.
 pub(crate) async fn redeliver(Path(id): Path<String>, Posted(ctx, form): Posted) -> Response {
     let (Some(id), Some(delivery)) = (
-        domain::ObjectId::parse(id.trim()),
+        crate::id_of(&id),
         domain::ObjectId::parse(form.get("delivery")),
     ) else {
         return ctx.failed(service::ServiceError::NotFound);

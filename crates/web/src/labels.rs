@@ -105,7 +105,7 @@ pub(crate) async fn list(ctx: Ctx, Query(q): Query<LabelsQuery>) -> Response {
 
 /// `POST /app/labels/{id}/refund`: asks the carrier to refund an unused label.
 pub(crate) async fn refund(Path(id): Path<String>, Posted(ctx, _): Posted) -> Response {
-    let Some(id) = ObjectId::parse(id.trim()) else {
+    let Some(id) = crate::id_of(&id) else {
         return ctx.failed(service::ServiceError::NotFound);
     };
     // Another account's label (or none) is not found, not "refused".

@@ -174,6 +174,11 @@ pub(crate) fn see_other(to: &str, cookie: Option<String>) -> Response {
     res
 }
 
+/// The object id in a page's path (`None`: not an id, answered as not found).
+pub(crate) fn id_of(raw: &str) -> Option<domain::ObjectId> {
+    domain::ObjectId::parse(raw.trim())
+}
+
 /// Where this server is reached: the public URL, else the request's own host (over http).
 /// Links pasted or emailed elsewhere start with it.
 pub(crate) fn base_url(config: &WebConfig, headers: &HeaderMap) -> String {

@@ -14,7 +14,7 @@ use service::orders::OrderView;
 
 use crate::address_form::AddressForm;
 use crate::ctx::{Chrome, Ctx, Posted};
-use crate::{page, see_other};
+use crate::{id_of, page, see_other};
 
 /// Orders per inbox page.
 const PAGE_SIZE: u32 = 50;
@@ -568,10 +568,6 @@ fn moves_of(status: OrderStatus) -> Vec<(&'static str, &'static str)> {
         }
     }
     out
-}
-
-fn id_of(raw: &str) -> Option<ObjectId> {
-    ObjectId::parse(raw.trim())
 }
 
 /// `GET /app/orders/{id}`.

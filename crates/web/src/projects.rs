@@ -18,7 +18,7 @@ use service::ServiceError;
 
 use crate::ctx::{Chrome, Ctx, Posted, Uploaded};
 use crate::uploads::{self, ColumnRow};
-use crate::{page, see_other};
+use crate::{id_of, page, see_other};
 
 #[derive(Template)]
 #[template(path = "projects.html")]
@@ -234,10 +234,6 @@ fn backers_email(ctx: &Ctx, p: &Project) -> (String, String) {
 pub(crate) struct ShowQuery {
     #[serde(default)]
     sync: String,
-}
-
-fn id_of(raw: &str) -> Option<ObjectId> {
-    ObjectId::parse(raw.trim())
 }
 
 /// `GET /app/projects/{id}`.

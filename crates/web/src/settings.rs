@@ -120,7 +120,7 @@ pub(crate) async fn add_sender(Posted(ctx, form): Posted) -> Response {
 
 /// `POST /app/settings/senders/{id}/remove`.
 pub(crate) async fn remove_sender(Path(id): Path<String>, Posted(ctx, _): Posted) -> Response {
-    let Some(id) = domain::ObjectId::parse(id.trim()) else {
+    let Some(id) = crate::id_of(&id) else {
         return ctx.failed(service::ServiceError::NotFound);
     };
     match service::addresses::remove_sender(&ctx.web.services, &ctx.principal, id).await {
