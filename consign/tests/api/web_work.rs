@@ -1311,6 +1311,12 @@ async fn settings_set_the_label_default_and_the_buyer_emails_previewed_before_sa
     assert!(texts(&html, "p.error")[0].contains("not a label file type"));
     let (_, html, _) = get(&app, "/app/settings", &admin.cookie).await;
     assert_eq!(texts(&html, "#label-format option[selected]"), ["ZPLII"]);
+    assert_eq!(texts(&html, "title"), ["Settings · Consign"]);
+    assert_eq!(
+        texts(&html, "#emails").len(),
+        1,
+        "the form once, in the page"
+    );
 
     // The preview, as htmx asks for it while typing: nothing saved.
     let fields = [

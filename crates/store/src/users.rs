@@ -257,26 +257,24 @@ pub async fn insert_link(conn: &mut Conn, link: &UserLink, token: &str) -> Resul
 
 /// The link `token` opens, with its user (whatever their states; the service judges).
 pub async fn link_by_token(conn: &mut Conn, token: &str) -> Result<(UserLink, User), StoreError> {
-    let row = sqlx::query(&format!(
-        "SELECT {LINK_COLUMNS} FROM user_links WHERE token_hash = $1"
-    ))
-    .bind(hash_token(token))
-    .fetch_one(&mut *conn)
-    .await?;
-    let link = link_from_row(&row)?;
-    let row = sqlx::query(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(link.user_id.to_string())
-        .fetch_one(conn)
-        .await?;
-    Ok((link, from_row(&row)?))
+    link_where(conn, "token_hash", hash_token(token)).await
 }
 
 /// A link by id, with its user.
 pub async fn link(conn: &mut Conn, id: ObjectId) -> Result<(UserLink, User), StoreError> {
+    link_where(conn, "id", id.to_string()).await
+}
+
+/// The link whose `column` (a unique one) is `value`, with its user.
+async fn link_where(
+    conn: &mut Conn,
+    column: &str,
+    value: String,
+) -> Result<(UserLink, User), StoreError> {
     let row = sqlx::query(&format!(
-        "SELECT {LINK_COLUMNS} FROM user_links WHERE id = $1"
+        "SELECT {LINK_COLUMNS} FROM user_links WHERE {column} = $1"
     ))
-    .bind(id.to_string())
+    .bind(value)
     .fetch_one(&mut *conn)
     .await?;
     let link = link_from_row(&row)?;
