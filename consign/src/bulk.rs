@@ -558,6 +558,7 @@ pub async fn batch(config: Config, cmd: BatchCommand) -> anyhow::Result<()> {
                 weight: default_weight.map(|w| w.trim().to_string()),
                 weight_unit: default_weight_unit,
                 mass_unit: None,
+                entered_weight: None,
             };
             let filter = OrderFilter {
                 statuses: statuses(&status)?,

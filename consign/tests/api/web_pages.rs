@@ -245,7 +245,10 @@ async fn every_page_and_form_is_refused_to_roles_without_its_permission_and_to_o
     }
     for route in &table {
         let with_id = route.path.contains("{id}");
-        let path = route.path.replace("{id}", &object_for(route.path));
+        let path = route
+            .path
+            .replace("{id}", &object_for(route.path))
+            .replace("{shipment}", &ObjectId::new().to_string());
         // Signed out: to the sign-in page, nothing done.
         let (status, _, location) = if route.method == "GET" {
             get(&app, &path, "").await

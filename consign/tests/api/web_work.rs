@@ -1499,3 +1499,201 @@ async fn the_day_s_labels_are_closed_out_on_a_manifest_from_its_page() {
         .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 }
+
+/// Polls a batch's progress (as htmx does) until it stops working.
+async fn settled(app: &TestApp, p: &Person, batch_page: &str) {
+    for _ in 0..150 {
+        let res = browser()
+            .get(app.url(batch_page))
+            .header(COOKIE, &p.cookie)
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap();
+        if res.headers().get("hx-refresh").is_some() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{batch_page} still works");
+}
+
+#[tokio::test]
+async fn a_batch_s_error_queue_is_fixed_in_place_and_the_batch_buys_once_it_is_valid() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let staff = person(&app, &account, Role::Staff).await;
+    let who = crate::web_pages::principal_of(&app, &app.token).await;
+    let sender = service::addresses::add_sender(&app.services, &who, crate::web_pages::sender())
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let good = order(
+        &app,
+        &app.token,
+        &order_body("#601", "Ann Lee", "a@x.example", "US"),
+    )
+    .await;
+    let mut body = order_body("#602", "Bo Diaz", "b@x.example", "US");
+    body["to_address"]["zip"] = "ABCDE".into();
+    let bad_zip = order(&app, &app.token, &body).await;
+    let mut body = order_body("#603", "Cy Ng", "c@x.example", "US");
+    // Shippo requires an order's weight; an unweighed one says 0.
+    body["weight"] = "0".into();
+    for field in ["weight", "weight_unit"] {
+        body["line_items"][0].as_object_mut().unwrap().remove(field);
+    }
+    let weightless = order(&app, &app.token, &body).await;
+
+    // Bought from the inbox without a default weight: two cannot be bought.
+    let (_, html, _) = get(&app, "/app/orders", &staff.cookie).await;
+    let key = attrs(&html, "form#buy input[name=key]", "value")
+        .pop()
+        .unwrap();
+    let service = attrs(&html, "select#service option", "value")
+        .into_iter()
+        .find(|v| v.ends_with("|usps_ground_advantage"))
+        .unwrap();
+    let mut fields = vec![
+        ("_csrf", staff.csrf.as_str()),
+        ("key", key.as_str()),
+        ("service", service.as_str()),
+        ("address_from", sender.as_str()),
+        ("length", "10"),
+        ("width", "8"),
+        ("height", "4"),
+        ("weight", ""),
+    ];
+    for id in [&good, &bad_zip, &weightless] {
+        fields.push(("order", id.as_str()));
+    }
+    let (status, _, batch_page) =
+        post(&app, "/app/orders/buy", &staff.cookie, &app.base, &fields).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    settled(&app, &staff, &batch_page).await;
+    let (_, html, _) = get(&app, &batch_page, &staff.cookie).await;
+    assert_eq!(texts(&html, "#progress .status"), ["INVALID"]);
+    let fixes = attrs(&html, "#to-fix a[href*='/shipments/']", "href");
+    assert_eq!(fixes.len(), 2, "{:?}", texts(&html, "td"));
+    let queue = texts(&html, "#to-fix td").join(" | ");
+    assert!(
+        queue.contains("Fix #602") && queue.contains("Fix #603"),
+        "{queue}"
+    );
+    assert!(queue.contains("has no weight"), "{queue}");
+    let (zip_fix, weight_fix) = (&fixes[0], &fixes[1]);
+
+    // Another account's eyes, or a made-up shipment: not found.
+    let other = app.other_account(Mode::Test).await;
+    let stranger = person(&app, &other.account_name().await, Role::Owner).await;
+    let (status, _, _) = get(&app, zip_fix, &stranger.cookie).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = get(
+        &app,
+        &format!("{batch_page}/shipments/{}", domain::ObjectId::new()),
+        &staff.cookie,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // The address: shown as entered, corrected in place (and on the order).
+    let (_, html, _) = get(&app, zip_fix, &staff.cookie).await;
+    assert_eq!(texts(&html, "h1"), ["Fix #602"]);
+    assert_eq!(attrs(&html, "#to-zip", "value"), ["ABCDE"]);
+    assert!(
+        attrs(&html, "#fix-signer", "name").is_empty(),
+        "domestic: no customs"
+    );
+    let mut fix: Vec<(&str, &str)> = vec![
+        ("_csrf", staff.csrf.as_str()),
+        ("name", "Bo Diaz"),
+        ("street1", "965 Mission St"),
+        ("city", "San Francisco"),
+        ("state", "CA"),
+        ("zip", "94103"),
+        ("country", "US"),
+        ("email", "b@x.example"),
+        ("weight", ""),
+        ("mass_unit", "lb"),
+    ];
+    let (status, _, location) = post(&app, zip_fix, &staff.cookie, &app.base, &fix).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, batch_page.as_str())
+    );
+
+    // The weight: a bad one is named and kept; then a good one.
+    let (_, html, _) = get(&app, weight_fix, &staff.cookie).await;
+    let address: Vec<(String, String)> = [
+        "name", "street1", "city", "state", "zip", "country", "email",
+    ]
+    .iter()
+    .map(|f| {
+        (
+            f.to_string(),
+            attrs(&html, &format!("#to-{f}"), "value").join(""),
+        )
+    })
+    .collect();
+    fix.truncate(1);
+    for (k, v) in &address {
+        fix.push((k.as_str(), v.as_str()));
+    }
+    fix.extend([("weight", "heavy"), ("mass_unit", "kg")]);
+    let (status, html, _) = post(&app, weight_fix, &staff.cookie, &app.base, &fix).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        texts(&html, "p.error")[0].contains("weight"),
+        "{:?}",
+        texts(&html, "p.error")
+    );
+    assert_eq!(attrs(&html, "#fix-weight", "value"), ["heavy"]);
+    assert_eq!(attrs(&html, "#fix-unit option[selected]", "value"), ["kg"]);
+    *fix.iter_mut().find(|(k, _)| *k == "weight").unwrap() = ("weight", "0.9");
+    let (status, _, _) = post(&app, weight_fix, &staff.cookie, &app.base, &fix).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Valid now: the batch buys by itself, one label per order.
+    settled(&app, &staff, &batch_page).await;
+    let (_, html, _) = get(&app, &batch_page, &staff.cookie).await;
+    assert_eq!(texts(&html, "#progress .status"), ["PURCHASED"]);
+    assert_eq!(texts(&html, "tbody .status"), ["VALID", "VALID", "VALID"]);
+    assert!(attrs(&html, "a[href*='/shipments/']", "href").is_empty());
+    // A fixed shipment is not fixed twice; the bought batch takes no fix.
+    let (status, html, _) = post(&app, weight_fix, &staff.cookie, &app.base, &fix).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        texts(&html, "main").join(" ").contains("PURCHASED"),
+        "{:?}",
+        texts(&html, "main")
+    );
+    for id in [&good, &bad_zip, &weightless] {
+        let api: Value = app
+            .get_as(&app.token, &format!("/orders/{id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(api["order_status"], "SHIPPED", "{api}");
+    }
+    let api: Value = app
+        .get_as(&app.token, &format!("/orders/{bad_zip}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["to_address"]["zip"], "94103");
+    // The weighed parcel's label says what was entered.
+    let bought: Value = app
+        .get_as(&app.token, "/transactions?results=10")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bought["results"].as_array().unwrap().len(), 3, "{bought}");
+    let owner = person(&app, &account, Role::Owner).await;
+    let (_, html, _) = get(&app, "/app/audit", &owner.cookie).await;
+    let log = texts(&html, "tbody tr").join("\n");
+    assert_eq!(log.matches("fixed a batch shipment").count(), 2, "{log}");
+}

@@ -696,6 +696,7 @@ pub async fn from_orders(
         weight,
         weight_unit,
         mass_unit: req.mass_unit,
+        entered_weight: None,
     };
     if known.is_none() && user.is_none() {
         for (f, v) in [

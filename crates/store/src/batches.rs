@@ -320,6 +320,23 @@ pub async fn in_status(
     rows.iter().map(shipment_row).collect()
 }
 
+/// One shipment of a batch (not removed).
+pub async fn shipment(
+    conn: &mut Conn,
+    batch: ObjectId,
+    id: ObjectId,
+) -> Result<BatchShipment, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {SHIPMENT_COLUMNS} FROM batch_shipments WHERE batch_id = $1 AND id = $2 AND removed = 0"
+    ))
+    .bind(batch.to_string())
+    .bind(id.to_string())
+    .fetch_optional(conn)
+    .await?
+    .ok_or(StoreError::NotFound)?;
+    shipment_row(&row)
+}
+
 /// Records what validating or buying a batch shipment found.
 pub async fn record(conn: &mut Conn, s: &BatchShipment) -> Result<(), StoreError> {
     sqlx::query(

@@ -9,7 +9,7 @@ use crate::ctx::FormData;
 const FIELD_MAX: usize = 200;
 
 /// An address form's values; `prefix` keeps its inputs' ids unique on the page.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct AddressForm {
     pub prefix: &'static str,
     pub name: String,

@@ -9,7 +9,8 @@ use domain::batch::{Batch, BatchCounts, BatchShipment, BatchShipmentStatus, Batc
 use domain::{ObjectId, Timestamp};
 use serde::Deserialize;
 
-use crate::ctx::{Chrome, Ctx, Posted};
+use crate::address_form::AddressForm;
+use crate::ctx::{Chrome, Ctx, FormData, Posted};
 use crate::orders::date;
 use crate::{page, see_other};
 
@@ -99,6 +100,9 @@ pub(crate) async fn list(ctx: Ctx, Query(q): Query<ListQuery>) -> Response {
 
 /// One shipment of the batch page.
 pub(crate) struct ShipmentRow {
+    id: String,
+    /// It can be corrected and validated again in the batch (the error queue's fix).
+    fixable: bool,
     position: i64,
     order: String,
     status: &'static str,
@@ -131,10 +135,17 @@ struct Progress<'a> {
     b: &'a Summary,
 }
 
-fn rows(shipments: &[BatchShipment]) -> Vec<ShipmentRow> {
+fn rows(shipments: &[BatchShipment], open: bool) -> Vec<ShipmentRow> {
     shipments
         .iter()
         .map(|s| ShipmentRow {
+            id: s.id.to_string(),
+            fixable: open
+                && s.order.is_some()
+                && matches!(
+                    s.status,
+                    BatchShipmentStatus::Invalid | BatchShipmentStatus::Incomplete
+                ),
             position: s.position + 1,
             order: s.order.map(|o| o.to_string()).unwrap_or_default(),
             status: s.status.as_str(),
@@ -187,6 +198,10 @@ pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
         .map(|k| service::files::signed_path(&ctx.web.services.cipher, k, now))
         .collect();
     let problems = counts.creation_failed + counts.purchase_failed;
+    let open = !matches!(
+        batch.status,
+        BatchStatus::Purchasing | BatchStatus::Purchased
+    );
     page(
         StatusCode::OK,
         BatchPage {
@@ -195,8 +210,8 @@ pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
             c: ctx.chrome("/app/batches"),
             can_buy: matches!(batch.status, BatchStatus::Valid | BatchStatus::Invalid)
                 && counts.creation_succeeded > 0,
-            failed: rows(&failed),
-            shipments: rows(&first),
+            failed: rows(&failed, open),
+            shipments: rows(&first, open),
             shown: SHIPMENTS_SHOWN,
             files,
             problems,
@@ -223,6 +238,139 @@ pub(crate) async fn purchase(Path(id): Path<String>, Posted(ctx, _): Posted) -> 
     .await;
     match result {
         Ok(_) => see_other(&format!("/app/batches/{id}"), None),
+        Err(e) => ctx.failed(e),
+    }
+}
+
+/// The error queue's fix of one shipment (`templates/batch_fix.html`).
+#[derive(Template)]
+#[template(path = "batch_fix.html")]
+struct FixPage<'a> {
+    assets: &'a crate::Assets,
+    csrf: Option<&'a str>,
+    c: Chrome<'a>,
+    batch: String,
+    shipment: String,
+    order: String,
+    order_name: String,
+    reasons: Vec<String>,
+    af: AddressForm,
+    weight: String,
+    mass_unit: String,
+    international: bool,
+    signer: String,
+    contents_type: String,
+    origin_country: String,
+    problem: Option<String>,
+}
+
+/// Shippo's customs `contents_type` values, as the fix form offers them.
+const CONTENTS_TYPES: [&str; 7] = [
+    "MERCHANDISE",
+    "GIFT",
+    "SAMPLE",
+    "DOCUMENTS",
+    "RETURN_MERCHANDISE",
+    "HUMANITARIAN_DONATION",
+    "OTHER",
+];
+
+impl FixPage<'_> {
+    fn contents_types(&self) -> &'static [&'static str] {
+        &CONTENTS_TYPES
+    }
+}
+
+fn fix_page<'a>(
+    ctx: &'a Ctx,
+    v: &service::batches::FixView,
+    posted: Option<(&FormData, String)>,
+) -> FixPage<'a> {
+    let o = &v.order.order;
+    let current = AddressForm::of("to", &v.order.to_address.fields);
+    let (weight, unit) = v
+        .parcel
+        .entered_weight
+        .clone()
+        .unwrap_or_else(|| (String::new(), "lb".into()));
+    let text = |f: Option<&FormData>, name: &str, kept: &Option<String>| match f {
+        Some(f) => f.get(name).chars().take(200).collect(),
+        None => kept.clone().unwrap_or_default(),
+    };
+    let form = posted.as_ref().map(|(f, _)| *f);
+    FixPage {
+        assets: &ctx.web.assets,
+        csrf: Some(&ctx.who.csrf),
+        c: ctx.chrome("/app/batches"),
+        batch: v.batch.id.to_string(),
+        shipment: v.shipment.id.to_string(),
+        order: o.id.to_string(),
+        order_name: o
+            .order_number
+            .clone()
+            .unwrap_or_else(|| format!("shipment {}", v.shipment.position + 1)),
+        reasons: v.shipment.messages.iter().map(|m| m.text.clone()).collect(),
+        af: form.map_or(current, |f| AddressForm::posted("to", f)),
+        weight: form.map_or(weight, |f| f.get("weight").chars().take(20).collect()),
+        mass_unit: form.map_or(unit, |f| f.get("mass_unit").chars().take(3).collect()),
+        international: v.international,
+        signer: text(form, "certify_signer", &v.customs.certify_signer),
+        contents_type: text(form, "contents_type", &v.customs.contents_type),
+        origin_country: text(form, "origin_country", &v.customs.origin_country),
+        problem: posted.map(|(_, p)| p),
+    }
+}
+
+/// `GET /app/batches/{id}/shipments/{shipment}`: a shipment of the error queue, with its
+/// reasons and a form to correct its ship-to, weight and customs.
+pub(crate) async fn fix_form(ctx: Ctx, Path((id, shipment)): Path<(String, String)>) -> Response {
+    let (Some(id), Some(shipment)) = (crate::id_of(&id), crate::id_of(&shipment)) else {
+        return ctx.failed(service::ServiceError::NotFound);
+    };
+    match service::batches::fixable(&ctx.web.services, &ctx.principal, id, shipment).await {
+        Ok(v) => page(StatusCode::OK, fix_page(&ctx, &v, None).render()),
+        Err(e) => ctx.failed(e),
+    }
+}
+
+/// `POST /app/batches/{id}/shipments/{shipment}`: corrects the shipment (a ship-to only when
+/// it was changed) and validates it again; back to the batch, whose progress shows it.
+pub(crate) async fn fix(
+    Path((id, shipment)): Path<(String, String)>,
+    Posted(ctx, form): Posted,
+) -> Response {
+    let (Some(id), Some(shipment)) = (crate::id_of(&id), crate::id_of(&shipment)) else {
+        return ctx.failed(service::ServiceError::NotFound);
+    };
+    let s = &ctx.web.services;
+    let v = match service::batches::fixable(s, &ctx.principal, id, shipment).await {
+        Ok(v) => v,
+        Err(e) => return ctx.failed(e),
+    };
+    let af = AddressForm::posted("to", &form);
+    let changed = af != AddressForm::of("to", &v.order.to_address.fields);
+    let weight = form.get("weight").trim();
+    let given = |n: &str| Some(form.get(n).to_string());
+    let fix = service::batches::ShipmentFix {
+        ship_to: changed.then(|| af.input()),
+        weight: (!weight.is_empty())
+            .then(|| (weight.to_string(), form.get("mass_unit").to_string())),
+        customs: service::batches::CustomsPlan {
+            certify_signer: given("certify_signer"),
+            contents_type: given("contents_type").filter(|c| CONTENTS_TYPES.contains(&c.as_str())),
+            origin_country: given("origin_country"),
+            ..Default::default()
+        },
+    };
+    match service::batches::fix(s, &ctx.principal, id, shipment, fix).await {
+        Ok(()) => see_other(&format!("/app/batches/{id}"), None),
+        Err(service::ServiceError::Validation(e)) => {
+            let why = crate::ctx::messages(&e);
+            page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                fix_page(&ctx, &v, Some((&form, why))).render(),
+            )
+        }
         Err(e) => ctx.failed(e),
     }
 }

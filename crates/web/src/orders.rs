@@ -413,6 +413,7 @@ pub(crate) async fn buy(Posted(ctx, form): Posted) -> Response {
         weight: (!weight.is_empty()).then(|| weight.to_string()),
         weight_unit: (!weight.is_empty()).then(|| "lb".to_string()),
         mass_unit: None,
+        entered_weight: None,
     };
     let filter = OrderFilter {
         ids,

@@ -190,6 +190,18 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
         ),
         entry(
             g.clone(),
+            "/app/batches/{id}/shipments/{shipment}",
+            Some(Ship),
+            get(batches::fix_form),
+        ),
+        entry(
+            p.clone(),
+            "/app/batches/{id}/shipments/{shipment}",
+            Some(Ship),
+            post(batches::fix),
+        ),
+        entry(
+            g.clone(),
             "/app/developers",
             Some(Develop),
             get(developers::show),

@@ -9,8 +9,11 @@
 //! twice. A shipment made but not yet recorded when the process died is made again (a spare
 //! shipment object, never bought).
 
+mod fix;
 mod purchase;
 mod validate;
+
+pub use fix::{fix, fixable, FixView, ShipmentFix};
 
 pub(crate) use purchase::run_purchase_job;
 pub(crate) use validate::run_validate_job;
@@ -41,7 +44,7 @@ pub enum ShipmentSource {
     Order {
         order: ObjectId,
         address_from: ObjectId,
-        parcel: ParcelPlan,
+        parcel: Box<ParcelPlan>,
         /// What an international order's customs declaration takes from the request.
         #[serde(default)]
         customs: Option<Box<CustomsPlan>>,
@@ -85,6 +88,10 @@ pub struct ParcelPlan {
     pub weight_unit: Option<String>,
     /// The parcel's mass unit; `None` = the order's (its line items', else its own), else lb.
     pub mass_unit: Option<String>,
+    /// The weight and unit a person entered for this one parcel (the error queue's fix); it
+    /// wins over what the order says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entered_weight: Option<(String, String)>,
 }
 
 /// A shipment to add to a batch.
@@ -746,7 +753,7 @@ pub async fn from_orders_with_customs(
             shipment: ShipmentSource::Order {
                 order: o.id,
                 address_from: from,
-                parcel: parcel.clone(),
+                parcel: Box::new(parcel.clone()),
                 customs: customs.clone().map(Box::new),
             },
             carrier_account: None,

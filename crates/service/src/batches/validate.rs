@@ -49,6 +49,14 @@ pub(crate) async fn run_validate_job(
         let done: Vec<BatchShipment> = stream::iter(pending)
             .map(|bs| validate_one(s, &who, &batch, bs))
             .buffer_unordered(AT_ONCE)
+            .map_ok(|mut bs| {
+                // A made shipment no longer needs its plan; one that failed keeps it, so the
+                // error queue's fix can correct it and validate it again (`fix.rs`).
+                if bs.status == BatchShipmentStatus::Valid {
+                    bs.request = None;
+                }
+                bs
+            })
             .try_collect()
             .await?;
         super::record(s, done).await?;
@@ -127,14 +135,12 @@ fn failed(mut bs: BatchShipment, e: &ValidationError) -> BatchShipment {
         BatchShipmentStatus::Invalid
     };
     bs.messages = notes_of(e);
-    bs.request = None;
     bs
 }
 
-/// `bs` as INCOMPLETE for the one reason `message` (about `field`), with no request to buy.
+/// `bs` as INCOMPLETE for the one reason `message` (about `field`).
 fn incomplete(mut bs: BatchShipment, field: &str, message: String) -> BatchShipment {
     bs.status = BatchShipmentStatus::Incomplete;
-    bs.request = None;
     bs.messages = vec![note(CONSIGN, field, message)];
     bs
 }
@@ -149,7 +155,6 @@ async fn validate_one(
     if !bs.messages.is_empty() {
         // Refused when it was added (an unknown carrier account, too long metadata).
         bs.status = BatchShipmentStatus::Invalid;
-        bs.request = None;
         return Ok(bs);
     }
     let account = bs.carrier_account.unwrap_or(batch.default_carrier_account);
@@ -313,6 +318,12 @@ fn order_weight(
 ) -> Option<(String, domain::units::MassUnit)> {
     use domain::units::{convert_mass, MassUnit};
     use rust_decimal::Decimal;
+    // A person weighed this parcel (the error queue's fix): that is its weight.
+    if let Some((w, u)) = &parcel.entered_weight {
+        let unit: MassUnit = u.parse().ok()?;
+        let w: Decimal = w.parse().ok().filter(|w: &Decimal| *w > Decimal::ZERO)?;
+        return Some((w.normalize().to_string(), unit));
+    }
     let unit: MassUnit = parcel
         .mass_unit
         .as_deref()
@@ -488,7 +499,6 @@ fn pick(
     token: &str,
 ) -> BatchShipment {
     bs.shipment = Some(view.shipment.id);
-    bs.request = None;
     if view.shipment.purpose == Purpose::Quote {
         bs.status = BatchShipmentStatus::Incomplete;
         bs.messages = vec![note(
