@@ -11,7 +11,8 @@ switches to live and back, checks every main page with axe-core and signs out. N
 error or console error is allowed (see ALLOWED_CONSOLE).
 
 Orders are imported from a CSV file on its page (previewed first), an invalid ship-to is
-corrected on the order page, the courier's scan key is made on the Carriers page (the scan
+corrected in the batch's "To fix" queue (the batch then buys it by itself), a label is printed
+again as a PNG from its page, the courier's scan key is made on the Carriers page (the scan
 itself is the courier's scanner posting to POST /scans), and a creator runs a crowdfunding
 project in the browser: backer report previewed and imported, addresses locked, a project key
 made, tracking uploaded — and each backer's one dispatch email arrives at the test's SMTP sink.
@@ -301,6 +302,7 @@ class App:
         self.batch = ""
         self.tracking = ""
         self.tracked_order = ""
+        self.label = ""
         self.project = ""
         self.courier = ""
 
@@ -567,9 +569,25 @@ def test_search_by_tracking_number_and_open_the_order(app: App):
     label = page.locator(f"a[href='/track/{app.tracking}']")
     expect(label).to_have_count(1)
     timeline = page.locator("ol.timeline li")
-    assert timeline.count() >= 2, timeline.all_inner_texts()
+    assert timeline.count() >= 3, timeline.all_inner_texts()
+    # The courier's scan is on the order's timeline.
+    expect(timeline.filter(has_text=f"{app.tracking} TRANSIT")).to_contain_text("San Francisco, US")
     print("timeline of WEB-1001:", timeline.all_inner_texts())
     shot(page, "order")
+
+    # The label's page: its parcel's scans, and the label printed again as ZPL.
+    page.locator("#labels a[href^='/app/labels/']").first.click()
+    expect(page.locator("h1")).to_contain_text(app.tracking)
+    app.label = page.url.rsplit("/", 1)[1]
+    expect(page.locator("ol.timeline li").first).to_contain_text("TRANSIT")
+    shot(page, "label")
+    page.locator("#reprint-type").select_option("PNG")
+    with page.expect_response(lambda r: "/files/" in r.url) as got:
+        page.get_by_role("button", name="Print again").click()
+    assert got.value.status == 200
+    assert got.value.header_value("content-type") == "image/png"
+    assert got.value.body().startswith(b"\x89PNG"), "a PNG"
+    page.goto(f"/app/orders/{app.tracked_order}")
 
     # The public tracking page, from the label's link.
     label.click()
@@ -637,10 +655,10 @@ def buy_from_inbox(page: Page, *numbers: str) -> str:
     return page.url.rsplit("/", 1)[1]
 
 
-def test_invalid_address_fixed_on_the_order_page(app: App):
-    """An order whose ZIP cannot be: the order page says so, its batch names the problem and
-    links to the order, where the ship-to is corrected in place; then the label is bought from
-    the inbox."""
+def test_invalid_address_fixed_in_the_batch_s_error_queue(app: App):
+    """An order whose ZIP cannot be: the order page says so, its batch names the problem in
+    the "To fix" queue, the ship-to is corrected there in place (and on the order), and the
+    batch checks it again and buys the label by itself."""
     page, s = app.page, app.s
     body = order_body("WEB-1005", "Mary Jackson", "San Francisco", 5, "Tea tin", "9.50",
                       zip_code="ABCDE")
@@ -649,27 +667,24 @@ def test_invalid_address_fixed_on_the_order_page(app: App):
     page.goto(f"/app/orders/{o['object_id']}")
     expect(page.locator(".status.s-INVALID")).to_have_text("INVALID")
 
-    buy_from_inbox(page, "WEB-1005")
+    batch = buy_from_inbox(page, "WEB-1005")
     expect(page.locator("#progress .status")).to_have_text("INVALID", timeout=30_000)
-    problem = page.locator("table.list").first.locator("tbody tr.problem")  # the "To fix" queue
+    problem = page.locator("#to-fix tbody tr.problem")
     expect(problem).to_have_count(1)
     expect(problem).to_contain_text("zip")
-    expect(problem.get_by_role("link", name="Fix order WEB-1005")).to_have_attribute(
-        "href", f"/app/orders/{o['object_id']}")
     expect(page.locator(".card form button")).to_have_count(0)  # nothing valid to buy
+    shot(page, "batch-to-fix")
 
-    problem.get_by_role("link", name="Fix order WEB-1005").click()
-    fix = page.locator("details#fix-address")
-    expect(fix).to_have_attribute("open", "")  # open: the address will not ship
+    problem.get_by_role("link", name="Fix WEB-1005").click()
+    expect(page.locator("h1")).to_have_text("Fix WEB-1005")
     expect(page.locator("#to-zip")).to_have_value("ABCDE")
     page.fill("#to-zip", "94103")
-    page.get_by_role("button", name="Save and validate").click()
-    expect(page.locator(".status.s-VALID")).to_have_text("VALID")
-    expect(page.locator("details#fix-address")).not_to_have_attribute("open", "")
+    page.get_by_role("button", name="Save and check again").click()
+    page.wait_for_url(re.compile(f"/app/batches/{batch}$"))
+    wait_purchased(page)
     _, fixed = s.api("GET", f"/orders/{o['object_id']}", expect_status=200)
     assert fixed["to_address"]["zip"] == "94103", fixed["to_address"]
-    buy_from_inbox(page, "WEB-1005")
-    wait_purchased(page)
+    assert fixed["order_status"] == "SHIPPED", fixed["order_status"]
 
 
 def test_csv_and_crowdfunding_orders_reach_the_inbox(app: App):
@@ -905,6 +920,7 @@ def test_accessibility_axe(app: App):
         *[(signed_in, name.lower(), path) for name, path in nav],
         (signed_in, "order", f"/app/orders/{app.tracked_order}"),
         (signed_in, "batch", f"/app/batches/{app.batch}"),
+        (signed_in, "label", f"/app/labels/{app.label}"),
         (signed_in, "import", "/app/orders/import"),
         (signed_in, "project", f"/app/projects/{app.project}"),
         (signed_in, "carrier", f"/app/carriers/{app.courier}"),

@@ -50,7 +50,7 @@ pub(crate) async fn webhook(app: &TestApp, url: &str, event: &str) -> (String, S
 
 /// A rate-card label from Lisbon to Porto whose recipient has an email; (carrier account,
 /// transaction, tracking number).
-async fn label(app: &TestApp) -> (String, String, String) {
+pub(crate) async fn label(app: &TestApp) -> (String, String, String) {
     let account = courier(app).await;
     let mut to = porto();
     to["email"] = json!("ana@example.pt");

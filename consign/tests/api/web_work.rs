@@ -1697,3 +1697,129 @@ async fn a_batch_s_error_queue_is_fixed_in_place_and_the_batch_buys_once_it_is_v
     let log = texts(&html, "tbody tr").join("\n");
     assert_eq!(log.matches("fixed a batch shipment").count(), 2, "{log}");
 }
+
+#[tokio::test]
+async fn a_label_s_page_prints_it_again_in_another_file_type_and_shows_its_parcel_s_scans() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let staff = person(&app, &account, Role::Staff).await;
+    let (carrier, id, number) = crate::tracking::label(&app).await;
+    let path = format!("/app/labels/{id}");
+
+    // Found from the list by its number.
+    let (_, html, _) = get(
+        &app,
+        &format!("/app/labels?tracking={number}"),
+        &staff.cookie,
+    )
+    .await;
+    assert_eq!(
+        attrs(&html, "tbody a[href^='/app/labels/']", "href"),
+        std::slice::from_ref(&path)
+    );
+
+    let (status, html, _) = get(&app, &path, &staff.cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(texts(&html, "h1 .status"), ["SUCCESS"]);
+    assert!(texts(&html, "h1")[0].contains(&number));
+    assert_eq!(texts(&html, ".card p.empty"), ["No scans yet."]);
+    let formats = attrs(&html, "#reprint-type option", "value");
+    assert_eq!(
+        formats.len(),
+        9,
+        "every type but the one bought: {formats:?}"
+    );
+    assert!(!formats.contains(&"PDF_4x6".to_string()) && formats.contains(&"PNG".to_string()));
+
+    // Printed again as a PNG: the same tracking number in its barcode; the label as bought
+    // stays as it was.
+    let (status, _, file) = post(
+        &app,
+        &format!("{path}/reprint"),
+        &staff.cookie,
+        &app.base,
+        &[("_csrf", staff.csrf.as_str()), ("label_file_type", "PNG")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(file.starts_with("/files/"), "{file}");
+    let (kind, bytes) = crate::labels::download(&app, &app.url(&file)).await;
+    assert_eq!(kind, "image/png");
+    let png = crate::labels::scratch("again.png", &bytes);
+    assert_eq!(crate::labels::code128(&png), vec![number.clone()]);
+    let api: Value = app
+        .get_as(&app.token, &format!("/transactions/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["label_file_type"], "PDF_4x6", "{api}");
+    // An unknown type is named; nothing is drawn.
+    let (status, html, _) = post(
+        &app,
+        &format!("{path}/reprint"),
+        &staff.cookie,
+        &app.base,
+        &[("_csrf", staff.csrf.as_str()), ("label_file_type", "GIF")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "p.error")[0].contains("\"GIF\" is not a label file type"));
+
+    // The courier scans it: the timeline shows it, newest first.
+    let key = crate::tracking::scan_key(&app, &carrier).await;
+    for (status, at, details) in [
+        ("PRE_TRANSIT", "2026-11-20T08:00:00Z", "Recebido"),
+        (
+            "TRANSIT",
+            "2026-11-20T18:00:00Z",
+            "Saiu do centro <b>de</b> Lisboa",
+        ),
+    ] {
+        let res = crate::tracking::scan(
+            &app,
+            &key,
+            &serde_json::json!({"tracking_number": number, "status": status, "details": details,
+                "occurred_at": at, "location": {"city": "Lisboa", "country": "PT"}}),
+        )
+        .await;
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let (_, html, _) = get(&app, &path, &staff.cookie).await;
+    let scans = texts(&html, "ol.timeline li");
+    assert_eq!(scans.len(), 2, "{scans:?}");
+    assert!(
+        scans[0].contains("TRANSIT") && scans[0].contains("Saiu do centro <b>de</b> Lisboa"),
+        "{scans:?}"
+    );
+    assert!(scans[0].contains("Lisboa, PT"), "{scans:?}");
+    assert!(
+        scans[1].contains("PRE_TRANSIT") && scans[1].contains("2026-11-20 08:00"),
+        "{scans:?}"
+    );
+    assert!(
+        html.select(&scraper::Selector::parse("ol.timeline b").unwrap())
+            .next()
+            .is_none(),
+        "escaped"
+    );
+    assert_eq!(texts(&html, "h2 .status"), ["TRANSIT"]);
+
+    // Another account's label is not found.
+    let other = app.other_account(Mode::Test).await;
+    let stranger = person(&app, &other.account_name().await, Role::Owner).await;
+    let (status, _, _) = get(&app, &path, &stranger.cookie).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = post(
+        &app,
+        &format!("{path}/reprint"),
+        &stranger.cookie,
+        &app.base,
+        &[
+            ("_csrf", stranger.csrf.as_str()),
+            ("label_file_type", "PNG"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -494,6 +494,122 @@ pub async fn rate_of(s: &Services, who: &Principal, t: &Transaction) -> Result<R
     Ok(store::shipments::get_rate(&mut *s.store.conn().await?, scope(who), t.rate).await?)
 }
 
+/// What the labels page shows of one label: the label, the rate it bought, its parcel's track
+/// (its scans, oldest first), the orders it carries and whether Consign can draw it again in
+/// another file type.
+#[derive(Debug, Clone)]
+pub struct LabelView {
+    pub transaction: Transaction,
+    pub rate: Rate,
+    pub track: Option<domain::tracking::Track>,
+    pub orders: Vec<ObjectId>,
+    /// Consign drew the label itself (a rate card, the test carrier), so any file type can be
+    /// drawn again from what it was made of; an upstream provider's label comes only as bought.
+    pub reprints: bool,
+}
+
+/// One of the principal's labels, with what its page shows.
+pub async fn label(s: &Services, who: &Principal, id: ObjectId) -> Result<LabelView, ServiceError> {
+    let scope = scope(who);
+    let mut conn = s.store.conn().await?;
+    let t = repo::get(&mut conn, scope, id).await?;
+    let rate = store::shipments::get_rate(&mut conn, scope, t.rate).await?;
+    let orders = store::orders::parcels_of_transaction(&mut conn, t.id)
+        .await?
+        .into_iter()
+        .map(|p| p.order)
+        .collect();
+    let track = store::tracks::of_transactions(&mut conn, scope, &[t.id])
+        .await?
+        .remove(&t.id);
+    drop(conn);
+    let reprints = t.status == TransactionStatus::Success
+        && match crate::adapters::of_account(s, scope.account_id, t.carrier_account).await {
+            Ok(a) => a.meta().can(carriers::Capability::PrintsLabels),
+            Err(_) => false,
+        };
+    Ok(LabelView {
+        transaction: t,
+        rate,
+        track,
+        orders,
+        reprints,
+    })
+}
+
+/// A label Consign drew itself, drawn again in `file_type` (a wire name: `PNG`, `ZPLII`, …)
+/// from what it was made of — the same tracking number, addresses and barcode; nothing is
+/// bought. Answers the file's blob key (the same key for the same file type, so a second
+/// reprint overwrites the first with the same bytes). The label's own file is left as bought.
+pub async fn reprint(
+    s: &Services,
+    who: &Principal,
+    id: ObjectId,
+    file_type: &str,
+) -> Result<String, ServiceError> {
+    let Some(format) = LabelFormat::parse(file_type.trim()) else {
+        return Err(ValidationError::field(
+            "label_file_type",
+            format!("\"{}\" is not a label file type.", file_type.trim()),
+        )
+        .into());
+    };
+    let v = label(s, who, id).await?;
+    let t = v.transaction;
+    let number = match (&t.tracking_number, t.status) {
+        (Some(n), TransactionStatus::Success) => n.clone(),
+        _ => {
+            return Err(ValidationError::field(
+                "transaction",
+                format!(
+                    "This label is {}: only a bought label is printed again.",
+                    t.status.as_str()
+                ),
+            )
+            .into())
+        }
+    };
+    if !v.reprints {
+        return Err(ValidationError::field(
+            "label_file_type",
+            format!(
+                "{} made this label; it comes only as it was bought ({}).",
+                v.rate.details.provider, t.label_file_type
+            ),
+        )
+        .into());
+    }
+    let scope = scope(who);
+    let mut conn = s.store.conn().await?;
+    let shipment = store::shipments::get(&mut conn, scope, t.shipment).await?;
+    let view = shipments::parts(&mut conn, scope, shipment).await?;
+    let items = items_of(&mut conn, scope, &view).await?;
+    drop(conn);
+    let src = Sources {
+        view: &view,
+        items: &items,
+        rate: &v.rate,
+    };
+    let sheet = labels::label_data(&src, &t, &number);
+    let doc = documents::label::render(&sheet, format).map_err(|e| {
+        ValidationError::field(
+            "label_file_type",
+            format!("The label could not be drawn: {e}."),
+        )
+    })?;
+    let key = crate::files::key(
+        scope.account_id,
+        t.id,
+        &format!(
+            "label-{}.{}",
+            format.as_str().to_ascii_lowercase(),
+            doc.extension
+        ),
+    );
+    labels::put(s, &key, doc.bytes).await?;
+    Ok(key)
+}
+
 /// Makes a QUEUED transaction's label (idempotent: a transaction no longer QUEUED is left alone).
 pub(crate) async fn run_buy_job(
     s: &Services,

@@ -1,5 +1,6 @@
-//! Labels and tracking: the account's labels newest first, found by tracking number, each with
-//! its file and public tracking page, and a refund for an unused one.
+//! Labels and tracking: the account's labels newest first, found by tracking number; one
+//! label's page with its file, a reprint in another file type (labels Consign draws itself),
+//! its parcel's timeline, the orders it carries, its public tracking page and a refund.
 
 use askama::Template;
 use axum::extract::{Path, Query};
@@ -32,6 +33,8 @@ pub(crate) struct LabelRow {
     made: String,
     status: &'static str,
     tracking: String,
+    /// The public tracking page.
+    public: String,
     file: String,
     refundable: bool,
 }
@@ -73,6 +76,7 @@ pub(crate) async fn list(ctx: Ctx, Query(q): Query<LabelsQuery>) -> Response {
             made: date(t.created),
             status: t.status.as_str(),
             tracking: t.tracking_number.clone().unwrap_or_default(),
+            public: t.tracking_url.clone().unwrap_or_default(),
             file: t
                 .label_key
                 .as_deref()
@@ -114,6 +118,137 @@ pub(crate) async fn refund(Path(id): Path<String>, Posted(ctx, _): Posted) -> Re
     }
     match service::refunds::create(&ctx.web.services, &ctx.principal, Some(id.to_string())).await {
         Ok(_) => see_other(&format!("/app/labels?refunded={id}"), None),
+        Err(e) => ctx.failed(e),
+    }
+}
+
+/// One scan of the parcel's timeline.
+pub(crate) struct Scan {
+    when: String,
+    status: &'static str,
+    details: String,
+    place: String,
+}
+
+#[derive(Template)]
+#[template(path = "label.html")]
+struct LabelPage<'a> {
+    assets: &'a crate::Assets,
+    csrf: Option<&'a str>,
+    c: Chrome<'a>,
+    l: LabelRow,
+    carrier: String,
+    service: String,
+    price: String,
+    file_type: String,
+    invoice: String,
+    orders: Vec<String>,
+    /// File types it can be drawn again in (empty: only as bought).
+    formats: Vec<&'static str>,
+    scans: Vec<Scan>,
+    /// The track's status now (or none before its first scan).
+    tracking_status: String,
+    problem: Option<String>,
+}
+
+async fn render_label(
+    ctx: &Ctx,
+    id: ObjectId,
+    status: StatusCode,
+    problem: Option<String>,
+) -> Response {
+    let s = &ctx.web.services;
+    let v = match service::transactions::label(s, &ctx.principal, id).await {
+        Ok(v) => v,
+        Err(e) => return ctx.failed(e),
+    };
+    let t = &v.transaction;
+    let now = Timestamp::now();
+    let signed = |k: &Option<String>| {
+        k.as_deref()
+            .map(|k| service::files::signed_path(&s.cipher, k, now))
+            .unwrap_or_default()
+    };
+    let formats = if v.reprints {
+        service::accounts::label_file_types()
+            .into_iter()
+            .filter(|f| *f != t.label_file_type)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (scans, tracking_status) = match &v.track {
+        Some(track) => (
+            track
+                .history
+                .iter()
+                .rev()
+                .map(|e| Scan {
+                    when: date(e.occurred),
+                    status: e.status.as_str(),
+                    details: e.details.clone(),
+                    place: e.location.as_ref().map(|p| p.human()).unwrap_or_default(),
+                })
+                .collect(),
+            track.status().as_str().to_string(),
+        ),
+        None => (Vec::new(), String::new()),
+    };
+    let d = &v.rate.details;
+    page(
+        status,
+        LabelPage {
+            assets: &ctx.web.assets,
+            csrf: Some(&ctx.who.csrf),
+            c: ctx.chrome("/app/labels"),
+            l: LabelRow {
+                id: t.id.to_string(),
+                made: date(t.created),
+                status: t.status.as_str(),
+                tracking: t.tracking_number.clone().unwrap_or_default(),
+                public: t.tracking_url.clone().unwrap_or_default(),
+                file: signed(&t.label_key),
+                refundable: t.status == domain::transaction::TransactionStatus::Success,
+            },
+            carrier: d.provider.clone(),
+            service: d.service_name.clone(),
+            price: format!("{} {}", d.amount.amount, d.amount.currency),
+            file_type: t.label_file_type.clone(),
+            invoice: signed(&t.invoice_key),
+            orders: v.orders.iter().map(ToString::to_string).collect(),
+            formats,
+            scans,
+            tracking_status,
+            problem,
+        }
+        .render(),
+    )
+}
+
+/// `GET /app/labels/{id}`: one label.
+pub(crate) async fn show(ctx: Ctx, Path(id): Path<String>) -> Response {
+    let Some(id) = crate::id_of(&id) else {
+        return ctx.failed(service::ServiceError::NotFound);
+    };
+    render_label(&ctx, id, StatusCode::OK, None).await
+}
+
+/// `POST /app/labels/{id}/reprint`: the label drawn again in the chosen file type; the browser
+/// is sent to the file.
+pub(crate) async fn reprint(Path(id): Path<String>, Posted(ctx, form): Posted) -> Response {
+    let Some(id) = crate::id_of(&id) else {
+        return ctx.failed(service::ServiceError::NotFound);
+    };
+    let s = &ctx.web.services;
+    match service::transactions::reprint(s, &ctx.principal, id, form.get("label_file_type")).await {
+        Ok(key) => see_other(
+            &service::files::signed_path(&s.cipher, &key, Timestamp::now()),
+            None,
+        ),
+        Err(service::ServiceError::Validation(v)) => {
+            let why = crate::ctx::messages(&v);
+            render_label(&ctx, id, StatusCode::UNPROCESSABLE_ENTITY, Some(why)).await
+        }
         Err(e) => ctx.failed(e),
     }
 }

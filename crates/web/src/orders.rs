@@ -644,6 +644,33 @@ async fn render_order(
             }
         })
         .collect();
+    // Its parcels' scans (the courier's, the carrier's).
+    let ids: Vec<ObjectId> = v.transactions.iter().map(|t| t.transaction).collect();
+    if !ids.is_empty() {
+        let s = &ctx.web.services;
+        match service::tracking::of_transactions(s, service::scope(&ctx.principal), &ids).await {
+            Ok(tracks) => {
+                for track in tracks.values() {
+                    for e in &track.history {
+                        let place = e.location.as_ref().map(|p| p.human()).unwrap_or_default();
+                        timeline.push(Event {
+                            when: date(e.occurred),
+                            what: [
+                                format!("{} {}", track.tracking_number, e.status.as_str()),
+                                e.details.clone(),
+                                place,
+                            ]
+                            .into_iter()
+                            .filter(|p| !p.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" · "),
+                        });
+                    }
+                }
+            }
+            Err(e) => return ctx.failed(e),
+        }
+    }
     if o.updated != o.created {
         timeline.push(Event {
             when: date(o.updated),

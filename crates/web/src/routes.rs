@@ -102,6 +102,13 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
             post(orders::slips),
         ),
         entry(g.clone(), "/app/labels", Some(Ship), get(labels::list)),
+        entry(g.clone(), "/app/labels/{id}", Some(Ship), get(labels::show)),
+        entry(
+            p.clone(),
+            "/app/labels/{id}/reprint",
+            Some(Ship),
+            post(labels::reprint),
+        ),
         entry(
             p.clone(),
             "/app/labels/{id}/refund",
