@@ -1823,3 +1823,121 @@ async fn a_label_s_page_prints_it_again_in_another_file_type_and_shows_its_parce
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_inbox_s_filters_are_saved_as_named_views_the_account_shares() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let staff = person(&app, &account, Role::Staff).await;
+    let admin = person(&app, &account, Role::Admin).await;
+    order(
+        &app,
+        &app.token,
+        &order_body("#701", "Ann", "a@x.example", "DE"),
+    )
+    .await;
+    order(
+        &app,
+        &app.token,
+        &order_body("#702", "Bo", "b@x.example", "US"),
+    )
+    .await;
+
+    let (_, html, _) = get(&app, "/app/orders?status=PAID&country=DE", &staff.cookie).await;
+    assert_eq!(
+        attrs(&html, "form.save-view input[name=query]", "value"),
+        ["status=PAID&country=DE"]
+    );
+    let save = |name: &'static str, query: &'static str| {
+        let csrf = staff.csrf.clone();
+        let app = &app;
+        let cookie = staff.cookie.clone();
+        async move {
+            post(
+                app,
+                "/app/orders/views",
+                &cookie,
+                &app.base,
+                &[("_csrf", csrf.as_str()), ("name", name), ("query", query)],
+            )
+            .await
+        }
+    };
+    // Unknown keys are dropped; an empty name or nothing filtered is refused.
+    let (status, _, location) = save(
+        "<script>alert(1)</script> DE",
+        "status=PAID&country=DE&evil=1&before=x",
+    )
+    .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/app/orders?status=PAID&country=DE")
+    );
+    let (status, html, _) = save("  ", "country=DE").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "main").join(" ").contains("Name the view"));
+    let (status, _, _) = save("Everything", "").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Another of the account's people sees it; it opens its filters and is the current view.
+    let (_, html, _) = get(&app, "/app/orders", &admin.cookie).await;
+    let names = texts(&html, "nav.views a");
+    assert_eq!(
+        names.last().unwrap(),
+        "<script>alert(1)</script> DE",
+        "{names:?}"
+    );
+    assert!(html
+        .select(&scraper::Selector::parse("nav.views script").unwrap())
+        .next()
+        .is_none());
+    let href = attrs(&html, "nav.views a", "href").pop().unwrap();
+    assert_eq!(href, "/app/orders?status=PAID&country=DE");
+    let (_, html, _) = get(&app, &href, &admin.cookie).await;
+    assert_eq!(
+        texts(&html, "nav.views a[aria-current=page]"),
+        ["<script>alert(1)</script> DE"]
+    );
+    assert!(
+        attrs(&html, "form.save-view", "action").is_empty(),
+        "already a view"
+    );
+    assert_eq!(texts(&html, "tbody#rows a[href^='/app/orders/']"), ["#701"]);
+    // Saved again under the same name: one view with the new filters.
+    let (status, _, _) = save("<script>alert(1)</script> DE", "country=DE").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html, _) = get(&app, "/app/orders", &admin.cookie).await;
+    assert_eq!(
+        attrs(&html, "nav.views a", "href").last().unwrap(),
+        "/app/orders?country=DE"
+    );
+    let delete = attrs(&html, "nav.views form", "action");
+    assert_eq!(delete.len(), 1);
+
+    // Another account neither sees nor deletes it.
+    let other = app.other_account(Mode::Test).await;
+    let stranger = person(&app, &other.account_name().await, Role::Owner).await;
+    let (_, html, _) = get(&app, "/app/orders", &stranger.cookie).await;
+    assert!(attrs(&html, "nav.views form", "action").is_empty());
+    let (status, _, _) = post(
+        &app,
+        &delete[0],
+        &stranger.cookie,
+        &app.base,
+        &[("_csrf", stranger.csrf.as_str())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = post(
+        &app,
+        &delete[0],
+        &staff.cookie,
+        &app.base,
+        &[("_csrf", staff.csrf.as_str())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html, _) = get(&app, "/app/orders", &staff.cookie).await;
+    assert!(attrs(&html, "nav.views form", "action").is_empty());
+    assert_eq!(texts(&html, "nav.views a").len(), 7, "the ready-made views");
+}

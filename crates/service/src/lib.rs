@@ -30,6 +30,7 @@ pub mod uploads;
 pub mod user_links;
 pub mod users;
 pub mod validator;
+pub mod views;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -30,6 +30,7 @@ pub mod tracks;
 pub mod transactions;
 pub mod user_templates;
 pub mod users;
+pub mod views;
 pub mod webhooks;
 mod writer;
 

@@ -102,6 +102,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0015_label_days.sql"),
         include_str!("../migrations/postgres/0015_label_days.sql"),
     ),
+    (
+        16,
+        "the inbox's saved views and the API's recent errors",
+        include_str!("../migrations/sqlite/0016_views_api_errors.sql"),
+        include_str!("../migrations/postgres/0016_views_api_errors.sql"),
+    ),
 ];
 
 #[derive(Debug)]

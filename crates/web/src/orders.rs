@@ -74,11 +74,12 @@ pub(crate) struct CarrierChoice {
     services: Vec<(String, String)>,
 }
 
-/// A ready-made view link.
+/// A view link: ready-made, or saved by the account's people (then `id` deletes it).
 pub(crate) struct ViewLink {
-    label: &'static str,
+    label: String,
     href: String,
     current: bool,
+    id: Option<String>,
 }
 
 #[derive(Template)]
@@ -97,6 +98,10 @@ struct InboxPage<'a> {
     senders: Vec<(String, String)>,
     key: String,
     filtered: bool,
+    /// The filters as a query string (what "Save this view" keeps).
+    here: String,
+    /// Filtered in a way no view is yet.
+    savable: bool,
 }
 
 #[derive(Template)]
@@ -238,8 +243,8 @@ fn row(v: &OrderView) -> Row {
     }
 }
 
-/// The query string of `q` with `before` set to `last` (the next page's link).
-fn next_link(q: &InboxQuery, last: &str) -> String {
+/// The filters of `q` as a query string (no page position): what a saved view keeps.
+fn query_of(q: &InboxQuery) -> String {
     let mut s = form_urlencoded::Serializer::new(String::new());
     for (k, v) in [
         ("q", &q.q),
@@ -249,10 +254,36 @@ fn next_link(q: &InboxQuery, last: &str) -> String {
         ("from", &q.from),
         ("to", &q.to),
     ] {
+        let v = v.trim();
         if !v.is_empty() {
             s.append_pair(k, v);
         }
     }
+    s.finish()
+}
+
+/// The inbox's filters read back from a query string (unknown keys dropped).
+fn parse_query(raw: &str) -> InboxQuery {
+    let mut q = InboxQuery::default();
+    for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+        let v: String = v.chars().take(100).collect();
+        match k.as_ref() {
+            "q" => q.q = v,
+            "status" => q.status = v,
+            "country" => q.country = v,
+            "source" => q.source = v,
+            "from" => q.from = v,
+            "to" => q.to = v,
+            _ => {}
+        }
+    }
+    q
+}
+
+/// The query string of `q` with `before` set to `last` (the next page's link).
+fn next_link(q: &InboxQuery, last: &str) -> String {
+    let filters = query_of(q);
+    let mut s = form_urlencoded::Serializer::new(filters.clone());
     s.append_pair("before", last);
     format!("/app/orders?{}", s.finish())
 }
@@ -290,21 +321,39 @@ pub(crate) async fn inbox(ctx: Ctx, Query(q): Query<InboxQuery>) -> Response {
         Ok(c) => c,
         Err(e) => return ctx.failed(e),
     };
-    let views = VIEWS
+    let saved = match service::views::list(&ctx.web.services, &ctx.principal).await {
+        Ok(v) => v,
+        Err(e) => return ctx.failed(e),
+    };
+    let here = query_of(&q);
+    let mut views: Vec<ViewLink> = VIEWS
         .iter()
-        .map(|&(label, status)| ViewLink {
-            label,
-            href: if status.is_empty() {
-                "/app/orders".into()
+        .map(|&(label, status)| {
+            let query = if status.is_empty() {
+                String::new()
             } else {
-                format!("/app/orders?status={status}")
-            },
-            current: q.status == status
-                && q.q.is_empty()
-                && q.country.is_empty()
-                && q.source.is_empty(),
+                format!("status={status}")
+            };
+            ViewLink {
+                label: label.to_string(),
+                href: format!("/app/orders?{query}")
+                    .trim_end_matches('?')
+                    .to_string(),
+                current: query == here,
+                id: None,
+            }
         })
         .collect();
+    views.extend(saved.into_iter().map(|v| {
+        let query = query_of(&parse_query(&v.query));
+        ViewLink {
+            label: v.name,
+            href: format!("/app/orders?{query}"),
+            current: query == here,
+            id: Some(v.id.to_string()),
+        }
+    }));
+    let savable = !here.is_empty() && !views.iter().any(|v| v.current);
     page(
         StatusCode::OK,
         InboxPage {
@@ -325,6 +374,8 @@ pub(crate) async fn inbox(ctx: Ctx, Query(q): Query<InboxQuery>) -> Response {
             senders,
             key: ObjectId::new().to_string(),
             filtered,
+            here,
+            savable,
         }
         .render(),
     )
@@ -973,6 +1024,31 @@ pub(crate) async fn label(Path(id): Path<String>, Posted(ctx, form): Posted) -> 
             let step = refuse(&crate::ctx::messages(&e));
             render_order(&ctx, id, StatusCode::UNPROCESSABLE_ENTITY, None, step).await
         }
+        Err(e) => ctx.failed(e),
+    }
+}
+
+/// `POST /app/orders/views`: saves the inbox's filters under a name, then shows them.
+pub(crate) async fn save_view(Posted(ctx, form): Posted) -> Response {
+    let query = query_of(&parse_query(form.get("query")));
+    match service::views::save(&ctx.web.services, &ctx.principal, form.get("name"), &query).await {
+        Ok(_) => see_other(&format!("/app/orders?{query}"), None),
+        Err(service::ServiceError::Validation(v)) => ctx.problem(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The view was not saved",
+            &crate::ctx::messages(&v),
+        ),
+        Err(e) => ctx.failed(e),
+    }
+}
+
+/// `POST /app/orders/views/{id}/delete`: deletes a saved view.
+pub(crate) async fn delete_view(Path(id): Path<String>, Posted(ctx, _): Posted) -> Response {
+    let Some(id) = id_of(&id) else {
+        return ctx.failed(service::ServiceError::NotFound);
+    };
+    match service::views::delete(&ctx.web.services, &ctx.principal, id).await {
+        Ok(()) => see_other("/app/orders", None),
         Err(e) => ctx.failed(e),
     }
 }

@@ -59,6 +59,18 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
         entry(g.clone(), "/app/orders", Some(Ship), get(orders::inbox)),
         entry(p.clone(), "/app/orders/buy", Some(Ship), post(orders::buy)),
         entry(
+            p.clone(),
+            "/app/orders/views",
+            Some(Ship),
+            post(orders::save_view),
+        ),
+        entry(
+            p.clone(),
+            "/app/orders/views/{id}/delete",
+            Some(Ship),
+            post(orders::delete_view),
+        ),
+        entry(
             g.clone(),
             "/app/orders/import",
             Some(Ship),
