@@ -1941,3 +1941,116 @@ async fn the_inbox_s_filters_are_saved_as_named_views_the_account_shares() {
     assert!(attrs(&html, "nav.views form", "action").is_empty());
     assert_eq!(texts(&html, "nav.views a").len(), 7, "the ready-made views");
 }
+
+#[tokio::test]
+async fn the_developers_page_lists_the_api_s_recent_refusals_of_the_account_s_tokens_only() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let developer = person(&app, &account, Role::Developer).await;
+    let (_, html, _) = get(&app, "/app/developers", &developer.cookie).await;
+    assert_eq!(
+        texts(&html, "#api-errors td.empty"),
+        ["No errors. Calls that fail show here."]
+    );
+    assert_eq!(
+        texts(&html, "title"),
+        ["Developers · Consign"],
+        "the title holds no markup"
+    );
+
+    // Two refusals of this account's token, one carrying a secret in its body.
+    let res = app
+        .post_json(
+            "/addresses",
+            &serde_json::json!({"name": "x", "country": "QQ", "password": "hunter2-secret"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let missing = domain::ObjectId::new();
+    let res = app
+        .get(&format!("/orders/{missing}?token=query-secret"))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // Nobody's (a bad token) and another account's are not this account's.
+    let res = app.get_as("shippo_test_not_a_token", "/orders").await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let other = app.other_account(Mode::Test).await;
+    let res = other.get(&format!("/shipments/{missing}")).await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // A success is not a refusal.
+    assert_eq!(app.get("/orders").await.status(), StatusCode::OK);
+
+    let mut rows = Vec::new();
+    for _ in 0..100 {
+        let (_, html, _) = get(&app, "/app/developers", &developer.cookie).await;
+        rows = html
+            .select(&scraper::Selector::parse("#api-errors tbody tr").unwrap())
+            .map(|tr| tr.text().collect::<Vec<_>>().join("|"))
+            .collect();
+        if rows.len() >= 2 && !rows[0].contains("No errors") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert!(
+        rows[0].contains(&format!("GET /orders/{missing}")) && rows[0].contains("|404|"),
+        "{rows:?}"
+    );
+    assert!(rows[0].contains("not_found"), "{rows:?}");
+    assert!(
+        rows[1].contains("POST /addresses") && rows[1].contains("|400|"),
+        "{rows:?}"
+    );
+    assert!(
+        rows[1].contains("validation_error") && rows[1].contains("country"),
+        "{rows:?}"
+    );
+    let all = rows.join("\n");
+    assert!(
+        !all.contains("hunter2") && !all.contains("query-secret"),
+        "{all}"
+    );
+    assert!(!all.contains("/shipments/"), "another account's: {all}");
+
+    // A staff member has no Developers page.
+    let staff = person(&app, &account, Role::Staff).await;
+    let (status, _, _) = get(&app, "/app/developers", &staff.cookie).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn an_account_keeps_only_its_newest_refusals_per_mode() {
+    let app = spawn_app().await;
+    let who = crate::web_pages::principal_of(&app, &app.token).await;
+    let scope = service::scope(&who);
+    let live = store::Scope {
+        test: !scope.test,
+        ..scope
+    };
+    let mut conn = app.services.store.conn().await.unwrap();
+    let refusal = |n: i64| store::views::ApiError {
+        id: domain::ObjectId::new(),
+        method: "GET".into(),
+        path: format!("/orders/{n}"),
+        status: 404,
+        message: "not_found".into(),
+    };
+    store::views::record_errors(&mut conn, live, &[refusal(99)], 3)
+        .await
+        .unwrap();
+    for n in 0..5 {
+        store::views::record_errors(&mut conn, scope, &[refusal(n)], 3)
+            .await
+            .unwrap();
+    }
+    let kept = store::views::recent_errors(&mut conn, scope, 10)
+        .await
+        .unwrap();
+    let paths: Vec<&str> = kept.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(paths, ["/orders/4", "/orders/3", "/orders/2"]);
+    let other_mode = store::views::recent_errors(&mut conn, live, 10)
+        .await
+        .unwrap();
+    assert_eq!(other_mode.len(), 1, "the other mode keeps its own");
+}

@@ -32,7 +32,12 @@ impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Ok(Auth(principal(state, &parts.headers).await?))
+        let p = principal(state, &parts.headers).await?;
+        // Its refusals are kept for the Developers page (crate::refusals).
+        if let Some(caller) = parts.extensions.get::<crate::refusals::Caller>() {
+            caller.set(&p);
+        }
+        Ok(Auth(p))
     }
 }
 

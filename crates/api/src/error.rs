@@ -133,6 +133,27 @@ pub fn body(code: &str, detail: &str, fields: &FieldErrors) -> Value {
     Value::Object(obj)
 }
 
+impl ApiError {
+    /// One line for the Developers page's recent errors: the code and what the body says (a
+    /// server error only by its request id; its cause is in the log, never shown).
+    fn summary(&self) -> String {
+        if self.status.is_server_error() {
+            return format!(
+                "{}: see the server log for request {}",
+                self.code,
+                crate::request_id::current()
+            );
+        }
+        let mut line = format!("{}: {}", self.code, self.detail);
+        for (field, messages) in self.fields.iter().take(3) {
+            if let Some(m) = messages.first() {
+                line.push_str(&format!(" {field}: {m}"));
+            }
+        }
+        line
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = body(self.code, &self.detail, &self.fields);
@@ -140,6 +161,8 @@ impl IntoResponse for ApiError {
             body["request_id"] = crate::request_id::current().into();
         }
         let mut res = (self.status, Json(body)).into_response();
+        res.extensions_mut()
+            .insert(crate::refusals::Refused(self.summary()));
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             res.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

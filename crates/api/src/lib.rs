@@ -26,6 +26,7 @@ pub mod projects;
 pub mod rate_limit;
 pub mod rates;
 pub mod refunds;
+mod refusals;
 pub mod request_id;
 pub mod scans;
 pub mod settings;
@@ -124,6 +125,10 @@ pub fn app(services: Services, config: HttpConfig) -> NormalizePath<Router> {
         .merge(pages)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.services.clone(),
+            refusals::layer,
+        ))
         .layer(DefaultBodyLimit::max(config.body_limit))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal("handler panicked").into_response()))
         .layer(axum::middleware::from_fn_with_state(limiter, edge))

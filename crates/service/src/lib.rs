@@ -4,6 +4,7 @@
 pub mod accounts;
 mod adapters;
 pub mod addresses;
+pub mod api_errors;
 pub mod audit;
 pub mod batches;
 pub mod carrier_accounts;

@@ -1,4 +1,5 @@
-//! Developers: the account's API tokens (made and shown once, revoked).
+//! Developers: the account's API tokens (made and shown once, revoked), its webhooks with
+//! their delivery logs and redeliver, and the API's recent refusals.
 
 use askama::Template;
 use axum::extract::Path;
@@ -63,7 +64,21 @@ struct DevelopersPage<'a> {
     again: bool,
     /// A token just made: shown this once.
     made: Option<String>,
+    /// The API's recent refusals in this mode.
+    errors: Vec<ErrorRow>,
 }
+
+/// One refusal of the API.
+pub(crate) struct ErrorRow {
+    when: String,
+    method: String,
+    path: String,
+    status: i64,
+    message: String,
+}
+
+/// Refusals the page lists.
+const ERRORS_SHOWN: i64 = 50;
 
 async fn render(ctx: &Ctx, made: Option<String>, again: bool) -> Response {
     let tokens = match service::accounts::list_tokens(
@@ -88,6 +103,20 @@ async fn render(ctx: &Ctx, made: Option<String>, again: bool) -> Response {
         Ok(h) => h.items.iter().map(hook_row).collect(),
         Err(e) => return ctx.failed(e),
     };
+    let errors =
+        match service::api_errors::recent(&ctx.web.services, &ctx.principal, ERRORS_SHOWN).await {
+            Ok(e) => e
+                .into_iter()
+                .map(|e| ErrorRow {
+                    when: date(domain::Timestamp::from_millis(e.id.millis())),
+                    method: e.method,
+                    path: e.path,
+                    status: e.status,
+                    message: e.message,
+                })
+                .collect(),
+            Err(e) => return ctx.failed(e),
+        };
     let tokens = tokens
         .iter()
         .rev()
@@ -114,6 +143,7 @@ async fn render(ctx: &Ctx, made: Option<String>, again: bool) -> Response {
             key: ObjectId::new().to_string(),
             again,
             made,
+            errors,
         }
         .render(),
     )
