@@ -882,6 +882,20 @@ def test_settings_add_and_remove_a_sender(app: App):
     _, stored = app.s.api("GET", "/settings/notifications", expect_status=200)
     assert stored["shipped_subject"] == "Your {{carrier}} parcel {{tracking_number}} is on its way"
 
+    # Branding: a name, a colour and a logo, then the buyers' tracking page shows them.
+    logo = HERE / "files" / "logo.png"  # 120×40, drawn for this test
+    page.fill("#brand-name", "Hippo Supplies")
+    page.locator("#brand-color").fill("#1d4e89")
+    page.set_input_files("#brand-logo", str(logo))
+    page.locator("#branding").get_by_role("button", name="Save").click()
+    expect(page.locator("#brand-name")).to_have_value("Hippo Supplies")
+    expect(page.locator("#branding img")).to_be_visible()
+    page.goto(f"/track/{app.tracking}")
+    expect(page.locator("header.brand")).to_contain_text("Hippo Supplies")
+    assert page.locator("header.brand img").evaluate("i => i.complete && i.naturalWidth > 0"), \
+        "the logo loads on the public page"
+    shot(page, "tracking-branded")
+
 
 def test_test_and_live_switch(app: App):
     page = app.page

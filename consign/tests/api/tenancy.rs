@@ -321,6 +321,9 @@ fn credential(op: &Value) -> Credential {
 const PUBLIC: &[(&str, StatusCode)] = &[
     ("/track/{carrier_account}/{number}", StatusCode::NOT_FOUND),
     ("/track/{number}", StatusCode::OK),
+    // A logo is public by design (buyers' pages and emails show it); the sweep's account has
+    // none, and a path that names no account finds none.
+    ("/brand/{account}/logo", StatusCode::NOT_FOUND),
 ];
 
 /// The body a write is swept with: one that passes the route's own checks, so the answer is

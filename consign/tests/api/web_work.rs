@@ -2054,3 +2054,184 @@ async fn an_account_keeps_only_its_newest_refusals_per_mode() {
         .unwrap();
     assert_eq!(other_mode.len(), 1, "the other mode keeps its own");
 }
+
+#[tokio::test]
+async fn branding_heads_the_tracking_page_names_the_emails_and_the_packing_slips() {
+    let smtp = crate::fakes::SmtpServer::start().await;
+    let app = crate::helpers::spawn_app_with(consign::config::Layer {
+        smtp_host: Some("127.0.0.1".into()),
+        smtp_port: Some(smtp.port),
+        smtp_tls: Some("none".into()),
+        smtp_from: Some("Consign <ship@shop.example>".into()),
+        ..Default::default()
+    })
+    .await;
+    let account = app.account_name().await;
+    let owner = person(&app, &account, Role::Owner).await;
+    let who = crate::web_pages::principal_of(&app, &app.token).await;
+    // An image is full of 0 bytes: the edge's NUL guard lets this one form's file through.
+    let png: Vec<u8> = [&b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR"[..], &[0u8; 64][..]].concat();
+    let brand = |name: &'static str, color: &'static str| {
+        vec![
+            ("_csrf", owner.csrf.clone()),
+            ("name", name.to_string()),
+            ("color", color.to_string()),
+        ]
+    };
+    let fields = |v: &[(&'static str, String)]| -> Vec<(&'static str, String)> { v.to_vec() };
+    let send = |v: Vec<(&'static str, String)>, file: Option<Vec<u8>>| {
+        let app = &app;
+        let owner = &owner;
+        async move {
+            let refs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            post_file(
+                app,
+                "/app/settings/branding",
+                owner,
+                &refs,
+                file.as_deref().map(|f| ("logo.png", f)),
+            )
+            .await
+        }
+    };
+    // Refused: a colour white text cannot be read on; a logo that is not an image.
+    let (status, html) = send(fields(&brand("Loja", "#ffcc00")), None).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        texts(&html, "#branding p.error")[0].contains("contrast"),
+        "{:?}",
+        texts(&html, "p.error")
+    );
+    assert_eq!(attrs(&html, "#brand-name", "value"), ["Loja"]);
+    let (status, html) = send(
+        fields(&brand("Loja", "#0b5cad")),
+        Some(b"<svg onload=alert(1)>".to_vec()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "#branding p.error")[0].contains("PNG, JPEG, GIF or WebP"));
+    // A NUL in a text field of that form is still refused, by the service (not a 500).
+    let (status, html) = send(fields(&brand("Lo\0ja", "#0b5cad")), Some(png.clone())).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(texts(&html, "#branding p.error")[0].contains("Control characters"));
+    // Saved.
+    let (status, _) = send(
+        fields(&brand("Loja <Ana> & Filhos", "#1D4E89")),
+        Some(png.clone()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, html, _) = get(&app, "/app/settings", &owner.cookie).await;
+    assert_eq!(attrs(&html, "#brand-color", "value"), ["#1d4e89"]);
+    let logo_path = format!("/brand/{}/logo", who.account_id);
+    assert_eq!(
+        attrs(&html, "#branding img", "src"),
+        std::slice::from_ref(&logo_path)
+    );
+    let res = browser().get(app.url(&logo_path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), png);
+    let res = browser()
+        .get(app.url(&format!("/brand/{}/logo", domain::ObjectId::new())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // The buyer emails use the name; the preview shows it.
+    let (status, _, _) = post(
+        &app,
+        "/app/settings/emails",
+        &owner.cookie,
+        &app.base,
+        &[
+            ("_csrf", owner.csrf.as_str()),
+            ("enabled", "1"),
+            (
+                "shipped_subject",
+                "{{shop_name}}: parcel {{tracking_number}} is on its way",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (carrier, _, number) = crate::tracking::label(&app).await;
+    let key = crate::tracking::scan_key(&app, &carrier).await;
+    let res = crate::tracking::scan(
+        &app,
+        &key,
+        &serde_json::json!({"tracking_number": number, "status": "TRANSIT", "occurred_at": "2026-11-20T18:00:00Z",
+            "location": {"city": "Lisboa", "country": "PT"}}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let mails = smtp.wait_for(1, 20).await;
+    assert_eq!(
+        mails[0].header("Subject").unwrap(),
+        format!("Loja <Ana> & Filhos: parcel {number} is on its way")
+    );
+    // The display name, RFC 2047-encoded (it holds < > &), before the server's address.
+    let from = mails[0].header("From").unwrap();
+    let (name, address) = from.split_once(' ').unwrap();
+    let encoded = name
+        .strip_prefix("=?utf-8?b?")
+        .and_then(|n| n.strip_suffix("?="))
+        .unwrap_or_else(|| panic!("{from}"));
+    use base64::Engine;
+    let name = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    assert_eq!(String::from_utf8(name).unwrap(), "Loja <Ana> & Filhos");
+    assert_eq!(address, "<ship@shop.example>");
+    assert_eq!(mails[0].from, "ship@shop.example");
+
+    // The public page: the logo and the name (escaped) on the colour.
+    let page = browser()
+        .get(app.url(&format!("/track/{carrier}/{number}")))
+        .send()
+        .await
+        .unwrap();
+    assert!(page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("img-src 'self'"));
+    let body = page.text().await.unwrap();
+    let html = Html::parse_document(&body);
+    assert_eq!(texts(&html, "header.brand span"), ["Loja <Ana> & Filhos"]);
+    assert_eq!(
+        attrs(&html, "header.brand img", "src"),
+        std::slice::from_ref(&logo_path)
+    );
+    assert!(body.contains("background:#1d4e89"), "{body}");
+
+    // The packing slip names it.
+    let o = crate::web_pages::order(
+        &app,
+        &app.token,
+        &crate::web_pages::order_body("#801", "Ann", "a@x.example", "US"),
+    )
+    .await;
+    let slip: Value = app
+        .get(&format!("/orders/{o}/packingslip"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (_, pdf) = crate::labels::download(&app, slip["slip_url"].as_str().unwrap()).await;
+    let path = crate::labels::scratch("slip.pdf", &pdf);
+    let text = crate::labels::tool("pdftotext", &["-layout", path.to_str().unwrap(), "-"]);
+    assert!(text.contains("Loja <Ana> & Filhos"), "{text}");
+
+    // Removing the logo keeps the rest; audited.
+    let mut keep = fields(&brand("Loja <Ana> & Filhos", "#1d4e89"));
+    keep.push(("remove_logo", "1".into()));
+    let (status, _) = send(keep, None).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let res = browser().get(app.url(&logo_path)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let (_, html, _) = get(&app, "/app/audit", &owner.cookie).await;
+    let log = texts(&html, "tbody tr").join("\n");
+    assert_eq!(log.matches("changed the branding").count(), 2, "{log}");
+}

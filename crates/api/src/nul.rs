@@ -8,8 +8,10 @@
 //!   `%00` is refused where they are decoded ([`crate::extract`]).
 //!
 //! A body found to carry one fails to read, and the extractors answer it with the JSON error
-//! shape (400 `invalid_body`). Every body Consign takes today is text (JSON, forms, CSV); a
-//! route that one day takes binary uploads must be exempted here.
+//! shape (400 `invalid_body`). Every body Consign takes is text (JSON, forms, CSV) except the
+//! routes of [`BINARY_UPLOADS`] (a logo is an image, full of 0 bytes): their bodies pass, the
+//! file is checked for what it is (an image's first bytes) and never stored as text, and their
+//! text fields are refused control characters (NUL among them) by the service.
 
 use axum::body::{Body, Bytes};
 use axum::extract::Request;
@@ -43,10 +45,19 @@ pub(crate) fn refusal(part: &str) -> ApiError {
     )
 }
 
+/// Routes whose bodies carry a binary file (multipart forms only).
+const BINARY_UPLOADS: &[&str] = &["/app/settings/branding"];
+
 /// The request with its body checked as it streams (bodies that may carry none — no
-/// `Content-Length` above 0, no `Transfer-Encoding` — are left as they are).
+/// `Content-Length` above 0, no `Transfer-Encoding` — are left as they are, and so are the
+/// multipart forms of [`BINARY_UPLOADS`]).
 pub(crate) fn guard_body(req: Request) -> Request {
     let headers = req.headers();
+    if BINARY_UPLOADS.contains(&req.uri().path())
+        && crate::extract::media_type(headers) == "multipart/form-data"
+    {
+        return req;
+    }
     let has_body = headers.contains_key(axum::http::header::TRANSFER_ENCODING)
         || headers
             .get(axum::http::header::CONTENT_LENGTH)

@@ -49,7 +49,7 @@ pub(crate) mod crowdfunding;
         projects::create_key, projects::revoke, projects::import_backers, projects::import_tracking,
         projects::start_sync, projects::get_sync, projects::events,
         projects::shipping_orders, projects::shipping_tracking, projects::fulfillment,
-        tracking_page::unscoped, tracking_page::scoped, files::download,
+        tracking_page::unscoped, tracking_page::scoped, tracking_page::logo, files::download,
         document, docs,
     ),
     components(schemas(error::ErrorBody)),

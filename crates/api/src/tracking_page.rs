@@ -25,6 +25,7 @@ pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/track/{number}", get(unscoped))
         .route("/track/{carrier_account}/{number}", get(scoped))
+        .route("/brand/{account}/logo", get(logo))
 }
 
 /// City and country only (no street, no postal code).
@@ -64,8 +65,39 @@ fn when(t: domain::Timestamp, place: Option<&Place>) -> String {
     )
 }
 
-/// The page's HTML; the carrier is named `carrier_name` (its account's display name).
-pub fn render(t: &Track, carrier_name: &str) -> String {
+/// The sender's header on the page: its logo (served by [`logo`]) and name on its colour.
+fn brand_header(brand: Option<&(ObjectId, service::branding::Branding)>) -> (String, String) {
+    let Some((account, b)) = brand else {
+        return (String::new(), "#222".into());
+    };
+    let logo = if b.logo.is_some() {
+        format!(
+            "<img src=\"/brand/{account}/logo\" alt=\"{}\" height=\"40\">",
+            esc(if b.name.is_empty() { "Logo" } else { &b.name })
+        )
+    } else {
+        String::new()
+    };
+    let name = if b.name.is_empty() {
+        String::new()
+    } else {
+        format!("<span>{}</span>", esc(&b.name))
+    };
+    // The colour was checked as #rrggbb when it was saved: safe in CSS.
+    (
+        format!("<header class=\"brand\">{logo}{name}</header>"),
+        b.color.clone(),
+    )
+}
+
+/// The page's HTML; the carrier is named `carrier_name` (its account's display name); the
+/// sender's branding, when it set one, heads the page in its colour.
+pub fn render(
+    t: &Track,
+    carrier_name: &str,
+    brand: Option<&(ObjectId, service::branding::Branding)>,
+) -> String {
+    let (header, accent) = brand_header(brand);
     let status = t.status();
     let mut rows = String::new();
     for e in t.history.iter().rev() {
@@ -107,8 +139,10 @@ pub fn render(t: &Track, carrier_name: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
 <title>Parcel {number}: {status_label}</title><style>body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#222}}\
-.status{{font-size:1.6rem;font-weight:700;margin:.2rem 0}}table{{width:100%;border-collapse:collapse}}td,th{{text-align:left;padding:.4rem;border-bottom:1px solid #ddd;vertical-align:top}}\
-.muted{{color:#666}}</style></head><body><p class=\"muted\">Tracking number <strong>{number}</strong> · {carrier}{service}</p>\
+.brand{{display:flex;align-items:center;gap:.8rem;background:{accent};color:#fff;padding:.6rem 1rem;border-radius:.4rem;font-size:1.2rem;font-weight:600;margin-bottom:1rem}}\
+.brand img{{background:#fff;border-radius:.2rem;padding:.15rem;max-width:12rem;object-fit:contain}}\
+.status{{font-size:1.6rem;font-weight:700;margin:.2rem 0;color:{accent}}}table{{width:100%;border-collapse:collapse}}td,th{{text-align:left;padding:.4rem;border-bottom:1px solid #ddd;vertical-align:top}}\
+.muted{{color:#666}}</style></head><body>{header}<p class=\"muted\">Tracking number <strong>{number}</strong> · {carrier}{service}</p>\
 <p class=\"status\" data-status=\"{status}\">{status_label}</p><p>{details}</p>{route}{eta}\
 <h2>History</h2><table><thead><tr><th>When</th><th>Status</th><th>Details</th><th>Where</th></tr></thead><tbody>{rows}</tbody></table>\
 <p class=\"muted\">Updated {updated}</p></body></html>",
@@ -127,7 +161,7 @@ const PAGE_HEADERS: [(HeaderName, &str); 5] = [
     (CACHE_CONTROL, "no-cache"),
     (
         CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
     ),
     (X_FRAME_OPTIONS, "DENY"),
     (X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -159,8 +193,38 @@ pub async fn unscoped(State(state): State<AppState>, Path(number): Path<String>)
 
 async fn page(state: &AppState, carrier_account: Option<ObjectId>, number: &str) -> Response {
     match tracking::public(&state.services, carrier_account, number).await {
-        Ok(t) => (PAGE_HEADERS, render(&t.track, &t.carrier_name)).into_response(),
+        Ok(t) => (
+            PAGE_HEADERS,
+            render(&t.track, &t.carrier_name, t.branding.as_ref()),
+        )
+            .into_response(),
         Err(ServiceError::NotFound) => unknown(number),
+        Err(e) => ApiError::from(e).into_response(),
+    }
+}
+
+/// `/brand/{account}/logo`: an account's logo, for its tracking pages and emails (public, as
+/// the logo is meant to be seen; only an image type checked on upload is ever served).
+#[utoipa::path(get, path = "/brand/{account}/logo", tag = "Tracking Page",
+    params(("account" = String, Path, description = "The account whose logo it is")),
+    responses((status = 200, description = "The logo (PNG, JPEG, GIF or WebP)", body = Vec<u8>, content_type = "image/png"),
+        (status = 404, description = "No such logo", body = crate::error::ErrorBody)))]
+pub async fn logo(State(state): State<AppState>, Path(account): Path<String>) -> Response {
+    let Some(account) = ObjectId::parse(&account) else {
+        return ApiError::not_found("Logo").into_response();
+    };
+    match service::branding::logo(&state.services, account).await {
+        Ok((bytes, kind)) => (
+            [
+                (CONTENT_TYPE, kind),
+                (CACHE_CONTROL, "public, max-age=300".to_string()),
+                (CONTENT_SECURITY_POLICY, "default-src 'none'".to_string()),
+                (X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(ServiceError::NotFound) => ApiError::not_found("Logo").into_response(),
         Err(e) => ApiError::from(e).into_response(),
     }
 }
@@ -238,7 +302,7 @@ mod tests {
             poll_at: None,
             poll_failures: 0,
         };
-        let html = render(&track, "Correio");
+        let html = render(&track, "Correio", None);
         assert!(
             html.contains(
                 "<time datetime=\"2026-12-07T14:42:00.000Z\">Mon 7 Dec 2026, 08:42 CST</time>"

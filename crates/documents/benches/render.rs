@@ -99,6 +99,7 @@ fn slips(c: &mut Criterion) {
             .collect(),
         notes: "Gift wrap, please.".into(),
         test: false,
+        shop: String::new(),
     };
     let long = order(1, 500, &"Hippo plush, extra soft ".repeat(42));
     let ordinary: Vec<SlipData> = (0..500).map(|n| order(n, 3, "Hippo plush")).collect();

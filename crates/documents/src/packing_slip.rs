@@ -37,6 +37,8 @@ pub struct SlipData {
     pub notes: String,
     /// A test-mode order.
     pub test: bool,
+    /// The sender's brand name, printed above the title (empty: none).
+    pub shop: String,
 }
 
 const COLUMNS: [Column; 4] = [
@@ -53,6 +55,9 @@ fn slip_pages(d: &SlipData) -> Result<Vec<Page>, CodeError> {
         if d.test { " · TEST" } else { "" }
     );
     let mut s = Sheet::new(&title);
+    if !d.shop.trim().is_empty() {
+        s.line(MARGIN, 14.0, Weight::Bold, d.shop.trim());
+    }
     s.line(MARGIN, 20.0, Weight::Bold, "Packing Slip");
     let meta = [
         ("Order", d.order_number.as_str()),
@@ -154,6 +159,7 @@ mod tests {
             }],
             notes: "Gift wrap".into(),
             test: true,
+            shop: String::new(),
         };
         let pages = slip_pages(&d).unwrap();
         let text = pages[0].all_text();

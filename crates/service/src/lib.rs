@@ -7,6 +7,7 @@ pub mod addresses;
 pub mod api_errors;
 pub mod audit;
 pub mod batches;
+pub mod branding;
 pub mod carrier_accounts;
 pub mod crowdfunding;
 pub mod crypto;

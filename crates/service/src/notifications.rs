@@ -176,6 +176,8 @@ pub const PLACEHOLDERS: &[&str] = &[
     "{{status_details}}",
     "{{eta_line}}",
     "{{where}}",
+    // The account's brand name (Settings → Branding; empty when none is set).
+    "{{shop_name}}",
 ];
 
 impl Settings {
@@ -282,8 +284,9 @@ pub(crate) fn send_job(id: ObjectId) -> NewJob {
     Job::SendEmail { notification: id }.due_now()
 }
 
-/// Fills a template's placeholders (values HTML-escaped when `html`).
-pub fn render(template: &str, track: &Track, tracking_url: &str, html: bool) -> String {
+/// Fills a template's placeholders (values HTML-escaped when `html`); `shop` is the account's
+/// brand name.
+pub fn render(template: &str, track: &Track, tracking_url: &str, shop: &str, html: bool) -> String {
     let current = track.current();
     let where_ = current
         .and_then(|e| e.location.as_ref())
@@ -308,12 +311,13 @@ pub fn render(template: &str, track: &Track, tracking_url: &str, html: bool) -> 
         current.map(|e| e.details.clone()).unwrap_or_default(),
         eta_line,
         where_,
+        shop.to_string(),
     ];
     fill(template, &values, html)
 }
 
 /// Replaces each of [`PLACEHOLDERS`] with its value (in that order).
-fn fill(template: &str, values: &[String; 7], html: bool) -> String {
+fn fill(template: &str, values: &[String; 8], html: bool) -> String {
     let mut out = template.to_string();
     for (k, v) in PLACEHOLDERS.iter().zip(values) {
         out = out.replace(
@@ -328,11 +332,13 @@ fn fill(template: &str, values: &[String; 7], html: bool) -> String {
     out
 }
 
-/// The buyer emails `settings` would send for a sample parcel: (subject, text) when it ships
-/// and when it is delivered. Refused like a save when a template is not acceptable.
+/// The buyer emails `settings` would send for a sample parcel from `shop` (the brand name):
+/// (subject, text) when it ships and when it is delivered. Refused like a save when a template
+/// is not acceptable.
 pub fn preview(
     settings: &Settings,
     tracking_url: &str,
+    shop: &str,
 ) -> Result<[(String, String); 2], ServiceError> {
     settings.check()?;
     let e = settings.effective();
@@ -345,6 +351,7 @@ pub fn preview(
             details.to_string(),
             eta.to_string(),
             where_.to_string(),
+            shop.to_string(),
         ]
     };
     let shipped = sample(
@@ -376,7 +383,7 @@ fn carrier_name(t: &Track) -> String {
 
 /// Runs one `send_email` job.
 pub async fn run_send_job(s: &Services, job: &Claim, id: ObjectId) -> Result<(), ServiceError> {
-    let (n, track, settings) = {
+    let (n, track, settings, brand) = {
         let mut conn = s.store.conn().await?;
         let n = store::notifications::get(&mut conn, id).await?;
         let track = store::tracks::by_id(&mut conn, n.track)
@@ -384,7 +391,11 @@ pub async fn run_send_job(s: &Services, job: &Claim, id: ObjectId) -> Result<(),
             .ok_or(ServiceError::NotFound)?
             .track;
         let settings = load(&mut conn, n.scope.account_id).await?.effective();
-        (n, track, settings)
+        let brand = store::branding::get(&mut conn, n.scope.account_id)
+            .await?
+            .map(|b| b.name)
+            .unwrap_or_default();
+        (n, track, settings, brand)
     };
     let job_id = job.id;
     let settle = |status: &'static str, error: Option<String>| async move {
@@ -429,21 +440,27 @@ pub async fn run_send_job(s: &Services, job: &Claim, id: ObjectId) -> Result<(),
             return Ok(());
         }
     };
+    // The account's brand name is the sender's display name (the address stays the server's).
+    let from = if brand.is_empty() {
+        mailer.from.clone()
+    } else {
+        Mailbox::new(Some(brand.clone()), mailer.from.email.clone())
+    };
     let message = Message::builder()
-        .from(mailer.from.clone())
+        .from(from)
         .to(to)
-        .subject(render(subject, &track, &url, false))
+        .subject(render(subject, &track, &url, &brand, false))
         .multipart(
             MultiPart::alternative()
                 .singlepart(
                     SinglePart::builder()
                         .header(ContentType::TEXT_PLAIN)
-                        .body(render(text, &track, &url, false)),
+                        .body(render(text, &track, &url, &brand, false)),
                 )
                 .singlepart(
                     SinglePart::builder()
                         .header(ContentType::TEXT_HTML)
-                        .body(render(html, &track, &url, true)),
+                        .body(render(html, &track, &url, &brand, true)),
                 ),
         )
         .map_err(|e| ServiceError::internal(format!("email: {e}")))?;
@@ -532,6 +549,7 @@ mod tests {
             &eff.delivered[1],
             &t,
             "https://ship.example/track/CT000000014PT",
+            "",
             false,
         );
         assert!(
@@ -542,6 +560,7 @@ mod tests {
             &eff.delivered[2],
             &t,
             "https://ship.example/track/CT000000014PT",
+            "",
             true,
         );
         assert!(

@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod addresses;
 pub mod audit;
 pub mod batches;
+pub mod branding;
 pub mod carrier_accounts;
 pub mod customs;
 mod error;

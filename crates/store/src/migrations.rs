@@ -108,6 +108,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0016_views_api_errors.sql"),
         include_str!("../migrations/postgres/0016_views_api_errors.sql"),
     ),
+    (
+        17,
+        "an account's branding",
+        include_str!("../migrations/sqlite/0017_branding.sql"),
+        include_str!("../migrations/postgres/0017_branding.sql"),
+    ),
 ];
 
 #[derive(Debug)]

@@ -309,6 +309,12 @@ pub(crate) fn entries() -> Vec<(Route, MethodRouter<Web>)> {
         ),
         entry(
             p.clone(),
+            "/app/settings/branding",
+            Some(Settings),
+            post(settings::branding),
+        ),
+        entry(
+            p.clone(),
             "/app/settings/emails",
             Some(Settings),
             post(settings::emails),

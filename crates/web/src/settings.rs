@@ -1,10 +1,11 @@
 //! Settings: the sender addresses "Buy labels" ships from (per mode), the default label file
-//! type, and the buyer emails' templates with a preview.
+//! type, the buyer emails' templates with a preview, and the branding (name, colour, logo) the
+//! buyers see.
 
 use service::notifications::{self, Effective, Settings};
 
 use crate::address_form::AddressForm;
-use crate::ctx::{Chrome, Ctx, Posted};
+use crate::ctx::{Chrome, Ctx, Posted, Uploaded};
 use crate::orders::sender_label;
 use crate::{page, see_other};
 use askama::Template;
@@ -24,6 +25,16 @@ struct SettingsPage<'a> {
     label_format: String,
     formats: Vec<&'static str>,
     emails: Emails,
+    brand: Brand,
+}
+
+/// The branding form.
+pub(crate) struct Brand {
+    name: String,
+    color: String,
+    /// Where its logo is seen (none: no logo).
+    logo: Option<String>,
+    problem: Option<String>,
 }
 
 /// The buyer emails' form: what is in force (or was entered), and its preview when asked.
@@ -64,15 +75,17 @@ async fn render(
     problem: Option<String>,
     af: AddressForm,
     emails: Option<Emails>,
+    brand: Option<Brand>,
 ) -> Response {
     let s = &ctx.web.services;
     let work = async {
         let senders = service::addresses::senders(s, &ctx.principal).await?;
         let format = service::accounts::default_label_file_type(s, &ctx.principal).await?;
         let (_, effective) = notifications::get_settings(s, &ctx.principal).await?;
-        Ok::<_, service::ServiceError>((senders, format, effective))
+        let brand = service::branding::get(s, &ctx.principal).await?;
+        Ok::<_, service::ServiceError>((senders, format, effective, brand))
     };
-    let (senders, label_format, effective) = match work.await {
+    let (senders, label_format, effective, b) = match work.await {
         Ok(w) => w,
         Err(e) => return ctx.failed(e),
     };
@@ -89,6 +102,14 @@ async fn render(
             label_format,
             formats: service::accounts::label_file_types(),
             emails: emails.unwrap_or_else(|| Emails::of(&effective)),
+            brand: brand.unwrap_or(Brand {
+                name: b.name,
+                color: b.color,
+                logo: b
+                    .logo
+                    .map(|_| format!("/brand/{}/logo", ctx.principal.account_id)),
+                problem: None,
+            }),
         }
         .render(),
     )
@@ -96,7 +117,15 @@ async fn render(
 
 /// `GET /app/settings`.
 pub(crate) async fn show(ctx: Ctx) -> Response {
-    render(&ctx, StatusCode::OK, None, AddressForm::empty("s"), None).await
+    render(
+        &ctx,
+        StatusCode::OK,
+        None,
+        AddressForm::empty("s"),
+        None,
+        None,
+    )
+    .await
 }
 
 /// `POST /app/settings/senders`: a new sender address (complete, or refused with the reasons).
@@ -110,6 +139,7 @@ pub(crate) async fn add_sender(Posted(ctx, form): Posted) -> Response {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some(crate::ctx::messages(&v)),
                 af,
+                None,
                 None,
             )
             .await
@@ -143,6 +173,7 @@ pub(crate) async fn label_format(Posted(ctx, form): Posted) -> Response {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 why,
                 AddressForm::empty("s"),
+                None,
                 None,
             )
             .await
@@ -198,6 +229,7 @@ pub(crate) async fn emails(Posted(ctx, form): Posted) -> Response {
                 None,
                 AddressForm::empty("s"),
                 Some(emails),
+                None,
             )
             .await
         }
@@ -211,7 +243,11 @@ pub(crate) async fn preview(Posted(ctx, form): Posted) -> Response {
     let settings = entered(&form);
     let mut emails = as_entered(&settings);
     let url = format!("{}/track/9400111899223197428490", ctx.base);
-    match notifications::preview(&settings, &url) {
+    let shop = match service::branding::get(&ctx.web.services, &ctx.principal).await {
+        Ok(b) => b.name,
+        Err(e) => return ctx.failed(e),
+    };
+    match notifications::preview(&settings, &url, &shop) {
         Ok(p) => emails.preview = Some(p),
         Err(service::ServiceError::Validation(v)) => {
             emails.problem = Some(crate::ctx::messages(&v));
@@ -227,6 +263,43 @@ pub(crate) async fn preview(Posted(ctx, form): Posted) -> Response {
         None,
         AddressForm::empty("s"),
         Some(emails),
+        None,
     )
     .await
+}
+
+/// `POST /app/settings/branding` (a form with a file): the name, colour and logo buyers see;
+/// refused, the form again with the reasons and what was entered.
+pub(crate) async fn branding(Uploaded(ctx, form, file): Uploaded) -> Response {
+    let logo = match file.filter(|f| !f.is_empty()) {
+        Some(bytes) => service::branding::LogoChange::New(bytes.to_vec()),
+        None if form.get("remove_logo") == "1" => service::branding::LogoChange::Remove,
+        None => service::branding::LogoChange::Keep,
+    };
+    let (name, color) = (form.get("name"), form.get("color"));
+    match service::branding::set(&ctx.web.services, &ctx.principal, name, color, logo).await {
+        Ok(_) => see_other("/app/settings#branding", None),
+        Err(service::ServiceError::Validation(v)) => {
+            let current = service::branding::get(&ctx.web.services, &ctx.principal).await;
+            let brand = Brand {
+                name: name.chars().take(100).collect(),
+                color: color.chars().take(20).collect(),
+                logo: current
+                    .ok()
+                    .and_then(|b| b.logo)
+                    .map(|_| format!("/brand/{}/logo", ctx.principal.account_id)),
+                problem: Some(crate::ctx::messages(&v)),
+            };
+            render(
+                &ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                AddressForm::empty("s"),
+                None,
+                Some(brand),
+            )
+            .await
+        }
+        Err(e) => ctx.failed(e),
+    }
 }

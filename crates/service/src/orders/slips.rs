@@ -22,7 +22,7 @@ pub struct Slip {
     pub created: Timestamp,
 }
 
-fn data(v: &OrderView, portions: Option<&[Portion]>) -> SlipData {
+fn data(v: &OrderView, portions: Option<&[Portion]>, shop: &str) -> SlipData {
     let o = &v.order;
     let lines = o
         .line_items
@@ -57,7 +57,16 @@ fn data(v: &OrderView, portions: Option<&[Portion]>) -> SlipData {
         lines,
         notes: o.details.notes.clone().unwrap_or_default(),
         test: o.test,
+        shop: shop.to_string(),
     }
+}
+
+/// The account's brand name for its slips (empty: none set).
+async fn shop_name(s: &Services, who: &Principal) -> Result<String, ServiceError> {
+    Ok(crate::branding::of_account(s, who.account_id)
+        .await?
+        .map(|b| b.name)
+        .unwrap_or_default())
 }
 
 /// Sets its flag when dropped: the request that owns it is gone (its client went away, or the
@@ -136,7 +145,7 @@ pub async fn packing_slip(
         who,
         object,
         "packing-slip.pdf",
-        vec![data(&view, portions.as_deref())],
+        vec![data(&view, portions.as_deref(), &shop_name(s, who).await?)],
     )
     .await
 }
@@ -172,7 +181,8 @@ pub async fn packing_slips(
     }
     let views = super::views(&mut conn, scope, orders).await?;
     drop(conn);
-    let slips: Vec<SlipData> = views.iter().map(|v| data(v, None)).collect();
+    let shop = shop_name(s, who).await?;
+    let slips: Vec<SlipData> = views.iter().map(|v| data(v, None, &shop)).collect();
     // Named by a fresh id: each merged file is its own object.
     let object = ObjectId::new();
     store_slip(s, who, object, "packing-slips.pdf", slips).await

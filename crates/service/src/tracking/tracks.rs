@@ -256,9 +256,17 @@ pub async fn public(
         carriers::catalogue::find(&track.carrier)
             .map_or_else(|| track.carrier.clone(), |c| c.name.clone())
     });
+    let branding = match owner {
+        Some(owner) => crate::branding::of_account(s, owner)
+            .await?
+            .filter(|b| !b.name.is_empty() || b.logo.is_some())
+            .map(|b| (owner, b)),
+        None => None,
+    };
     Ok(PublicTrack {
         track,
         carrier_name,
+        branding,
     })
 }
 
@@ -268,6 +276,8 @@ pub struct PublicTrack {
     pub track: Track,
     /// The carrier account's display name.
     pub carrier_name: String,
+    /// The sender's branding (its account and what it set), when it set a name or logo.
+    pub branding: Option<(ObjectId, crate::branding::Branding)>,
 }
 
 /// A public track and its owner account (`None` when unknown).
