@@ -572,6 +572,8 @@ def test_search_by_tracking_number_and_open_the_order(app: App):
     assert timeline.count() >= 3, timeline.all_inner_texts()
     # The courier's scan is on the order's timeline.
     expect(timeline.filter(has_text=f"{app.tracking} TRANSIT")).to_contain_text("San Francisco, US")
+    # ... and the buyer's "shipped" email it set off.
+    expect(timeline.filter(has_text='Email "shipped"')).to_contain_text(app.tracking)
     print("timeline of WEB-1001:", timeline.all_inner_texts())
     shot(page, "order")
 

@@ -82,6 +82,47 @@ pub async fn get(conn: &mut Conn, id: ObjectId) -> Result<Notification, StoreErr
     })
 }
 
+/// One buyer email as an order's timeline shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub track: ObjectId,
+    pub kind: String,
+    pub recipient: String,
+    pub status: String,
+    /// When it last changed (queued, sent or given up).
+    pub updated_ms: i64,
+}
+
+/// The buyer emails of some of `scope`'s parcels (their tracks), at most two per parcel.
+pub async fn of_tracks(
+    conn: &mut Conn,
+    scope: Scope,
+    tracks: &[ObjectId],
+) -> Result<Vec<Sent>, StoreError> {
+    let mut out = Vec::new();
+    // A handful per order: one probe of the (track, kind) index each.
+    for track in tracks.iter().take(50) {
+        let rows = sqlx::query(
+            "SELECT kind, recipient, status, updated_ms FROM notifications WHERE track_id = $1 AND account_id = $2 AND test = $3",
+        )
+        .bind(track.to_string())
+        .bind(scope.account_id.to_string())
+        .bind(i64::from(scope.test))
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in rows {
+            out.push(Sent {
+                track: *track,
+                kind: r.try_get("kind")?,
+                recipient: r.try_get("recipient")?,
+                status: r.try_get("status")?,
+                updated_ms: r.try_get("updated_ms")?,
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// Sets a notification's status (and the last error, if any).
 pub async fn set_status(
     conn: &mut Conn,

@@ -701,6 +701,29 @@ async fn render_order(
         let s = &ctx.web.services;
         match service::tracking::of_transactions(s, service::scope(&ctx.principal), &ids).await {
             Ok(tracks) => {
+                // The buyer emails its parcels sent (or could not send).
+                let ids: Vec<ObjectId> = tracks.values().map(|t| t.id).collect();
+                let numbers: std::collections::HashMap<ObjectId, &str> = tracks
+                    .values()
+                    .map(|t| (t.id, t.tracking_number.as_str()))
+                    .collect();
+                match service::tracking::emails_of(s, &ctx.principal, &ids).await {
+                    Ok(sent) => {
+                        for m in sent {
+                            timeline.push(Event {
+                                when: date(Timestamp::from_millis(m.updated_ms)),
+                                what: format!(
+                                    "Email \"{}\" for {} to {}: {}",
+                                    m.kind.to_lowercase(),
+                                    numbers.get(&m.track).copied().unwrap_or(""),
+                                    m.recipient,
+                                    m.status.to_lowercase()
+                                ),
+                            });
+                        }
+                    }
+                    Err(e) => return ctx.failed(e),
+                }
                 for track in tracks.values() {
                     for e in &track.history {
                         let place = e.location.as_ref().map(|p| p.human()).unwrap_or_default();

@@ -19,7 +19,7 @@ pub use poller::{poll_due, run_poller};
 pub use pushed::{pushed, PushOutcome};
 pub use scans::{ingest, ScanOutcome, MAX_BATCH};
 pub(crate) use tracks::followed;
-pub use tracks::{get, of_transactions, public, public_path, register, PublicTrack};
+pub use tracks::{emails_of, get, of_transactions, public, public_path, register, PublicTrack};
 
 use std::time::Duration;
 

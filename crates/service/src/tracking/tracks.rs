@@ -233,6 +233,16 @@ pub async fn of_transactions(
     Ok(store::tracks::of_transactions(&mut *s.store.conn().await?, scope, ids).await?)
 }
 
+/// The buyer emails of some of the principal's parcels (by their tracks' ids): kind,
+/// recipient, status and when, for an order's timeline.
+pub async fn emails_of(
+    s: &Services,
+    who: &Principal,
+    tracks: &[ObjectId],
+) -> Result<Vec<store::notifications::Sent>, ServiceError> {
+    Ok(store::notifications::of_tracks(&mut *s.store.conn().await?, scope(who), tracks).await?)
+}
+
 /// A parcel's public page: the track (or, before its first scan, the label) of `number` issued
 /// by `carrier_account`. A link without a carrier account (the old `/track/{number}`) answers only
 /// while exactly one parcel anywhere carries that number: two accounts can issue the same number,
