@@ -2235,3 +2235,103 @@ async fn branding_heads_the_tracking_page_names_the_emails_and_the_packing_slips
     let log = texts(&html, "tbody tr").join("\n");
     assert_eq!(log.matches("changed the branding").count(), 2, "{log}");
 }
+
+#[tokio::test]
+async fn home_lists_parcels_that_failed_or_came_back_and_webhooks_that_gave_up() {
+    let app = spawn_app().await;
+    let account = app.account_name().await;
+    let owner = person(&app, &account, Role::Owner).await;
+    let staff = person(&app, &account, Role::Staff).await;
+    let who = crate::web_pages::principal_of(&app, &app.token).await;
+    let (hook, _) =
+        crate::tracking::webhook(&app, "http://127.0.0.1:9/hooks", "track_updated").await;
+    let (carrier, failed_label, failed) = crate::tracking::label(&app).await;
+    let key = crate::tracking::scan_key(&app, &carrier).await;
+    let rate = crate::labels::rate_for(
+        &app,
+        serde_json::json!({"address_from": crate::labels::lisboa(), "address_to": crate::labels::porto(),
+            "parcels": [crate::labels::parcel()], "carrier_accounts": [carrier]}),
+        "std",
+    )
+    .await;
+    let t = crate::labels::buy(&app, serde_json::json!({"rate": rate, "async": false})).await;
+    let delivered = t["tracking_number"].as_str().unwrap().to_string();
+    let delivered_key = key.clone();
+    for (number, key, status) in [
+        (&failed, &key, "FAILURE"),
+        (&delivered, &delivered_key, "DELIVERED"),
+    ] {
+        let res = crate::tracking::scan(
+            &app,
+            key,
+            &serde_json::json!({"tracking_number": number, "status": status, "occurred_at": "2026-12-06T10:00:00Z"}),
+        )
+        .await;
+        assert!(res.status().is_success(), "{}", res.text().await.unwrap());
+    }
+    let (_, html, _) = get(&app, "/", &staff.cookie).await;
+    let todo: Vec<(String, String)> = html
+        .select(&scraper::Selector::parse("ul.todo li.urgent a").unwrap())
+        .map(|a| {
+            (
+                a.text().collect::<String>(),
+                a.value().attr("href").unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        todo.contains(&(
+            format!("1 parcel {failed} failed"),
+            format!("/app/labels/{failed_label}")
+        )),
+        "{todo:?}"
+    );
+    assert!(
+        !todo.iter().any(|(t, _)| t.contains(&delivered)),
+        "delivered is fine: {todo:?}"
+    );
+
+    // A delivery that gave up: the developers' roles see it, staff do not.
+    let hook = domain::ObjectId::parse(&hook).unwrap();
+    let mut found = Vec::new();
+    for _ in 0..100 {
+        found = service::webhooks::deliveries(
+            &app.services,
+            &who,
+            hook,
+            store::PageRequest {
+                page: 1,
+                results: 10,
+            },
+        )
+        .await
+        .unwrap()
+        .items;
+        if !found.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut conn = app.services.store.conn().await.unwrap();
+    store::webhooks::record_attempt(
+        &mut conn,
+        found[0].id,
+        domain::webhook::DeliveryStatus::Failed,
+        &found[0].attempts,
+        domain::Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    let (_, html, _) = get(&app, "/", &owner.cookie).await;
+    let todo = texts(&html, "ul.todo li.urgent a");
+    assert!(
+        todo.iter()
+            .any(|t| t == "1 webhook deliveries that gave up"),
+        "{todo:?}"
+    );
+    let (_, html, _) = get(&app, "/", &staff.cookie).await;
+    assert!(!texts(&html, "ul.todo a")
+        .iter()
+        .any(|t| t.contains("webhook")));
+}

@@ -1,4 +1,5 @@
-//! What the home page charts: labels bought and their spend per day and carrier. The figures
+//! What the home page shows beyond its counts: the parcels and webhooks that went wrong lately
+//! ([`exceptions`]), and its chart of labels bought and their spend per day and carrier. The figures
 //! are rolled up from settled transactions when the chart is read ([`label_days`]), after a
 //! cursor per account and mode, so the purchase path writes nothing more and a page reads 30
 //! days of rows however many labels they hold.
@@ -114,4 +115,29 @@ async fn roll_up(s: &Services, who: &Principal) -> Result<bool, ServiceError> {
         Err(StoreError::Conflict(_)) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// What went wrong lately, for the home page's to-do list.
+#[derive(Debug, Clone, Default)]
+pub struct Exceptions {
+    /// Parcels whose latest event is FAILURE or RETURNED, newest first (at most 10).
+    pub parcels: Vec<store::tracks::Exception>,
+    /// Webhook deliveries that gave up (counted to 101 at most).
+    pub failed_deliveries: i64,
+}
+
+/// Parcels that failed or came back in the last `days` days, and webhook deliveries that gave
+/// up in that time — each read on an index, nothing counted past 101.
+pub async fn exceptions(
+    s: &crate::Services,
+    who: &crate::Principal,
+    days: i64,
+) -> Result<Exceptions, crate::ServiceError> {
+    let scope = crate::scope(who);
+    let since = domain::Timestamp::now().millis() - days * 86_400_000;
+    let mut conn = s.store.conn().await?;
+    Ok(Exceptions {
+        parcels: store::tracks::exceptions(&mut conn, scope, since, 10).await?,
+        failed_deliveries: store::webhooks::failed_since(&mut conn, scope, since, 100).await?,
+    })
 }

@@ -114,6 +114,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../migrations/sqlite/0017_branding.sql"),
         include_str!("../migrations/postgres/0017_branding.sql"),
     ),
+    (
+        18,
+        "indexes for the home page's exceptions",
+        include_str!("../migrations/sqlite/0018_home_exceptions.sql"),
+        include_str!("../migrations/postgres/0018_home_exceptions.sql"),
+    ),
 ];
 
 #[derive(Debug)]

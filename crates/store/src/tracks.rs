@@ -453,3 +453,42 @@ pub async fn any_poll_due(conn: &mut Conn) -> Result<bool, StoreError> {
     .await?
     .is_some())
 }
+
+/// A parcel that failed or came back, as the home page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exception {
+    pub transaction: Option<ObjectId>,
+    pub tracking_number: String,
+    pub status: String,
+}
+
+/// `scope`'s newest parcels (at most `limit`) whose latest event is FAILURE or RETURNED since
+/// `since_ms`, on the `tracks_exceptions` index.
+pub async fn exceptions(
+    conn: &mut Conn,
+    scope: Scope,
+    since_ms: i64,
+    limit: i64,
+) -> Result<Vec<Exception>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT transaction_id, tracking_number, status FROM tracks \
+         WHERE account_id = $1 AND test = $2 AND status IN ('FAILURE', 'RETURNED') AND updated_ms >= $3 \
+         ORDER BY updated_ms DESC LIMIT $4",
+    )
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .bind(since_ms)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let t: Option<String> = r.try_get("transaction_id")?;
+            Ok(Exception {
+                transaction: t.as_deref().map(crate::rows::id_of).transpose()?,
+                tracking_number: r.try_get("tracking_number")?,
+                status: r.try_get("status")?,
+            })
+        })
+        .collect()
+}

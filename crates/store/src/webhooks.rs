@@ -293,3 +293,24 @@ pub async fn record_attempt(
     .await?;
     Ok(())
 }
+
+/// How many of `scope`'s webhook deliveries gave up since `since_ms`, counted to `cap` + 1 at
+/// most (on the `webhook_deliveries_status` index).
+pub async fn failed_since(
+    conn: &mut Conn,
+    scope: Scope,
+    since_ms: i64,
+    cap: i64,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM (SELECT 1 AS one FROM webhook_deliveries \
+         WHERE account_id = $1 AND test = $2 AND status = 'FAILED' AND updated_ms >= $3 LIMIT $4) capped",
+    )
+    .bind(scope.account_id.to_string())
+    .bind(i64::from(scope.test))
+    .bind(since_ms)
+    .bind(cap + 1)
+    .fetch_one(conn)
+    .await?;
+    Ok(row.try_get("n")?)
+}

@@ -18,7 +18,7 @@ const COUNT_CAP: u32 = 100;
 /// One line of the to-do list.
 pub(crate) struct Todo {
     count: String,
-    what: &'static str,
+    what: String,
     href: String,
     urgent: bool,
 }
@@ -34,6 +34,8 @@ struct HomePage<'a> {
     chart: Option<Chart>,
 }
 
+/// Days back the exceptions (failed parcels, webhooks that gave up) are looked for.
+const EXCEPTION_DAYS: i64 = 7;
 /// Days the chart shows (today included).
 const CHART_DAYS: i64 = 30;
 /// Carriers drawn by name; the rest are "other".
@@ -197,9 +199,12 @@ pub(crate) async fn home(ctx: Ctx) -> Response {
             let batches = service::batches::recent(&ctx.web.services, &ctx.principal, 10).await?;
             let days: Vec<Day> =
                 service::stats::label_days(&ctx.web.services, &ctx.principal, CHART_DAYS).await?;
-            Ok::<_, service::ServiceError>((to_ship, held, batches, days))
+            let wrong =
+                service::stats::exceptions(&ctx.web.services, &ctx.principal, EXCEPTION_DAYS)
+                    .await?;
+            Ok::<_, service::ServiceError>((to_ship, held, batches, days, wrong))
         };
-        let (to_ship, held, batches, days) = match work.await {
+        let (to_ship, held, batches, days, wrong) = match work.await {
             Ok(w) => w,
             Err(e) => return ctx.failed(e),
         };
@@ -207,13 +212,13 @@ pub(crate) async fn home(ctx: Ctx) -> Response {
         todo.push(Todo {
             urgent: to_ship != "0",
             count: to_ship,
-            what: "orders to ship",
+            what: "orders to ship".into(),
             href: "/app/orders?status=PAID".into(),
         });
         todo.push(Todo {
             urgent: false,
             count: held,
-            what: "orders on hold",
+            what: "orders on hold".into(),
             href: "/app/orders?status=ON_HOLD".into(),
         });
         for (b, failed) in batches {
@@ -225,9 +230,40 @@ pub(crate) async fn home(ctx: Ctx) -> Response {
             };
             todo.push(Todo {
                 count: "1".into(),
-                what,
+                what: what.into(),
                 href: format!("/app/batches/{}", b.id),
                 urgent,
+            });
+        }
+        for p in wrong.parcels {
+            todo.push(Todo {
+                count: "1".into(),
+                what: format!(
+                    "parcel {} {}",
+                    p.tracking_number,
+                    if p.status == "RETURNED" {
+                        "came back"
+                    } else {
+                        "failed"
+                    }
+                ),
+                href: p
+                    .transaction
+                    .map(|t| format!("/app/labels/{t}"))
+                    .unwrap_or_else(|| format!("/app/labels?tracking={}", p.tracking_number)),
+                urgent: true,
+            });
+        }
+        if wrong.failed_deliveries > 0 && ctx.who.user.role.can(Permission::Develop) {
+            todo.push(Todo {
+                count: if wrong.failed_deliveries > i64::from(COUNT_CAP) {
+                    format!("{COUNT_CAP}+")
+                } else {
+                    wrong.failed_deliveries.to_string()
+                },
+                what: "webhook deliveries that gave up".into(),
+                href: "/app/developers".into(),
+                urgent: true,
             });
         }
     }
