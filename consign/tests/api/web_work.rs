@@ -1142,6 +1142,25 @@ async fn an_order_is_shipped_from_its_page_one_parcel_per_part_and_one_label_per
         ["1.2"],
         "the order's weight"
     );
+    // Its packing slip, from its page: a PDF naming it.
+    assert_eq!(
+        attrs(&html, "form#slip input[name=order]", "value"),
+        std::slice::from_ref(&id)
+    );
+    let (status, _, file) = post(
+        &app,
+        "/app/orders/slips",
+        &staff.cookie,
+        &app.base,
+        &[("_csrf", staff.csrf.as_str()), ("order", id.as_str())],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (kind, pdf) = crate::labels::download(&app, &app.url(&file)).await;
+    assert_eq!(kind, "application/pdf");
+    let slip = crate::labels::scratch("slip.pdf", &pdf);
+    let text = crate::labels::tool("pdftotext", &["-layout", slip.to_str().unwrap(), "-"]);
+    assert!(text.contains("#500") && text.contains("Ann Lee"), "{text}");
 
     let ask = |weight: &'static str| {
         vec![
