@@ -72,7 +72,8 @@ fn brand_header(brand: Option<&(ObjectId, service::branding::Branding)>) -> (Str
     };
     let logo = if b.logo.is_some() {
         format!(
-            "<img src=\"/brand/{account}/logo\" alt=\"{}\" height=\"40\">",
+            "<img src=\"{}\" alt=\"{}\" height=\"40\">",
+            service::branding::logo_path(*account),
             esc(if b.name.is_empty() { "Logo" } else { &b.name })
         )
     } else {

@@ -62,6 +62,11 @@ pub fn contrast_with_white(color: &str) -> f64 {
     1.05 / (l + 0.05)
 }
 
+/// Where the account's logo is served (public: buyers' pages and emails show it).
+pub fn logo_path(account: ObjectId) -> String {
+    format!("/brand/{account}/logo")
+}
+
 /// The account's branding, if it set one (public pages ask by the owner's id).
 pub async fn of_account(s: &Services, account: ObjectId) -> Result<Option<Branding>, ServiceError> {
     Ok(store::branding::get(&mut *s.store.conn().await?, account).await?)

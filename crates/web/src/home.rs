@@ -180,11 +180,16 @@ async fn capped(ctx: &Ctx, status: OrderStatus) -> Result<String, service::Servi
     };
     let n = service::orders::count_up_to(&ctx.web.services, &ctx.principal, &filter, COUNT_CAP + 1)
         .await?;
-    Ok(if n > i64::from(COUNT_CAP) {
+    Ok(count_text(n))
+}
+
+/// A count as home shows it: "100+" past [`COUNT_CAP`].
+fn count_text(n: i64) -> String {
+    if n > i64::from(COUNT_CAP) {
         format!("{COUNT_CAP}+")
     } else {
         n.to_string()
-    })
+    }
 }
 
 /// `GET /` and `GET /app`.
@@ -256,11 +261,7 @@ pub(crate) async fn home(ctx: Ctx) -> Response {
         }
         if wrong.failed_deliveries > 0 && ctx.who.user.role.can(Permission::Develop) {
             todo.push(Todo {
-                count: if wrong.failed_deliveries > i64::from(COUNT_CAP) {
-                    format!("{COUNT_CAP}+")
-                } else {
-                    wrong.failed_deliveries.to_string()
-                },
+                count: count_text(wrong.failed_deliveries),
                 what: "webhook deliveries that gave up".into(),
                 href: "/app/developers".into(),
                 urgent: true,

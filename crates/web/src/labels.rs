@@ -51,6 +51,30 @@ struct LabelsPage<'a> {
     refunded: Option<String>,
 }
 
+/// A label as the list and its page show it (its file behind a link signed at `now`).
+fn label_row(
+    s: &service::Services,
+    t: &domain::transaction::Transaction,
+    now: Timestamp,
+) -> LabelRow {
+    LabelRow {
+        id: t.id.to_string(),
+        made: date(t.created),
+        status: t.status.as_str(),
+        tracking: t.tracking_number.clone().unwrap_or_default(),
+        public: t.tracking_url.clone().unwrap_or_default(),
+        file: signed(s, &t.label_key, now),
+        refundable: t.status == domain::transaction::TransactionStatus::Success,
+    }
+}
+
+/// A link to a stored file signed at `now` (empty without a file).
+fn signed(s: &service::Services, key: &Option<String>, now: Timestamp) -> String {
+    key.as_deref()
+        .map(|k| service::files::signed_path(&s.cipher, k, now))
+        .unwrap_or_default()
+}
+
 /// `GET /app/labels`.
 pub(crate) async fn list(ctx: Ctx, Query(q): Query<LabelsQuery>) -> Response {
     let tracking: String = q.tracking.trim().chars().take(100).collect();
@@ -69,22 +93,7 @@ pub(crate) async fn list(ctx: Ctx, Query(q): Query<LabelsQuery>) -> Response {
         Err(e) => return ctx.failed(e),
     };
     let now = Timestamp::now();
-    let labels: Vec<LabelRow> = items
-        .iter()
-        .map(|t| LabelRow {
-            id: t.id.to_string(),
-            made: date(t.created),
-            status: t.status.as_str(),
-            tracking: t.tracking_number.clone().unwrap_or_default(),
-            public: t.tracking_url.clone().unwrap_or_default(),
-            file: t
-                .label_key
-                .as_deref()
-                .map(|k| service::files::signed_path(&s.cipher, k, now))
-                .unwrap_or_default(),
-            refundable: t.status == domain::transaction::TransactionStatus::Success,
-        })
-        .collect();
+    let labels: Vec<LabelRow> = items.iter().map(|t| label_row(s, t, now)).collect();
     let next = more
         .then(|| {
             labels
@@ -164,11 +173,6 @@ async fn render_label(
     };
     let t = &v.transaction;
     let now = Timestamp::now();
-    let signed = |k: &Option<String>| {
-        k.as_deref()
-            .map(|k| service::files::signed_path(&s.cipher, k, now))
-            .unwrap_or_default()
-    };
     let formats = if v.reprints {
         service::accounts::label_file_types()
             .into_iter()
@@ -201,20 +205,12 @@ async fn render_label(
             assets: &ctx.web.assets,
             csrf: Some(&ctx.who.csrf),
             c: ctx.chrome("/app/labels"),
-            l: LabelRow {
-                id: t.id.to_string(),
-                made: date(t.created),
-                status: t.status.as_str(),
-                tracking: t.tracking_number.clone().unwrap_or_default(),
-                public: t.tracking_url.clone().unwrap_or_default(),
-                file: signed(&t.label_key),
-                refundable: t.status == domain::transaction::TransactionStatus::Success,
-            },
+            l: label_row(s, t, now),
             carrier: d.provider.clone(),
             service: d.service_name.clone(),
             price: format!("{} {}", d.amount.amount, d.amount.currency),
             file_type: t.label_file_type.clone(),
-            invoice: signed(&t.invoice_key),
+            invoice: signed(s, &t.invoice_key, now),
             orders: v.orders.iter().map(ToString::to_string).collect(),
             formats,
             scans,

@@ -107,7 +107,7 @@ async fn render(
                 color: b.color,
                 logo: b
                     .logo
-                    .map(|_| format!("/brand/{}/logo", ctx.principal.account_id)),
+                    .map(|_| service::branding::logo_path(ctx.principal.account_id)),
                 problem: None,
             }),
         }
@@ -287,7 +287,7 @@ pub(crate) async fn branding(Uploaded(ctx, form, file): Uploaded) -> Response {
                 logo: current
                     .ok()
                     .and_then(|b| b.logo)
-                    .map(|_| format!("/brand/{}/logo", ctx.principal.account_id)),
+                    .map(|_| service::branding::logo_path(ctx.principal.account_id)),
                 problem: Some(crate::ctx::messages(&v)),
             };
             render(

@@ -101,21 +101,12 @@ pub async fn fixable(
     let mut conn = s.store.conn().await?;
     let b = store::batches::get(&mut conn, scope, batch).await?;
     let bs = store::batches::shipment(&mut conn, batch, shipment).await?;
-    let from_country = match bs
-        .request
-        .clone()
-        .and_then(|r| serde_json::from_value::<ShipmentSource>(r).ok())
-    {
-        Some(ShipmentSource::Order { address_from, .. }) => {
-            store::addresses::get(&mut conn, scope, address_from)
-                .await
-                .ok()
-                .map(|a| a.fields.country)
-        }
-        _ => None,
-    };
+    let (order, address_from, parcel, customs) = order_source(&b, &bs)?;
+    let from_country = store::addresses::get(&mut conn, scope, address_from)
+        .await
+        .ok()
+        .map(|a| a.fields.country);
     drop(conn);
-    let (order, _, parcel, customs) = order_source(&b, &bs)?;
     let order = crate::orders::get(s, who, order).await?;
     let international =
         from_country.is_some_and(|c| !c.eq_ignore_ascii_case(&order.to_address.fields.country));
