@@ -47,6 +47,16 @@ pub(crate) async fn post_file(
     (status, Html::parse_document(&res.text().await.unwrap()))
 }
 
+/// The seed's sender address added to the app's account (test mode); its id.
+async fn add_sender(app: &TestApp) -> String {
+    let who = crate::web_pages::principal_of(app, &app.token).await;
+    service::addresses::add_sender(&app.services, &who, crate::web_pages::sender())
+        .await
+        .unwrap()
+        .id
+        .to_string()
+}
+
 fn selected(html: &Html) -> Vec<String> {
     attrs(html, "select[name^='map.'] option[selected]", "value")
 }
@@ -1119,12 +1129,7 @@ async fn an_order_is_shipped_from_its_page_one_parcel_per_part_and_one_label_per
     let app = spawn_app().await;
     let account = app.account_name().await;
     let staff = person(&app, &account, Role::Staff).await;
-    let who = crate::web_pages::principal_of(&app, &app.token).await;
-    let sender = service::addresses::add_sender(&app.services, &who, crate::web_pages::sender())
-        .await
-        .unwrap()
-        .id
-        .to_string();
+    let sender = add_sender(&app).await;
     let id = order(
         &app,
         &app.token,
@@ -1433,12 +1438,7 @@ async fn the_day_s_labels_are_closed_out_on_a_manifest_from_its_page() {
     let app = spawn_app().await;
     let account = app.account_name().await;
     let staff = person(&app, &account, Role::Staff).await;
-    let who = crate::web_pages::principal_of(&app, &app.token).await;
-    let sender = service::addresses::add_sender(&app.services, &who, crate::web_pages::sender())
-        .await
-        .unwrap()
-        .id
-        .to_string();
+    let sender = add_sender(&app).await;
     let quote = serde_json::json!({"address_from": us_from(), "address_to": us_to(), "parcels": [parcel()], "async": false});
     let rate = rate_for(&app, quote, "usps_priority").await;
     let t = crate::helpers::expect(
@@ -1542,12 +1542,7 @@ async fn a_batch_s_error_queue_is_fixed_in_place_and_the_batch_buys_once_it_is_v
     let app = spawn_app().await;
     let account = app.account_name().await;
     let staff = person(&app, &account, Role::Staff).await;
-    let who = crate::web_pages::principal_of(&app, &app.token).await;
-    let sender = service::addresses::add_sender(&app.services, &who, crate::web_pages::sender())
-        .await
-        .unwrap()
-        .id
-        .to_string();
+    let sender = add_sender(&app).await;
     let good = order(
         &app,
         &app.token,
